@@ -1,0 +1,340 @@
+/* extract-features — images in, one feature vector per image out (feats.bin or .npy).
+ *
+ * It is: argument parsing, the choice of weights, the provenance header, and mapping results
+ * to exit codes (0 all good, 3 finished with failed images, 1 fatal, 2 usage). The work is
+ * done by the library (pipeline.c, feats.c). It is not: a decoder or a network runner.
+ */
+#include "feats.h"
+#include "inputs.h"
+#include "pipeline.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: extract-features [options] PATH... > feats.bin\n"
+        "PATH is an image (JPEG/PNG, sniffed from the bytes) or a directory (recursive, sorted).\n"
+        "  -w FILE            weights file (default: $XFER_WEIGHTS, else weights/mobilenet_v2.gguf)\n"
+        "  --list FILE        read more paths from FILE ('-' = stdin), newline or NUL separated\n"
+        "  --layer NAME       feature tensor (repeatable; concatenated in order)\n"
+        "  --list-layers      print the model's tensors with shapes and exit\n"
+        "  --pool avg|max|none  spatial pooling per layer (default avg)\n"
+        "  --size N           input size (default: from the weights file)\n"
+        "  --crop-pct F       resize shorter side to size/F, then center crop (default: file)\n"
+        "  --mean R,G,B       subtracted from [0,1] pixels (default: file)\n"
+        "  --std R,G,B        divides after the mean (default: file)\n"
+        "  --no-exif-rotate   ignore JPEG EXIF orientation\n"
+        "  --allow-truncated  accept JPEGs with corrupt/truncated data (libjpeg fills grey)\n"
+        "  --max-pixels N     refuse larger images (default 67108864)\n"
+        "  --format bin|npy   output format (npy needs -o NAME: NAME.npy, NAME.paths.txt,\n"
+        "                     NAME.failed.tsv)\n"
+        "  -o FILE            write to FILE (atomically: complete or absent)\n"
+        "  -j N               worker threads (default: CPUs available to this process)\n"
+        "  --batch N          images per forward pass (default 16)\n"
+        "  --max-failures N   stop after N failed images (default: never)\n"
+        "  --quiet            no progress on stderr\n"
+        "Exit: 0 all images done, 3 finished but some images failed, 1 fatal error, 2 usage.\n");
+}
+
+typedef struct {
+    xf_feats *out;
+    size_t done, total;
+    double t0, last;
+    int quiet;
+} run_state;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+static xf_status emit(void *user, size_t idx, const char *path, xf_status st, const float *vec,
+                      const char *reason, xf_error *err)
+{
+    (void) idx;
+    run_state *r = user;
+    if (st != XF_OK)
+        fprintf(stderr, "%s\n", reason); /* reasons already start with the path */
+    r->done++;
+    double t = now();
+    if (!r->quiet && (t - r->last > 5 || r->done == r->total)) {
+        double rate = r->done / (t - r->t0 + 1e-9);
+        fprintf(stderr, "extract-features: %zu/%zu images, %.1f images/s\n", r->done, r->total,
+                rate);
+        r->last = t;
+    }
+    return xf__feats_write(r->out, path, st, vec, reason, err);
+}
+
+static int parse3(const char *s, float *v)
+{
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        v[i] = strtof(s, &end);
+        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end))
+            return 0;
+        s = end + 1;
+    }
+    return 1;
+}
+
+static long parse_long(const char *s, long lo, long hi, int *ok)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    *ok = *s && !*end && v >= lo && v <= hi;
+    return v;
+}
+
+static void warn_input(const char *path, const char *reason)
+{
+    fprintf(stderr, "extract-features: %s: %s\n", path, reason);
+}
+
+static const char *default_weights(void)
+{
+    const char *env = getenv("XFER_WEIGHTS");
+    if (env && *env)
+        return env;
+    return "weights/mobilenet_v2.gguf";
+}
+
+int main(int argc, char **argv)
+{
+    const char *wpath = NULL, *out_path = NULL, *list = NULL;
+    const char *layers[XF_MAX_LAYERS];
+    int n_layers = 0, list_layers = 0, quiet = 0, threads = 0, batch = 16;
+    int size = 0, exif = 1, allow_trunc = 0, have_mean = 0, have_std = 0;
+    long long max_pixels = 0;
+    long max_fail = 0;
+    float crop = 0, mean[3], stdv[3];
+    xf_pool pool = XF_POOL_AVG;
+    xf_feats_format fmt = XF_FEATS_BIN;
+    char **paths = calloc((size_t) argc, sizeof *paths);
+    int n_paths = 0;
+    if (!paths)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int flag_takes = a[0] == '-' && a[1] &&
+            (strcmp(a, "-w") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "-j") == 0 ||
+             strcmp(a, "--list") == 0 || strcmp(a, "--layer") == 0 || strcmp(a, "--pool") == 0 ||
+             strcmp(a, "--size") == 0 || strcmp(a, "--crop-pct") == 0 ||
+             strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0 || strcmp(a, "--format") == 0 ||
+             strcmp(a, "--batch") == 0 || strcmp(a, "--max-failures") == 0 ||
+             strcmp(a, "--max-pixels") == 0);
+        const char *v = flag_takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
+        int ok = 1;
+        if (flag_takes && !v) {
+            fprintf(stderr, "extract-features: %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-w") == 0) {
+            wpath = v;
+        } else if (strcmp(a, "-o") == 0) {
+            out_path = v;
+        } else if (strcmp(a, "--list") == 0) {
+            list = v;
+        } else if (strcmp(a, "--layer") == 0) {
+            if (n_layers == XF_MAX_LAYERS) {
+                fprintf(stderr, "extract-features: at most %d --layer\n", XF_MAX_LAYERS);
+                return 2;
+            }
+            layers[n_layers++] = v;
+        } else if (strcmp(a, "--list-layers") == 0) {
+            list_layers = 1;
+        } else if (strcmp(a, "--pool") == 0) {
+            if (strcmp(v, "avg") == 0)
+                pool = XF_POOL_AVG;
+            else if (strcmp(v, "max") == 0)
+                pool = XF_POOL_MAX;
+            else if (strcmp(v, "none") == 0)
+                pool = XF_POOL_NONE;
+            else
+                ok = 0;
+        } else if (strcmp(a, "--format") == 0) {
+            if (strcmp(v, "bin") == 0)
+                fmt = XF_FEATS_BIN;
+            else if (strcmp(v, "npy") == 0)
+                fmt = XF_FEATS_NPY;
+            else
+                ok = 0;
+        } else if (strcmp(a, "--size") == 0) {
+            size = (int) parse_long(v, 1, 4096, &ok);
+        } else if (strcmp(a, "-j") == 0) {
+            threads = (int) parse_long(v, 1, 256, &ok);
+        } else if (strcmp(a, "--batch") == 0) {
+            batch = (int) parse_long(v, 1, 1024, &ok);
+        } else if (strcmp(a, "--max-failures") == 0) {
+            max_fail = parse_long(v, 1, 2000000000L, &ok);
+        } else if (strcmp(a, "--max-pixels") == 0) {
+            max_pixels = parse_long(v, 1, 2000000000L, &ok);
+        } else if (strcmp(a, "--crop-pct") == 0) {
+            char *end;
+            crop = strtof(v, &end);
+            ok = !*end && crop > 0.05f && crop <= 1.0f;
+        } else if (strcmp(a, "--mean") == 0) {
+            ok = have_mean = parse3(v, mean);
+        } else if (strcmp(a, "--std") == 0) {
+            ok = have_std = parse3(v, stdv) && stdv[0] > 0 && stdv[1] > 0 && stdv[2] > 0;
+        } else if (strcmp(a, "--no-exif-rotate") == 0) {
+            exif = 0;
+        } else if (strcmp(a, "--allow-truncated") == 0) {
+            allow_trunc = 1;
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "extract-features: unknown option %s (see --help)\n", a);
+            return 2;
+        } else {
+            paths[n_paths++] = argv[i];
+        }
+        if (!ok) {
+            fprintf(stderr, "extract-features: bad value '%s' for %s (see --help)\n", v, a);
+            return 2;
+        }
+    }
+    if (!wpath)
+        wpath = default_weights();
+    xf_error err;
+    xf_model *model;
+    if (xf_model_open(wpath, NULL, &model, &err) != XF_OK) {
+        fprintf(stderr, "extract-features: %s\n", err.msg);
+        if (err.code == XF_ERR_IO && !getenv("XFER_WEIGHTS") && strcmp(wpath, default_weights()) == 0)
+            fprintf(stderr, "extract-features: hint: run 'make weights', or pass -w FILE\n");
+        return 1;
+    }
+    if (list_layers) {
+        printf("%-32s %-9s %s\n", "tensor", "op", "shape (h, w, c)");
+        for (int i = 0; i < xf_model_tensor_count(model); i++) {
+            int64_t h, w, c;
+            xf_model_tensor_shape(model, i, &h, &w, &c);
+            const char *name = xf_model_tensor_name(model, i);
+            printf("%-32s %-9s (%lld, %lld, %lld)%s\n", name,
+                   xf__op_name(model->graph.nodes[i].op), (long long) h, (long long) w,
+                   (long long) c, strcmp(name, xf_model_default_layer(model)) == 0 ? "  [default]" : "");
+        }
+        xf_model_free(model);
+        return 0;
+    }
+    if (n_paths == 0 && !list) {
+        fprintf(stderr, "extract-features: no input paths (see --help)\n");
+        xf_model_free(model);
+        return 2;
+    }
+    if (!out_path && fmt == XF_FEATS_BIN && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "extract-features: refusing to write binary features to a terminal; "
+                        "redirect (> feats.bin) or use -o FILE\n");
+        xf_model_free(model);
+        return 2;
+    }
+    xf_pipeline_opts po;
+    memset(&po, 0, sizeof po);
+    po.pp = xf_model_preproc(model);
+    if (size)
+        po.pp.size_h = po.pp.size_w = size;
+    if (crop > 0)
+        po.pp.crop_pct = crop;
+    if (have_mean)
+        memcpy(po.pp.mean, mean, sizeof mean);
+    if (have_std)
+        memcpy(po.pp.std, stdv, sizeof stdv);
+    po.pp.exif_rotate = exif;
+    po.pp.allow_truncated = allow_trunc;
+    po.pp.max_pixels = max_pixels;
+    if (size && (size != xf_model_input_height(model) || size != xf_model_input_width(model))) {
+        fprintf(stderr, "extract-features: --size %d: this model's graph is fixed at %dx%d\n",
+                size, xf_model_input_height(model), xf_model_input_width(model));
+        xf_model_free(model);
+        return 2;
+    }
+    po.so = xf_session_default_opts();
+    po.so.n_layers = n_layers;
+    for (int l = 0; l < n_layers; l++)
+        po.so.layers[l] = layers[l];
+    po.so.pool = pool;
+    po.threads = threads ? threads : xf__cpu_count();
+    po.batch = batch;
+    po.max_failures = (size_t) max_fail;
+
+    xf_session *probe;
+    po.so.max_batch = 1;
+    if (xf_session_create(model, &po.so, &probe, &err) != XF_OK) {
+        fprintf(stderr, "extract-features: %s\n", err.msg);
+        xf_model_free(model);
+        return 2;
+    }
+    int64_t dim = xf_session_feat_dim(probe);
+    xf_session_free(probe);
+
+    xf_inputs in = {0};
+    xf_status s = XF_OK;
+    for (int i = 0; i < n_paths && !s; i++)
+        s = xf__inputs_add(&in, paths[i], warn_input, &err);
+    if (!s && list)
+        s = xf__inputs_add_list(&in, list, &err);
+    free(paths);
+    if (s) {
+        fprintf(stderr, "extract-features: %s\n", err.msg);
+        xf__inputs_free(&in);
+        xf_model_free(model);
+        return 1;
+    }
+
+    const xf_wfile *wf = model->wf;
+    const xf_kv *crc = xf__wfile_kv(wf, "xfer.data.crc32c");
+    char header[4096], lay[2048] = "";
+    for (int l = 0; l < (n_layers ? n_layers : 1); l++)
+        snprintf(lay + strlen(lay), sizeof lay - strlen(lay), "%s\"%s\"", l ? "," : "",
+                 n_layers ? layers[l] : xf_model_default_layer(model));
+    const char *pools[] = {"avg", "max", "none"};
+    snprintf(header, sizeof header,
+             "{\"weights\":\"%s\",\"weights_crc32c\":\"%08x\",\"layers\":[%s],\"pool\":\"%s\","
+             "\"dim\":%lld,\"input\":{\"height\":%d,\"width\":%d,\"crop_pct\":%g,"
+             "\"resize\":\"shorter_side_bilinear_antialias,center_crop\",\"mean\":[%g,%g,%g],"
+             "\"std\":[%g,%g,%g],\"exif_rotate\":%s},\"l2norm\":false,\"tool\":\"xfer %s\"}",
+             xf_model_meta_str(model, "general.name") ? xf_model_meta_str(model, "general.name") : "",
+             crc ? (unsigned) crc->num.f : 0u, lay, pools[pool], (long long) dim, po.pp.size_h,
+             po.pp.size_w, (double) po.pp.crop_pct, (double) po.pp.mean[0],
+             (double) po.pp.mean[1], (double) po.pp.mean[2], (double) po.pp.std[0],
+             (double) po.pp.std[1], (double) po.pp.std[2], exif ? "true" : "false",
+             XF_VERSION_STRING);
+    if (!quiet)
+        fprintf(stderr, "extract-features: backbone %s (%s), layer(s) %s, %lld-d, %zu inputs, "
+                        "%d threads\n",
+                xf_model_meta_str(model, "general.name"), wpath, lay, (long long) dim, in.n,
+                po.threads);
+    run_state rs = {NULL, 0, in.n, now(), now(), quiet};
+    s = xf__feats_open(out_path, fmt, dim, header, &rs.out, &err);
+    size_t n_failed = 0;
+    if (!s) {
+        po.emit = emit;
+        po.user = &rs;
+        s = xf__pipeline_run(model, in.paths, in.n, &po, &n_failed, &err);
+        xf_error cerr;
+        xf_status cs = xf__feats_close(rs.out, s == XF_OK, &cerr);
+        if (!s && cs) {
+            s = cs;
+            err = cerr;
+        }
+    }
+    xf__inputs_free(&in);
+    xf_model_free(model);
+    if (s) {
+        fprintf(stderr, "extract-features: %s\n", err.msg);
+        return 1;
+    }
+    if (n_failed) {
+        fprintf(stderr, "extract-features: %zu of %zu images failed\n", n_failed, rs.total);
+        return 3;
+    }
+    return 0;
+}

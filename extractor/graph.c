@@ -1,0 +1,488 @@
+/* graph.c — the network graph: parsing xfer.graph text, shape inference, binding weights.
+ *
+ * It is: a strict line parser (one node per line, weights/FORMAT.md "Graph"), topological
+ * checks (inputs must be defined earlier), per-op shape rules and weight-shape checks.
+ * It is not: execution (session.c) or memory planning.
+ */
+#include "xf_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define MAX_NODES 65536
+#define MAX_LINE  4096
+#define MAX_DIM   (1 << 24)
+
+static const char *const op_names[XF_OP_COUNT_] = {
+    "input", "conv2d", "dwconv2d", "dense", "add",     "concat",
+    "maxpool", "avgpool", "gap",    "act",   "softmax", "flatten",
+};
+static const char *const act_names[XF_ACT_COUNT_] = {"none", "relu", "relu6", "sigmoid"};
+
+const char *xf__op_name(xf_op op)
+{
+    return (unsigned) op < XF_OP_COUNT_ ? op_names[op] : "?";
+}
+
+const char *xf__act_name(xf_act a)
+{
+    return (unsigned) a < XF_ACT_COUNT_ ? act_names[a] : "?";
+}
+
+void xf__graph_free(xf_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_nodes; i++) {
+        free(g->nodes[i].name);
+        free(g->nodes[i].out_name);
+    }
+    free(g->nodes);
+    g->nodes = NULL;
+    g->n_nodes = 0;
+}
+
+int xf__graph_find(const xf_graph *g, const char *tensor_name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].out_name, tensor_name) == 0)
+            return i;
+    return -1;
+}
+
+int xf__graph_find_node(const xf_graph *g, const char *name)
+{
+    int i = xf__graph_find(g, name);
+    for (int k = 0; i < 0 && k < g->n_nodes; k++)
+        if (strcmp(g->nodes[k].name, name) == 0)
+            i = k;
+    return i;
+}
+
+/* Parses "a,b,c" of up to n non-negative ints; returns count or -1. */
+static int parse_ints(const char *s, int *out, int n)
+{
+    int k = 0;
+    while (*s) {
+        if (k == n || !isdigit((unsigned char) *s))
+            return -1;
+        long v = 0;
+        while (isdigit((unsigned char) *s)) {
+            v = v * 10 + (*s - '0');
+            if (v > MAX_DIM)
+                return -1;
+            s++;
+        }
+        out[k++] = (int) v;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return k;
+}
+
+static xf_status bad(xf_error *err, int line, const char *what, const char *val)
+{
+    return xf__fail(err, XF_ERR_FORMAT, "xfer.graph line %d: %s '%s'", line, what, val);
+}
+
+static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_error *err)
+{
+    char *eq = strchr(tok, '=');
+    if (!eq)
+        return bad(err, line, "expected key=value, got", tok);
+    *eq = 0;
+    const char *k = tok, *v = eq + 1;
+    int vals[4], n;
+    if (strcmp(k, "out") == 0) {
+        if (!*v || strlen(v) > 255)
+            return bad(err, line, "bad out name", v);
+        free(nd->out_name);
+        nd->out_name = strdup(v);
+        return nd->out_name ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
+    if (strcmp(k, "in") == 0) {
+        char *save = NULL;
+        for (char *t = strtok_r((char *) v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (nd->n_in == XF_NODE_MAX_IN)
+                return bad(err, line, "too many inputs at", t);
+            int idx = xf__graph_find(g, t);
+            if (idx < 0)
+                return bad(err, line, "input is not an earlier node's output:", t);
+            nd->in[nd->n_in++] = idx;
+        }
+        return XF_OK;
+    }
+    if (strcmp(k, "act") == 0) {
+        for (int a = 0; a < XF_ACT_COUNT_; a++)
+            if (strcmp(v, act_names[a]) == 0) {
+                nd->act = (xf_act) a;
+                return XF_OK;
+            }
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "xfer.graph line %d: unknown activation '%s'",
+                        line, v);
+    }
+    if (strcmp(k, "k") == 0 || strcmp(k, "s") == 0) {
+        if ((n = parse_ints(v, vals, 2)) != 2 || vals[0] < 1 || vals[1] < 1)
+            return bad(err, line, "expected two positive ints for", k);
+        if (k[0] == 'k') {
+            nd->kh = vals[0];
+            nd->kw = vals[1];
+        } else {
+            nd->sh = vals[0];
+            nd->sw = vals[1];
+        }
+        return XF_OK;
+    }
+    if (strcmp(k, "pad") == 0) {
+        if (parse_ints(v, vals, 4) != 4)
+            return bad(err, line, "expected pad=top,bottom,left,right, got", v);
+        nd->pt = vals[0];
+        nd->pb = vals[1];
+        nd->pl = vals[2];
+        nd->pr = vals[3];
+        return XF_OK;
+    }
+    int *dst = NULL;
+    int64_t *dst64 = NULL;
+    if (strcmp(k, "cout") == 0)
+        dst = &nd->cout;
+    else if (strcmp(k, "mult") == 0)
+        dst = &nd->mult;
+    else if (strcmp(k, "count_pad") == 0)
+        dst = &nd->count_pad;
+    else if (strcmp(k, "h") == 0)
+        dst64 = &nd->h;
+    else if (strcmp(k, "w") == 0)
+        dst64 = &nd->w;
+    else if (strcmp(k, "c") == 0)
+        dst64 = &nd->c;
+    else
+        return bad(err, line, "unknown attribute", k);
+    if (parse_ints(v, vals, 1) != 1)
+        return bad(err, line, "expected an int for", k);
+    if (dst)
+        *dst = vals[0];
+    else
+        *dst64 = vals[0];
+    return XF_OK;
+}
+
+static xf_status shape_err(xf_error *err, const xf_node *nd, const char *why)
+{
+    return xf__fail(err, XF_ERR_SHAPE, "xfer.graph node '%s' (%s): %s", nd->name,
+                    xf__op_name(nd->op), why);
+}
+
+/* Output size of a window op along one axis; 0 when the window does not fit. */
+static int64_t window_out(int64_t in, int k, int s, int p0, int p1)
+{
+    int64_t span = in + p0 + p1;
+    if (span < k || s < 1)
+        return 0;
+    return (span - k) / s + 1;
+}
+
+xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
+{
+    int need_in = nd->op == XF_OP_INPUT ? 0 : (nd->op == XF_OP_ADD || nd->op == XF_OP_CONCAT) ? -1 : 1;
+    if (need_in == 1 && nd->n_in != 1)
+        return shape_err(err, nd, "needs exactly one input");
+    if (need_in == 0 && nd->n_in != 0)
+        return shape_err(err, nd, "takes no input");
+    if (need_in == -1 && nd->n_in < 2)
+        return shape_err(err, nd, "needs at least two inputs");
+    const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+    switch (nd->op) {
+    case XF_OP_INPUT:
+        if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > 16384 || nd->w > 16384 || nd->c > 4)
+            return shape_err(err, nd, "input needs h, w in 1..16384 and c in 1..4");
+        return XF_OK;
+    case XF_OP_CONV2D:
+    case XF_OP_DWCONV2D:
+    case XF_OP_MAXPOOL:
+    case XF_OP_AVGPOOL:
+        if (nd->kh < 1 || nd->kw < 1 || nd->sh < 1 || nd->sw < 1)
+            return shape_err(err, nd, "needs k= and s=");
+        if (nd->pt >= nd->kh || nd->pb >= nd->kh || nd->pl >= nd->kw || nd->pr >= nd->kw)
+            return shape_err(err, nd, "padding must be smaller than the kernel");
+        nd->h = window_out(x->h, nd->kh, nd->sh, nd->pt, nd->pb);
+        nd->w = window_out(x->w, nd->kw, nd->sw, nd->pl, nd->pr);
+        if (nd->h < 1 || nd->w < 1)
+            return shape_err(err, nd, "kernel larger than the padded input");
+        if (nd->op == XF_OP_CONV2D) {
+            if (nd->cout < 1)
+                return shape_err(err, nd, "needs cout=");
+            nd->c = nd->cout;
+        } else if (nd->op == XF_OP_DWCONV2D) {
+            if (nd->mult < 1)
+                nd->mult = 1;
+            nd->c = x->c * nd->mult;
+        } else {
+            nd->c = x->c;
+        }
+        return XF_OK;
+    case XF_OP_DENSE:
+        if (nd->cout < 1)
+            return shape_err(err, nd, "needs cout=");
+        nd->h = nd->w = 1;
+        nd->c = nd->cout;
+        return XF_OK;
+    case XF_OP_ADD:
+        for (int i = 1; i < nd->n_in; i++) {
+            const xf_node *y = &g->nodes[nd->in[i]];
+            if (y->h != x->h || y->w != x->w || y->c != x->c)
+                return shape_err(err, nd, "inputs differ in shape");
+        }
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = x->c;
+        return XF_OK;
+    case XF_OP_CONCAT:
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = 0;
+        for (int i = 0; i < nd->n_in; i++) {
+            const xf_node *y = &g->nodes[nd->in[i]];
+            if (y->h != x->h || y->w != x->w)
+                return shape_err(err, nd, "inputs differ in height or width");
+            nd->c += y->c;
+        }
+        return XF_OK;
+    case XF_OP_GAP:
+        nd->h = nd->w = 1;
+        nd->c = x->c;
+        return XF_OK;
+    case XF_OP_FLATTEN:
+        nd->h = nd->w = 1;
+        nd->c = x->h * x->w * x->c;
+        return XF_OK;
+    case XF_OP_ACT:
+    case XF_OP_SOFTMAX:
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = x->c;
+        return XF_OK;
+    case XF_OP_COUNT_: break;
+    }
+    return shape_err(err, nd, "unknown op");
+}
+
+xf_status xf__graph_parse(const char *text, xf_graph *g, xf_error *err)
+{
+    memset(g, 0, sizeof *g);
+    size_t n_lines = 1;
+    for (const char *p = text; *p; p++)
+        n_lines += *p == '\n';
+    if (n_lines > MAX_NODES)
+        return xf__fail(err, XF_ERR_BOUNDS, "xfer.graph: %zu lines (limit %d)", n_lines, MAX_NODES);
+    g->nodes = calloc(n_lines, sizeof *g->nodes);
+    if (!g->nodes)
+        return xf__fail(err, XF_ERR_NOMEM, "xfer.graph: out of memory");
+    const char *p = text;
+    int line = 0;
+    xf_status s = XF_OK;
+    char buf[MAX_LINE + 1];
+    while (*p) {
+        line++;
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t) (e - p) : strlen(p);
+        if (len > MAX_LINE) {
+            s = xf__fail(err, XF_ERR_BOUNDS, "xfer.graph line %d: longer than %d bytes", line,
+                         MAX_LINE);
+            goto fail;
+        }
+        memcpy(buf, p, len);
+        buf[len] = 0;
+        p += len + (e != NULL);
+        char *save = NULL;
+        char *op = strtok_r(buf, " \t\r", &save);
+        if (!op || op[0] == '#')
+            continue;
+        xf_node *nd = &g->nodes[g->n_nodes];
+        memset(nd, 0, sizeof *nd);
+        nd->op = XF_OP_COUNT_;
+        for (int o = 0; o < XF_OP_COUNT_; o++)
+            if (strcmp(op, op_names[o]) == 0)
+                nd->op = (xf_op) o;
+        if (nd->op == XF_OP_COUNT_) {
+            s = xf__fail(err, XF_ERR_UNSUPPORTED, "xfer.graph line %d: unknown op '%s'", line, op);
+            goto fail;
+        }
+        char *name = strtok_r(NULL, " \t\r", &save);
+        if (!name || strchr(name, '=') || strlen(name) > 200) {
+            s = bad(err, line, "expected a node name after", op);
+            goto fail;
+        }
+        g->n_nodes++; /* owned from here: freed by graph_free */
+        nd->name = strdup(name);
+        nd->out_name = strdup(name);
+        if (!nd->name || !nd->out_name) {
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (char *t = strtok_r(NULL, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save))
+            if ((s = parse_attr(g, nd, line, t, err)))
+                goto fail;
+        for (int i = 0; i < g->n_nodes - 1; i++)
+            if (strcmp(g->nodes[i].out_name, nd->out_name) == 0 ||
+                strcmp(g->nodes[i].name, nd->name) == 0) {
+                s = bad(err, line, "duplicate node or output name", nd->out_name);
+                goto fail;
+            }
+        if (nd->op == XF_OP_INPUT && g->n_nodes != 1) {
+            s = bad(err, line, "input must be the first node, not", nd->name);
+            goto fail;
+        }
+        if ((s = xf__node_infer(g, nd, err)))
+            goto fail;
+    }
+    if (g->n_nodes == 0 || g->nodes[0].op != XF_OP_INPUT) {
+        s = xf__fail(err, XF_ERR_FORMAT, "xfer.graph: must start with an input node");
+        goto fail;
+    }
+    return XF_OK;
+fail:
+    xf__graph_free(g);
+    return s;
+}
+
+/* Looks up name.suffix with exactly dims ne[0..nd) (GGUF order). */
+static xf_status bind_one(const xf_wfile *wf, const xf_node *nd, const char *suffix, int n_dims,
+                          const int64_t *ne, const float **out, unsigned char *used,
+                          xf_error *err)
+{
+    char tname[300];
+    snprintf(tname, sizeof tname, "%s.%s", nd->name, suffix);
+    const xf_wtensor *t = xf__wfile_tensor(wf, tname);
+    if (!t)
+        return xf__fail(err, XF_ERR_FORMAT, "tensor '%s' needed by node '%s' is missing", tname,
+                        nd->name);
+    int ok = t->n_dims == n_dims;
+    for (int i = 0; ok && i < n_dims; i++)
+        ok = t->ne[i] == ne[i];
+    if (!ok) {
+        char want[96] = "", got[96] = "";
+        for (int i = 0; i < n_dims; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "",
+                     (long long) ne[i]);
+        for (int i = 0; i < t->n_dims; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "",
+                     (long long) t->ne[i]);
+        return xf__fail(err, XF_ERR_SHAPE, "tensor '%s': shape [%s], graph needs [%s]", tname,
+                        got, want);
+    }
+    if (t->type != XF_TYPE_F32)
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "tensor '%s': not F32 after load", tname);
+    *out = t->data;
+    used[t - wf->t] = 1;
+    return XF_OK;
+}
+
+xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, xf_error *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        xf_node *nd = &g->nodes[i];
+        const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+        int64_t wne[4], bne[1] = {nd->c};
+        int wnd = 0;
+        switch (nd->op) {
+        case XF_OP_CONV2D:
+            wne[0] = nd->cout, wne[1] = x->c, wne[2] = nd->kw, wne[3] = nd->kh, wnd = 4;
+            break;
+        case XF_OP_DWCONV2D:
+            wne[0] = nd->mult, wne[1] = x->c, wne[2] = nd->kw, wne[3] = nd->kh, wnd = 4;
+            break;
+        case XF_OP_DENSE:
+            wne[0] = nd->cout, wne[1] = x->h * x->w * x->c, wnd = 2;
+            break;
+        default: continue;
+        }
+        xf_status s = bind_one(wf, nd, "weight", wnd, wne, &nd->weight, used, err);
+        if (s)
+            return s;
+        nd->n_params = 1;
+        for (int d = 0; d < wnd; d++)
+            nd->n_params *= wne[d];
+        char tname[300];
+        snprintf(tname, sizeof tname, "%s.bias", nd->name);
+        nd->bias = NULL;
+        if (xf__wfile_tensor(wf, tname) &&
+            (s = bind_one(wf, nd, "bias", 1, bne, &nd->bias, used, err)))
+            return s;
+        if (nd->bias)
+            nd->n_params += nd->c;
+    }
+    return XF_OK;
+}
+
+/* Appends printf output to a growing string; returns 0 on NOMEM. */
+static int cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...) XF_PRINTF(4, 5);
+static int cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return 0;
+        if (*buf && *len + (size_t) n < *cap) {
+            *len += (size_t) n;
+            return 1;
+        }
+        size_t nc = *cap ? *cap * 2 : 4096;
+        while (nc < *len + (size_t) n + 1)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return 0;
+        *buf = nb;
+        *cap = nc;
+    }
+}
+
+char *xf__graph_format(const xf_graph *g)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int ok = 1;
+    for (int i = 0; ok && i < g->n_nodes; i++) {
+        const xf_node *nd = &g->nodes[i];
+        ok = cat(&buf, &len, &cap, "%s %s", xf__op_name(nd->op), nd->name);
+        if (ok && strcmp(nd->out_name, nd->name) != 0)
+            ok = cat(&buf, &len, &cap, " out=%s", nd->out_name);
+        for (int k = 0; ok && k < nd->n_in; k++)
+            ok = cat(&buf, &len, &cap, "%s%s", k ? "," : " in=", g->nodes[nd->in[k]].out_name);
+        switch (nd->op) {
+        case XF_OP_INPUT:
+            ok = ok && cat(&buf, &len, &cap, " h=%lld w=%lld c=%lld", (long long) nd->h,
+                           (long long) nd->w, (long long) nd->c);
+            break;
+        case XF_OP_CONV2D:
+        case XF_OP_DWCONV2D:
+        case XF_OP_MAXPOOL:
+        case XF_OP_AVGPOOL:
+            ok = ok && cat(&buf, &len, &cap, " k=%d,%d s=%d,%d pad=%d,%d,%d,%d", nd->kh, nd->kw,
+                           nd->sh, nd->sw, nd->pt, nd->pb, nd->pl, nd->pr);
+            if (nd->op == XF_OP_CONV2D)
+                ok = ok && cat(&buf, &len, &cap, " cout=%d", nd->cout);
+            if (nd->op == XF_OP_DWCONV2D && nd->mult != 1)
+                ok = ok && cat(&buf, &len, &cap, " mult=%d", nd->mult);
+            if (nd->op == XF_OP_AVGPOOL && nd->count_pad)
+                ok = ok && cat(&buf, &len, &cap, " count_pad=1");
+            break;
+        case XF_OP_DENSE: ok = ok && cat(&buf, &len, &cap, " cout=%d", nd->cout); break;
+        default: break;
+        }
+        if (ok && nd->act != XF_ACT_NONE)
+            ok = cat(&buf, &len, &cap, " act=%s", xf__act_name(nd->act));
+        ok = ok && cat(&buf, &len, &cap, "\n");
+    }
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -1,0 +1,353 @@
+/* image.c — JPEG and PNG bytes -> 8-bit RGB pixels, defensively.
+ *
+ * It is: format sniffing from the bytes, libjpeg-turbo decoding (grey, YCbCr, CMYK/YCCK incl.
+ * Adobe-inverted, DCT-domain downscaling, EXIF orientation, warnings as errors, a progressive
+ * scan limit) and libpng low-level decoding (palette, grey, alpha composited on white, 16-bit
+ * scaled, interlaced), with pixel limits checked before any large allocation. libjpeg's
+ * longjmp error model stays inside this file. It is not: resizing or normalisation
+ * (preprocess.c), and no other file includes jpeglib.h or png.h.
+ */
+#include "xf_internal.h"
+#include "image.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#define MAX_SCANS 256
+
+void xf__rgb_free(xf_rgb *im)
+{
+    if (im) {
+        free(im->px);
+        im->px = NULL;
+    }
+}
+
+static xf_status too_big(xf_error *err, const char *name, uint64_t w, uint64_t h, int64_t max)
+{
+    return xf__fail(err, XF_ERR_IMAGE, "%s: image is %llux%llu, over the %lld-pixel limit", name,
+                    (unsigned long long) w, (unsigned long long) h, (long long) max);
+}
+
+/* ---- EXIF orientation (bounded TIFF walk of IFD0) ------------------------------------------ */
+static unsigned rd16(const uint8_t *p, int le)
+{
+    return le ? (unsigned) (p[0] | p[1] << 8) : (unsigned) (p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p, int le)
+{
+    return le ? (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
+                    (uint32_t) p[3] << 24
+              : (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+int xf__exif_orientation(const uint8_t *d, size_t n)
+{
+    if (n < 14 || memcmp(d, "Exif\0\0", 6) != 0)
+        return 1;
+    d += 6;
+    n -= 6;
+    int le;
+    if (memcmp(d, "II*\0", 4) == 0)
+        le = 1;
+    else if (memcmp(d, "MM\0*", 4) == 0)
+        le = 0;
+    else
+        return 1;
+    uint32_t ifd = rd32(d + 4, le);
+    if (ifd < 8 || ifd > n - 2)
+        return 1;
+    unsigned count = rd16(d + ifd, le);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = (size_t) ifd + 2 + (size_t) i * 12;
+        if (e + 12 > n)
+            return 1;
+        if (rd16(d + e, le) == 0x0112 && rd16(d + e + 2, le) == 3) {
+            unsigned v = rd16(d + e + 8, le);
+            return v >= 1 && v <= 8 ? (int) v : 1;
+        }
+    }
+    return 1;
+}
+
+/* ---- JPEG --------------------------------------------------------------------------------------- */
+typedef struct {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+    char msg[JMSG_LENGTH_MAX];
+    int warnings;
+    char first_warning[JMSG_LENGTH_MAX];
+} jerr_mgr;
+
+static void jerr_exit(j_common_ptr c)
+{
+    jerr_mgr *e = (jerr_mgr *) c->err;
+    c->err->format_message(c, e->msg);
+    longjmp(e->jb, 1);
+}
+
+static void jerr_emit(j_common_ptr c, int level)
+{
+    jerr_mgr *e = (jerr_mgr *) c->err;
+    if (level < 0) { /* a warning: corrupt data that libjpeg papers over */
+        if (!e->warnings++)
+            c->err->format_message(c, e->first_warning);
+    }
+}
+
+static void jprogress(j_common_ptr c)
+{
+    j_decompress_ptr d = (j_decompress_ptr) c;
+    if (d->is_decompressor && d->input_scan_number > MAX_SCANS) {
+        jerr_mgr *e = (jerr_mgr *) c->err;
+        snprintf(e->msg, sizeof e->msg, "more than %d progressive scans", MAX_SCANS);
+        longjmp(e->jb, 1);
+    }
+}
+
+static xf_status decode_jpeg(const uint8_t *data, size_t len, const char *name,
+                             const xf_decode_opts *o, xf_rgb *out, xf_error *err)
+{
+    struct jpeg_decompress_struct cinfo;
+    jerr_mgr jerr;
+    struct jpeg_progress_mgr prog;
+    memset(&jerr, 0, sizeof jerr);
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = jerr_exit;
+    jerr.pub.emit_message = jerr_emit;
+    uint8_t *volatile px = NULL;
+    JSAMPLE *volatile row = NULL;
+    if (setjmp(jerr.jb)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        free(row);
+        return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt JPEG: %s", name, jerr.msg);
+    }
+    jpeg_create_decompress(&cinfo);
+    prog.progress_monitor = jprogress;
+    cinfo.progress = &prog;
+    jpeg_mem_src(&cinfo, data, (unsigned long) len);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(&cinfo, TRUE);
+    uint64_t w0 = cinfo.image_width, h0 = cinfo.image_height;
+    if (w0 * h0 > (uint64_t) o->max_pixels) {
+        jpeg_destroy_decompress(&cinfo);
+        return too_big(err, name, w0, h0, o->max_pixels);
+    }
+    int orient = 1;
+    for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && (orient = xf__exif_orientation(m->data, m->data_length)) != 1)
+            break;
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    int inverted = cmyk && cinfo.saw_Adobe_marker;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    /* DCT-domain scaling: the largest 1/2^k that keeps the shorter side >= min_side */
+    uint64_t shorter = w0 < h0 ? w0 : h0;
+    unsigned denom = 1;
+    while (o->min_side > 0 && denom < 8 && shorter / (denom * 2) >= (uint64_t) o->min_side)
+        denom *= 2;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = denom;
+    jpeg_start_decompress(&cinfo);
+    size_t w = cinfo.output_width, h = cinfo.output_height, nc = (size_t) cinfo.output_components;
+    px = malloc(w * h * 3 + 1);
+    row = malloc(w * nc + 1);
+    if (!px || !row) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        free(row);
+        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory for %zux%zu pixels", name, w, h);
+    }
+    while (cinfo.output_scanline < h) {
+        size_t y = cinfo.output_scanline;
+        JSAMPROW rp = row;
+        if (jpeg_read_scanlines(&cinfo, &rp, 1) != 1)
+            break;
+        uint8_t *dst = px + y * w * 3;
+        if (!cmyk) {
+            memcpy(dst, row, w * 3);
+            continue;
+        }
+        for (size_t x = 0; x < w; x++) {
+            unsigned c = row[4 * x], m = row[4 * x + 1], yy = row[4 * x + 2], k = row[4 * x + 3];
+            if (!inverted) {
+                c = 255 - c, m = 255 - m, yy = 255 - yy, k = 255 - k;
+            }
+            dst[3 * x] = (uint8_t) ((c * k + 127) / 255);
+            dst[3 * x + 1] = (uint8_t) ((m * k + 127) / 255);
+            dst[3 * x + 2] = (uint8_t) ((yy * k + 127) / 255);
+        }
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    free(row);
+    if (jerr.warnings && !o->allow_truncated) {
+        free(px);
+        return xf__fail(err, XF_ERR_IMAGE,
+                        "%s: corrupt or truncated JPEG: %s (--allow-truncated accepts it)", name,
+                        jerr.first_warning);
+    }
+    out->px = px;
+    out->w = (int) w;
+    out->h = (int) h;
+    out->orientation = o->exif_rotate ? orient : 1;
+    return XF_OK;
+}
+
+/* ---- PNG ---------------------------------------------------------------------------------------- */
+typedef struct {
+    const uint8_t *p;
+    size_t len, pos;
+    char msg[256];
+} png_src;
+
+static void png_read_mem(png_structp png, png_bytep dst, png_size_t n)
+{
+    png_src *s = png_get_io_ptr(png);
+    if (n > s->len - s->pos)
+        png_error(png, "unexpected end of file (truncated)");
+    memcpy(dst, s->p + s->pos, n);
+    s->pos += n;
+}
+
+static void png_err(png_structp png, png_const_charp msg)
+{
+    png_src *s = png_get_error_ptr(png);
+    snprintf(s->msg, sizeof s->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void png_warn(png_structp png, png_const_charp msg)
+{
+    (void) png;
+    (void) msg;
+}
+
+static xf_status decode_png(const uint8_t *data, size_t len, const char *name,
+                            const xf_decode_opts *o, xf_rgb *out, xf_error *err)
+{
+    png_src src = {data, len, 0, ""};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_err, png_warn);
+    if (!png)
+        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", name);
+    png_infop info = png_create_info_struct(png);
+    uint8_t *volatile px = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+        free(px);
+        free(rows);
+        return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt PNG: %s", name,
+                        src.msg[0] ? src.msg : "out of memory");
+    }
+    png_set_read_fn(png, &src, png_read_mem);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_set_chunk_malloc_max(png, 64u << 20);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if ((uint64_t) w * h > (uint64_t) o->max_pixels) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return too_big(err, name, w, h, o->max_pixels);
+    }
+    int ct = png_get_color_type(png, info);
+    png_set_expand(png); /* palette -> RGB, grey < 8 bits -> 8, tRNS -> alpha */
+    png_set_scale_16(png);
+    if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA)
+        png_set_gray_to_rgb(png);
+    png_color_16 white = {0, 255, 255, 255, 255};
+    png_set_background(png, &white, PNG_BACKGROUND_GAMMA_SCREEN, 0, 1.0);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    size_t rb = png_get_rowbytes(png, info);
+    if (png_get_channels(png, info) != 3 || rb != (size_t) w * 3) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: PNG layout not reducible to 8-bit RGB",
+                        name);
+    }
+    px = malloc((size_t) h * rb + 1);
+    rows = malloc((size_t) h * sizeof(png_bytep) + 1);
+    if (!px || !rows) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(px);
+        free(rows);
+        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory for %ux%u pixels", name, w, h);
+    }
+    for (png_uint_32 y = 0; y < h; y++)
+        rows[y] = px + (size_t) y * rb;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+    out->px = px;
+    out->w = (int) w;
+    out->h = (int) h;
+    out->orientation = 1;
+    return XF_OK;
+}
+
+xf_status xf__decode_mem(const void *data, size_t len, const char *name, const xf_decode_opts *o,
+                         xf_rgb *out, xf_error *err)
+{
+    const uint8_t *d = data;
+    memset(out, 0, sizeof *out);
+    if (len == 0)
+        return xf__fail(err, XF_ERR_IMAGE, "%s: empty file", name);
+    if (len >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF)
+        return decode_jpeg(d, len, name, o, out, err);
+    if (len >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return decode_png(d, len, name, o, out, err);
+    const char *kind = "unknown format";
+    if (len >= 4 && memcmp(d, "GIF8", 4) == 0)
+        kind = "GIF";
+    else if (len >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
+        kind = "WebP";
+    else if (len >= 2 && memcmp(d, "BM", 2) == 0)
+        kind = "BMP";
+    else if (len >= 4 && (memcmp(d, "II*", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
+        kind = "TIFF";
+    else if (len >= 1 && (d[0] == '<' || d[0] == '{'))
+        kind = "text (HTML/XML/JSON?)";
+    return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not a JPEG or PNG (%s)", name, kind);
+}
+
+xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                        xf_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return xf__fail(err, XF_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t) st.st_size > max_bytes) {
+        fclose(f);
+        return xf__fail(err, XF_ERR_IMAGE, "%s: file is %lld bytes, over the %zu-byte limit",
+                        path, (long long) st.st_size, max_bytes);
+    }
+    size_t n = (size_t) st.st_size;
+    uint8_t *buf = malloc(n + 1);
+    if (!buf) {
+        fclose(f);
+        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
+    }
+    size_t got = fread(buf, 1, n, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != n) {
+        free(buf);
+        return xf__fail(err, XF_ERR_IO, "%s: read failed", path);
+    }
+    *out = buf;
+    *len = n;
+    return XF_OK;
+}

@@ -1,0 +1,31 @@
+/* image.h — private interface between image.c (decoding) and preprocess.c (resampling).
+ * It is: the 8-bit RGB buffer type and the decode options. It is not public API.
+ */
+#ifndef XF_IMAGE_H
+#define XF_IMAGE_H
+
+#include "xf_internal.h"
+
+typedef struct {
+    uint8_t *px; /* (h, w, 3) RGB, as stored (orientation not yet applied) */
+    int w, h;
+    int orientation; /* EXIF 1..8 to apply */
+} xf_rgb;
+
+typedef struct {
+    int64_t max_pixels;
+    int min_side;    /* JPEG may be DCT-downscaled while its shorter side stays >= this */
+    int exif_rotate;
+    int allow_truncated;
+} xf_decode_opts;
+
+#define XF_MAX_FILE_BYTES ((size_t) 256 << 20)
+
+xf_status xf__decode_mem(const void *data, size_t len, const char *name, const xf_decode_opts *o,
+                         xf_rgb *out, xf_error *err);
+xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                        xf_error *err);
+void xf__rgb_free(xf_rgb *im);
+int xf__exif_orientation(const uint8_t *d, size_t n);
+
+#endif

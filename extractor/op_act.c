@@ -1,0 +1,62 @@
+/* op_act.c — element-wise ops: activations, add, concat, softmax, global average pooling.
+ *
+ * It is: the NHWC kernels that touch each element once. It is not: anything with a window
+ * (op_pool.c) or weights (op_conv2d.c, op_dwconv2d.c, op_dense.c).
+ */
+#include "xf_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+void xf__act_apply(float *x, size_t n, xf_act act)
+{
+    switch (act) {
+    case XF_ACT_NONE: break;
+    case XF_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    case XF_ACT_RELU6:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6) : 0;
+        break;
+    case XF_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            x[i] = 1.0f / (1.0f + expf(-x[i]));
+        break;
+    case XF_ACT_COUNT_: break;
+    }
+}
+
+void xf__gap(const float *x, int n, int64_t hw, int64_t c, float *y)
+{
+    for (int b = 0; b < n; b++) {
+        float *yb = y + (size_t) b * (size_t) c;
+        const float *xb = x + (size_t) b * (size_t) (hw * c);
+        memset(yb, 0, (size_t) c * sizeof(float));
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t ch = 0; ch < c; ch++)
+                yb[ch] += xb[p * c + ch];
+        float inv = 1.0f / (float) hw;
+        for (int64_t ch = 0; ch < c; ch++)
+            yb[ch] *= inv;
+    }
+}
+
+void xf__softmax(const float *x, int n, int64_t c, float *y)
+{
+    for (int64_t r = 0; r < (int64_t) n; r++) {
+        const float *xr = x + r * c;
+        float *yr = y + r * c;
+        float mx = xr[0];
+        for (int64_t i = 1; i < c; i++)
+            mx = xr[i] > mx ? xr[i] : mx;
+        double sum = 0;
+        for (int64_t i = 0; i < c; i++) {
+            yr[i] = expf(xr[i] - mx);
+            sum += yr[i];
+        }
+        for (int64_t i = 0; i < c; i++)
+            yr[i] = (float) (yr[i] / sum);
+    }
+}

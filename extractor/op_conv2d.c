@@ -1,0 +1,148 @@
+/* op_conv2d.c — 2-D convolution on NHWC float32 with folded batch norm and fused activation.
+ *
+ * It is: 1x1 stride-1 convolutions as one GEMM over all pixels of the batch; everything else
+ * as row-chunked im2col + GEMM (chunks sized to stay in cache), bias + activation applied while
+ * the chunk is hot; and a direct-loop reference used by the tests. Weights are (kh, kw, cin,
+ * cout) row-major, as the converters store them. It is not: depthwise (op_dwconv2d.c).
+ */
+#include "xf_internal.h"
+
+#include <string.h>
+
+#define CHUNK_FLOATS (1 << 18) /* im2col chunk budget: 1 MiB */
+#define MIN_ROWS     128
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_CLONES)
+#define XF_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define XF_CLONES
+#endif
+
+XF_CLONES static void bias_act_rows(float *y, int64_t rows, int64_t c, const float *bias,
+                                    xf_act act)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *yr = y + r * c;
+        if (bias)
+            for (int64_t j = 0; j < c; j++)
+                yr[j] += bias[j];
+        if (act == XF_ACT_RELU6)
+            for (int64_t j = 0; j < c; j++)
+                yr[j] = yr[j] > 0 ? (yr[j] < 6 ? yr[j] : 6) : 0;
+        else if (act == XF_ACT_RELU)
+            for (int64_t j = 0; j < c; j++)
+                yr[j] = yr[j] > 0 ? yr[j] : 0;
+        else if (act != XF_ACT_NONE)
+            xf__act_apply(yr, (size_t) c, act);
+    }
+}
+
+static int is_pointwise(const xf_node *nd)
+{
+    return nd->kh == 1 && nd->kw == 1 && nd->sh == 1 && nd->sw == 1 &&
+           (nd->pt | nd->pb | nd->pl | nd->pr) == 0;
+}
+
+static int64_t chunk_rows(int64_t k)
+{
+    int64_t r = CHUNK_FLOATS / (k > 0 ? k : 1);
+    return r < MIN_ROWS ? MIN_ROWS : r;
+}
+
+size_t xf__conv2d_scratch(const xf_node *nd, int64_t ih, int64_t iw, int64_t cin)
+{
+    (void) ih;
+    (void) iw;
+    if (is_pointwise(nd))
+        return 0;
+    int64_t k = (int64_t) nd->kh * nd->kw * cin;
+    int64_t m = nd->h * nd->w;
+    int64_t rows = chunk_rows(k);
+    return (size_t) ((rows < m ? rows : m) * k);
+}
+
+/* Rows [r0, r0+rows) of the im2col matrix of one image: (oh*ow, kh*kw*cin). */
+static void im2col(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t cin,
+                   int64_t r0, int64_t rows, float *col)
+{
+    int64_t ow = nd->w;
+    size_t krow = (size_t) nd->kw * (size_t) cin;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t oy = (r0 + r) / ow, ox = (r0 + r) % ow;
+        float *dst = col + r * nd->kh * (int64_t) krow;
+        for (int ky = 0; ky < nd->kh; ky++, dst += krow) {
+            int64_t iy = oy * nd->sh + ky - nd->pt;
+            if (iy < 0 || iy >= ih) {
+                memset(dst, 0, krow * sizeof(float));
+                continue;
+            }
+            int64_t ix0 = ox * nd->sw - nd->pl;
+            if (ix0 >= 0 && ix0 + nd->kw <= iw) {
+                memcpy(dst, x + (iy * iw + ix0) * cin, krow * sizeof(float));
+                continue;
+            }
+            for (int kx = 0; kx < nd->kw; kx++) {
+                int64_t ix = ix0 + kx;
+                float *d = dst + kx * cin;
+                if (ix < 0 || ix >= iw)
+                    memset(d, 0, (size_t) cin * sizeof(float));
+                else
+                    memcpy(d, x + (iy * iw + ix) * cin, (size_t) cin * sizeof(float));
+            }
+        }
+    }
+}
+
+void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
+                float *y, float *scratch)
+{
+    int64_t cout = nd->cout;
+    if (is_pointwise(nd)) {
+        int64_t m = (int64_t) n * ih * iw, step = 4096;
+        for (int64_t r0 = 0; r0 < m; r0 += step) {
+            int64_t rows = m - r0 < step ? m - r0 : step;
+            xf__sgemm(rows, cout, cin, x + r0 * cin, nd->weight, y + r0 * cout, 0);
+            bias_act_rows(y + r0 * cout, rows, cout, nd->bias, nd->act);
+        }
+        return;
+    }
+    int64_t k = (int64_t) nd->kh * nd->kw * cin;
+    int64_t m = nd->h * nd->w;
+    int64_t step = chunk_rows(k);
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t) b * (size_t) (ih * iw * cin);
+        float *yb = y + (size_t) b * (size_t) (m * cout);
+        for (int64_t r0 = 0; r0 < m; r0 += step) {
+            int64_t rows = m - r0 < step ? m - r0 : step;
+            im2col(nd, xb, ih, iw, cin, r0, rows, scratch);
+            xf__sgemm(rows, cout, k, scratch, nd->weight, yb + r0 * cout, 0);
+            bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
+        }
+    }
+}
+
+void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
+                    float *y)
+{
+    int64_t cout = nd->cout;
+    for (int b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < nd->h; oy++)
+            for (int64_t ox = 0; ox < nd->w; ox++)
+                for (int64_t co = 0; co < cout; co++) {
+                    double s = nd->bias ? nd->bias[co] : 0;
+                    for (int ky = 0; ky < nd->kh; ky++)
+                        for (int kx = 0; kx < nd->kw; kx++) {
+                            int64_t iy = oy * nd->sh + ky - nd->pt;
+                            int64_t ix = ox * nd->sw + kx - nd->pl;
+                            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                                continue;
+                            const float *xp = x + ((b * ih + iy) * iw + ix) * cin;
+                            const float *wp = nd->weight + ((ky * nd->kw + kx) * cin) * cout + co;
+                            for (int64_t ci = 0; ci < cin; ci++)
+                                s += (double) xp[ci] * wp[ci * cout];
+                        }
+                    float v = (float) s;
+                    xf__act_apply(&v, 1, nd->act);
+                    y[((b * nd->h + oy) * nd->w + ox) * cout + co] = v;
+                }
+}

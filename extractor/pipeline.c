@@ -1,0 +1,251 @@
+/* pipeline.c — multi-threaded decode + forward with in-order delivery.
+ *
+ * It is: a ring of 2*threads batch slots; workers claim batches in order, decode their images
+ * (failures recorded per item), run one forward pass over the successful ones and mark the
+ * slot done; the calling thread emits slots strictly in batch order, so output bytes do not
+ * depend on the thread count. Memory is bounded by the ring, whatever the number of inputs.
+ * It is not: output formatting or argument parsing.
+ */
+#define _GNU_SOURCE
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { SLOT_EMPTY, SLOT_BUSY, SLOT_DONE };
+
+typedef struct {
+    int state;
+    size_t batch_idx;
+    float *in, *out;
+    xf_status *st;
+    char (*reason)[512];
+} slot;
+
+typedef struct {
+    const xf_model *m;
+    char *const *paths;
+    size_t n, n_batches, next;
+    const xf_pipeline_opts *o;
+    slot *slots;
+    int n_slots;
+    int stop;
+    xf_status fatal;
+    xf_error fatal_err;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t dim;
+    size_t in_len;
+} pipe_t;
+
+int xf__cpu_count(void)
+{
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n < 1)
+        n = (int) sysconf(_SC_NPROCESSORS_ONLN);
+    /* cgroup v2 quota */
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f) {
+        char q[32];
+        long period;
+        if (fscanf(f, "%31s %ld", q, &period) == 2 && strcmp(q, "max") != 0 && period > 0) {
+            long quota = atol(q);
+            int lim = (int) ((quota + period - 1) / period);
+            if (lim >= 1 && lim < n)
+                n = lim;
+        }
+        fclose(f);
+    }
+    return n < 1 ? 1 : n;
+}
+
+static void process(pipe_t *p, xf_session *sess, slot *s, size_t b)
+{
+    const xf_pipeline_opts *o = p->o;
+    size_t first = o->start + b * (size_t) o->batch;
+    int cnt = (int) (p->n - first < (size_t) o->batch ? p->n - first : (size_t) o->batch);
+    int ok_idx[4096], n_ok = 0;
+    for (int i = 0; i < cnt; i++) {
+        xf_error e;
+        float *dst = s->in + (size_t) n_ok * p->in_len;
+        s->st[i] = xf_image_load(p->paths[first + (size_t) i], &o->pp, dst, &e);
+        if (s->st[i] == XF_OK)
+            ok_idx[n_ok++] = i;
+        else
+            snprintf(s->reason[i], sizeof s->reason[i], "%s", e.msg);
+    }
+    if (n_ok > 0) {
+        xf_error e;
+        float *tmp = s->out + (size_t) o->batch * (size_t) p->dim; /* second half: staging */
+        xf_status st = xf_session_run(sess, s->in, n_ok, tmp, (size_t) n_ok * (size_t) p->dim, &e);
+        for (int k = 0; k < n_ok; k++) {
+            int i = ok_idx[k];
+            if (st != XF_OK) {
+                s->st[i] = st;
+                snprintf(s->reason[i], sizeof s->reason[i], "%s", e.msg);
+            } else {
+                memcpy(s->out + (size_t) i * (size_t) p->dim, tmp + (size_t) k * (size_t) p->dim,
+                       (size_t) p->dim * sizeof(float));
+            }
+        }
+    }
+}
+
+static void *worker(void *arg)
+{
+    pipe_t *p = arg;
+    xf_session_opts so = p->o->so;
+    so.max_batch = p->o->batch;
+    xf_session *sess = NULL;
+    xf_error e;
+    if (xf_session_create(p->m, &so, &sess, &e) != XF_OK) {
+        pthread_mutex_lock(&p->mu);
+        if (!p->fatal) {
+            p->fatal = e.code;
+            p->fatal_err = e;
+        }
+        p->stop = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->stop || p->next >= p->n_batches) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        size_t b = p->next++;
+        slot *s = &p->slots[b % (size_t) p->n_slots];
+        while (s->state != SLOT_EMPTY && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        s->state = SLOT_BUSY;
+        s->batch_idx = b;
+        pthread_mutex_unlock(&p->mu);
+        process(p, sess, s, b);
+        pthread_mutex_lock(&p->mu);
+        s->state = SLOT_DONE;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    xf_session_free(sess);
+    return NULL;
+}
+
+xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
+                           const xf_pipeline_opts *o, size_t *n_failed, xf_error *err)
+{
+    *n_failed = 0;
+    if (o->threads < 1 || o->threads > 256 || o->batch < 1 || o->batch > 4096)
+        return xf__fail(err, XF_ERR_ARG, "threads must be 1..256 and batch 1..4096");
+    if (o->start >= n)
+        return XF_OK;
+    pipe_t p;
+    memset(&p, 0, sizeof p);
+    p.m = m;
+    p.paths = paths;
+    p.n = n;
+    p.o = o;
+    p.n_batches = (n - o->start + (size_t) o->batch - 1) / (size_t) o->batch;
+    p.n_slots = 2 * o->threads;
+    p.in_len = xf_model_input_len(m);
+    {
+        xf_session_opts so = o->so;
+        so.max_batch = 1;
+        xf_session *probe;
+        xf_status st = xf_session_create(m, &so, &probe, err);
+        if (st)
+            return st;
+        p.dim = xf_session_feat_dim(probe);
+        xf_session_free(probe);
+    }
+    p.slots = calloc((size_t) p.n_slots, sizeof *p.slots);
+    if (!p.slots)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    xf_status s = XF_OK;
+    for (int i = 0; i < p.n_slots; i++) {
+        slot *sl = &p.slots[i];
+        sl->in = xf__alloc((size_t) o->batch * p.in_len * sizeof(float));
+        sl->out = xf__alloc(2 * (size_t) o->batch * (size_t) p.dim * sizeof(float));
+        sl->st = calloc((size_t) o->batch, sizeof *sl->st);
+        sl->reason = calloc((size_t) o->batch, sizeof *sl->reason);
+        if (!sl->in || !sl->out || !sl->st || !sl->reason)
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory for batch buffers");
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    pthread_t th[256];
+    int started = 0;
+    if (o->threads > 1)
+        xf__blas_threads(1);
+    for (int t = 0; !s && t < o->threads; t++) {
+        if (pthread_create(&th[t], NULL, worker, &p) != 0) {
+            s = xf__fail(err, XF_ERR_NOMEM, "cannot start worker thread");
+            break;
+        }
+        started++;
+    }
+    if (s) {
+        pthread_mutex_lock(&p.mu);
+        p.stop = 1;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    for (size_t b = 0; !s && b < p.n_batches; b++) {
+        slot *sl = &p.slots[b % (size_t) p.n_slots];
+        pthread_mutex_lock(&p.mu);
+        while (!(sl->state == SLOT_DONE && sl->batch_idx == b) && !p.fatal)
+            pthread_cond_wait(&p.cv, &p.mu);
+        if (p.fatal) {
+            s = p.fatal;
+            if (err)
+                *err = p.fatal_err;
+            pthread_mutex_unlock(&p.mu);
+            break;
+        }
+        pthread_mutex_unlock(&p.mu);
+        size_t first = o->start + b * (size_t) o->batch;
+        size_t cnt = n - first < (size_t) o->batch ? n - first : (size_t) o->batch;
+        for (size_t i = 0; i < cnt && !s; i++) {
+            int ok = sl->st[i] == XF_OK;
+            if (!ok)
+                (*n_failed)++;
+            s = o->emit(o->user, first + i, paths[first + i], sl->st[i],
+                        ok ? sl->out + i * (size_t) p.dim : NULL, ok ? NULL : sl->reason[i], err);
+            if (!s && o->max_failures && *n_failed >= o->max_failures)
+                s = xf__fail(err, XF_ERR_ARG, "stopped after %zu failed inputs (--max-failures)",
+                             *n_failed);
+        }
+        pthread_mutex_lock(&p.mu);
+        sl->state = SLOT_EMPTY;
+        if (s)
+            p.stop = 1;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    pthread_mutex_lock(&p.mu);
+    p.stop = 1;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    for (int i = 0; i < p.n_slots; i++) {
+        free(p.slots[i].in);
+        free(p.slots[i].out);
+        free(p.slots[i].st);
+        free(p.slots[i].reason);
+    }
+    free(p.slots);
+    return s;
+}

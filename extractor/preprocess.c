@@ -1,0 +1,217 @@
+/* preprocess.c — decoded RGB -> the network's input tensor.
+ *
+ * It is: EXIF orientation, resize of the shorter side to size/crop_pct with antialiased
+ * bilinear (Pillow's BILINEAR: triangle filter widened by the downscale factor, i.e. area-like
+ * averaging when shrinking), center crop (only the cropped output pixels are computed), and
+ * (v/255 - mean) / std. It is not: decoding (image.c).
+ */
+#include "image.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Source pixel of displayed (x, y) for EXIF orientation o; stored image is w x h. */
+static void orient_src(int o, int w, int h, int x, int y, int *sx, int *sy)
+{
+    switch (o) {
+    case 2: *sx = w - 1 - x, *sy = y; break;
+    case 3: *sx = w - 1 - x, *sy = h - 1 - y; break;
+    case 4: *sx = x, *sy = h - 1 - y; break;
+    case 5: *sx = y, *sy = x; break;
+    case 6: *sx = y, *sy = h - 1 - x; break;
+    case 7: *sx = w - 1 - y, *sy = h - 1 - x; break;
+    case 8: *sx = w - 1 - y, *sy = x; break;
+    default: *sx = x, *sy = y; break;
+    }
+}
+
+static xf_status apply_orientation(xf_rgb *im, xf_error *err)
+{
+    int o = im->orientation;
+    if (o <= 1 || o > 8)
+        return XF_OK;
+    int dw = o >= 5 ? im->h : im->w, dh = o >= 5 ? im->w : im->h;
+    uint8_t *px = malloc((size_t) dw * (size_t) dh * 3 + 1);
+    if (!px)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory rotating image");
+    for (int y = 0; y < dh; y++)
+        for (int x = 0; x < dw; x++) {
+            int sx, sy;
+            orient_src(o, im->w, im->h, x, y, &sx, &sy);
+            memcpy(px + ((size_t) y * dw + x) * 3, im->px + ((size_t) sy * im->w + sx) * 3, 3);
+        }
+    free(im->px);
+    im->px = px;
+    im->w = dw;
+    im->h = dh;
+    im->orientation = 1;
+    return XF_OK;
+}
+
+typedef struct {
+    int *start, *len; /* per output index: first source index and tap count */
+    float *w;         /* per output index: ksize weights */
+    int ksize;
+} coeffs;
+
+static void coeffs_free(coeffs *c)
+{
+    free(c->start);
+    free(c->len);
+    free(c->w);
+}
+
+/* Output indices [o0, o0 + n) of a resize from in_size to out_size (Pillow's rule). */
+static int coeffs_make(coeffs *c, int in_size, int out_size, int o0, int n)
+{
+    double scale = (double) in_size / out_size;
+    double fscale = scale > 1 ? scale : 1;
+    double support = 1.0 * fscale;
+    c->ksize = (int) ceil(support) * 2 + 1;
+    c->start = malloc((size_t) n * sizeof(int));
+    c->len = malloc((size_t) n * sizeof(int));
+    c->w = calloc((size_t) n * (size_t) c->ksize, sizeof(float));
+    if (!c->start || !c->len || !c->w)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        double center = (o0 + i + 0.5) * scale;
+        int xmin = (int) (center - support + 0.5);
+        if (xmin < 0)
+            xmin = 0;
+        int xmax = (int) (center + support + 0.5);
+        if (xmax > in_size)
+            xmax = in_size;
+        xmax -= xmin;
+        if (xmax > c->ksize)
+            xmax = c->ksize;
+        double ww = 0, k[64 * 2 + 1];
+        double *kk = c->ksize <= 129 ? k : NULL;
+        float *wi = c->w + (size_t) i * c->ksize;
+        for (int x = 0; x < xmax; x++) {
+            double t = fabs((x + xmin - center + 0.5) / fscale);
+            double v = t < 1 ? 1 - t : 0;
+            if (kk)
+                kk[x] = v;
+            wi[x] = (float) v;
+            ww += v;
+        }
+        for (int x = 0; x < xmax; x++)
+            wi[x] = ww != 0 ? (float) ((kk ? kk[x] : wi[x]) / ww) : 0;
+        c->start[i] = xmin;
+        c->len[i] = xmax;
+    }
+    return 1;
+}
+
+/* Resizes (shorter side -> round(size / crop_pct)), crops the centre, normalises. */
+static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf_error *err)
+{
+    int th = pp->size_h, tw = pp->size_w;
+    int target = (int) floor((double) (th > tw ? th : tw) / pp->crop_pct + 0.5);
+    int rw, rh;
+    if (im->w <= im->h) {
+        rw = target;
+        rh = (int) ((int64_t) target * im->h / im->w);
+    } else {
+        rh = target;
+        rw = (int) ((int64_t) target * im->w / im->h);
+    }
+    if (rw < tw)
+        rw = tw;
+    if (rh < th)
+        rh = th;
+    int top = (int) floor((rh - th) / 2.0 + 0.5), left = (int) floor((rw - tw) / 2.0 + 0.5);
+    coeffs cx = {0}, cy = {0};
+    float *tmp = NULL;
+    xf_status s = XF_OK;
+    if (!coeffs_make(&cx, im->w, rw, left, tw) || !coeffs_make(&cy, im->h, rh, top, th) ||
+        !(tmp = malloc((size_t) im->h * (size_t) tw * 3 * sizeof(float)))) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory resizing");
+        goto done;
+    }
+    /* horizontal pass over the rows the vertical pass will read */
+    int ymin = cy.start[0], ymax = cy.start[th - 1] + cy.len[th - 1];
+    for (int y = ymin; y < ymax; y++) {
+        const uint8_t *row = im->px + (size_t) y * im->w * 3;
+        float *trow = tmp + (size_t) y * tw * 3;
+        for (int x = 0; x < tw; x++) {
+            const float *w = cx.w + (size_t) x * cx.ksize;
+            const uint8_t *p = row + (size_t) cx.start[x] * 3;
+            float r = 0, g = 0, b = 0;
+            for (int k = 0; k < cx.len[x]; k++) {
+                r += w[k] * p[3 * k];
+                g += w[k] * p[3 * k + 1];
+                b += w[k] * p[3 * k + 2];
+            }
+            trow[3 * x] = r, trow[3 * x + 1] = g, trow[3 * x + 2] = b;
+        }
+    }
+    float scale[3], shift[3];
+    for (int c = 0; c < 3; c++) {
+        scale[c] = 1.0f / (255.0f * pp->std[c]);
+        shift[c] = -pp->mean[c] / pp->std[c];
+    }
+    for (int y = 0; y < th; y++) {
+        const float *w = cy.w + (size_t) y * cy.ksize;
+        float *orow = out + (size_t) y * tw * 3;
+        for (int x = 0; x < tw * 3; x++) {
+            float v = 0;
+            for (int k = 0; k < cy.len[y]; k++)
+                v += w[k] * tmp[(size_t) (cy.start[y] + k) * tw * 3 + x];
+            orow[x] = v * scale[x % 3] + shift[x % 3];
+        }
+    }
+done:
+    free(tmp);
+    coeffs_free(&cx);
+    coeffs_free(&cy);
+    return s;
+}
+
+static xf_status check_pp(const xf_preproc *pp, xf_error *err)
+{
+    if (!pp || pp->size_h < 1 || pp->size_w < 1 || pp->size_h > 8192 || pp->size_w > 8192)
+        return xf__fail(err, XF_ERR_ARG, "input size must be 1..8192");
+    if (!(pp->crop_pct > 0.05f && pp->crop_pct <= 1.0f))
+        return xf__fail(err, XF_ERR_ARG, "crop fraction %g outside (0.05, 1]", (double) pp->crop_pct);
+    for (int c = 0; c < 3; c++)
+        if (!(pp->std[c] > 0) || !isfinite(pp->mean[c]))
+            return xf__fail(err, XF_ERR_ARG, "std must be > 0 and mean finite");
+    return XF_OK;
+}
+
+xf_status xf_image_load_mem(const void *data, size_t len, const char *name, const xf_preproc *pp,
+                            float *out, xf_error *err)
+{
+    xf_status s = check_pp(pp, err);
+    if (s)
+        return s;
+    xf_decode_opts o;
+    o.max_pixels = pp->max_pixels > 0 ? pp->max_pixels : (int64_t) 64 << 20;
+    o.exif_rotate = pp->exif_rotate;
+    o.allow_truncated = pp->allow_truncated;
+    /* keep >= 2x the resize target before antialiasing so DCT scaling cannot alias */
+    int big = pp->size_h > pp->size_w ? pp->size_h : pp->size_w;
+    o.min_side = (int) (2.0 * big / pp->crop_pct);
+    xf_rgb im;
+    if ((s = xf__decode_mem(data, len, name, &o, &im, err)))
+        return s;
+    if ((s = apply_orientation(&im, err)) == XF_OK)
+        s = resample(&im, pp, out, err);
+    if (s)
+        xf__wrap(err, name);
+    xf__rgb_free(&im);
+    return s;
+}
+
+xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err)
+{
+    uint8_t *buf;
+    size_t len;
+    xf_status s = xf__read_file(path, XF_MAX_FILE_BYTES, &buf, &len, err);
+    if (s)
+        return s;
+    s = xf_image_load_mem(buf, len, path, pp, out, err);
+    free(buf);
+    return s;
+}

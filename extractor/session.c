@@ -1,0 +1,292 @@
+/* session.c — xf_session: one thread's memory plan and the forward pass over a batch.
+ *
+ * It is: running only the nodes the requested layers depend on, in graph order; one arena
+ * whose tensor offsets are packed by lifetime (a tensor's space is reused once its last
+ * consumer has run); feature pooling (avg/max/none) into the caller's buffer. It is not:
+ * kernels (op_*.c) or anything that allocates during xf_session_run.
+ */
+#include "xf_internal.h"
+
+#include <float.h>
+#include <string.h>
+
+struct xf_session {
+    const xf_model *model;
+    int max_batch;
+    int n_layers;
+    int layer[XF_MAX_LAYERS];
+    xf_pool pool;
+    int64_t feat_dim;
+    unsigned char *needed;
+    size_t *offset; /* floats, per node */
+    float *arena;
+    float *scratch;
+};
+
+xf_session_opts xf_session_default_opts(void)
+{
+    xf_session_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_batch = 1;
+    o.pool = XF_POOL_AVG;
+    return o;
+}
+
+static size_t node_floats(const xf_node *nd, int batch)
+{
+    return (size_t) batch * (size_t) (nd->h * nd->w * nd->c);
+}
+
+typedef struct {
+    int node;
+    size_t size;
+} slot;
+
+static int cmp_slot(const void *a, const void *b)
+{
+    const slot *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? 1 : -1;
+    return x->node - y->node;
+}
+
+/* Greedy by size: each tensor takes the lowest offset free during its lifetime. */
+static size_t plan(const xf_graph *g, const unsigned char *needed, const int *last, int batch,
+                   size_t *offset)
+{
+    int n = g->n_nodes, k = 0;
+    slot *order = malloc((size_t) n * sizeof *order);
+    int *placed = malloc((size_t) n * sizeof *placed);
+    if (!order || !placed) {
+        free(order);
+        free(placed);
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (needed[i]) {
+            /* 16-float (64-byte) granularity keeps every tensor aligned */
+            size_t sz = (node_floats(&g->nodes[i], batch) + 15) & ~(size_t) 15;
+            order[k].node = i;
+            order[k].size = sz;
+            k++;
+        }
+    qsort(order, (size_t) k, sizeof *order, cmp_slot);
+    size_t total = 0;
+    int n_placed = 0;
+    for (int a = 0; a < k; a++) {
+        int i = order[a].node;
+        size_t off = 0;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int p = 0; p < n_placed; p++) {
+                int j = placed[p];
+                int overlap_time = !(last[j] < i || last[i] < j);
+                size_t jend = offset[j] + ((node_floats(&g->nodes[j], batch) + 15) & ~(size_t) 15);
+                if (overlap_time && off < jend && offset[j] < off + order[a].size) {
+                    off = jend;
+                    moved = 1;
+                }
+            }
+        }
+        offset[i] = off;
+        placed[n_placed++] = i;
+        if (off + order[a].size > total)
+            total = off + order[a].size;
+    }
+    free(order);
+    free(placed);
+    return total ? total : 16;
+}
+
+xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, xf_session **out,
+                            xf_error *err)
+{
+    if (!model || !out)
+        return xf__fail(err, XF_ERR_ARG, "xf_session_create: NULL argument");
+    *out = NULL;
+    xf_session_opts o = opts ? *opts : xf_session_default_opts();
+    if (o.max_batch < 1 || o.max_batch > 4096)
+        return xf__fail(err, XF_ERR_ARG, "batch size %d outside 1..4096", o.max_batch);
+    if (o.n_layers < 0 || o.n_layers > XF_MAX_LAYERS)
+        return xf__fail(err, XF_ERR_ARG, "%d layers requested (limit %d)", o.n_layers,
+                        XF_MAX_LAYERS);
+    if (o.pool != XF_POOL_AVG && o.pool != XF_POOL_MAX && o.pool != XF_POOL_NONE)
+        return xf__fail(err, XF_ERR_ARG, "unknown pooling %d", (int) o.pool);
+    const xf_graph *g = &model->graph;
+    xf_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    s->model = model;
+    s->max_batch = o.max_batch;
+    s->pool = o.pool;
+    s->n_layers = o.n_layers ? o.n_layers : 1;
+    for (int l = 0; l < s->n_layers; l++) {
+        const char *name = o.n_layers ? o.layers[l] : model->feature_layer;
+        int idx = name ? xf__graph_find(g, name) : -1;
+        if (idx < 0) {
+            xf_session_free(s);
+            return xf__fail(err, XF_ERR_ARG, "unknown layer '%s' (see --list-layers)",
+                            name ? name : "(null)");
+        }
+        s->layer[l] = idx;
+        const xf_node *nd = &g->nodes[idx];
+        s->feat_dim += o.pool == XF_POOL_NONE ? nd->h * nd->w * nd->c : nd->c;
+    }
+    int n = g->n_nodes;
+    s->needed = calloc((size_t) n, 1);
+    s->offset = calloc((size_t) n, sizeof *s->offset);
+    int *last = malloc((size_t) n * sizeof *last);
+    if (!s->needed || !s->offset || !last) {
+        free(last);
+        xf_session_free(s);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
+    for (int l = 0; l < s->n_layers; l++)
+        s->needed[s->layer[l]] = 1;
+    for (int i = n - 1; i >= 0; i--)
+        if (s->needed[i])
+            for (int k = 0; k < g->nodes[i].n_in; k++)
+                s->needed[g->nodes[i].in[k]] = 1;
+    for (int i = 0; i < n; i++)
+        last[i] = i;
+    for (int i = 0; i < n; i++)
+        if (s->needed[i])
+            for (int k = 0; k < g->nodes[i].n_in; k++)
+                if (last[g->nodes[i].in[k]] < i)
+                    last[g->nodes[i].in[k]] = i;
+    for (int l = 0; l < s->n_layers; l++)
+        last[s->layer[l]] = n;
+    size_t scratch = 16;
+    for (int i = 0; i < n; i++) {
+        const xf_node *nd = &g->nodes[i];
+        if (s->needed[i] && nd->op == XF_OP_CONV2D) {
+            const xf_node *x = &g->nodes[nd->in[0]];
+            size_t sc = xf__conv2d_scratch(nd, x->h, x->w, x->c);
+            scratch = sc > scratch ? sc : scratch;
+        }
+    }
+    size_t total = plan(g, s->needed, last, o.max_batch, s->offset);
+    free(last);
+    size_t bytes;
+    if (!total || !xf__mul_size(total, sizeof(float), &bytes) ||
+        !(s->arena = xf__alloc(bytes)) || !(s->scratch = xf__alloc(scratch * sizeof(float)))) {
+        xf_session_free(s);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory for a %zu MiB activation arena",
+                        total * sizeof(float) >> 20);
+    }
+    xf__log(XF_LOG_DEBUG, "xfer: session arena %.1f MiB, scratch %.1f MiB (batch %d)\n",
+            (double) total * 4 / 1048576.0, (double) scratch * 4 / 1048576.0, o.max_batch);
+    if (o.threads > 0)
+        xf__blas_threads(o.threads);
+    *out = s;
+    return XF_OK;
+}
+
+void xf_session_free(xf_session *s)
+{
+    if (!s)
+        return;
+    free(s->needed);
+    free(s->offset);
+    free(s->arena);
+    free(s->scratch);
+    free(s);
+}
+
+int64_t xf_session_feat_dim(const xf_session *s)
+{
+    return s->feat_dim;
+}
+
+static void run_node(xf_session *s, int i, int n)
+{
+    const xf_graph *g = &s->model->graph;
+    const xf_node *nd = &g->nodes[i];
+    float *y = s->arena + s->offset[i];
+    const xf_node *xn = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+    const float *x = xn ? s->arena + s->offset[nd->in[0]] : NULL;
+    switch (nd->op) {
+    case XF_OP_INPUT: break;
+    case XF_OP_CONV2D: xf__conv2d(nd, x, n, xn->h, xn->w, xn->c, y, s->scratch); break;
+    case XF_OP_DWCONV2D: xf__dwconv2d(nd, x, n, xn->h, xn->w, xn->c, y); break;
+    case XF_OP_DENSE: xf__dense(nd, x, n, xn->h * xn->w * xn->c, y); break;
+    case XF_OP_MAXPOOL:
+    case XF_OP_AVGPOOL: xf__pool2d(nd, x, n, xn->h, xn->w, xn->c, y); break;
+    case XF_OP_GAP:
+        xf__gap(x, n, xn->h * xn->w, xn->c, y);
+        xf__act_apply(y, node_floats(nd, n), nd->act);
+        break;
+    case XF_OP_FLATTEN:
+    case XF_OP_ACT:
+        memcpy(y, x, node_floats(nd, n) * sizeof(float));
+        xf__act_apply(y, node_floats(nd, n), nd->act);
+        break;
+    case XF_OP_SOFTMAX: xf__softmax(x, n * (int) (nd->h * nd->w), nd->c, y); break;
+    case XF_OP_ADD: {
+        size_t len = node_floats(nd, n);
+        memcpy(y, x, len * sizeof(float));
+        for (int k = 1; k < nd->n_in; k++) {
+            const float *z = s->arena + s->offset[nd->in[k]];
+            for (size_t j = 0; j < len; j++)
+                y[j] += z[j];
+        }
+        xf__act_apply(y, len, nd->act);
+        break;
+    }
+    case XF_OP_CONCAT: {
+        int64_t pix = (int64_t) n * nd->h * nd->w, c0 = 0;
+        for (int k = 0; k < nd->n_in; k++) {
+            const xf_node *zn = &g->nodes[nd->in[k]];
+            const float *z = s->arena + s->offset[nd->in[k]];
+            for (int64_t p = 0; p < pix; p++)
+                memcpy(y + p * nd->c + c0, z + p * zn->c, (size_t) zn->c * sizeof(float));
+            c0 += zn->c;
+        }
+        xf__act_apply(y, node_floats(nd, n), nd->act);
+        break;
+    }
+    case XF_OP_COUNT_: XF_ASSERT(0);
+    }
+}
+
+xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, size_t out_len,
+                         xf_error *err)
+{
+    if (!s || !input || !out)
+        return xf__fail(err, XF_ERR_ARG, "xf_session_run: NULL argument");
+    if (n < 1 || n > s->max_batch)
+        return xf__fail(err, XF_ERR_ARG, "batch of %d images; session takes 1..%d", n,
+                        s->max_batch);
+    if (out_len < (size_t) n * (size_t) s->feat_dim)
+        return xf__fail(err, XF_ERR_ARG, "output buffer holds %zu floats, need %lld", out_len,
+                        (long long) n * s->feat_dim);
+    const xf_graph *g = &s->model->graph;
+    memcpy(s->arena + s->offset[0], input, node_floats(&g->nodes[0], n) * sizeof(float));
+    for (int i = 1; i < g->n_nodes; i++)
+        if (s->needed[i])
+            run_node(s, i, n);
+    int64_t col = 0;
+    for (int l = 0; l < s->n_layers; l++) {
+        const xf_node *nd = &g->nodes[s->layer[l]];
+        const float *t = s->arena + s->offset[s->layer[l]];
+        int64_t hw = nd->h * nd->w, c = nd->c;
+        int64_t width = s->pool == XF_POOL_NONE ? hw * c : c;
+        for (int b = 0; b < n; b++) {
+            const float *tb = t + (size_t) b * (size_t) (hw * c);
+            float *ob = out + (size_t) b * (size_t) s->feat_dim + col;
+            if (s->pool == XF_POOL_NONE) {
+                memcpy(ob, tb, (size_t) width * sizeof(float));
+            } else if (s->pool == XF_POOL_AVG) {
+                xf__gap(tb, 1, hw, c, ob);
+            } else {
+                for (int64_t ch = 0; ch < c; ch++)
+                    ob[ch] = -FLT_MAX;
+                for (int64_t p = 0; p < hw; p++)
+                    for (int64_t ch = 0; ch < c; ch++)
+                        ob[ch] = tb[p * c + ch] > ob[ch] ? tb[p * c + ch] : ob[ch];
+            }
+        }
+        col += width;
+    }
+    return XF_OK;
+}

@@ -1,0 +1,157 @@
+/* xfer.h — the one public header of libxfer: frozen conv-net feature extraction on the CPU.
+ *
+ * It is: opaque model/session handles, status codes with a caller-owned error message, image
+ * loading + preprocessing, and batched forward passes that write pooled feature vectors into
+ * caller buffers. It is not: a training API (see classifier/) or a weights writer (weights/).
+ *
+ * Usage (this block is examples/minimal.c, which `make test` builds and runs):
+ *
+ *     xf_error err;
+ *     xf_model *model = NULL;
+ *     if (xf_model_open("weights/mobilenet_v2.gguf", NULL, &model, &err) != XF_OK) {
+ *         fprintf(stderr, "%s\n", err.msg);
+ *         return 1;
+ *     }
+ *     xf_session_opts so = xf_session_default_opts();          // default feature layer, avg pool
+ *     xf_session *sess = NULL;
+ *     if (xf_session_create(model, &so, &sess, &err) != XF_OK) { ... }
+ *     int64_t dim = xf_session_feat_dim(sess);
+ *     float *img = malloc(xf_model_input_len(model) * sizeof(float));   // (1, H, W, 3)
+ *     float *feat = malloc(dim * sizeof(float));
+ *     xf_preproc pp = xf_model_preproc(model);
+ *     if (xf_image_load("cat.jpg", &pp, img, &err) == XF_OK &&
+ *         xf_session_run(sess, img, 1, feat, dim, &err) == XF_OK) { ... use feat ... }
+ *     xf_session_free(sess);
+ *     xf_model_free(model);
+ *
+ * Ownership: the creator frees; every *_free(NULL) is a no-op; out-pointers are NULL on failure.
+ * Threads: an xf_model is immutable after open and may be shared by any number of threads; an
+ * xf_session belongs to one thread at a time.
+ */
+#ifndef XFER_H
+#define XFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XF_VERSION_STRING "0.1.0"
+
+typedef enum {
+    XF_OK = 0,
+    XF_ERR_IO = -1,          /* open/read/write/mmap failed, or the file is truncated        */
+    XF_ERR_FORMAT = -2,      /* the bytes are not a valid file of the expected kind          */
+    XF_ERR_NOMEM = -3,       /* allocation failed                                            */
+    XF_ERR_ARG = -4,         /* a bad argument from the caller (unknown layer, bad size, ...) */
+    XF_ERR_UNSUPPORTED = -5, /* valid but not supported (op, tensor type, image format)      */
+    XF_ERR_CHECKSUM = -6,    /* the data section does not match xfer.data.crc32c             */
+    XF_ERR_BOUNDS = -7,      /* a count, size or offset is out of range (overflow, past EOF) */
+    XF_ERR_SHAPE = -8,       /* a tensor's shape does not match what the graph needs         */
+    XF_ERR_VALUE = -9,       /* a NaN or Inf value, or a value outside its allowed range     */
+    XF_ERR_IMAGE = -10,      /* an image is corrupt, truncated or too large                  */
+} xf_status;
+
+/* Caller-owned error: every function that can fail fills it (when not NULL). */
+typedef struct {
+    xf_status code;
+    char msg[512]; /* one line: "<file>: <what>: <why>" */
+} xf_error;
+
+const char *xf_status_name(xf_status s); /* "XF_ERR_IO", ...; static storage */
+
+/* ---- logging ------------------------------------------------------------------------------ */
+typedef enum { XF_LOG_ERROR = 0, XF_LOG_WARN = 1, XF_LOG_INFO = 2, XF_LOG_DEBUG = 3 } xf_log_level;
+typedef void (*xf_log_fn)(xf_log_level level, const char *line, void *user);
+/* Redirect diagnostics (default: stderr, level <= INFO). Not thread-safe: call at start-up. */
+void xf_log_set(xf_log_fn fn, void *user, xf_log_level max_level);
+
+/* ---- model ------------------------------------------------------------------------------- */
+typedef struct xf_model xf_model;
+
+typedef struct {
+    int verify_checksum; /* 1: check xfer.data.crc32c at open (reads every byte once)        */
+} xf_open_opts;
+
+/* Opens and validates a weights file (weights/FORMAT.md). The file is mmapped read-only.
+ * Statuses: XF_ERR_IO, XF_ERR_FORMAT, XF_ERR_BOUNDS, XF_ERR_SHAPE, XF_ERR_VALUE,
+ * XF_ERR_UNSUPPORTED, XF_ERR_CHECKSUM, XF_ERR_NOMEM. opts may be NULL. */
+xf_status xf_model_open(const char *path, const xf_open_opts *opts, xf_model **out, xf_error *err);
+void xf_model_free(xf_model *model);
+
+/* Metadata string value for key (e.g. "general.name"), or NULL. Lives as long as the model. */
+const char *xf_model_meta_str(const xf_model *model, const char *key);
+
+/* Input geometry: (1, H, W, C) float elements of one preprocessed image. */
+int xf_model_input_height(const xf_model *model);
+int xf_model_input_width(const xf_model *model);
+size_t xf_model_input_len(const xf_model *model);
+
+/* Named tensors (node outputs) in graph order: index 0 .. count-1. */
+int xf_model_tensor_count(const xf_model *model);
+const char *xf_model_tensor_name(const xf_model *model, int i);
+/* Output shape of tensor i for one image: h, w, c (dense outputs have h = w = 1). */
+void xf_model_tensor_shape(const xf_model *model, int i, int64_t *h, int64_t *w, int64_t *c);
+int xf_model_tensor_find(const xf_model *model, const char *name); /* -1 when absent */
+const char *xf_model_default_layer(const xf_model *model);
+
+/* Class labels stored in the file (ImageNet names, a head's classes), count may be 0. */
+int xf_model_label_count(const xf_model *model);
+const char *xf_model_label(const xf_model *model, int i);
+
+/* ---- preprocessing ------------------------------------------------------------------------ */
+typedef struct {
+    int size_h, size_w; /* network input (after crop)                                         */
+    float crop_pct;     /* shorter side resized to size/crop_pct, then center crop; 1 = none  */
+    float mean[3];      /* subtracted from RGB in [0,1]                                       */
+    float std[3];       /* then divided                                                       */
+    int exif_rotate;    /* 1: apply the JPEG EXIF orientation                                 */
+    int64_t max_pixels; /* refuse images with more pixels than this (0: 64 MP)                */
+    int allow_truncated; /* 1: accept JPEGs libjpeg warns about (grey-filled data)             */
+} xf_preproc;
+
+/* The model's own preprocessing (from its metadata). */
+xf_preproc xf_model_preproc(const xf_model *model);
+
+/* Decodes a JPEG or PNG (sniffed from the bytes) and writes (1, size_h, size_w, 3) floats.
+ * Statuses: XF_ERR_IO, XF_ERR_IMAGE, XF_ERR_UNSUPPORTED, XF_ERR_NOMEM, XF_ERR_ARG. */
+xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err);
+/* The same from memory; name is used in messages only. */
+xf_status xf_image_load_mem(const void *data, size_t len, const char *name, const xf_preproc *pp,
+                            float *out, xf_error *err);
+
+/* ---- session ------------------------------------------------------------------------------ */
+typedef struct xf_session xf_session;
+
+typedef enum { XF_POOL_AVG = 0, XF_POOL_MAX = 1, XF_POOL_NONE = 2 } xf_pool;
+
+#define XF_MAX_LAYERS 16
+typedef struct {
+    int max_batch;                     /* images per xf_session_run call (default 1)        */
+    int n_layers;                      /* 0: the model's default feature layer              */
+    const char *layers[XF_MAX_LAYERS]; /* tensor names; outputs are concatenated in order   */
+    xf_pool pool;                      /* per-layer spatial pooling (NONE: flatten H*W*C)   */
+    int threads;                       /* BLAS threads for this session (0: leave as is)    */
+} xf_session_opts;
+
+xf_session_opts xf_session_default_opts(void);
+
+/* Plans memory for opts (one arena; xf_session_run does no allocation).
+ * Statuses: XF_ERR_ARG (unknown layer, bad batch), XF_ERR_NOMEM. */
+xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, xf_session **out,
+                            xf_error *err);
+void xf_session_free(xf_session *sess);
+
+/* Feature length per image: sum over layers of C (pooled) or H*W*C (pool NONE). */
+int64_t xf_session_feat_dim(const xf_session *sess);
+
+/* Runs n images (n <= max_batch): input (n, H, W, 3), out (n, feat_dim). out_len in floats. */
+xf_status xf_session_run(xf_session *sess, const float *input, int n, float *out, size_t out_len,
+                         xf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XFER_H */

@@ -1,0 +1,31 @@
+#!/bin/sh
+# run.sh — runs every test program in BUILD/tests, the compiled example and the CLI tests;
+# sums their "N passed, N failed[, N skipped]" lines and ends with the total in that form.
+# It is: the runner behind `make test`. It is not: a test itself.
+BUILD=${1:-build}
+pass=0; fail=0; skip=0
+tally() { # name, output file, exit code
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -1)
+  p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+  s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+  [ -n "$line" ] || { p=0; f=1; echo "  (no summary line)"; }
+  [ "$3" -ne 0 ] && [ "$f" -eq 0 ] && { f=1; echo "  (exit code $3)"; }
+  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0}))
+  printf '%-28s %s\n' "$1" "${line:-no summary}"
+}
+for t in "$BUILD"/tests/test_*; do
+  [ -x "$t" ] || continue
+  out="$BUILD/tests/$(basename "$t").log"
+  "$t" > "$out" 2>&1; rc=$?
+  grep -E '^(FAIL|SKIP)' "$out" | head -20
+  tally "$(basename "$t")" "$out" $rc
+done
+for t in tests/cli/*.sh; do
+  [ -f "$t" ] || continue
+  out="$BUILD/tests/$(basename "$t").log"
+  sh "$t" "$BUILD" > "$out" 2>&1; rc=$?
+  grep -E '^(FAIL|SKIP)' "$out" | head -20
+  tally "$(basename "$t")" "$out" $rc
+done
+if [ $skip -gt 0 ]; then echo "$pass passed, $fail failed, $skip skipped"; else echo "$pass passed, $fail failed"; fi
+[ $fail -eq 0 ]

@@ -1,0 +1,249 @@
+/* builder.c — graph construction shared by the converters (see builder.h).
+ *
+ * It is: node appending with graph.c's shape rules, BN folding, activation fusion, and the
+ * final write through wfile.c. It is not: a parser of any source format.
+ */
+#include "builder.h"
+
+#include <math.h>
+#include <string.h>
+
+xf_status xfc_init(xfc_graph *c, xf_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->meta = xf__ww_create();
+    if (!c->meta)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    return XF_OK;
+}
+
+void xfc_free(xfc_graph *c)
+{
+    for (int i = 0; i < c->g.n_nodes; i++) {
+        free(c->w[i]);
+        free(c->b[i]);
+    }
+    free(c->w);
+    free(c->b);
+    free(c->wshape);
+    free(c->wnd);
+    xf__graph_free(&c->g);
+    xf__ww_free(c->meta);
+    memset(c, 0, sizeof *c);
+}
+
+static int grow(xfc_graph *c)
+{
+    if (c->g.n_nodes < c->cap)
+        return 1;
+    int cap = c->cap ? c->cap * 2 : 256;
+    xf_node *n = realloc(c->g.nodes, (size_t) cap * sizeof *n);
+    if (!n)
+        return 0;
+    c->g.nodes = n;
+    float **w = realloc(c->w, (size_t) cap * sizeof *w);
+    if (!w)
+        return 0;
+    c->w = w;
+    float **b = realloc(c->b, (size_t) cap * sizeof *b);
+    if (!b)
+        return 0;
+    c->b = b;
+    int64_t(*ws)[4] = realloc(c->wshape, (size_t) cap * sizeof *ws);
+    if (!ws)
+        return 0;
+    c->wshape = ws;
+    int *wnd = realloc(c->wnd, (size_t) cap * sizeof *wnd);
+    if (!wnd)
+        return 0;
+    c->wnd = wnd;
+    c->cap = cap;
+    return 1;
+}
+
+int xfc_add(xfc_graph *c, const xf_node *proto, const char *name, const char *out, xf_error *err)
+{
+    if (!grow(c)) {
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    int i = c->g.n_nodes;
+    xf_node *nd = &c->g.nodes[i];
+    *nd = *proto;
+    nd->name = strdup(name);
+    nd->out_name = strdup(out ? out : name);
+    nd->weight = nd->bias = NULL;
+    c->w[i] = c->b[i] = NULL;
+    c->wnd[i] = 0;
+    if (!nd->name || !nd->out_name) {
+        free(nd->name);
+        free(nd->out_name);
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (int j = 0; j < i; j++)
+        if (strcmp(c->g.nodes[j].out_name, nd->out_name) == 0 ||
+            strcmp(c->g.nodes[j].name, nd->name) == 0) {
+            xf__fail(err, XF_ERR_FORMAT, "duplicate layer name '%s'", nd->name);
+            free(nd->name);
+            free(nd->out_name);
+            return -1;
+        }
+    c->g.n_nodes++;
+    if (xf__node_infer(&c->g, nd, err) != XF_OK) {
+        c->g.n_nodes--;
+        free(nd->name);
+        free(nd->out_name);
+        return -1;
+    }
+    return i;
+}
+
+void xfc_set_params(xfc_graph *c, int idx, float *w, const int64_t *shape, int nd, float *b)
+{
+    free(c->w[idx]);
+    free(c->b[idx]);
+    c->w[idx] = w;
+    c->b[idx] = b;
+    c->wnd[idx] = nd;
+    for (int i = 0; i < nd; i++)
+        c->wshape[idx][i] = shape[i];
+}
+
+int xfc_rename(xfc_graph *c, int idx, const char *out)
+{
+    char *o = strdup(out);
+    if (!o)
+        return 0;
+    free(c->g.nodes[idx].out_name);
+    c->g.nodes[idx].out_name = o;
+    return 1;
+}
+
+static int64_t wcount(const xfc_graph *c, int idx)
+{
+    int64_t n = 1;
+    for (int i = 0; i < c->wnd[idx]; i++)
+        n *= c->wshape[idx][i];
+    return n;
+}
+
+int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, const float *mean,
+                  const float *var, float eps, int exclusive, const char *name, xf_error *err)
+{
+    int64_t ch = c->g.nodes[idx].c;
+    float *scale = malloc((size_t) ch * sizeof(float)), *shift = malloc((size_t) ch * sizeof(float));
+    if (!scale || !shift) {
+        free(scale);
+        free(shift);
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (int64_t k = 0; k < ch; k++) {
+        double inv = 1.0 / sqrt((double) var[k] + eps);
+        double g = gamma ? gamma[k] : 1.0;
+        scale[k] = (float) (g * inv);
+        shift[k] = (float) ((beta ? beta[k] : 0.0) - mean[k] * g * inv);
+    }
+    xf_node *nd = &c->g.nodes[idx];
+    int foldable = exclusive && nd->act == XF_ACT_NONE && c->w[idx] &&
+                   (nd->op == XF_OP_CONV2D || nd->op == XF_OP_DWCONV2D || nd->op == XF_OP_DENSE);
+    if (foldable) {
+        int64_t n = wcount(c, idx);
+        for (int64_t j = 0; j < n; j++)
+            c->w[idx][j] *= scale[j % ch];
+        if (!c->b[idx]) {
+            c->b[idx] = calloc((size_t) ch, sizeof(float));
+            if (!c->b[idx]) {
+                free(scale);
+                free(shift);
+                xf__fail(err, XF_ERR_NOMEM, "out of memory");
+                return -1;
+            }
+        }
+        for (int64_t k = 0; k < ch; k++)
+            c->b[idx][k] = c->b[idx][k] * scale[k] + shift[k];
+        free(scale);
+        free(shift);
+        if (!xfc_rename(c, idx, name)) {
+            xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        return idx;
+    }
+    xf_node p;
+    memset(&p, 0, sizeof p);
+    p.op = XF_OP_DWCONV2D;
+    p.kh = p.kw = p.sh = p.sw = p.mult = 1;
+    p.in[0] = idx;
+    p.n_in = 1;
+    int j = xfc_add(c, &p, name, NULL, err);
+    if (j < 0) {
+        free(scale);
+        free(shift);
+        return -1;
+    }
+    int64_t shape[4] = {1, 1, ch, 1};
+    xfc_set_params(c, j, scale, shape, 4, shift);
+    return j;
+}
+
+int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char *name,
+                   xf_error *err)
+{
+    xf_node *nd = &c->g.nodes[idx];
+    if (exclusive && nd->act == XF_ACT_NONE && nd->op != XF_OP_INPUT && nd->op != XF_OP_SOFTMAX &&
+        nd->op != XF_OP_MAXPOOL) {
+        nd->act = act;
+        if (!xfc_rename(c, idx, name)) {
+            xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        return idx;
+    }
+    xf_node p;
+    memset(&p, 0, sizeof p);
+    p.op = XF_OP_ACT;
+    p.act = act;
+    p.in[0] = idx;
+    p.n_in = 1;
+    return xfc_add(c, &p, name, NULL, err);
+}
+
+void xfc_same_pad(int64_t in, int k, int s, int *before, int *after)
+{
+    int64_t out = (in + s - 1) / s;
+    int64_t total = (out - 1) * s + k - in;
+    if (total < 0)
+        total = 0;
+    *before = (int) (total / 2);
+    *after = (int) (total - total / 2);
+}
+
+xf_status xfc_write(xfc_graph *c, const char *path, xf_error *err)
+{
+    char *text = xf__graph_format(&c->g);
+    if (!text || !xf__ww_str(c->meta, "xfer.graph", text)) {
+        free(text);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
+    free(text);
+    for (int i = 0; i < c->g.n_nodes; i++) {
+        if (!c->w[i])
+            continue;
+        int64_t ne[4];
+        for (int d = 0; d < c->wnd[i]; d++)
+            ne[d] = c->wshape[i][c->wnd[i] - 1 - d];
+        char tname[300];
+        snprintf(tname, sizeof tname, "%s.weight", c->g.nodes[i].name);
+        if (!xf__ww_tensor(c->meta, tname, c->wnd[i], ne, c->w[i]))
+            return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        if (c->b[i]) {
+            int64_t bne[1] = {c->g.nodes[i].c};
+            snprintf(tname, sizeof tname, "%s.bias", c->g.nodes[i].name);
+            if (!xf__ww_tensor(c->meta, tname, 1, bne, c->b[i]))
+                return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        }
+    }
+    return xf__ww_write(c->meta, path, err);
+}

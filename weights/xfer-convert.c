@@ -1,0 +1,230 @@
+/* xfer-convert — converts a pretrained model into an xfer weights file.
+ *
+ * It is: a thin main: picks the reader from the input (model.json = TF.js layers model), adds
+ * the metadata from flags (preprocessing, feature layer, provenance, labels) and writes the
+ * file atomically. It is not: a format parser (weights/convert/).
+ */
+#include "convert/convert.h"
+
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: xfer-convert MODEL -o OUT.gguf [options]\n"
+            "  MODEL                 TF.js layers model.json (binary shards beside it)\n"
+            "  -o FILE               output weights file (written atomically)\n"
+            "  --name NAME           general.name\n"
+            "  --arch ARCH           general.architecture (default: xfer)\n"
+            "  --license SPDX        general.license\n"
+            "  --source TEXT         provenance: source package@version or URL\n"
+            "  --source-hash TEXT    provenance: integrity hash of the source artifact\n"
+            "  --feature-layer T     default feature tensor (default: last spatial tensor)\n"
+            "  --trainable-from T    first tensor fine-tuning may unfreeze\n"
+            "  --pretrained-until T  last tensor that keeps the original pretrained weights\n"
+            "  --mean R,G,B          on [0,1] pixels (default 0,0,0)\n"
+            "  --std R,G,B           on [0,1] pixels (default 1,1,1)\n"
+            "  --crop-pct F          resize shorter side to size/F, center crop (default 0.875)\n"
+            "  --labels FILE         class labels, one per line\n");
+}
+
+static int parse3(const char *s, float *v)
+{
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        v[i] = strtof(s, &end);
+        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end))
+            return 0;
+        s = end + 1;
+    }
+    return 1;
+}
+
+static int read_labels(const char *path, char ***out, int *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    char **v = NULL;
+    int k = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char **nv = realloc(v, (size_t) (k + 1) * sizeof *nv);
+        if (!nv || !(nv[k] = strdup(line))) {
+            free(nv ? nv : v);
+            fclose(f);
+            return 0;
+        }
+        v = nv;
+        k++;
+    }
+    fclose(f);
+    *out = v;
+    *n = k;
+    return 1;
+}
+
+static const char *default_feature(const xf_graph *g)
+{
+    const char *best = NULL;
+    for (int i = 1; i < g->n_nodes; i++) {
+        const xf_node *nd = &g->nodes[i];
+        if (nd->op == XF_OP_DENSE || nd->op == XF_OP_FLATTEN)
+            break;
+        if (nd->op == XF_OP_GAP || nd->op == XF_OP_SOFTMAX)
+            continue;
+        best = nd->out_name;
+    }
+    return best ? best : g->nodes[g->n_nodes - 1].out_name;
+}
+
+int main(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *name = NULL, *arch = "xfer", *license = NULL;
+    const char *source = NULL, *hash = NULL, *feature = NULL, *trainable = NULL, *pre = NULL;
+    const char *labels = NULL;
+    float mean[3] = {0, 0, 0}, stdv[3] = {1, 1, 1}, crop = 0.875f;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = a[0] == '-' && strcmp(a, "-h") != 0 && strcmp(a, "--help") != 0;
+        if (takes && !v) {
+            fprintf(stderr, "xfer-convert: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-o") == 0) {
+            out = v;
+        } else if (strcmp(a, "--name") == 0) {
+            name = v;
+        } else if (strcmp(a, "--arch") == 0) {
+            arch = v;
+        } else if (strcmp(a, "--license") == 0) {
+            license = v;
+        } else if (strcmp(a, "--source") == 0) {
+            source = v;
+        } else if (strcmp(a, "--source-hash") == 0) {
+            hash = v;
+        } else if (strcmp(a, "--feature-layer") == 0) {
+            feature = v;
+        } else if (strcmp(a, "--trainable-from") == 0) {
+            trainable = v;
+        } else if (strcmp(a, "--pretrained-until") == 0) {
+            pre = v;
+        } else if (strcmp(a, "--labels") == 0) {
+            labels = v;
+        } else if (strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) {
+            if (!parse3(v, a[2] == 'm' ? mean : stdv)) {
+                fprintf(stderr, "xfer-convert: %s expects R,G,B\n", a);
+                return 2;
+            }
+        } else if (strcmp(a, "--crop-pct") == 0) {
+            char *end;
+            crop = strtof(v, &end);
+            if (*end || !(crop > 0.05f && crop <= 1)) {
+                fprintf(stderr, "xfer-convert: --crop-pct expects a number in (0.05, 1]\n");
+                return 2;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "xfer-convert: unknown option %s (see --help)\n", a);
+            return 2;
+        } else {
+            if (in) {
+                fprintf(stderr, "xfer-convert: one input model only\n");
+                return 2;
+            }
+            in = a;
+            continue;
+        }
+        i++;
+    }
+    if (!in || !out) {
+        usage(stderr);
+        return 2;
+    }
+    for (int c = 0; c < 3; c++)
+        if (!(stdv[c] > 0)) {
+            fprintf(stderr, "xfer-convert: --std values must be > 0\n");
+            return 2;
+        }
+    xf_error err;
+    xfc_graph g;
+    if (xfc_init(&g, &err) != XF_OK) {
+        fprintf(stderr, "xfer-convert: %s\n", err.msg);
+        return 1;
+    }
+    size_t len = strlen(in);
+    xf_status s;
+    if (len >= 5 && strcmp(in + len - 5, ".json") == 0) {
+        s = xfc_from_tfjs(in, &g, &err);
+    } else {
+        s = xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected model.json)",
+                     in);
+    }
+    if (!s) {
+        const char *chk[3] = {feature, trainable, pre};
+        for (int k = 0; k < 3 && !s; k++)
+            if (chk[k] && (k == 0 ? xf__graph_find(&g.g, chk[k]) : xf__graph_find_node(&g.g, chk[k])) < 0)
+                s = xf__fail(&err, XF_ERR_ARG, "%s: no tensor named '%s' in the model", in,
+                             chk[k]);
+    }
+    if (!s) {
+        const xf_node *inp = &g.g.nodes[0];
+        const char *fl = feature ? feature : default_feature(&g.g);
+        const xf_node *fn = &g.g.nodes[xf__graph_find(&g.g, fl)];
+        xf_wwriter *m = g.meta;
+        int ok = xf__ww_str(m, "general.architecture", arch) &&
+                 xf__ww_str(m, "general.name", name ? name : in) &&
+                 xf__ww_str(m, "xfer.kind", "backbone") &&
+                 xf__ww_str(m, "xfer.converter", "xfer-convert " XF_VERSION_STRING) &&
+                 xf__ww_u32(m, "xfer.input.height", (uint32_t) inp->h) &&
+                 xf__ww_u32(m, "xfer.input.width", (uint32_t) inp->w) &&
+                 xf__ww_u32(m, "xfer.input.channels", (uint32_t) inp->c) &&
+                 xf__ww_str(m, "xfer.input.layout", "nhwc") &&
+                 xf__ww_str(m, "xfer.input.color", "rgb") &&
+                 xf__ww_str(m, "xfer.input.resize", "shorter_side_bilinear_antialias,center_crop") &&
+                 xf__ww_f32(m, "xfer.input.crop_pct", crop) &&
+                 xf__ww_f32s(m, "xfer.input.mean", mean, 3) &&
+                 xf__ww_f32s(m, "xfer.input.std", stdv, 3) &&
+                 xf__ww_str(m, "xfer.feature.layer", fl) &&
+                 xf__ww_u32(m, "xfer.feature.dim", (uint32_t) fn->c);
+        if (ok && license)
+            ok = xf__ww_str(m, "general.license", license);
+        if (ok && source)
+            ok = xf__ww_str(m, "xfer.source", source);
+        if (ok && hash)
+            ok = xf__ww_str(m, "xfer.source.integrity", hash);
+        if (ok && trainable)
+            ok = xf__ww_str(m, "xfer.trainable.from", trainable);
+        if (ok && pre)
+            ok = xf__ww_str(m, "xfer.pretrained.until", pre);
+        if (ok && labels) {
+            char **lv = NULL;
+            int n = 0;
+            if (!read_labels(labels, &lv, &n)) {
+                s = xf__fail(&err, XF_ERR_IO, "%s: cannot read labels", labels);
+            } else {
+                ok = xf__ww_strs(m, "xfer.labels", (const char *const *) lv, n);
+                for (int k = 0; k < n; k++)
+                    free(lv[k]);
+                free(lv);
+            }
+        }
+        if (!s && !ok)
+            s = xf__fail(&err, XF_ERR_NOMEM, "out of memory");
+        if (!s)
+            s = xfc_write(&g, out, &err);
+        if (!s)
+            fprintf(stderr, "xfer-convert: wrote %s (%d nodes, feature layer %s)\n", out,
+                    g.g.n_nodes, fl);
+    }
+    xfc_free(&g);
+    if (s) {
+        fprintf(stderr, "xfer-convert: %s\n", err.msg);
+        return s == XF_ERR_ARG ? 2 : 1;
+    }
+    return 0;
+}
