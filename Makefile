@@ -5,7 +5,7 @@ BUILD   ?= build
 PKGS    := openblas libjpeg libpng libcjson
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
            libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
-           libonnx-dev nodejs npm ca-certificates
+           libonnx-dev nodejs npm ca-certificates clang dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
 ORACLE_DEBS := python3-numpy python3-pil python3-torch python3-torchvision python3-sklearn \
                liblinear-tools
@@ -43,6 +43,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CONV_OBJ := $(CONV_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libxfer.a
 TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert
+BENCH    := $(BUILD)/bench_forward
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 EXAMPLES := $(BUILD)/examples/minimal
 
@@ -65,9 +66,11 @@ deps:
 deps-oracles: deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(ORACLE_DEBS)
 
+# kernels: -O3 for the vectoriser's full cost model (still no -ffast-math)
+$(BUILD)/obj/extractor/op_%.o: OPT_EXTRA := -O3
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(PC_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(XCFLAGS) $(PC_CFLAGS) $(CFLAGS) $(OPT_EXTRA) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -120,7 +123,7 @@ asan:
 	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" BUILD=build/asan test
 
-bench: all
+bench: all $(BENCH)
 	@tests/bench.sh $(BUILD)
 
 golden: weights
@@ -133,3 +136,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+$(BUILD)/bench_forward: $(BUILD)/obj/tests/bench/bench_forward.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

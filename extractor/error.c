@@ -42,9 +42,10 @@ xf_status xf__wrap(xf_error *err, const char *prefix)
 {
     if (!err)
         return XF_ERR_ARG;
-    char tmp[sizeof err->msg];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
-    memcpy(err->msg, tmp, sizeof tmp);
+    char tmp[sizeof err->msg + 300];
+    snprintf(tmp, sizeof tmp, "%.280s: %s", prefix, err->msg);
+    tmp[sizeof err->msg - 1] = 0;
+    memcpy(err->msg, tmp, sizeof err->msg);
     return err->code;
 }
 

@@ -115,10 +115,8 @@ int main(int argc, char **argv)
     float crop = 0, mean[3], stdv[3];
     xf_pool pool = XF_POOL_AVG;
     xf_feats_format fmt = XF_FEATS_BIN;
-    char **paths = calloc((size_t) argc, sizeof *paths);
+    char **paths = argv + 1; /* positional arguments are compacted in place */
     int n_paths = 0;
-    if (!paths)
-        return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int flag_takes = a[0] == '-' && a[1] &&
@@ -281,7 +279,6 @@ int main(int argc, char **argv)
         s = xf__inputs_add(&in, paths[i], warn_input, &err);
     if (!s && list)
         s = xf__inputs_add_list(&in, list, &err);
-    free(paths);
     if (s) {
         fprintf(stderr, "extract-features: %s\n", err.msg);
         xf__inputs_free(&in);

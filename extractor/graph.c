@@ -93,7 +93,8 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
     if (!eq)
         return bad(err, line, "expected key=value, got", tok);
     *eq = 0;
-    const char *k = tok, *v = eq + 1;
+    const char *k = tok;
+    char *v = eq + 1;
     int vals[4], n;
     if (strcmp(k, "out") == 0) {
         if (!*v || strlen(v) > 255)
@@ -104,7 +105,7 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
     }
     if (strcmp(k, "in") == 0) {
         char *save = NULL;
-        for (char *t = strtok_r((char *) v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             if (nd->n_in == XF_NODE_MAX_IN)
                 return bad(err, line, "too many inputs at", t);
             int idx = xf__graph_find(g, t);
@@ -193,7 +194,7 @@ xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
         return shape_err(err, nd, "takes no input");
     if (need_in == -1 && nd->n_in < 2)
         return shape_err(err, nd, "needs at least two inputs");
-    const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+    const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : &g->nodes[0];
     switch (nd->op) {
     case XF_OP_INPUT:
         if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > 16384 || nd->w > 16384 || nd->c > 4)

@@ -27,5 +27,7 @@ xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_
                         xf_error *err);
 void xf__rgb_free(xf_rgb *im);
 int xf__exif_orientation(const uint8_t *d, size_t n);
+/* Applies im->orientation in place (new buffer); sets it to 1. */
+xf_status xf__rgb_orient(xf_rgb *im, xf_error *err);
 
 #endif

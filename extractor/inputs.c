@@ -69,7 +69,7 @@ static xf_status walk(xf_inputs *in, const char *dir, dir_id *stack, int depth,
         n++;
     }
     closedir(d);
-    if (!s)
+    if (!s && n > 1)
         qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n && !s; i++) {
         size_t len = strlen(dir) + strlen(names[i]) + 2;

@@ -102,7 +102,7 @@ static xf_status load(xf_model *m, const xf_open_opts *opts, xf_error *err)
     if (lab) {
         if (lab->type != XF_GGUF_ARR || lab->arr_type != XF_GGUF_STR)
             return xf__fail(err, XF_ERR_FORMAT, "xfer.labels must be a string array");
-        m->labels = (const char **) lab->strs;
+        m->labels = lab->strs;
         m->n_labels = (int) lab->count;
     }
     return XF_OK;

@@ -54,9 +54,9 @@ void xf__softmax(const float *x, int n, int64_t c, float *y)
         double sum = 0;
         for (int64_t i = 0; i < c; i++) {
             yr[i] = expf(xr[i] - mx);
-            sum += yr[i];
+            sum += (double) yr[i];
         }
         for (int64_t i = 0; i < c; i++)
-            yr[i] = (float) (yr[i] / sum);
+            yr[i] = (float) ((double) yr[i] / sum);
     }
 }

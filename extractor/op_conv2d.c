@@ -12,14 +12,9 @@
 #define CHUNK_FLOATS (1 << 18) /* im2col chunk budget: 1 MiB */
 #define MIN_ROWS     128
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_CLONES)
-#define XF_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define XF_CLONES
-#endif
 
-XF_CLONES static void bias_act_rows(float *y, int64_t rows, int64_t c, const float *bias,
-                                    xf_act act)
+XF_CLONES static void bias_act_rows(float *restrict y, int64_t rows, int64_t c,
+                                    const float *restrict bias, xf_act act)
 {
     for (int64_t r = 0; r < rows; r++) {
         float *yr = y + r * c;
@@ -129,7 +124,7 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
         for (int64_t oy = 0; oy < nd->h; oy++)
             for (int64_t ox = 0; ox < nd->w; ox++)
                 for (int64_t co = 0; co < cout; co++) {
-                    double s = nd->bias ? nd->bias[co] : 0;
+                    double s = nd->bias ? (double) nd->bias[co] : 0;
                     for (int ky = 0; ky < nd->kh; ky++)
                         for (int kx = 0; kx < nd->kw; kx++) {
                             int64_t iy = oy * nd->sh + ky - nd->pt;
@@ -139,7 +134,7 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
                             const float *xp = x + ((b * ih + iy) * iw + ix) * cin;
                             const float *wp = nd->weight + ((ky * nd->kw + kx) * cin) * cout + co;
                             for (int64_t ci = 0; ci < cin; ci++)
-                                s += (double) xp[ci] * wp[ci * cout];
+                                s += (double) xp[ci] * (double) wp[ci * cout];
                         }
                     float v = (float) s;
                     xf__act_apply(&v, 1, nd->act);

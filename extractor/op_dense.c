@@ -26,7 +26,7 @@ void xf__dense_ref(const xf_node *nd, const float *x, int n, int64_t in, float *
         for (int64_t j = 0; j < nd->cout; j++) {
             double s = 0;
             for (int64_t i = 0; i < in; i++)
-                s += (double) x[r * in + i] * nd->weight[i * nd->cout + j];
+                s += (double) x[r * in + i] * (double) nd->weight[i * nd->cout + j];
             y[r * nd->cout + j] = (float) s;
         }
     bias_act(nd, y, n);

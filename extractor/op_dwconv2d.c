@@ -8,19 +8,14 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_CLONES)
-#define XF_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define XF_CLONES
-#endif
 
 /* mult == 1: y[oy, ox, :] = sum over taps of x[iy, ix, :] * w[ky, kx, :] */
-XF_CLONES static void dw_mult1(const xf_node *nd, const float *x, int64_t ih, int64_t iw,
-                               int64_t c, float *y)
+XF_CLONES static void dw_mult1(const xf_node *nd, const float *restrict x, int64_t ih,
+                               int64_t iw, int64_t c, float *restrict y)
 {
     for (int64_t oy = 0; oy < nd->h; oy++)
         for (int64_t ox = 0; ox < nd->w; ox++) {
-            float *yp = y + (oy * nd->w + ox) * c;
+            float *restrict yp = y + (oy * nd->w + ox) * c;
             if (nd->bias)
                 memcpy(yp, nd->bias, (size_t) c * sizeof(float));
             else
@@ -33,8 +28,8 @@ XF_CLONES static void dw_mult1(const xf_node *nd, const float *x, int64_t ih, in
                     int64_t ix = ox * nd->sw + kx - nd->pl;
                     if (ix < 0 || ix >= iw)
                         continue;
-                    const float *xp = x + (iy * iw + ix) * c;
-                    const float *wp = nd->weight + (ky * nd->kw + kx) * c;
+                    const float *restrict xp = x + (iy * iw + ix) * c;
+                    const float *restrict wp = nd->weight + (ky * nd->kw + kx) * c;
                     for (int64_t ch = 0; ch < c; ch++)
                         yp[ch] += xp[ch] * wp[ch];
                 }
@@ -72,7 +67,7 @@ void xf__dwconv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int6
                 for (int64_t ci = 0; ci < c; ci++)
                     for (int64_t k = 0; k < m; k++) {
                         int64_t co = ci * m + k;
-                        double s = nd->bias ? nd->bias[co] : 0;
+                        double s = nd->bias ? (double) nd->bias[co] : 0;
                         for (int ky = 0; ky < nd->kh; ky++)
                             for (int kx = 0; kx < nd->kw; kx++) {
                                 int64_t iy = oy * nd->sh + ky - nd->pt;
@@ -80,7 +75,7 @@ void xf__dwconv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int6
                                 if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
                                     continue;
                                 s += (double) x[((b * ih + iy) * iw + ix) * c + ci] *
-                                     nd->weight[((ky * nd->kw + kx) * c + ci) * m + k];
+                                     (double) nd->weight[((ky * nd->kw + kx) * c + ci) * m + k];
                             }
                         float v = (float) s;
                         xf__act_apply(&v, 1, nd->act);

@@ -6,7 +6,6 @@
  * depend on the thread count. Memory is bounded by the ring, whatever the number of inputs.
  * It is not: output formatting or argument parsing.
  */
-#define _GNU_SOURCE
 #include "pipeline.h"
 
 #include <pthread.h>

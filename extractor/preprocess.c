@@ -25,7 +25,7 @@ static void orient_src(int o, int w, int h, int x, int y, int *sx, int *sy)
     }
 }
 
-static xf_status apply_orientation(xf_rgb *im, xf_error *err)
+xf_status xf__rgb_orient(xf_rgb *im, xf_error *err)
 {
     int o = im->orientation;
     if (o <= 1 || o > 8)
@@ -96,7 +96,7 @@ static int coeffs_make(coeffs *c, int in_size, int out_size, int o0, int n)
             ww += v;
         }
         for (int x = 0; x < xmax; x++)
-            wi[x] = ww != 0 ? (float) ((kk ? kk[x] : wi[x]) / ww) : 0;
+            wi[x] = ww != 0 ? (float) ((kk ? kk[x] : (double) wi[x]) / ww) : 0.0f;
         c->start[i] = xmin;
         c->len[i] = xmax;
     }
@@ -107,7 +107,7 @@ static int coeffs_make(coeffs *c, int in_size, int out_size, int o0, int n)
 static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf_error *err)
 {
     int th = pp->size_h, tw = pp->size_w;
-    int target = (int) floor((double) (th > tw ? th : tw) / pp->crop_pct + 0.5);
+    int target = (int) floor((double) (th > tw ? th : tw) / (double) pp->crop_pct + 0.5);
     int rw, rh;
     if (im->w <= im->h) {
         rw = target;
@@ -192,11 +192,11 @@ xf_status xf_image_load_mem(const void *data, size_t len, const char *name, cons
     o.allow_truncated = pp->allow_truncated;
     /* keep >= 2x the resize target before antialiasing so DCT scaling cannot alias */
     int big = pp->size_h > pp->size_w ? pp->size_h : pp->size_w;
-    o.min_side = (int) (2.0 * big / pp->crop_pct);
+    o.min_side = (int) (2.0 * big / (double) pp->crop_pct);
     xf_rgb im;
     if ((s = xf__decode_mem(data, len, name, &o, &im, err)))
         return s;
-    if ((s = apply_orientation(&im, err)) == XF_OK)
+    if ((s = xf__rgb_orient(&im, err)) == XF_OK)
         s = resample(&im, pp, out, err);
     if (s)
         xf__wrap(err, name);

@@ -22,6 +22,14 @@
         }                                                                                          \
     } while (0)
 
+/* Hot loops are compiled twice, for AVX+FMA and for baseline x86-64, chosen at load time by
+ * CPU features (target_clones "fma" implies AVX; "arch=" clones would test the CPU model). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_CLONES)
+#define XF_CLONES __attribute__((target_clones("fma", "default")))
+#else
+#define XF_CLONES
+#endif
+
 #if defined(__GNUC__)
 #define XF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -98,6 +106,7 @@ typedef struct {
     const uint8_t *base;
     size_t size;
     int mapped; /* base is an mmap (else borrowed memory) */
+    void *map;  /* the mapping, for munmap */
     xf_kv *kv;
     int n_kv;
     xf_wtensor *t;
@@ -207,7 +216,7 @@ struct xf_model {
     int n_owned;
     xf_preproc pp;
     const char *feature_layer;
-    const char **labels;
+    char **labels;
     int n_labels;
 };
 

@@ -54,7 +54,7 @@ static int t_done(void)
 }
 
 /* Relative L2 distance ||a - b|| / ||b||. */
-static double t_rel_l2(const float *a, const double *b, int n)
+static inline double t_rel_l2(const float *a, const double *b, int n)
 {
     double num = 0, den = 0;
     for (int i = 0; i < n; i++) {

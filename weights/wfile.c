@@ -457,6 +457,7 @@ xf_status xf__wfile_open(const char *path, xf_wfile **out, xf_error *err)
         return s;
     }
     (*out)->mapped = 1;
+    (*out)->map = map;
     return XF_OK;
 }
 
@@ -471,7 +472,7 @@ void xf__wfile_free(xf_wfile *wf)
     free(wf->kv);
     free(wf->t);
     if (wf->mapped)
-        munmap((void *) wf->base, wf->size);
+        munmap(wf->map, wf->size);
     free(wf);
 }
 
@@ -575,7 +576,7 @@ uint32_t xf__crc32c(uint32_t crc, const void *buf, size_t len)
 
 xf_status xf__wfile_verify(const xf_wfile *wf, xf_error *err)
 {
-    uint32_t want;
+    uint32_t want = 0;
     xf_status s = xf__wfile_get_u32(wf, "xfer.data.crc32c", &want, err);
     if (s)
         return s;

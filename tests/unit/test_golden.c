@@ -1,6 +1,6 @@
 /* test_golden.c — end-to-end conformance of the converted npm backbones with TF.js.
  *
- * It is: the same synthetic images as tests/golden/golden.js, run through weights/*.gguf, with
+ * It is: the same synthetic images as tests/golden/golden.js, run through the weights/ files, with
  * every recorded layer (pooled) compared to the TF.js outputs in tests/golden/golden.json:
  * relative L2 below 1e-4. A missing weights file is a visible SKIP. It is not: a per-op test.
  */

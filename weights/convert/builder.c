@@ -140,10 +140,10 @@ int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, 
         return -1;
     }
     for (int64_t k = 0; k < ch; k++) {
-        double inv = 1.0 / sqrt((double) var[k] + eps);
-        double g = gamma ? gamma[k] : 1.0;
+        double inv = 1.0 / sqrt((double) var[k] + (double) eps);
+        double g = gamma ? (double) gamma[k] : 1.0;
         scale[k] = (float) (g * inv);
-        shift[k] = (float) ((beta ? beta[k] : 0.0) - mean[k] * g * inv);
+        shift[k] = (float) ((beta ? (double) beta[k] : 0.0) - (double) mean[k] * g * inv);
     }
     xf_node *nd = &c->g.nodes[idx];
     int foldable = exclusive && nd->act == XF_ACT_NONE && c->w[idx] &&

@@ -31,7 +31,7 @@ typedef struct {
 } wtable;
 
 typedef struct {
-    char *name; /* keras layer name */
+    const char *name; /* keras layer name (borrowed from the JSON) */
     int node;   /* producer node */
     int pad[4]; /* pending ZeroPadding2D: top, bottom, left, right */
     int uses;   /* how many layers consume it */
@@ -128,8 +128,11 @@ static xf_status read_group(ctx *x, const cJSON *group, const char *dir)
             s = xf__fail(x->err, XF_ERR_FORMAT, "%s: bad shard path", x->path);
             goto done;
         }
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", dir, p->valuestring);
+        char full[8192];
+        if (snprintf(full, sizeof full, "%s/%s", dir, p->valuestring) >= (int) sizeof full) {
+            s = xf__fail(x->err, XF_ERR_ARG, "%s: shard path too long", x->path);
+            goto done;
+        }
         char *sh;
         size_t slen;
         if ((s = read_all(full, MAX_SHARD, &sh, &slen, x->err)))
@@ -347,8 +350,6 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
 {
     xfc_graph *c = x->c;
     xf_error *err = x->err;
-    ktensor *k = kfind(x, name);
-    int exclusive = k && k->uses <= 1;
     int node = -1;
     xf_node p;
     memset(&p, 0, sizeof p);
@@ -679,7 +680,7 @@ xf_status xfc_from_tfjs(const char *path, xfc_graph *c, xf_error *err)
             s = xf__fail(err, XF_ERR_FORMAT, "%s: layer without a unique name", path);
             goto done;
         }
-        x.kt[x.n_kt].name = (char *) nm;
+        x.kt[x.n_kt].name = nm;
         x.kt[x.n_kt].node = -1;
         x.n_kt++;
         const char *ins[XF_NODE_MAX_IN];

@@ -1,0 +1,494 @@
+/* test_image.c — decoding of every image kind extract-features must handle, generated here.
+ *
+ * It is: images written with libjpeg/libpng from known pixels (RGB, grey, palette, grey+alpha,
+ * RGBA, 16-bit, interlaced PNG; baseline, progressive, grey, Adobe CMYK and YCCK JPEG; EXIF
+ * orientations 1-8) checked against those pixels, and the bad inputs (truncated JPEG, empty
+ * file, GIF, text named .jpg, 100000x100000 header, directory) checked for their exact status.
+ * It is not: the Pillow resize comparison (tests/oracle/, needs python3-pil).
+ */
+#include "t.h"
+#include "image.h"
+
+#include <jpeglib.h>
+#include <png.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define W 48
+#define H 32
+
+static xf_decode_opts opts(void)
+{
+    xf_decode_opts o = {(int64_t) 64 << 20, 0, 1, 0};
+    return o;
+}
+
+static void pattern(uint8_t *px, int w, int h)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            px[(y * w + x) * 3] = (uint8_t) (x * 5);
+            px[(y * w + x) * 3 + 1] = (uint8_t) (y * 7);
+            px[(y * w + x) * 3 + 2] = (uint8_t) ((x + y) * 3);
+        }
+}
+
+/* ---- PNG writer ---- */
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+} mem;
+
+static void mem_write(png_structp png, png_bytep d, png_size_t n)
+{
+    mem *m = png_get_io_ptr(png);
+    if (m->n + n > m->cap) {
+        m->cap = (m->n + n) * 2;
+        m->p = realloc(m->p, m->cap);
+    }
+    memcpy(m->p + m->n, d, n);
+    m->n += n;
+}
+static void mem_flush(png_structp png)
+{
+    (void) png;
+}
+
+/* rows: raw bytes per colour type/bit depth */
+static mem write_png(int w, int h, int ct, int depth, int interlace, uint8_t **rows,
+                     png_color *pal, int npal)
+{
+    mem m = {0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    png_set_write_fn(png, &m, mem_write, mem_flush);
+    png_set_IHDR(png, info, (png_uint_32) w, (png_uint_32) h, depth, ct,
+                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    if (pal)
+        png_set_PLTE(png, info, pal, npal);
+    png_write_info(png, info);
+    png_write_image(png, rows);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return m;
+}
+
+static int decode(const mem *m, xf_rgb *im)
+{
+    xf_decode_opts o = opts();
+    xf_error e;
+    xf_status s = xf__decode_mem(m->p, m->n, "test", &o, im, &e);
+    if (s)
+        printf("decode: %s\n", e.msg);
+    return s == XF_OK;
+}
+
+static void test_png(void)
+{
+    uint8_t px[W * H * 3], *rows[H], buf[W * H * 8];
+    pattern(px, W, H);
+    xf_rgb im;
+    /* RGB 8-bit, plain and interlaced */
+    for (int il = 0; il < 2; il++) {
+        for (int y = 0; y < H; y++)
+            rows[y] = px + y * W * 3;
+        mem m = write_png(W, H, PNG_COLOR_TYPE_RGB, 8, il, rows, NULL, 0);
+        T_CHECK(decode(&m, &im) && im.w == W && im.h == H && memcmp(im.px, px, sizeof px) == 0);
+        xf__rgb_free(&im);
+        free(m.p);
+    }
+    /* grey 8-bit */
+    for (int y = 0; y < H; y++) {
+        rows[y] = buf + y * W;
+        for (int x = 0; x < W; x++)
+            buf[y * W + x] = (uint8_t) (x * 5 + y);
+    }
+    mem m = write_png(W, H, PNG_COLOR_TYPE_GRAY, 8, 0, rows, NULL, 0);
+    T_CHECK(decode(&m, &im));
+    int ok = 1;
+    for (int i = 0; i < W * H; i++)
+        ok &= im.px[3 * i] == buf[i] && im.px[3 * i + 1] == buf[i] && im.px[3 * i + 2] == buf[i];
+    T_CHECK(ok);
+    xf__rgb_free(&im);
+    free(m.p);
+    /* palette */
+    png_color pal[4] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {10, 20, 30}};
+    for (int y = 0; y < H; y++) {
+        rows[y] = buf + y * W;
+        for (int x = 0; x < W; x++)
+            buf[y * W + x] = (uint8_t) ((x + y) % 4);
+    }
+    m = write_png(W, H, PNG_COLOR_TYPE_PALETTE, 8, 0, rows, pal, 4);
+    T_CHECK(decode(&m, &im));
+    ok = 1;
+    for (int i = 0; i < W * H; i++) {
+        png_color c = pal[buf[i]];
+        ok &= im.px[3 * i] == c.red && im.px[3 * i + 1] == c.green && im.px[3 * i + 2] == c.blue;
+    }
+    T_CHECK(ok);
+    xf__rgb_free(&im);
+    free(m.p);
+    /* RGBA: composited on white */
+    for (int y = 0; y < H; y++) {
+        rows[y] = buf + y * W * 4;
+        for (int x = 0; x < W; x++) {
+            uint8_t *p = buf + (y * W + x) * 4;
+            p[0] = (uint8_t) (x * 5), p[1] = 0, p[2] = 200, p[3] = (uint8_t) (y * 8);
+        }
+    }
+    m = write_png(W, H, PNG_COLOR_TYPE_RGB_ALPHA, 8, 0, rows, NULL, 0);
+    T_CHECK(decode(&m, &im));
+    int maxd = 0;
+    for (int i = 0; i < W * H; i++)
+        for (int c = 0; c < 3; c++) {
+            double a = buf[4 * i + 3] / 255.0;
+            double want = buf[4 * i + c] * a + 255 * (1 - a);
+            int d = abs((int) im.px[3 * i + c] - (int) (want + 0.5));
+            maxd = d > maxd ? d : maxd;
+        }
+    T_CHECKF(maxd <= 1, "RGBA composite max diff %d", maxd);
+    xf__rgb_free(&im);
+    free(m.p);
+    /* grey + alpha */
+    for (int y = 0; y < H; y++) {
+        rows[y] = buf + y * W * 2;
+        for (int x = 0; x < W; x++)
+            buf[(y * W + x) * 2] = 0, buf[(y * W + x) * 2 + 1] = (uint8_t) (x * 5);
+    }
+    m = write_png(W, H, PNG_COLOR_TYPE_GRAY_ALPHA, 8, 0, rows, NULL, 0);
+    T_CHECK(decode(&m, &im));
+    T_CHECK(im.px[0] == 255 && abs(im.px[3 * 47] - (255 - 235)) <= 1);
+    xf__rgb_free(&im);
+    free(m.p);
+    /* 16-bit RGB: scaled (v * 255 / 65535, rounded), not truncated */
+    for (int y = 0; y < H; y++) {
+        rows[y] = buf + y * W * 6;
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                unsigned v = (unsigned) (x * 1000 + y * 37 + c * 5000 + 127);
+                buf[(y * W + x) * 6 + 2 * c] = (uint8_t) (v >> 8);
+                buf[(y * W + x) * 6 + 2 * c + 1] = (uint8_t) v;
+            }
+    }
+    m = write_png(W, H, PNG_COLOR_TYPE_RGB, 16, 1, rows, NULL, 0);
+    T_CHECK(decode(&m, &im));
+    maxd = 0;
+    for (int i = 0; i < W * H; i++)
+        for (int c = 0; c < 3; c++) {
+            unsigned v = (unsigned) (buf[6 * i + 2 * c] << 8 | buf[6 * i + 2 * c + 1]);
+            int d = abs((int) im.px[3 * i + c] - (int) ((v * 255.0) / 65535.0 + 0.5));
+            maxd = d > maxd ? d : maxd;
+        }
+    T_CHECKF(maxd <= 1, "16-bit max diff %d", maxd);
+    xf__rgb_free(&im);
+    free(m.p);
+}
+
+/* ---- JPEG writer ---- */
+static mem write_jpeg(int w, int h, int comps, J_COLOR_SPACE in_cs, J_COLOR_SPACE jpeg_cs,
+                      int progressive, const uint8_t *px, const uint8_t *app1, unsigned app1_len)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    unsigned char *out = NULL;
+    unsigned long outlen = 0;
+    jpeg_mem_dest(&c, &out, &outlen);
+    c.image_width = (JDIMENSION) w;
+    c.image_height = (JDIMENSION) h;
+    c.input_components = comps;
+    c.in_color_space = in_cs;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, jpeg_cs);
+    jpeg_set_quality(&c, 100, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    if (app1)
+        jpeg_write_marker(&c, JPEG_APP0 + 1, app1, app1_len);
+    while (c.next_scanline < c.image_height) {
+        JSAMPLE row[W * 4 * 2];
+        memcpy(row, px + (size_t) c.next_scanline * (size_t) w * (size_t) comps, (size_t) (w * comps));
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    mem m = {out, outlen, outlen};
+    return m;
+}
+
+static double mean_abs(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += abs((int) a[i] - (int) b[i]);
+    return s / (double) n;
+}
+
+static void test_jpeg(void)
+{
+    uint8_t px[W * H * 3];
+    pattern(px, W, H);
+    xf_rgb im;
+    for (int prog = 0; prog < 2; prog++) {
+        mem m = write_jpeg(W, H, 3, JCS_RGB, JCS_YCbCr, prog, px, NULL, 0);
+        T_CHECK(decode(&m, &im) && im.w == W && im.h == H);
+        double d = mean_abs(im.px, px, sizeof px);
+        T_CHECKF(d < 2.0, "%s JPEG mean abs diff %.2f", prog ? "progressive" : "baseline", d);
+        xf__rgb_free(&im);
+        free(m.p);
+    }
+    uint8_t grey[W * H];
+    for (int i = 0; i < W * H; i++)
+        grey[i] = (uint8_t) (i % 251);
+    mem m = write_jpeg(W, H, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 0, grey, NULL, 0);
+    T_CHECK(decode(&m, &im));
+    int ok = 1;
+    for (int i = 0; i < W * H; i++)
+        ok &= im.px[3 * i] == im.px[3 * i + 1] && im.px[3 * i + 1] == im.px[3 * i + 2];
+    T_CHECK(ok);
+    uint8_t g3[W * H * 3];
+    for (int i = 0; i < W * H * 3; i++)
+        g3[i] = grey[i / 3];
+    T_CHECKF(mean_abs(im.px, g3, sizeof g3) < 2.0, "grey JPEG diff");
+    xf__rgb_free(&im);
+    free(m.p);
+    /* Adobe CMYK and YCCK, stored inverted as Photoshop does: the decoder must invert back */
+    uint8_t cmyk[W * H * 4], want[W * H * 3];
+    for (int i = 0; i < W * H; i++) {
+        int x = i % W, y = i / W; /* smooth: YCCK subsamples chroma */
+        int cc = x * 5, mm = y * 6, yy = 60, k = (x + y) * 2;
+        cmyk[4 * i] = (uint8_t) (255 - cc), cmyk[4 * i + 1] = (uint8_t) (255 - mm);
+        cmyk[4 * i + 2] = (uint8_t) (255 - yy), cmyk[4 * i + 3] = (uint8_t) (255 - k);
+        want[3 * i] = (uint8_t) ((255 - cc) * (255 - k) / 255);
+        want[3 * i + 1] = (uint8_t) ((255 - mm) * (255 - k) / 255);
+        want[3 * i + 2] = (uint8_t) ((255 - yy) * (255 - k) / 255);
+    }
+    for (int ycck = 0; ycck < 2; ycck++) {
+        m = write_jpeg(W, H, 4, JCS_CMYK, ycck ? JCS_YCCK : JCS_CMYK, 0, cmyk, NULL, 0);
+        T_CHECK(decode(&m, &im));
+        double d = mean_abs(im.px, want, sizeof want);
+        T_CHECKF(d < 3.0, "%s mean abs diff %.2f", ycck ? "YCCK" : "CMYK", d);
+        xf__rgb_free(&im);
+        free(m.p);
+    }
+}
+
+/* EXIF APP1 with one IFD0 entry: orientation o, little or big endian */
+static unsigned exif_block(uint8_t *b, int o, int le)
+{
+    memcpy(b, "Exif\0\0", 6);
+    uint8_t *t = b + 6;
+    memcpy(t, le ? "II*\0" : "MM\0*", 4);
+#define P16(p, v) (le ? ((p)[0] = (uint8_t) (v), (p)[1] = (uint8_t) ((v) >> 8)) : ((p)[0] = (uint8_t) ((v) >> 8), (p)[1] = (uint8_t) (v)))
+    t[4] = le ? 8 : 0, t[5] = 0, t[6] = 0, t[7] = le ? 0 : 8;
+    P16(t + 8, 1);          /* one entry */
+    P16(t + 10, 0x0112);    /* orientation */
+    P16(t + 12, 3);         /* SHORT */
+    t[14] = le ? 1 : 0, t[15] = 0, t[16] = 0, t[17] = le ? 0 : 1; /* count 1 */
+    P16(t + 18, o);
+    t[20] = t[21] = 0;
+    t[22] = t[23] = t[24] = t[25] = 0; /* next IFD */
+    return 6 + 26;
+}
+
+static void test_exif(void)
+{
+    /* 32x16 stored: left half red (TL quadrant pure red), right half green, bottom-left blue */
+    enum { EW = 32, EH = 16 };
+    uint8_t px[EW * EH * 3];
+    for (int y = 0; y < EH; y++)
+        for (int x = 0; x < EW; x++) {
+            uint8_t *p = px + (y * EW + x) * 3;
+            int q = (y >= EH / 2) * 2 + (x >= EW / 2); /* 0 TL, 1 TR, 2 BL, 3 BR */
+            p[0] = q == 0 ? 255 : 0, p[1] = q == 1 ? 255 : 0, p[2] = q == 2 ? 255 : 0;
+        }
+    /* where stored TL (red) and TR (green) land: 0 TL 1 TR 2 BL 3 BR */
+    static const int red_at[9] = {0, 0, 1, 3, 2, 0, 1, 3, 2};
+    static const int green_at[9] = {0, 1, 0, 2, 3, 2, 3, 1, 0};
+    for (int o = 1; o <= 8; o++)
+        for (int le = 0; le < 2; le++) {
+            uint8_t app1[64];
+            unsigned n = exif_block(app1, o, le);
+            T_CHECK(xf__exif_orientation(app1, n) == o);
+            mem m = write_jpeg(EW, EH, 3, JCS_RGB, JCS_YCbCr, 0, px, app1, n);
+            xf_rgb im;
+            xf_error e;
+            T_CHECK(decode(&m, &im) && xf__rgb_orient(&im, &e) == XF_OK);
+            int dw = o >= 5 ? EH : EW, dh = o >= 5 ? EW : EH;
+            T_CHECK(im.w == dw && im.h == dh);
+            int cx[4] = {dw / 4, 3 * dw / 4, dw / 4, 3 * dw / 4};
+            int cy[4] = {dh / 4, dh / 4, 3 * dh / 4, 3 * dh / 4};
+            const uint8_t *r = im.px + (cy[red_at[o]] * dw + cx[red_at[o]]) * 3;
+            const uint8_t *g = im.px + (cy[green_at[o]] * dw + cx[green_at[o]]) * 3;
+            T_CHECKF(r[0] > 200 && r[1] < 60 && g[1] > 200 && g[0] < 60,
+                     "orientation %d (%s): red %d,%d,%d green %d,%d,%d", o, le ? "II" : "MM", r[0],
+                     r[1], r[2], g[0], g[1], g[2]);
+            xf__rgb_free(&im);
+            free(m.p);
+        }
+    /* hostile EXIF: offsets outside the block are ignored, never read */
+    uint8_t bad[32];
+    unsigned n = exif_block(bad, 6, 1);
+    bad[6 + 4] = 0xF0;
+    T_CHECK(xf__exif_orientation(bad, n) == 1);
+    T_CHECK(xf__exif_orientation(bad, 10) == 1);
+}
+
+static uint32_t crc32_png(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    return ~c;
+}
+
+#define EXPECT_STATUS(bytes, len, want, allow)                                                    \
+    do {                                                                                           \
+        xf_decode_opts o_ = opts();                                                                \
+        o_.allow_truncated = allow;                                                                \
+        xf_rgb im_;                                                                                \
+        xf_error e_;                                                                               \
+        xf_status s_ = xf__decode_mem(bytes, len, "bad", &o_, &im_, &e_);                          \
+        T_CHECKF(s_ == (want), "got %s (%s)", xf_status_name(s_), s_ ? e_.msg : "");              \
+        if (s_ == XF_OK)                                                                           \
+            xf__rgb_free(&im_);                                                                    \
+        else                                                                                       \
+            printf("ok   %-20s %s\n", xf_status_name(s_), e_.msg);                                 \
+    } while (0)
+
+static void test_bad(void)
+{
+    uint8_t px[W * H * 3];
+    pattern(px, W, H);
+    mem m = write_jpeg(W, H, 3, JCS_RGB, JCS_YCbCr, 0, px, NULL, 0);
+    EXPECT_STATUS(m.p, m.n * 2 / 3, XF_ERR_IMAGE, 0); /* truncated: a warning is an error */
+    EXPECT_STATUS(m.p, m.n * 2 / 3, XF_OK, 1);        /* ... unless allowed */
+    EXPECT_STATUS(m.p, 0, XF_ERR_IMAGE, 0);
+    EXPECT_STATUS(m.p, 20, XF_ERR_IMAGE, 0);
+    EXPECT_STATUS("GIF89a\x01\x00\x01\x00", 10, XF_ERR_UNSUPPORTED, 0);
+    EXPECT_STATUS("<html><body>404</body></html>", 29, XF_ERR_UNSUPPORTED, 0);
+    /* a JPEG whose SOF claims 60000 x 60000 */
+    for (size_t i = 0; i + 9 < m.n; i++)
+        if (m.p[i] == 0xFF && m.p[i + 1] == 0xC0) {
+            m.p[i + 5] = 0xEA, m.p[i + 6] = 0x60, m.p[i + 7] = 0xEA, m.p[i + 8] = 0x60;
+            break;
+        }
+    EXPECT_STATUS(m.p, m.n, XF_ERR_IMAGE, 0);
+    free(m.p);
+    /* a PNG whose IHDR claims 100000 x 100000 (valid CRC) */
+    uint8_t *rows[H];
+    for (int y = 0; y < H; y++)
+        rows[y] = px + y * W * 3;
+    m = write_png(W, H, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+    uint8_t *ihdr = m.p + 8;
+    uint32_t big = 100000;
+    uint8_t be[4] = {(uint8_t) (big >> 24), (uint8_t) (big >> 16), (uint8_t) (big >> 8), (uint8_t) big};
+    memcpy(ihdr + 8, be, 4);
+    memcpy(ihdr + 12, be, 4);
+    uint32_t crc = crc32_png(ihdr + 4, 17);
+    ihdr[21] = (uint8_t) (crc >> 24), ihdr[22] = (uint8_t) (crc >> 16);
+    ihdr[23] = (uint8_t) (crc >> 8), ihdr[24] = (uint8_t) crc;
+    EXPECT_STATUS(m.p, m.n, XF_ERR_IMAGE, 0);
+    free(m.p);
+    /* truncated PNG */
+    m = write_png(W, H, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+    EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
+    free(m.p);
+    /* a directory named .png, a missing file */
+    mkdir("build/tests/dir.png", 0755);
+    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0};
+    float out[8 * 8 * 3];
+    xf_error e;
+    T_CHECK(xf_image_load("build/tests/dir.png", &pp, out, &e) == XF_ERR_IO);
+    T_CHECK(xf_image_load("build/tests/missing.jpg", &pp, out, &e) == XF_ERR_IO);
+    T_CHECK(strstr(e.msg, "missing.jpg") != NULL);
+}
+
+static void test_preprocess(void)
+{
+    /* crop_pct 1 on an image already at the input size leaves it unchanged */
+    uint8_t px[W * W * 3], *rows[W];
+    for (int i = 0; i < W * W * 3; i++)
+        px[i] = (uint8_t) ((i * 7) % 256);
+    for (int y = 0; y < W; y++)
+        rows[y] = px + y * W * 3;
+    mem m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0};
+    float *out = malloc(sizeof(float) * W * W * 3);
+    xf_error e;
+    T_CHECK(xf_image_load_mem(m.p, m.n, "id", &pp, out, &e) == XF_OK);
+    double md = 0;
+    for (int i = 0; i < W * W * 3; i++) {
+        double want = (px[i] / 255.0 - (double) pp.mean[i % 3]) / (double) pp.std[i % 3];
+        md = fmax(md, fabs((double) out[i] - want));
+    }
+    T_CHECKF(md < 1e-5, "identity preprocessing max diff %.3g", md);
+    /* a constant image stays constant through resize + crop */
+    memset(px, 77, sizeof px);
+    free(m.p);
+    m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0};
+    T_CHECK(xf_image_load_mem(m.p, m.n, "const", &p2, out, &e) == XF_OK);
+    md = 0;
+    for (int i = 0; i < 20 * 20 * 3; i++)
+        md = fmax(md, fabs((double) out[i] - 77 / 255.0));
+    T_CHECKF(md < 1e-5, "constant image max diff %.3g", md);
+    free(m.p);
+    free(out);
+}
+
+static void save(const char *name, const void *p, size_t n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "build/tests/img/%s", name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(p, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* Sample files for tests/cli/*.sh: good and bad inputs in one folder. */
+static void write_samples(void)
+{
+    mkdir("build/tests/img", 0755);
+    mkdir("build/tests/img/sub", 0755);
+    mkdir("build/tests/img/dir.png", 0755);
+    uint8_t px[W * H * 3], *rows[H];
+    pattern(px, W, H);
+    for (int y = 0; y < H; y++)
+        rows[y] = px + y * W * 3;
+    mem m = write_jpeg(W, H, 3, JCS_RGB, JCS_YCbCr, 0, px, NULL, 0);
+    save("a_good.jpg", m.p, m.n);
+    save("c_truncated.jpg", m.p, m.n / 2);
+    free(m.p);
+    m = write_jpeg(W, H, 3, JCS_RGB, JCS_YCbCr, 1, px, NULL, 0);
+    save("sub/progressive.jpeg", m.p, m.n);
+    free(m.p);
+    m = write_png(W, H, PNG_COLOR_TYPE_RGB, 8, 1, rows, NULL, 0);
+    save("b_good.png", m.p, m.n);
+    free(m.p);
+    save("d_empty.jpg", "", 0);
+    save("e_anim.gif", "GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14);
+    save("f_page.jpg", "<html>not found</html>\n", 23);
+}
+
+int main(void)
+{
+    mkdir("build", 0755);
+    mkdir("build/tests", 0755);
+    write_samples();
+    test_png();
+    test_jpeg();
+    test_exif();
+    test_bad();
+    test_preprocess();
+    return t_done();
+}
