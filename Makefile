@@ -15,7 +15,7 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
            -Wnull-dereference -fno-common
 OPT     ?= -O2 -fno-math-errno
 CFLAGS  ?= $(OPT) -g
-XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iextractor -Iweights -MMD -MP
+XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iextractor -Iweights -Iclassifier -MMD -MP
 
 ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
   MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
@@ -32,17 +32,21 @@ ifeq ($(BLAS),0)
 else
   PC_LIBS += -lopenblas
 endif
-LDLIBS  := $(PC_LIBS) -lm -lpthread
+LDLIBS  := $(PC_LIBS) -llinear -lm -lpthread
 
 LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.c \
            extractor/session.c extractor/op_act.c extractor/op_conv2d.c extractor/op_dwconv2d.c \
            extractor/op_dense.c extractor/op_pool.c extractor/image.c extractor/preprocess.c \
            extractor/feats.c extractor/inputs.c extractor/pipeline.c weights/wfile.c
 CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c
+CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
+            classifier/metrics.c
+CLS_OBJ  := $(CLS_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CONV_OBJ := $(CONV_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libxfer.a
-TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert
+TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert \
+            $(BUILD)/train-classifier $(BUILD)/classify
 BENCH    := $(BUILD)/bench_forward
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 EXAMPLES := $(BUILD)/examples/minimal
@@ -83,7 +87,12 @@ $(BUILD)/xfer-inspect: $(BUILD)/obj/weights/xfer-inspect.o $(LIB)
 $(BUILD)/xfer-convert: $(BUILD)/obj/weights/xfer-convert.o $(CONV_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CONV_OBJ) $(LIB)
+$(BUILD)/train-classifier: $(BUILD)/obj/classifier/train-classifier.o $(CLS_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/classify: $(BUILD)/obj/classifier/classify.o $(CLS_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CONV_OBJ) $(CLS_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/obj/tests/unit/%.o: XCFLAGS += -Itests

@@ -286,28 +286,19 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    const xf_wfile *wf = model->wf;
-    const xf_kv *crc = xf__wfile_kv(wf, "xfer.data.crc32c");
-    char header[4096], lay[2048] = "";
-    for (int l = 0; l < (n_layers ? n_layers : 1); l++)
-        snprintf(lay + strlen(lay), sizeof lay - strlen(lay), "%s\"%s\"", l ? "," : "",
-                 n_layers ? layers[l] : xf_model_default_layer(model));
-    const char *pools[] = {"avg", "max", "none"};
-    snprintf(header, sizeof header,
-             "{\"weights\":\"%s\",\"weights_crc32c\":\"%08x\",\"layers\":[%s],\"pool\":\"%s\","
-             "\"dim\":%lld,\"input\":{\"height\":%d,\"width\":%d,\"crop_pct\":%g,"
-             "\"resize\":\"shorter_side_bilinear_antialias,center_crop\",\"mean\":[%g,%g,%g],"
-             "\"std\":[%g,%g,%g],\"exif_rotate\":%s},\"l2norm\":false,\"tool\":\"xfer %s\"}",
-             xf_model_meta_str(model, "general.name") ? xf_model_meta_str(model, "general.name") : "",
-             crc ? (unsigned) crc->num.f : 0u, lay, pools[pool], (long long) dim, po.pp.size_h,
-             po.pp.size_w, (double) po.pp.crop_pct, (double) po.pp.mean[0],
-             (double) po.pp.mean[1], (double) po.pp.mean[2], (double) po.pp.std[0],
-             (double) po.pp.std[1], (double) po.pp.std[2], exif ? "true" : "false",
-             XF_VERSION_STRING);
+    char header[8192];
+    if (!xf__features_json(model, &po.pp, &po.so, dim, header, sizeof header)) {
+        fprintf(stderr, "extract-features: layer names too long\n");
+        xf__inputs_free(&in);
+        xf_model_free(model);
+        return 2;
+    }
+    const char *lay = n_layers ? layers[0] : xf_model_default_layer(model);
     if (!quiet)
-        fprintf(stderr, "extract-features: backbone %s (%s), layer(s) %s, %lld-d, %zu inputs, "
+        fprintf(stderr, "extract-features: backbone %s (%s), layer %s%s, %lld-d, %zu inputs, "
                         "%d threads\n",
-                xf_model_meta_str(model, "general.name"), wpath, lay, (long long) dim, in.n,
+                xf_model_meta_str(model, "general.name"), wpath, lay, n_layers > 1 ? " (+more)" : "",
+                (long long) dim, in.n,
                 po.threads);
     run_state rs = {NULL, 0, in.n, now(), now(), quiet};
     s = xf__feats_open(out_path, fmt, dim, header, &rs.out, &err);

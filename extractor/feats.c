@@ -8,6 +8,7 @@
 #include "feats.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,5 +187,167 @@ xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
         free(x->final[k]);
     }
     free(x);
+    return s;
+}
+
+int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_opts *so,
+                      int64_t dim, char *buf, size_t size)
+{
+    const xf_kv *crc = xf__wfile_kv(m->wf, "xfer.data.crc32c");
+    char lay[2048] = "";
+    int n = so->n_layers ? so->n_layers : 1;
+    for (int l = 0; l < n; l++)
+        snprintf(lay + strlen(lay), sizeof lay - strlen(lay), "%s\"%s\"", l ? "," : "",
+                 so->n_layers ? so->layers[l] : xf_model_default_layer(m));
+    static const char *const pools[] = {"avg", "max", "none"};
+    const char *name = xf_model_meta_str(m, "general.name");
+    int len = snprintf(buf, size,
+                       "{\"weights\":\"%s\",\"weights_crc32c\":\"%08x\",\"layers\":[%s],"
+                       "\"pool\":\"%s\",\"dim\":%lld,\"input\":{\"height\":%d,\"width\":%d,"
+                       "\"crop_pct\":%g,\"resize\":\"shorter_side_bilinear_antialias,center_crop\","
+                       "\"mean\":[%g,%g,%g],\"std\":[%g,%g,%g],\"exif_rotate\":%s},"
+                       "\"l2norm\":false,\"tool\":\"xfer %s\"}",
+                       name ? name : "", crc ? (unsigned) crc->num.f : 0u, lay,
+                       pools[so->pool], (long long) dim, pp->size_h, pp->size_w,
+                       (double) pp->crop_pct, (double) pp->mean[0], (double) pp->mean[1],
+                       (double) pp->mean[2], (double) pp->std[0], (double) pp->std[1],
+                       (double) pp->std[2], pp->exif_rotate ? "true" : "false",
+                       XF_VERSION_STRING);
+    return len > 0 && (size_t) len < size;
+}
+
+/* ---- reader ------------------------------------------------------------------------------------ */
+#define MAX_PATH_LEN  65536
+#define MAX_DIM       (1 << 22)
+#define MAX_JSON_LEN  (1 << 20)
+
+void xf__featset_free(xf_featset *fs)
+{
+    if (!fs)
+        return;
+    for (size_t i = 0; i < fs->n; i++) {
+        free(fs->paths[i]);
+        free(fs->reasons[i]);
+    }
+    free(fs->paths);
+    free(fs->reasons);
+    free(fs->status);
+    free(fs->x);
+    free(fs->header_json);
+    memset(fs, 0, sizeof *fs);
+}
+
+static char *read_str(FILE *f, uint32_t max, int *eof)
+{
+    uint32_t len;
+    size_t got = fread(&len, 1, 4, f);
+    *eof = got == 0;
+    if (got != 4 || len > max)
+        return NULL;
+    char *s = malloc((size_t) len + 1);
+    if (!s)
+        return NULL;
+    if (fread(s, 1, len, f) != len) {
+        free(s);
+        return NULL;
+    }
+    s[len] = 0;
+    return s;
+}
+
+xf_status xf__feats_read(const char *path, xf_featset *fs, xf_error *err)
+{
+    memset(fs, 0, sizeof *fs);
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char magic[8];
+    uint32_t ver, dim;
+    xf_status s = XF_OK;
+    int eof;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, BIN_MAGIC, 8) != 0) {
+        s = xf__fail(err, XF_ERR_FORMAT, "%s: not an xfer feature file (bad magic)", path);
+        goto done;
+    }
+    if (fread(&ver, 4, 1, f) != 1 || fread(&dim, 4, 1, f) != 1) {
+        s = xf__fail(err, XF_ERR_IO, "%s: truncated header", path);
+        goto done;
+    }
+    if (ver != 1 || dim < 1 || dim > MAX_DIM) {
+        s = xf__fail(err, ver != 1 ? XF_ERR_UNSUPPORTED : XF_ERR_BOUNDS,
+                     "%s: version %u, dim %u (this build reads version 1, dim 1..%d)", path, ver,
+                     dim, MAX_DIM);
+        goto done;
+    }
+    fs->dim = dim;
+    if (!(fs->header_json = read_str(f, MAX_JSON_LEN, &eof))) {
+        s = xf__fail(err, XF_ERR_IO, "%s: truncated or oversized header", path);
+        goto done;
+    }
+    size_t cap = 0;
+    for (;;) {
+        char *p = read_str(f, MAX_PATH_LEN, &eof);
+        if (!p) {
+            if (eof && !ferror(f))
+                break;
+            s = xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated or bad path", path, fs->n);
+            goto done;
+        }
+        if (fs->n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            char **np = realloc(fs->paths, cap * sizeof *np);
+            char **nr = np ? realloc(fs->reasons, cap * sizeof *nr) : NULL;
+            xf_status *ns = nr ? realloc(fs->status, cap * sizeof *ns) : NULL;
+            size_t bytes;
+            float *nx = NULL;
+            if (np)
+                fs->paths = np;
+            if (nr)
+                fs->reasons = nr;
+            if (ns)
+                fs->status = ns;
+            if (ns && xf__mul_size(cap, (size_t) dim * sizeof(float), &bytes))
+                nx = realloc(fs->x, bytes);
+            if (!nx) {
+                free(p);
+                s = xf__fail(err, XF_ERR_NOMEM, "%s: out of memory at record %zu", path, fs->n);
+                goto done;
+            }
+            fs->x = nx;
+        }
+        size_t i = fs->n++;
+        fs->paths[i] = p;
+        fs->reasons[i] = NULL;
+        int32_t st;
+        float *row = fs->x + i * dim;
+        if (fread(&st, 4, 1, f) != 1) {
+            fs->status[i] = XF_ERR_IO;
+            s = xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated", path, i);
+            goto done;
+        }
+        fs->status[i] = (xf_status) st;
+        if (st == 0) {
+            if (fread(row, sizeof(float), dim, f) != dim) {
+                s = xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated vector", path, i);
+                goto done;
+            }
+            for (uint32_t k = 0; k < dim; k++)
+                if (!isfinite(row[k])) {
+                    s = xf__fail(err, XF_ERR_VALUE, "%s: record %zu: non-finite value", path, i);
+                    goto done;
+                }
+        } else {
+            memset(row, 0, (size_t) dim * sizeof(float));
+            if (!(fs->reasons[i] = read_str(f, MAX_PATH_LEN, &eof))) {
+                s = xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated reason", path, i);
+                goto done;
+            }
+        }
+    }
+done:
+    if (f != stdin)
+        fclose(f);
+    if (s)
+        xf__featset_free(fs);
     return s;
 }

@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 #include <png.h>
@@ -349,5 +350,38 @@ xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_
     }
     *out = buf;
     *len = n;
+    return XF_OK;
+}
+
+xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long) getpid()) >= (int) sizeof tmp)
+        return xf__fail(err, XF_ERR_ARG, "%s: path too long", path);
+    FILE *volatile f = fopen(tmp, "wb");
+    if (!f)
+        return xf__fail(err, XF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, info ? &info : NULL);
+        fclose(f);
+        unlink(tmp);
+        return xf__fail(err, XF_ERR_IO, "%s: PNG write failed", path);
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32) w, (png_uint_32) h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(png, px + (size_t) y * (size_t) w * 3);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return xf__fail(err, XF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    }
     return XF_OK;
 }

@@ -30,4 +30,7 @@ int xf__exif_orientation(const uint8_t *d, size_t n);
 /* Applies im->orientation in place (new buffer); sets it to 1. */
 xf_status xf__rgb_orient(xf_rgb *im, xf_error *err);
 
+/* Writes an 8-bit RGB PNG (h, w, 3) atomically (tmp + fsync + rename). */
+xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err);
+
 #endif

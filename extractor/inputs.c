@@ -104,9 +104,16 @@ static xf_status walk(xf_inputs *in, const char *dir, dir_id *stack, int depth,
     return s;
 }
 
+static void warn_stderr(const char *path, const char *reason)
+{
+    fprintf(stderr, "%s: %s\n", path, reason);
+}
+
 xf_status xf__inputs_add(xf_inputs *in, const char *path,
                          void (*warn)(const char *path, const char *reason), xf_error *err)
 {
+    if (!warn)
+        warn = warn_stderr;
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return push(in, path, err); /* files (and missing paths) fail later, with a record */

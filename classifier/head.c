@@ -1,0 +1,227 @@
+/* head.c — classifier head files (GGUF, xfer.kind = "head") and prediction.
+ *
+ * It is: writing/reading a head through weights/wfile.c with every field validated, the
+ * decision + probability computation, and the feature-provenance check (same backbone, layers,
+ * pooling and preprocessing). It is not: training; inference never needs LIBLINEAR.
+ */
+#include "head.h"
+#include "xf_linear.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+void xf__head_free(xf_head *h)
+{
+    if (!h)
+        return;
+    if (h->labels)
+        for (int c = 0; c < h->k; c++)
+            free(h->labels[c]);
+    free(h->labels);
+    free(h->W);
+    free(h->b);
+    free(h->platt);
+    free(h->solver);
+    free(h->normalize);
+    free(h->features_json);
+    memset(h, 0, sizeof *h);
+}
+
+xf_status xf__head_write(const xf_head *h, const char *path, xf_error *err)
+{
+    xf_wwriter *w = xf__ww_create();
+    if (!w)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    int64_t wne[2] = {h->k, h->dim}, bne[1] = {h->k}, pne[2] = {2, h->k};
+    int ok = xf__ww_str(w, "general.architecture", "xfer-head") &&
+             xf__ww_str(w, "general.name", "linear classifier head") &&
+             xf__ww_str(w, "xfer.kind", "head") &&
+             xf__ww_str(w, "xfer.converter", "train-classifier " XF_VERSION_STRING) &&
+             xf__ww_u32(w, "xfer.head.dim", (uint32_t) h->dim) &&
+             xf__ww_strs(w, "xfer.labels", (const char *const *) h->labels, h->k) &&
+             xf__ww_str(w, "xfer.head.solver", h->solver) &&
+             xf__ww_str(w, "xfer.head.normalize", h->normalize) &&
+             xf__ww_u32(w, "xfer.head.l2", (uint32_t) h->l2) &&
+             xf__ww_str(w, "xfer.head.proba", h->platt ? "platt" : "logistic") &&
+             xf__ww_f32(w, "xfer.head.C", h->C) &&
+             xf__ww_f32(w, "xfer.head.cv_accuracy", h->cv_accuracy) &&
+             xf__ww_u32(w, "xfer.head.train_count", h->n_train) &&
+             xf__ww_str(w, "xfer.features", h->features_json) &&
+             xf__ww_tensor(w, "head.weight", 2, wne, h->W) &&
+             xf__ww_tensor(w, "head.bias", 1, bne, h->b) &&
+             (!h->platt || xf__ww_tensor(w, "head.platt", 2, pne, h->platt));
+    xf_status s = ok ? xf__ww_write(w, path, err) : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    xf__ww_free(w);
+    return s;
+}
+
+static float *copy_tensor(const xf_wfile *wf, const char *name, int n_dims, const int64_t *ne,
+                          xf_error *err)
+{
+    const xf_wtensor *t = xf__wfile_tensor(wf, name);
+    if (!t || t->n_dims != n_dims) {
+        xf__fail(err, XF_ERR_FORMAT, "tensor '%s' missing or of the wrong rank", name);
+        return NULL;
+    }
+    for (int i = 0; i < n_dims; i++)
+        if (t->ne[i] != ne[i]) {
+            xf__fail(err, XF_ERR_SHAPE, "tensor '%s': dimension %d is %lld, expected %lld", name,
+                     i, (long long) t->ne[i], (long long) ne[i]);
+            return NULL;
+        }
+    float *p = malloc(t->n_elems * sizeof(float));
+    if (!p) {
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (t->type == XF_TYPE_F32) {
+        memcpy(p, t->data, t->n_elems * sizeof(float));
+    } else {
+        for (size_t i = 0; i < t->n_elems; i++) {
+            uint16_t v;
+            memcpy(&v, (const uint8_t *) t->data + 2 * i, 2);
+            p[i] = xf__f16_to_f32(v);
+        }
+    }
+    return p;
+}
+
+static char *dup_str(const xf_wfile *wf, const char *key, xf_error *err)
+{
+    const char *v;
+    if (xf__wfile_get_str(wf, key, &v, err))
+        return NULL;
+    char *d = strdup(v);
+    if (!d)
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    return d;
+}
+
+static xf_status load(const xf_wfile *wf, xf_head *h, xf_error *err)
+{
+    const char *kind;
+    uint32_t dim, l2;
+    xf_status s;
+    if ((s = xf__wfile_get_str(wf, "xfer.kind", &kind, err)))
+        return s;
+    if (strcmp(kind, "head") != 0)
+        return xf__fail(err, XF_ERR_FORMAT, "xfer.kind is '%s', not a classifier head (a "
+                        "backbone? pass it with -w)", kind);
+    if ((s = xf__wfile_get_u32(wf, "xfer.head.dim", &dim, err)) ||
+        (s = xf__wfile_get_u32(wf, "xfer.head.l2", &l2, err)))
+        return s;
+    const xf_kv *lab = xf__wfile_kv(wf, "xfer.labels");
+    if (!lab || lab->type != XF_GGUF_ARR || lab->arr_type != XF_GGUF_STR || lab->count < 2 ||
+        lab->count > 100000)
+        return xf__fail(err, XF_ERR_FORMAT, "xfer.labels must list 2..100000 class names");
+    if (dim < 1 || dim > (1u << 22))
+        return xf__fail(err, XF_ERR_BOUNDS, "xfer.head.dim %u out of range", dim);
+    h->dim = (int) dim;
+    h->k = (int) lab->count;
+    h->l2 = l2 != 0;
+    h->labels = calloc((size_t) h->k, sizeof *h->labels);
+    if (!h->labels)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    for (int c = 0; c < h->k; c++)
+        if (!(h->labels[c] = strdup(lab->strs[c])))
+            return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    const char *proba;
+    if ((s = xf__wfile_get_str(wf, "xfer.head.proba", &proba, err)))
+        return s;
+    int64_t wne[2] = {h->k, h->dim}, bne[1] = {h->k}, pne[2] = {2, h->k};
+    if (!(h->W = copy_tensor(wf, "head.weight", 2, wne, err)) ||
+        !(h->b = copy_tensor(wf, "head.bias", 1, bne, err)))
+        return err->code;
+    if (strcmp(proba, "platt") == 0) {
+        if (!(h->platt = copy_tensor(wf, "head.platt", 2, pne, err)))
+            return err->code;
+    } else if (strcmp(proba, "logistic") != 0) {
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "xfer.head.proba '%s'", proba);
+    }
+    h->logistic = !h->platt;
+    if (!(h->solver = dup_str(wf, "xfer.head.solver", err)) ||
+        !(h->normalize = dup_str(wf, "xfer.head.normalize", err)) ||
+        !(h->features_json = dup_str(wf, "xfer.features", err)))
+        return err->code;
+    const xf_kv *kv = xf__wfile_kv(wf, "xfer.head.C");
+    h->C = kv ? (float) kv->num.f : 0;
+    kv = xf__wfile_kv(wf, "xfer.head.cv_accuracy");
+    h->cv_accuracy = kv ? (float) kv->num.f : 0;
+    return XF_OK;
+}
+
+xf_status xf__head_read(const char *path, xf_head *h, xf_error *err)
+{
+    memset(h, 0, sizeof *h);
+    xf_wfile *wf;
+    xf_status s = xf__wfile_open(path, &wf, err);
+    if (s)
+        return s;
+    if (!(s = xf__wfile_verify(wf, err)))
+        s = load(wf, h, err);
+    xf__wfile_free(wf);
+    if (s) {
+        xf__wrap(err, path);
+        xf__head_free(h);
+    }
+    return s;
+}
+
+void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob)
+{
+    const float *v = x;
+    float *tmp = NULL;
+    if (h->l2) {
+        double n2 = 0;
+        for (int j = 0; j < h->dim; j++)
+            n2 += (double) x[j] * (double) x[j];
+        tmp = malloc((size_t) h->dim * sizeof(float));
+        if (tmp) {
+            float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
+            for (int j = 0; j < h->dim; j++)
+                tmp[j] = x[j] * inv;
+            v = tmp;
+        }
+    }
+    xf__linear_decision(h->W, h->b, h->dim, h->k, v, dec);
+    xf__linear_proba(dec, h->k, h->platt, h->logistic, prob);
+    free(tmp);
+}
+
+static char *field(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return v ? cJSON_PrintUnformatted(v) : NULL;
+}
+
+xf_status xf__head_check_features(const xf_head *h, const char *features_json, int64_t dim,
+                                  xf_error *err)
+{
+    if (dim != h->dim)
+        return xf__fail(err, XF_ERR_ARG, "features have %lld dimensions, the classifier expects "
+                        "%d", (long long) dim, h->dim);
+    cJSON *a = cJSON_Parse(h->features_json), *b = cJSON_Parse(features_json);
+    xf_status s = XF_OK;
+    static const char *const keys[] = {"weights_crc32c", "layers", "pool", "input", "l2norm"};
+    static const char *const what[] = {"a different backbone (weights file)", "different layers",
+                                       "different pooling", "different preprocessing",
+                                       "different normalisation"};
+    if (!a || !b) {
+        s = xf__fail(err, XF_ERR_FORMAT, "unreadable feature provenance");
+    } else {
+        for (int i = 0; i < 5 && !s; i++) {
+            char *x = field(a, keys[i]), *y = field(b, keys[i]);
+            if ((x || y) && (!x || !y || strcmp(x, y) != 0))
+                s = xf__fail(err, XF_ERR_ARG,
+                             "features were made with %s: %s is %s, the classifier was trained "
+                             "with %s",
+                             what[i], keys[i], y ? y : "absent", x ? x : "absent");
+            free(x);
+            free(y);
+        }
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return s;
+}

@@ -1,0 +1,34 @@
+/* head.h — classifier head files: a dense layer on backbone features, its class names, its
+ * probability rule and the fingerprint of the features it was trained on.
+ * It is: the in-memory head, its GGUF file (xfer.kind = "head", weights/FORMAT.md §1.2) and
+ * prediction. It is not: training (linear.c) or feature extraction.
+ */
+#ifndef XF_HEAD_H
+#define XF_HEAD_H
+
+#include "xf_internal.h"
+
+typedef struct {
+    int dim, k;
+    float *W;     /* (dim, k): normalisation already folded in */
+    float *b;     /* (k) */
+    float *platt; /* (k, 2) A, B; NULL for logistic heads */
+    int l2;       /* L2-normalise features before W */
+    int logistic; /* probability rule, see xf__linear_proba */
+    char **labels;
+    char *solver, *normalize, *features_json;
+    float C, cv_accuracy;
+    uint32_t n_train;
+} xf_head;
+
+void xf__head_free(xf_head *h);
+xf_status xf__head_write(const xf_head *h, const char *path, xf_error *err);
+xf_status xf__head_read(const char *path, xf_head *h, xf_error *err);
+/* dec (k) and prob (k) for one feature vector x (dim); x is not modified. */
+void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob);
+/* Compares the provenance of features (feats.bin header JSON) with what the head was trained
+ * on; XF_ERR_ARG with a message naming the first difference. */
+xf_status xf__head_check_features(const xf_head *h, const char *features_json, int64_t dim,
+                                  xf_error *err);
+
+#endif

@@ -1,0 +1,26 @@
+/* metrics.h — evaluation of predictions against true labels: confusion matrix, accuracy,
+ * balanced accuracy, per-class precision/recall/F1; printed as a table or drawn as a PNG.
+ * It is: counting and reporting. It is not: prediction.
+ */
+#ifndef XF_METRICS_H
+#define XF_METRICS_H
+
+#include "xf_internal.h"
+
+typedef struct {
+    int k;
+    int64_t *cm; /* (k, k): rows true class, columns predicted */
+    int64_t n;
+} xf_confusion;
+
+xf_status xf__confusion_init(xf_confusion *c, int k, xf_error *err);
+void xf__confusion_free(xf_confusion *c);
+void xf__confusion_add(xf_confusion *c, int truth, int pred);
+double xf__accuracy(const xf_confusion *c);
+double xf__balanced_accuracy(const xf_confusion *c);
+/* Accuracy, balanced accuracy, per-class P/R/F1/support and the matrix, as text. */
+void xf__confusion_print(const xf_confusion *c, char *const *labels, FILE *f);
+/* Draws the row-normalised matrix (darker = more) with counts in each cell. */
+xf_status xf__confusion_png(const xf_confusion *c, const char *path, xf_error *err);
+
+#endif

@@ -1,0 +1,272 @@
+/* train.c — feature set + labels -> classifier head (see train.h). */
+#include "train.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const norm_names[] = {"none", "l2", "standardize", "l2+standardize"};
+
+const char *xf__norm_name(xf_norm n)
+{
+    return norm_names[n];
+}
+
+int xf__norm_parse(const char *s, xf_norm *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, norm_names[i]) == 0) {
+            *out = (xf_norm) i;
+            return 1;
+        }
+    return 0;
+}
+
+xf_train_opts xf__train_default_opts(void)
+{
+    xf_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.lin.solver = XF_SOLVER_LR;
+    o.grid_lo = -4, o.grid_hi = 1, o.grid_step = 0.5;
+    o.folds = 5;
+    o.seed = 1;
+    o.norm = XF_NORM_STANDARDIZE;
+    o.threads = 2;
+    return o;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
+                         xf_head *h, xf_error *err)
+{
+    memset(h, 0, sizeof *h);
+    int d = (int) fs->dim;
+    size_t n = 0, failed = 0, unlabelled = 0;
+    char buf[1024];
+    char **names = malloc((fs->n + 1) * sizeof *names);
+    size_t *rows = malloc((fs->n + 1) * sizeof *rows);
+    int *y = malloc((fs->n + 1) * sizeof *y);
+    float *X = NULL, *mu = NULL, *sd = NULL, *W = NULL, *dec = NULL;
+    int *fold = NULL, *count = NULL, k = 0;
+    double *Cs = NULL, *acc = NULL;
+    xf_status s = XF_OK;
+    if (!names || !rows || !y) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* usable rows and the sorted, unique class list */
+    for (size_t i = 0; i < fs->n; i++) {
+        if (fs->status[i] != XF_OK) {
+            failed++;
+            continue;
+        }
+        const char *l = xf__label_of(lm, fs->paths[i], buf, sizeof buf);
+        if (!l) {
+            unlabelled++;
+            if (unlabelled <= 5)
+                xf__log(XF_LOG_WARN, "train-classifier: %s: no label, skipped\n", fs->paths[i]);
+            continue;
+        }
+        rows[n] = i;
+        if (!(names[n++] = strdup(l))) {
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if (failed || unlabelled)
+        xf__log(XF_LOG_WARN, "train-classifier: skipped %zu failed and %zu unlabelled records\n",
+                failed, unlabelled);
+    char **classes = malloc((n + 1) * sizeof *classes);
+    if (!classes) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(classes, names, n * sizeof *names);
+    if (n > 1)
+        qsort(classes, n, sizeof *classes, cmp_str);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(classes[k - 1], classes[i]) != 0)
+            classes[k++] = classes[i];
+    h->labels = calloc((size_t) (k ? k : 1), sizeof *h->labels);
+    for (int c = 0; h->labels && c < k; c++)
+        h->labels[c] = strdup(classes[c]);
+    free(classes);
+    h->k = k;
+    if (!h->labels) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (k < 2) {
+        s = xf__fail(err, XF_ERR_ARG, "need at least two classes, found %d (%s)", k,
+                     k ? h->labels[0] : "no labelled rows");
+        goto done;
+    }
+    count = calloc((size_t) k, sizeof *count);
+    X = malloc(n * (size_t) d * sizeof(float) + 4);
+    if (!count || !X) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory for %zu x %d features", n, d);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        y[i] = xf__class_index(h->labels, k, names[i]);
+        count[y[i]]++;
+        memcpy(X + i * (size_t) d, fs->x + rows[i] * (size_t) d, (size_t) d * sizeof(float));
+    }
+    if (lm && lm->n) { /* every class of the labels file must keep examples */
+        for (size_t i = 0; i < lm->n; i++)
+            if (xf__class_index(h->labels, k, lm->label[i]) < 0) {
+                s = xf__fail(err, XF_ERR_ARG, "class '%s' has no usable example after filtering "
+                             "(all its images failed or are missing)", lm->label[i]);
+                goto done;
+            }
+    }
+    for (int c = 0; c < k; c++)
+        if (count[c] < o->folds) {
+            s = xf__fail(err, XF_ERR_ARG, "class '%s' has %d examples; %d-fold cross-validation "
+                         "needs at least %d (use --folds)", h->labels[c], count[c], o->folds,
+                         o->folds);
+            goto done;
+        }
+    /* normalisation learned on these rows */
+    int l2 = o->norm == XF_NORM_L2 || o->norm == XF_NORM_L2_STANDARDIZE;
+    int stdz = o->norm == XF_NORM_STANDARDIZE || o->norm == XF_NORM_L2_STANDARDIZE;
+    if (l2)
+        for (size_t i = 0; i < n; i++) {
+            float *x = X + i * (size_t) d;
+            double s2 = 0;
+            for (int j = 0; j < d; j++)
+                s2 += (double) x[j] * (double) x[j];
+            float inv = s2 > 0 ? (float) (1.0 / sqrt(s2)) : 0.0f;
+            for (int j = 0; j < d; j++)
+                x[j] *= inv;
+        }
+    mu = calloc((size_t) d, sizeof(float));
+    sd = malloc((size_t) d * sizeof(float));
+    if (!mu || !sd) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int j = 0; j < d; j++)
+        sd[j] = 1.0f;
+    if (stdz) {
+        for (int j = 0; j < d; j++) {
+            double m = 0, v = 0;
+            for (size_t i = 0; i < n; i++)
+                m += (double) X[i * (size_t) d + (size_t) j];
+            m /= (double) n;
+            for (size_t i = 0; i < n; i++) {
+                double e = (double) X[i * (size_t) d + (size_t) j] - m;
+                v += e * e;
+            }
+            v = sqrt(v / (double) n);
+            mu[j] = (float) m;
+            sd[j] = v > 1e-12 ? (float) v : 1.0f;
+            for (size_t i = 0; i < n; i++)
+                X[i * (size_t) d + (size_t) j] = (X[i * (size_t) d + (size_t) j] - mu[j]) / sd[j];
+        }
+    }
+    /* C by stratified cross-validation */
+    int n_C = o->fixed_C > 0 ? 1 : (int) floor((o->grid_hi - o->grid_lo) / o->grid_step + 1e-9) + 1;
+    if (n_C < 1 || n_C > 100) {
+        s = xf__fail(err, XF_ERR_ARG, "bad C grid");
+        goto done;
+    }
+    Cs = malloc((size_t) n_C * sizeof *Cs);
+    acc = malloc((size_t) n_C * sizeof *acc);
+    fold = malloc(n * sizeof *fold);
+    dec = malloc(n * (size_t) k * sizeof(float));
+    if (!Cs || !acc || !fold || !dec) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n_C; i++)
+        Cs[i] = o->fixed_C > 0 ? o->fixed_C : pow(10.0, o->grid_lo + i * o->grid_step);
+    xf__stratified_folds(y, n, k, o->folds, o->seed, fold);
+    int best;
+    if ((s = xf__linear_cv(X, y, n, d, k, &o->lin, Cs, n_C, fold, o->folds, o->threads, acc, &best,
+                           dec, err)))
+        goto done;
+    if (o->verbose) {
+        xf__log(XF_LOG_INFO, "train-classifier: %d-fold stratified CV (%s, %zu rows, %d classes)\n",
+                o->folds, xf__solver_name(o->lin.solver), n, k);
+        for (int i = 0; i < n_C; i++)
+            xf__log(XF_LOG_INFO, "  C = %-10.4g accuracy %.4f%s\n", Cs[i], acc[i],
+                    i == best ? "  <- chosen" : "");
+    }
+    xf_lin_params lp = o->lin;
+    lp.C = Cs[best];
+    W = malloc((size_t) d * (size_t) k * sizeof(float));
+    h->b = malloc((size_t) k * sizeof(float));
+    if (!W || !h->b) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((s = xf__linear_train(X, y, n, d, k, &lp, W, h->b, err)))
+        goto done;
+    /* Platt scaling on the held-out decision values, one sigmoid per class */
+    if (!xf__solver_is_logistic(o->lin.solver)) {
+        h->platt = malloc(2 * (size_t) k * sizeof(float));
+        float *f = malloc(n * sizeof(float));
+        unsigned char *t = malloc(n);
+        if (!h->platt || !f || !t) {
+            free(f);
+            free(t);
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int c = 0; c < k; c++) {
+            for (size_t i = 0; i < n; i++) {
+                f[i] = dec[i * (size_t) k + (size_t) c];
+                t[i] = y[i] == c;
+            }
+            xf__platt_fit(f, t, n, &h->platt[2 * c], &h->platt[2 * c + 1]);
+        }
+        free(f);
+        free(t);
+    }
+    /* fold standardisation into W, b: x' = (x - mu) / sd */
+    for (int c = 0; c < k; c++) {
+        double bb = h->b[c];
+        for (int j = 0; j < d; j++) {
+            float *w = &W[(size_t) j * (size_t) k + (size_t) c];
+            *w /= sd[j];
+            bb -= (double) *w * (double) mu[j];
+        }
+        h->b[c] = (float) bb;
+    }
+    h->W = W;
+    W = NULL;
+    h->dim = d;
+    h->l2 = l2;
+    h->logistic = !h->platt;
+    h->C = (float) Cs[best];
+    h->cv_accuracy = (float) acc[best];
+    h->n_train = (uint32_t) n;
+    h->solver = strdup(xf__solver_name(o->lin.solver));
+    h->normalize = strdup(xf__norm_name(o->norm));
+    h->features_json = strdup(fs->header_json);
+    if (!h->solver || !h->normalize || !h->features_json)
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+done:
+    if (names)
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+    free(names);
+    free(rows);
+    free(y);
+    free(X);
+    free(mu);
+    free(sd);
+    free(W);
+    free(dec);
+    free(fold);
+    free(count);
+    free(Cs);
+    free(acc);
+    if (s)
+        xf__head_free(h);
+    return s;
+}

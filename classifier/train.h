@@ -1,0 +1,35 @@
+/* train.h — from a feature set with labels to a classifier head.
+ * It is: row selection, class list, normalisation (learned on the training rows and folded
+ * into the head), C selection by stratified k-fold CV, the final fit and Platt scaling.
+ * It is not: I/O (the mains) or LIBLINEAR itself (linear.c).
+ */
+#ifndef XF_TRAIN_H
+#define XF_TRAIN_H
+
+#include "feats.h"
+#include "head.h"
+#include "labels.h"
+#include "xf_linear.h"
+
+typedef enum { XF_NORM_NONE, XF_NORM_L2, XF_NORM_STANDARDIZE, XF_NORM_L2_STANDARDIZE } xf_norm;
+
+typedef struct {
+    xf_lin_params lin;
+    double fixed_C;   /* > 0: use it (CV still reported) */
+    double grid_lo, grid_hi, grid_step; /* log10 C grid */
+    int folds;
+    uint64_t seed;
+    xf_norm norm;
+    int verbose;
+    int threads; /* cross-validation folds trained in parallel */
+} xf_train_opts;
+
+xf_train_opts xf__train_default_opts(void);
+const char *xf__norm_name(xf_norm n);
+int xf__norm_parse(const char *s, xf_norm *out);
+
+/* Trains a head on the ok, labelled records of fs. lm may be NULL (labels from folder names). */
+xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
+                         xf_head *out, xf_error *err);
+
+#endif
