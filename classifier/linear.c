@@ -149,7 +149,7 @@ static xf_status train_rows(struct feature_node **rows, const int *y, size_t m, 
         int c = lab[li];
         for (int j = 0; j < d; j++)
             W[(size_t) j * (size_t) k + (size_t) c] = (float) get_decfun_coef(mdl, j + 1, li);
-        b[c] = (float) get_decfun_coef(mdl, d + 1, li); /* the bias feature */
+        b[c] = (float) get_decfun_bias(mdl, li); /* the bias feature's weight times 1 */
     }
 done:
     if (mdl)

@@ -478,6 +478,26 @@ static void write_samples(void)
     save("d_empty.jpg", "", 0);
     save("e_anim.gif", "GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14);
     save("f_page.jpg", "<html>not found</html>\n", 23);
+    /* two classes of 12 images each for the classifier CLI tests: warm vs cool colours */
+    mkdir("build/tests/cls", 0755);
+    mkdir("build/tests/cls/warm", 0755);
+    mkdir("build/tests/cls/cool", 0755);
+    uint32_t r = 5;
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 12; i++) {
+            for (int p = 0; p < W * H; p++) {
+                r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+                int noise = (int) (r % 60);
+                px[3 * p] = (uint8_t) (c ? 40 + noise : 180 + noise);
+                px[3 * p + 1] = (uint8_t) (60 + (r >> 8) % 60);
+                px[3 * p + 2] = (uint8_t) (c ? 180 + noise : 40 + noise);
+            }
+            m = write_png(W, H, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+            char name[64];
+            snprintf(name, sizeof name, "../cls/%s/%02d.png", c ? "cool" : "warm", i);
+            save(name, m.p, m.n);
+            free(m.p);
+        }
 }
 
 int main(void)

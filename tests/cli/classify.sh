@@ -1,0 +1,46 @@
+#!/bin/sh
+# classify.sh — command-line behaviour of train-classifier and classify: the three-command
+# workflow on generated class folders with the tiny model, feature-file and image inputs,
+# output formats, metrics, and the refusals (wrong features, bad files, bad flags).
+B=${1:-build}
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { if eval "$2"; then ok; else no "$1"; fi; }
+T=$B/tests/cli-classify; rm -rf "$T"; mkdir -p "$T"
+W=build/tests/tiny.gguf; CLS=build/tests/cls   # written by test_wfile / test_image
+TC=$B/train-classifier; CL=$B/classify
+
+$B/extract-features -w $W --quiet $CLS > "$T/f.bin"; check "extract class folders" "[ $? -eq 0 ]"
+$TC "$T/f.bin" -o "$T/clf.gguf" --folds 3 2>"$T/train.err"; check "train exits 0" "[ $? -eq 0 ] && [ -s $T/clf.gguf ]"
+check "CV table printed" "grep -q 'chosen' $T/train.err"
+$TC "$T/f.bin" -o "$T/clf2.gguf" --folds 3 --quiet 2>/dev/null
+check "same data and seed: identical file" "cmp -s $T/clf.gguf $T/clf2.gguf"
+$CL -m "$T/clf.gguf" -w $W $CLS > "$T/pred.tsv" 2>"$T/cl.err"; rc=$?
+check "classify images exits 0" "[ $rc -eq 0 ] && [ \$(wc -l < $T/pred.tsv) -eq 24 ]"
+check "accuracy reported" "grep -q '^accuracy 1.0000' $T/cl.err"
+check "tsv has label and probability" "head -1 $T/pred.tsv | awk -F'\t' '{exit !(NF == 5 && (\$2 == \"cool\" || \$2 == \"warm\"))}'"
+$CL -m "$T/clf.gguf" "$T/f.bin" --format json --top 1 > "$T/pred.json" 2>/dev/null
+check "feature-file input, JSON lines" "[ \$(grep -c '\"label\"' $T/pred.json) -eq 24 ]"
+$CL -m "$T/clf.gguf" -w $W $CLS --confusion-png "$T/cm.png" >/dev/null 2>&1
+check "confusion PNG written" "head -c 4 $T/cm.png | grep -q PNG"
+$CL -m "$T/clf.gguf" -w $W build/tests/img > "$T/bad.tsv" 2>/dev/null; rc=$?
+check "bad images: exit 3, one row each" "[ $rc -eq 3 ] && [ \$(grep -c '!error' $T/bad.tsv) -eq 4 ]"
+$B/extract-features -w $W --quiet --pool max $CLS > "$T/max.bin"
+$CL -m "$T/clf.gguf" "$T/max.bin" > /dev/null 2>"$T/err"; rc=$?
+check "features with other pooling refused" "[ $rc -eq 1 ] && grep -q 'different pooling' $T/err"
+$B/extract-features -w $W --quiet --layer c1 $CLS > "$T/c1.bin"
+$CL -m "$T/clf.gguf" "$T/c1.bin" > /dev/null 2>"$T/err"
+check "features of another dimension refused" "[ $? -eq 1 ] && grep -q 'dimensions' $T/err"
+$CL -m "$T/f.bin" "$T/f.bin" > /dev/null 2>"$T/err"; check "feature file as classifier refused" "[ $? -eq 1 ]"
+$CL -m $W "$T/f.bin" > /dev/null 2>"$T/err"; check "backbone as classifier refused" "[ $? -eq 1 ] && grep -q 'not a classifier head' $T/err"
+$TC "$T/f.bin" 2>/dev/null; check "missing -o exits 2" "[ $? -eq 2 ]"
+$TC "$T/f.bin" -o "$T/x.gguf" --solver magic 2>/dev/null; check "bad solver exits 2" "[ $? -eq 2 ]"
+$TC build/tests/one.bin -o "$T/x.gguf" --quiet 2>"$T/err"; check "one class: exit 1, message" "[ $? -eq 1 ] && grep -q 'two classes' $T/err && [ ! -e $T/x.gguf ]"
+for s in svm l1lr l1svm cs; do
+  $TC "$T/f.bin" -o "$T/$s.gguf" --solver $s --folds 3 --quiet 2>/dev/null && \
+  $CL -m "$T/$s.gguf" "$T/f.bin" > /dev/null 2>"$T/$s.err"
+  check "solver $s trains and classifies" "grep -q '^accuracy' $T/$s.err"
+done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

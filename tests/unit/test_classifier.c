@@ -1,0 +1,308 @@
+/* test_classifier.c — training, head files and prediction on generated feature files.
+ *
+ * It is: Gaussian blobs written as feats.bin (paths carry folder labels), trained through the
+ * same code as train-classifier; checks of accuracy, probabilities summing to 1, byte-identical
+ * heads for the same seed, fold stratification, every bad input (wrong dimension, one class,
+ * class with too few rows, tampered and truncated head files), and — when Debian's
+ * liblinear-tools are installed — predictions and probabilities equal to liblinear-train /
+ * liblinear-predict on the same data and C. It is not: an accuracy benchmark.
+ */
+#include "t.h"
+#include "train.h"
+#include "metrics.h"
+#include "tiny.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define D 8
+static uint64_t rs = 7;
+static double gauss(void)
+{
+    double u = 0;
+    for (int i = 0; i < 12; i++) {
+        rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+        u += (double) (rs >> 11) / 9007199254740992.0;
+    }
+    return u - 6;
+}
+
+/* n per class of k classes, centres spread by sep; failing adds one failed record */
+static void write_blobs(const char *path, int k, int n, double sep, int dim, int failing)
+{
+    xf_feats *f;
+    xf_error e;
+    T_CHECK(xf__feats_open(path, XF_FEATS_BIN, dim, "{\"weights_crc32c\":\"0000abcd\"}", &f,
+                           &e) == XF_OK);
+    float v[64];
+    char p[64];
+    for (int i = 0; i < n * k; i++) {
+        int c = i % k;
+        for (int j = 0; j < dim; j++)
+            v[j] = (float) (gauss() + (j == c % dim ? sep : 0) + (j == (c + 1) % dim ? sep / 2 : 0) +
+                            0.5);
+        snprintf(p, sizeof p, "data/class%c/img%04d.jpg", 'A' + c, i);
+        xf__feats_write(f, p, XF_OK, v, NULL, &e);
+    }
+    if (failing)
+        xf__feats_write(f, "data/classA/bad.gif", XF_ERR_UNSUPPORTED, NULL, "not a JPEG", &e);
+    T_CHECK(xf__feats_close(f, 1, &e) == XF_OK);
+}
+
+static int files_equal(const char *a, const char *b)
+{
+    FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+    int eq = x && y;
+    while (eq) {
+        int c1 = fgetc(x), c2 = fgetc(y);
+        eq = c1 == c2;
+        if (c1 == EOF || !eq)
+            break;
+    }
+    if (x)
+        fclose(x);
+    if (y)
+        fclose(y);
+    return eq;
+}
+
+static void test_train_predict(void)
+{
+    const char *fp = "build/tests/blobs.bin";
+    write_blobs(fp, 3, 60, 4.0, D, 1);
+    xf_featset fs;
+    xf_error e;
+    T_CHECK(xf__feats_read(fp, &fs, &e) == XF_OK);
+    T_CHECK(fs.n == 181 && fs.dim == D && fs.status[180] == XF_ERR_UNSUPPORTED);
+    for (int solver = 0; solver < XF_SOLVER_COUNT_; solver++) {
+        xf_train_opts o = xf__train_default_opts();
+        o.lin.solver = (xf_solver) solver;
+        xf_head h;
+        T_CHECKF(xf__train_head(&fs, NULL, &o, &h, &e) == XF_OK, "%s: %s",
+                 xf__solver_name((xf_solver) solver), e.msg);
+        if (!h.W)
+            continue;
+        T_CHECK(h.k == 3 && strcmp(h.labels[2], "classC") == 0 && h.n_train == 180);
+        T_CHECKF((double) h.cv_accuracy > 0.9, "%s CV accuracy %.3f", xf__solver_name((xf_solver) solver),
+                 (double) h.cv_accuracy);
+        /* the head file round-trips and predicts the same */
+        T_CHECK(xf__head_write(&h, "build/tests/head.gguf", &e) == XF_OK);
+        xf_head r;
+        T_CHECK(xf__head_read("build/tests/head.gguf", &r, &e) == XF_OK);
+        int agree = 1, sums = 1, correct = 0;
+        float dec[3], prob[3], dec2[3], prob2[3];
+        for (size_t i = 0; i < 180; i++) {
+            xf__head_predict(&h, fs.x + i * D, dec, prob);
+            xf__head_predict(&r, fs.x + i * D, dec2, prob2);
+            agree &= memcmp(dec, dec2, sizeof dec) == 0 && memcmp(prob, prob2, sizeof prob) == 0;
+            sums &= fabs((double) prob[0] + (double) prob[1] + (double) prob[2] - 1.0) < 1e-5;
+            T_CHECK(dec[0] == dec2[0]);
+            int arg = 0;
+            for (int c = 1; c < 3; c++)
+                arg = prob[c] > prob[arg] ? c : arg;
+            correct += arg == (int) (i % 3);
+        }
+        T_CHECK(agree);
+        T_CHECK(sums);
+        T_CHECKF(correct > 170, "%s training accuracy %d/180", xf__solver_name((xf_solver) solver),
+                 correct);
+        T_CHECK((r.platt != NULL) == !xf__solver_is_logistic((xf_solver) solver));
+        xf__head_free(&r);
+        xf__head_free(&h);
+    }
+    /* same seed: byte-identical head; threads do not matter */
+    xf_train_opts o = xf__train_default_opts();
+    xf_head h1, h2;
+    o.threads = 1;
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h1, &e) == XF_OK);
+    o.threads = 2;
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h2, &e) == XF_OK);
+    xf__head_write(&h1, "build/tests/h1.gguf", &e);
+    xf__head_write(&h2, "build/tests/h2.gguf", &e);
+    T_CHECK(files_equal("build/tests/h1.gguf", "build/tests/h2.gguf"));
+    /* provenance check */
+    T_CHECK(xf__head_check_features(&h1, fs.header_json, D, &e) == XF_OK);
+    T_CHECK(xf__head_check_features(&h1, fs.header_json, D + 1, &e) == XF_ERR_ARG);
+    T_CHECK(xf__head_check_features(&h1, "{\"weights_crc32c\":\"0000ffff\"}", D, &e) ==
+            XF_ERR_ARG && strstr(e.msg, "backbone") != NULL);
+    xf__head_free(&h1);
+    xf__head_free(&h2);
+    /* stratified folds: every fold holds 12 of each class */
+    int y[180], fold[180], cnt[5][3] = {{0}};
+    for (int i = 0; i < 180; i++)
+        y[i] = i % 3;
+    xf__stratified_folds(y, 180, 3, 5, 42, fold);
+    int even = 1;
+    for (int i = 0; i < 180; i++)
+        cnt[fold[i]][y[i]]++;
+    for (int f = 0; f < 5; f++)
+        for (int c = 0; c < 3; c++)
+            even &= cnt[f][c] == 12;
+    T_CHECK(even);
+    xf__featset_free(&fs);
+}
+
+static void test_bad_inputs(void)
+{
+    xf_error e;
+    xf_featset fs;
+    xf_head h;
+    xf_train_opts o = xf__train_default_opts();
+    write_blobs("build/tests/one.bin", 1, 20, 1.0, D, 0);
+    T_CHECK(xf__feats_read("build/tests/one.bin", &fs, &e) == XF_OK);
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h, &e) == XF_ERR_ARG && strstr(e.msg, "two classes"));
+    xf__featset_free(&fs);
+    write_blobs("build/tests/few.bin", 2, 3, 1.0, D, 0);
+    T_CHECK(xf__feats_read("build/tests/few.bin", &fs, &e) == XF_OK);
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h, &e) == XF_ERR_ARG && strstr(e.msg, "--folds"));
+    xf__featset_free(&fs);
+    /* a labels file naming a class whose rows all failed */
+    FILE *lf = fopen("build/tests/labels.csv", "w");
+    fprintf(lf, "path,label\nimg0000.jpg,cat\nimg0001.jpg,dog\nimg0002.jpg,cat\nbad.gif,bird\n");
+    fclose(lf);
+    xf_labelmap lm;
+    T_CHECK(xf__labels_read("build/tests/labels.csv", &lm, &e) == XF_OK && lm.n == 4);
+    write_blobs("build/tests/lab.bin", 2, 10, 3.0, D, 1);
+    T_CHECK(xf__feats_read("build/tests/lab.bin", &fs, &e) == XF_OK);
+    o.folds = 2;
+    T_CHECK(xf__train_head(&fs, &lm, &o, &h, &e) == XF_ERR_ARG);
+    T_CHECKF(strstr(e.msg, "bird") != NULL, "%s", e.msg);
+    xf__labels_free(&lm);
+    xf__featset_free(&fs);
+    /* truncated feature file: a clear error naming the record */
+    FILE *f = fopen("build/tests/blobs.bin", "rb");
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    f = fopen("build/tests/cut.bin", "wb");
+    fwrite(buf, 1, n - 7, f);
+    fclose(f);
+    T_CHECK(xf__feats_read("build/tests/cut.bin", &fs, &e) == XF_ERR_IO && strstr(e.msg, "record"));
+    T_CHECK(tiny_write("build/tests/tiny_backbone.gguf", NULL, &e) == XF_OK);
+    T_CHECK(xf__feats_read("build/tests/tiny_backbone.gguf", &fs, &e) == XF_ERR_FORMAT);
+    /* tampered and truncated head files */
+    f = fopen("build/tests/head.gguf", "rb");
+    static char hb[1 << 16];
+    n = fread(hb, 1, sizeof hb, f);
+    fclose(f);
+    hb[n - 70] ^= 0x01;
+    f = fopen("build/tests/tampered.gguf", "wb");
+    fwrite(hb, 1, n, f);
+    fclose(f);
+    T_CHECK(xf__head_read("build/tests/tampered.gguf", &h, &e) == XF_ERR_CHECKSUM);
+    f = fopen("build/tests/short.gguf", "wb");
+    fwrite(hb, 1, n / 2, f);
+    fclose(f);
+    xf_status s = xf__head_read("build/tests/short.gguf", &h, &e);
+    T_CHECKF(s == XF_ERR_BOUNDS || s == XF_ERR_IO, "%s", e.msg);
+    T_CHECK(xf__head_read("build/tests/tiny_backbone.gguf", &h, &e) == XF_ERR_FORMAT &&
+            strstr(e.msg, "not a classifier head"));
+}
+
+/* Same data and C through Debian's liblinear-train / liblinear-predict. */
+static void test_liblinear_tools(void)
+{
+    if (access("/usr/bin/liblinear-train", X_OK) != 0) {
+        T_SKIP("liblinear-tools not installed (make deps-oracles): LIBLINEAR equality not checked");
+        return;
+    }
+    xf_featset fs;
+    xf_error e;
+    write_blobs("build/tests/ll.bin", 3, 40, 2.0, D, 0);
+    T_CHECK(xf__feats_read("build/tests/ll.bin", &fs, &e) == XF_OK);
+    FILE *f = fopen("build/tests/ll.svm", "w");
+    for (size_t i = 0; i < fs.n; i++) {
+        fprintf(f, "%d", (int) (i % 3));
+        for (int j = 0; j < D; j++)
+            fprintf(f, " %d:%.9g", j + 1, (double) fs.x[i * D + (size_t) j]);
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    for (int binary = 0; binary < 2; binary++) {
+        int k = binary ? 2 : 3;
+        xf_train_opts o = xf__train_default_opts();
+        o.fixed_C = 0.5;
+        o.norm = XF_NORM_NONE;
+        xf_featset sub = fs;
+        size_t keep = fs.n;
+        if (binary) { /* first two classes only */
+            const char *cmd = "awk '$1 != 2' build/tests/ll.svm > build/tests/ll2.svm";
+            T_CHECK(system(cmd) == 0);
+            for (size_t i = 0; i < fs.n; i++)
+                if (i % 3 == 2)
+                    fs.status[i] = XF_ERR_IMAGE; /* skipped by training */
+            keep = fs.n * 2 / 3;
+        }
+        xf_head h;
+        T_CHECK(xf__train_head(&sub, NULL, &o, &h, &e) == XF_OK && h.k == k);
+        char cmd[512];
+        const char *data = binary ? "build/tests/ll2.svm" : "build/tests/ll.svm";
+        snprintf(cmd, sizeof cmd,
+                 "liblinear-train -q -s 0 -c 0.5 -B 1 %s build/tests/ll.model && "
+                 "liblinear-predict -b 1 %s build/tests/ll.model build/tests/ll.out > /dev/null",
+                 data, data);
+        T_CHECK(system(cmd) == 0);
+        FILE *po = fopen("build/tests/ll.out", "r");
+        char line[512];
+        int order[3] = {0, 1, 2}, nl = 0;
+        T_CHECK(po && fgets(line, sizeof line, po)); /* "labels 0 1 2" in LIBLINEAR's order */
+        char *tok = strtok(line + 7, " \n");
+        while (tok && nl < 3) {
+            order[nl++] = atoi(tok);
+            tok = strtok(NULL, " \n");
+        }
+        int same_pred = 1;
+        double maxdp = 0;
+        size_t row = 0;
+        for (size_t i = 0; i < fs.n && fgets(line, sizeof line, po); i++) {
+            while (fs.status[row] != XF_OK)
+                row++;
+            float dec[3], prob[3];
+            xf__head_predict(&h, fs.x + row * D, dec, prob);
+            char *p = line;
+            int lp = (int) strtol(p, &p, 10);
+            int arg = 0;
+            for (int c = 1; c < k; c++)
+                arg = prob[c] > prob[arg] ? c : arg;
+            same_pred &= arg == lp;
+            for (int c = 0; c < nl; c++) {
+                double v = strtod(p, &p);
+                maxdp = fmax(maxdp, fabs(v - (double) prob[order[c]]));
+            }
+            row++;
+        }
+        fclose(po);
+        T_CHECKF(same_pred, "%s: predictions differ from liblinear-predict", binary ? "binary" : "3-class");
+        T_CHECKF(maxdp < 1e-5, "%s: probability max diff %.3g", binary ? "binary" : "3-class", maxdp);
+        printf("liblinear-tools %s: %zu rows, predictions %s, probability max diff %.2g\n",
+               binary ? "binary" : "3-class", keep, same_pred ? "equal" : "DIFFER", maxdp);
+        xf__head_free(&h);
+    }
+    xf__featset_free(&fs);
+}
+
+static void test_metrics(void)
+{
+    xf_confusion c;
+    xf_error e;
+    T_CHECK(xf__confusion_init(&c, 2, &e) == XF_OK);
+    for (int i = 0; i < 8; i++)
+        xf__confusion_add(&c, 0, 0);
+    xf__confusion_add(&c, 0, 1), xf__confusion_add(&c, 0, 1);
+    xf__confusion_add(&c, 1, 1), xf__confusion_add(&c, 1, 0);
+    T_NEAR(xf__accuracy(&c), 9.0 / 12, 1e-12, 0);
+    T_NEAR(xf__balanced_accuracy(&c), (0.8 + 0.5) / 2, 1e-12, 0);
+    T_CHECK(xf__confusion_png(&c, "build/tests/cm.png", &e) == XF_OK);
+    xf__confusion_free(&c);
+}
+
+int main(void)
+{
+    mkdir("build/tests", 0755);
+    test_train_predict();
+    test_bad_inputs();
+    test_liblinear_tools();
+    test_metrics();
+    return t_done();
+}
