@@ -17,7 +17,7 @@ OPT     ?= -O2 -fno-math-errno
 CFLAGS  ?= $(OPT) -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iextractor -Iweights -Iclassifier -MMD -MP
 
-ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+ifeq ($(filter deps demo clean help,$(MAKECMDGOALS)),)
   MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
   ifneq ($(MISSING),)
     $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS)))
@@ -96,6 +96,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CONV_OBJ) $(CLS_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/obj/tests/unit/%.o: XCFLAGS += -Itests
+$(BUILD)/examples/mnist_to_png: $(BUILD)/obj/examples/mnist_to_png.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lz -o $@
 $(BUILD)/examples/minimal: $(BUILD)/obj/examples/minimal.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -138,7 +140,10 @@ bench: all $(BENCH)
 golden: weights
 	tests/golden/make-golden.sh $(BUILD)
 
-demo: all weights
+# demo: installs what is missing, builds, fetches the weights, runs the three commands
+demo:
+	@pkg-config --exists $(PKGS) && [ -d /usr/share/datasets/fashion-mnist ] || $(MAKE) deps
+	$(MAKE) all weights $(BUILD)/examples/mnist_to_png
 	@examples/demo.sh $(BUILD)
 
 clean:
