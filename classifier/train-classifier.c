@@ -23,7 +23,7 @@ static void usage(FILE *f)
         "  --folds K            cross-validation folds (default 5)\n"
         "  --seed N             fold assignment seed (default 1): same seed, same model bytes\n"
         "  --balanced           weight classes by n / (k * n_class)\n"
-        "  --normalize MODE     none | l2 | standardize (default) | l2+standardize\n"
+        "  --normalize MODE     none (default) | l2 | standardize | l2+standardize\n"
         "  --quiet              no CV table\n");
 }
 

@@ -29,7 +29,7 @@ xf_train_opts xf__train_default_opts(void)
     o.grid_lo = -4, o.grid_hi = 1, o.grid_step = 0.5;
     o.folds = 5;
     o.seed = 1;
-    o.norm = XF_NORM_STANDARDIZE;
+    o.norm = XF_NORM_NONE;
     o.threads = 2;
     return o;
 }
