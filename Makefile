@@ -38,7 +38,7 @@ LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.
            extractor/session.c extractor/op_act.c extractor/op_conv2d.c extractor/op_dwconv2d.c \
            extractor/op_dense.c extractor/op_pool.c extractor/image.c extractor/preprocess.c \
            extractor/feats.c extractor/inputs.c extractor/pipeline.c weights/wfile.c
-CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c
+CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c
 CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
             classifier/metrics.c
 CLS_OBJ  := $(CLS_SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,6 +1,6 @@
 /* image.c — JPEG and PNG bytes -> 8-bit RGB pixels, defensively.
  *
- * It is: format sniffing from the bytes, libjpeg-turbo decoding (grey, YCbCr, CMYK/YCCK incl.
+ * It is: format sniffing from the bytes, uncompressed 24/32-bit BMP, libjpeg-turbo decoding (grey, YCbCr, CMYK/YCCK incl.
  * Adobe-inverted, DCT-domain downscaling, EXIF orientation, warnings as errors, a progressive
  * scan limit) and libpng low-level decoding (palette, grey, alpha composited on white, 16-bit
  * scaled, interlaced), with pixel limits checked before any large allocation. libjpeg's
@@ -292,6 +292,50 @@ static xf_status decode_png(const uint8_t *data, size_t len, const char *name,
     return XF_OK;
 }
 
+/* ---- BMP: uncompressed 24/32-bit, bottom-up or top-down ---------------------------------- */
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static xf_status decode_bmp(const uint8_t *d, size_t len, const char *name,
+                            const xf_decode_opts *o, xf_rgb *out, xf_error *err)
+{
+    if (len < 54)
+        return xf__fail(err, XF_ERR_IMAGE, "%s: truncated BMP header", name);
+    uint32_t off = le32(d + 10), hsize = le32(d + 14), comp = le32(d + 30);
+    int32_t w = (int32_t) le32(d + 18), h = (int32_t) le32(d + 22);
+    unsigned bpp = (unsigned) (d[28] | d[29] << 8);
+    if (hsize < 40 || (bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)))
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: BMP with %u bits/pixel, compression %u "
+                        "(only uncompressed 24/32-bit)", name, bpp, comp);
+    int top_down = h < 0;
+    int64_t hh = top_down ? -(int64_t) h : h;
+    if (w < 1 || hh < 1 || (uint64_t) w * (uint64_t) hh > (uint64_t) o->max_pixels)
+        return w < 1 || hh < 1 ? xf__fail(err, XF_ERR_IMAGE, "%s: BMP size %dx%lld", name, w,
+                                          (long long) hh)
+                               : too_big(err, name, (uint64_t) w, (uint64_t) hh, o->max_pixels);
+    size_t stride = ((size_t) w * bpp / 8 + 3) & ~(size_t) 3;
+    if (off > len || stride * (size_t) hh > len - off)
+        return xf__fail(err, XF_ERR_IMAGE, "%s: truncated BMP pixel data", name);
+    uint8_t *px = malloc((size_t) w * (size_t) hh * 3);
+    if (!px)
+        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", name);
+    for (int64_t y = 0; y < hh; y++) {
+        const uint8_t *row = d + off + stride * (size_t) (top_down ? y : hh - 1 - y);
+        uint8_t *dst = px + (size_t) y * (size_t) w * 3;
+        for (int32_t x = 0; x < w; x++) {
+            const uint8_t *s = row + (size_t) x * (bpp / 8);
+            dst[3 * x] = s[2], dst[3 * x + 1] = s[1], dst[3 * x + 2] = s[0];
+        }
+    }
+    out->px = px;
+    out->w = w;
+    out->h = (int) hh;
+    out->orientation = 1;
+    return XF_OK;
+}
+
 xf_status xf__decode_mem(const void *data, size_t len, const char *name, const xf_decode_opts *o,
                          xf_rgb *out, xf_error *err)
 {
@@ -303,18 +347,18 @@ xf_status xf__decode_mem(const void *data, size_t len, const char *name, const x
         return decode_jpeg(d, len, name, o, out, err);
     if (len >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
         return decode_png(d, len, name, o, out, err);
+    if (len >= 2 && memcmp(d, "BM", 2) == 0)
+        return decode_bmp(d, len, name, o, out, err);
     const char *kind = "unknown format";
     if (len >= 4 && memcmp(d, "GIF8", 4) == 0)
         kind = "GIF";
     else if (len >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
         kind = "WebP";
-    else if (len >= 2 && memcmp(d, "BM", 2) == 0)
-        kind = "BMP";
     else if (len >= 4 && (memcmp(d, "II*", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
         kind = "TIFF";
     else if (len >= 1 && (d[0] == '<' || d[0] == '{'))
         kind = "text (HTML/XML/JSON?)";
-    return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not a JPEG or PNG (%s)", name, kind);
+    return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not a JPEG, PNG or BMP (%s)", name, kind);
 }
 
 xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,

@@ -12,7 +12,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: xfer-convert MODEL -o OUT.gguf [options]\n"
-            "  MODEL                 TF.js layers model.json (binary shards beside it)\n"
+            "  MODEL                 TF.js layers model.json (binary shards beside it), or\n"
+            "                        a .tflite file (weights dequantized to float)\n"
             "  -o FILE               output weights file (written atomically)\n"
             "  --name NAME           general.name\n"
             "  --arch ARCH           general.architecture (default: xfer)\n"
@@ -22,8 +23,9 @@ static void usage(FILE *f)
             "  --feature-layer T     default feature tensor (default: last spatial tensor)\n"
             "  --trainable-from T    first tensor fine-tuning may unfreeze\n"
             "  --pretrained-until T  last tensor that keeps the original pretrained weights\n"
-            "  --mean R,G,B          on [0,1] pixels (default 0,0,0)\n"
-            "  --std R,G,B           on [0,1] pixels (default 1,1,1)\n"
+            "  --mean R,G,B          on [0,1] pixels (default: a quantized TFLite input's\n"
+            "                        own scale/zero point, else 0,0,0)\n"
+            "  --std R,G,B           on [0,1] pixels (default: likewise, else 1,1,1)\n"
             "  --crop-pct F          resize shorter side to size/F, center crop (default 0.875)\n"
             "  --labels FILE         class labels, one per line\n");
 }
@@ -65,18 +67,20 @@ static int read_labels(const char *path, char ***out, int *n)
     return 1;
 }
 
+/* The map that the last global pooling reduces (extract-features pools it the same way);
+ * without a global pooling, the last tensor. */
 static const char *default_feature(const xf_graph *g)
 {
-    const char *best = NULL;
-    for (int i = 1; i < g->n_nodes; i++) {
+    for (int i = g->n_nodes - 1; i > 0; i--) {
         const xf_node *nd = &g->nodes[i];
-        if (nd->op == XF_OP_DENSE || nd->op == XF_OP_FLATTEN)
-            break;
-        if (nd->op == XF_OP_GAP || nd->op == XF_OP_SOFTMAX)
-            continue;
-        best = nd->out_name;
+        const xf_node *src = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+        int global = nd->op == XF_OP_GAP ||
+                     ((nd->op == XF_OP_AVGPOOL || nd->op == XF_OP_MAXPOOL) && nd->h == 1 &&
+                      nd->w == 1);
+        if (global && src && src->h * src->w > 1)
+            return src->out_name;
     }
-    return best ? best : g->nodes[g->n_nodes - 1].out_name;
+    return g->nodes[g->n_nodes - 1].out_name;
 }
 
 int main(int argc, char **argv)
@@ -85,6 +89,7 @@ int main(int argc, char **argv)
     const char *source = NULL, *hash = NULL, *feature = NULL, *trainable = NULL, *pre = NULL;
     const char *labels = NULL;
     float mean[3] = {0, 0, 0}, stdv[3] = {1, 1, 1}, crop = 0.875f;
+    int have_norm = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -117,6 +122,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--labels") == 0) {
             labels = v;
         } else if (strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) {
+            have_norm = 1;
             if (!parse3(v, a[2] == 'm' ? mean : stdv)) {
                 fprintf(stderr, "xfer-convert: %s expects R,G,B\n", a);
                 return 2;
@@ -160,8 +166,18 @@ int main(int argc, char **argv)
     xf_status s;
     if (len >= 5 && strcmp(in + len - 5, ".json") == 0) {
         s = xfc_from_tfjs(in, &g, &err);
+    } else if (len >= 7 && strcmp(in + len - 7, ".tflite") == 0) {
+        float qm[3], qs[3];
+        int quant = 0;
+        s = xfc_from_tflite(in, &g, qm, qs, &quant, &err);
+        if (!s && quant && !have_norm) {
+            memcpy(mean, qm, sizeof qm);
+            memcpy(stdv, qs, sizeof qs);
+            fprintf(stderr, "xfer-convert: input normalisation from the file's quantization: "
+                            "mean %g, std %g\n", (double) mean[0], (double) stdv[0]);
+        }
     } else {
-        s = xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected model.json)",
+        s = xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected model.json or .tflite)",
                      in);
     }
     if (!s) {

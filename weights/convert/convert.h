@@ -9,4 +9,9 @@
 /* TF.js layers model: path to model.json (shards beside it). */
 xf_status xfc_from_tfjs(const char *path, xfc_graph *c, xf_error *err);
 
+/* TFLite flatbuffer. A uint8/int8 input's quantization is returned as mean/std (on [0,1]
+ * pixels) with *input_quantized = 1; otherwise mean/std are left alone. */
+xf_status xfc_from_tflite(const char *path, xfc_graph *c, float *mean, float *stdv,
+                          int *input_quantized, xf_error *err);
+
 #endif
