@@ -5,7 +5,7 @@ BUILD   ?= build
 PKGS    := openblas libjpeg libpng libcjson
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
            libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
-           libonnx-dev nodejs npm ca-certificates clang dataset-fashion-mnist
+           libonnx-dev nodejs npm ca-certificates curl clang dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
 ORACLE_DEBS := python3-numpy python3-pil python3-torch python3-torchvision python3-sklearn \
                liblinear-tools
@@ -37,7 +37,8 @@ LDLIBS  := $(PC_LIBS) -llinear -lm -lpthread
 LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.c \
            extractor/session.c extractor/op_act.c extractor/op_conv2d.c extractor/op_dwconv2d.c \
            extractor/op_dense.c extractor/op_pool.c extractor/image.c extractor/preprocess.c \
-           extractor/feats.c extractor/inputs.c extractor/pipeline.c weights/wfile.c
+           extractor/feats.c extractor/inputs.c extractor/pipeline.c extractor/defaults.c \
+           weights/wfile.c
 CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c
 CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
             classifier/metrics.c
@@ -119,7 +120,9 @@ weights/inception_v3.gguf: $(BUILD)/npm/inception_v3/model.json $(BUILD)/xfer-co
 	$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "InceptionV3 299 (nsfwjs 4.4.0)" \
 	  --arch inceptionv3 --feature-layer mixed10 --trainable-from mixed9 --crop-pct 0.875
 
+# npm models (always), then every catalogue entry that can be had (WEIGHTS_MIRROR=DIR or download)
 weights: $(WEIGHTS)
+	@weights/fetch-catalog.sh $(BUILD)
 
 # ---- tests --------------------------------------------------------------------------------
 test: all $(TESTS) $(EXAMPLES)

@@ -24,9 +24,11 @@ static void usage(FILE *f)
         "When true labels are known (parent folder names matching the classes, or --labels),\n"
         "accuracy, balanced accuracy, per-class precision/recall/F1 and the confusion matrix go\n"
         "to stderr.\n"
-        "  -m FILE              classifier head from train-classifier (required)\n"
-        "  -w FILE              backbone weights for images (default: $XFER_WEIGHTS, else\n"
-        "                       weights/mobilenet_v2.gguf); must be the one the head was trained on\n"
+        "  -m FILE              classifier head from train-classifier (required), or a backbone\n"
+        "                       with its own labels (ImageNet weights: ImageNet top-5)\n"
+        "  -w FILE              backbone weights for images (default: the file in weights/ whose\n"
+        "                       checksum the classifier recorded); must be the one it was\n"
+        "                       trained on\n"
         "  --top K              labels per input (default: 5, at most the number of classes)\n"
         "  --format tsv|json    output format (default tsv)\n"
         "  --labels FILE        true labels, CSV/TSV 'path,label'\n"
@@ -220,8 +222,20 @@ int main(int argc, char **argv)
     xf_error err;
     xf_head h;
     if (xf__head_read(head_path, &h, &err) != XF_OK) {
-        fprintf(stderr, "classify: %s\n", err.msg);
-        return 1;
+        /* a bare backbone with labels classifies into its own classes (ImageNet top-5) */
+        xf_model *bb = NULL;
+        xf_error e2;
+        if (err.code != XF_ERR_FORMAT || xf_model_open(head_path, NULL, &bb, &e2) != XF_OK ||
+            xf__head_from_backbone(bb, &h, &e2) != XF_OK) {
+            if (bb)
+                err = e2;
+            xf_model_free(bb);
+            fprintf(stderr, "classify: %s\n", err.msg);
+            return 1;
+        }
+        xf_model_free(bb);
+        if (!wpath)
+            wpath = head_path;
     }
     ctx c;
     memset(&c, 0, sizeof c);
@@ -266,9 +280,15 @@ int main(int argc, char **argv)
             xf__featset_free(&fs);
         }
     } else if (!s) {
-        if (!wpath)
-            wpath = getenv("XFER_WEIGHTS") && *getenv("XFER_WEIGHTS") ? getenv("XFER_WEIGHTS")
-                                                                      : "weights/mobilenet_v2.gguf";
+        char wbuf[4096];
+        if (!wpath) { /* the backbone the head was trained on, found by its checksum */
+            cJSON *j = cJSON_Parse(h.features_json);
+            const cJSON *crc = cJSON_GetObjectItemCaseSensitive(j, "weights_crc32c");
+            if (!(cJSON_IsString(crc) && xf__weights_by_crc(crc->valuestring, wbuf, sizeof wbuf)))
+                xf__default_weights(wbuf, sizeof wbuf);
+            cJSON_Delete(j);
+            wpath = wbuf;
+        }
         xf_pipeline_opts po;
         memset(&po, 0, sizeof po);
         s = xf_model_open(wpath, NULL, &model, &err);

@@ -4,6 +4,7 @@
  * decision + probability computation, and the feature-provenance check (same backbone, layers,
  * pooling and preprocessing). It is not: training; inference never needs LIBLINEAR.
  */
+#include "feats.h"
 #include "head.h"
 #include "xf_linear.h"
 
@@ -168,8 +169,47 @@ xf_status xf__head_read(const char *path, xf_head *h, xf_error *err)
     return s;
 }
 
+xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err)
+{
+    memset(h, 0, sizeof *h);
+    int last = xf_model_tensor_count(m) - 1;
+    int64_t hh, ww, c;
+    xf_model_tensor_shape(m, last, &hh, &ww, &c);
+    int k = xf_model_label_count(m);
+    if (k < 2 || hh != 1 || ww != 1 || c != k)
+        return xf__fail(err, XF_ERR_ARG, "this backbone has no classifier of its own (its last "
+                        "tensor is not one score per stored label); train one with "
+                        "train-classifier");
+    if (m->graph.nodes[last].op != XF_OP_SOFTMAX)
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "the backbone's last tensor is not a softmax");
+    h->dim = h->k = k;
+    h->direct = 1;
+    h->labels = calloc((size_t) k, sizeof *h->labels);
+    h->W = calloc(1, sizeof(float));
+    h->b = calloc(1, sizeof(float));
+    h->solver = strdup("backbone");
+    h->normalize = strdup("none");
+    xf_preproc pp = xf_model_preproc(m);
+    xf_session_opts so = xf_session_default_opts();
+    so.n_layers = 1;
+    so.layers[0] = xf_model_tensor_name(m, last);
+    char json[8192];
+    if (!h->labels || !h->W || !h->b || !h->solver || !h->normalize ||
+        !xf__features_json(m, &pp, &so, k, json, sizeof json) || !(h->features_json = strdup(json)))
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < k; i++)
+        if (!(h->labels[i] = strdup(xf_model_label(m, i))))
+            return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    return XF_OK;
+}
+
 void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob)
 {
+    if (h->direct) {
+        memcpy(dec, x, (size_t) h->k * sizeof(float));
+        memcpy(prob, x, (size_t) h->k * sizeof(float));
+        return;
+    }
     const float *v = x;
     float *tmp = NULL;
     if (h->l2) {

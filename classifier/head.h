@@ -15,6 +15,7 @@ typedef struct {
     float *platt; /* (k, 2) A, B; NULL for logistic heads */
     int l2;       /* L2-normalise features before W */
     int logistic; /* probability rule, see xf__linear_proba */
+    int direct;   /* a backbone's own output: x already holds the class probabilities */
     char **labels;
     char *solver, *normalize, *features_json;
     float C, cv_accuracy;
@@ -24,6 +25,9 @@ typedef struct {
 void xf__head_free(xf_head *h);
 xf_status xf__head_write(const xf_head *h, const char *path, xf_error *err);
 xf_status xf__head_read(const char *path, xf_head *h, xf_error *err);
+/* A backbone's own classifier (its last tensor and xfer.labels) as a head, so `classify -m`
+ * with a bare backbone prints its classes (ImageNet top-5). */
+xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err);
 /* dec (k) and prob (k) for one feature vector x (dim); x is not modified. */
 void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob);
 /* Compares the provenance of features (feats.bin header JSON) with what the head was trained

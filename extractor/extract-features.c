@@ -17,7 +17,9 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: extract-features [options] PATH... > feats.bin\n"
         "PATH is an image (JPEG/PNG, sniffed from the bytes) or a directory (recursive, sorted).\n"
-        "  -w FILE            weights file (default: $XFER_WEIGHTS, else weights/mobilenet_v2.gguf)\n"
+        "  -w FILE            weights file (default: $XFER_WEIGHTS, else the best of weights/\n"
+        "                     mobilenet_v2_imagenet_tf2.gguf, mobilenet_v2_imagenet.gguf,\n"
+        "                     mobilenet_v2.gguf that exists)\n"
         "  --list FILE        read more paths from FILE ('-' = stdin), newline or NUL separated\n"
         "  --layer NAME       feature tensor (repeatable; concatenated in order)\n"
         "  --list-layers      print the model's tensors with shapes and exit\n"
@@ -94,14 +96,6 @@ static long parse_long(const char *s, long lo, long hi, int *ok)
 static void warn_input(const char *path, const char *reason)
 {
     fprintf(stderr, "extract-features: %s: %s\n", path, reason);
-}
-
-static const char *default_weights(void)
-{
-    const char *env = getenv("XFER_WEIGHTS");
-    if (env && *env)
-        return env;
-    return "weights/mobilenet_v2.gguf";
 }
 
 int main(int argc, char **argv)
@@ -200,13 +194,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!wpath)
-        wpath = default_weights();
+    char wbuf[4096];
+    int named = wpath != NULL;
+    if (!wpath) {
+        xf__default_weights(wbuf, sizeof wbuf);
+        wpath = wbuf;
+    }
     xf_error err;
     xf_model *model;
     if (xf_model_open(wpath, NULL, &model, &err) != XF_OK) {
         fprintf(stderr, "extract-features: %s\n", err.msg);
-        if (err.code == XF_ERR_IO && !getenv("XFER_WEIGHTS") && strcmp(wpath, default_weights()) == 0)
+        if (err.code == XF_ERR_IO && !named)
             fprintf(stderr, "extract-features: hint: run 'make weights', or pass -w FILE\n");
         return 1;
     }

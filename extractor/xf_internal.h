@@ -251,6 +251,11 @@ void xf__sgemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, 
                int accumulate);
 void xf__blas_threads(int n);
 
+/* defaults.c: the weights file tools use when none is named (1 when it exists), and the one
+ * whose xfer.data.crc32c is crc_hex (1 when found). */
+int xf__default_weights(char *out, size_t size);
+int xf__weights_by_crc(const char *crc_hex, char *out, size_t size);
+
 /* F16 -> F32 */
 float xf__f16_to_f32(uint16_t h);
 
