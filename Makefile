@@ -7,8 +7,8 @@ DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libtur
            libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
            libonnx-dev nodejs npm ca-certificates curl clang dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
-ORACLE_DEBS := python3-numpy python3-pil python3-torch python3-torchvision python3-sklearn \
-               liblinear-tools
+ORACLE_DEBS := python3-numpy python3-pil liblinear-tools
+BENCH_DEBS  := python3-torch python3-torchvision python3-sklearn
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wcast-qual -Wpointer-arith -Wdouble-promotion -Wformat=2 -Wundef -Wvla \
@@ -17,7 +17,7 @@ OPT     ?= -O2 -fno-math-errno
 CFLAGS  ?= $(OPT) -g
 XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iextractor -Iweights -Iclassifier -MMD -MP
 
-ifeq ($(filter deps demo clean help,$(MAKECMDGOALS)),)
+ifeq ($(filter deps deps-oracles deps-bench demo clean help,$(MAKECMDGOALS)),)
   MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
   ifneq ($(MISSING),)
     $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS)))
@@ -54,7 +54,7 @@ EXAMPLES := $(BUILD)/examples/minimal
 
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles weights test check asan bench golden clean help demo
+.PHONY: all deps deps-oracles deps-bench weights test check asan bench golden clean help demo
 all: $(LIB) $(TOOLS)
 
 help:
@@ -70,6 +70,9 @@ deps:
 
 deps-oracles: deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(ORACLE_DEBS)
+
+deps-bench: deps-oracles
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEBS)
 
 # kernels: -O3 for the vectoriser's full cost model (still no -ffast-math)
 $(BUILD)/obj/extractor/op_%.o: OPT_EXTRA := -O3
@@ -154,5 +157,7 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+$(BUILD)/preprocess_dump: $(BUILD)/obj/tests/oracle/preprocess_dump.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/bench_forward: $(BUILD)/obj/tests/bench/bench_forward.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

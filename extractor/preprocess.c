@@ -107,7 +107,8 @@ static int coeffs_make(coeffs *c, int in_size, int out_size, int o0, int n)
 static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf_error *err)
 {
     int th = pp->size_h, tw = pp->size_w;
-    int target = (int) floor((double) (th > tw ? th : tw) / (double) pp->crop_pct + 0.5);
+    /* torchvision rounds with Python's round(): half to even, i.e. nearbyint() */
+    int target = (int) nearbyint((double) (th > tw ? th : tw) / (double) pp->crop_pct);
     int rw, rh;
     if (im->w <= im->h) {
         rw = target;
@@ -120,7 +121,7 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
         rw = tw;
     if (rh < th)
         rh = th;
-    int top = (int) floor((rh - th) / 2.0 + 0.5), left = (int) floor((rw - tw) / 2.0 + 0.5);
+    int top = (int) nearbyint((rh - th) / 2.0), left = (int) nearbyint((rw - tw) / 2.0);
     coeffs cx = {0}, cy = {0};
     float *tmp = NULL;
     xf_status s = XF_OK;

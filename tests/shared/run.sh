@@ -19,5 +19,39 @@ for c in jpeg png; do
   rc=$?
   if [ $rc -eq 0 ] || [ $rc -eq 3 ]; then ok "corpus $c: exit $rc, $(grep -c . "$T/$c.err") failures reported"; else no "corpus $c: exit $rc"; tail -5 "$T/$c.err"; fi
 done
+# preprocessing against Pillow on real photos (mean |diff| < 1 grey level)
+if /usr/bin/python3 -c 'import PIL, numpy' 2>/dev/null; then
+  make -s $B/preprocess_dump >/dev/null
+  imgs=$(ls "$S"/datasets/hymenoptera/val/*/*.jpg | head -60; ls "$S"/datasets/clothing_small/test/*/*.jpg | head -40; ls "$S"/weights/images/*)
+  out=$(/usr/bin/python3 tests/oracle/check_resize.py $B/preprocess_dump $imgs) && ok "$out" || no "$out"
+fi
+# ImageNet backbones: the expected top-1 on the mirror's photos
+for w in mobilenet_v2_imagenet_tf2 mobilenet_v2_imagenet; do
+  [ -f weights/$w.gguf ] || { no "$w.gguf missing (WEIGHTS_MIRROR)"; continue; }
+  $B/classify -m weights/$w.gguf --quiet --top 1 "$S/weights/images" > "$T/$w.tsv"
+  got=$(awk -F'\t' '{n=split($1,p,"/"); printf "%s=%s;", p[n], $2}' "$T/$w.tsv")
+  case "$got" in
+    *"bird.bmp=chickadee;cat.bmp=Egyptian cat;cat_720p.jpg=Egyptian cat;dragonfly.bmp=dragonfly"*"hot_dog.jpg=hotdog"*) ok "$w top-1: $got";;
+    *) no "$w top-1: $got";;
+  esac
+done
+# malformed TFLite: truncations and byte flips of a real file, never a crash (ASan build)
+XC=$B/xfer-convert; [ -x build/asan/xfer-convert ] && XC=build/asan/xfer-convert
+src="$S/weights/mobilenet_v2_1.0_224_quant.tflite"; size=$(stat -c %s "$src"); crashes=0; cases=0
+for i in $(seq 1 60); do
+  cut=$(( (size / 61) * i )); head -c $cut "$src" > "$T/cut.tflite"
+  $XC "$T/cut.tflite" -o "$T/cut.gguf" >/dev/null 2>"$T/cut.err"; rc=$?
+  cases=$((cases + 1)); [ $rc -eq 1 ] || { crashes=$((crashes + 1)); echo "truncated at $cut: exit $rc"; tail -3 "$T/cut.err"; }
+done
+for i in $(seq 1 60); do
+  cp "$src" "$T/flip.tflite"; chmod u+w "$T/flip.tflite"
+  for k in 1 2 3 4; do
+    off=$(( (i * 7919 * k + k * 104729) % 20000 ))
+    printf "\\x$(printf %02x $(( (i * 31 + k * 97) % 256 )))" | dd of="$T/flip.tflite" bs=1 seek=$off conv=notrunc status=none
+  done
+  $XC "$T/flip.tflite" -o "$T/flip.gguf" >/dev/null 2>"$T/flip.err"; rc=$?
+  cases=$((cases + 1)); [ $rc -le 1 ] || { crashes=$((crashes + 1)); echo "byte flips $i: exit $rc"; tail -3 "$T/flip.err"; }
+done
+[ $crashes -eq 0 ] && ok "malformed TFLite: $cases cases, clean errors, no crash" || no "malformed TFLite: $crashes of $cases crashed"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
