@@ -13,6 +13,7 @@
 #include "pipeline.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -40,10 +41,11 @@ static void usage(FILE *f)
 typedef struct {
     const xf_head *h;
     int top, json, quiet;
+    int l2norm; /* images: the head was trained on L2-normalised features */
     const xf_labelmap *lm;
     xf_confusion cm;
     size_t failed, unknown_truth;
-    float *dec, *prob;
+    float *dec, *prob, *scratch;
     int *order;
 } ctx;
 
@@ -83,6 +85,15 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
         return ferror(stdout) ? xf__fail(err, XF_ERR_IO, "stdout: write failed") : XF_OK;
     }
     int k = c->h->k;
+    if (c->l2norm && c->scratch) {
+        double n2 = 0;
+        for (int j = 0; j < c->h->dim; j++)
+            n2 += (double) vec[j] * (double) vec[j];
+        float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
+        for (int j = 0; j < c->h->dim; j++)
+            c->scratch[j] = vec[j] * inv;
+        vec = c->scratch;
+    }
     xf__head_predict(c->h, vec, c->dec, c->prob);
     for (int i = 0; i < k; i++)
         c->order[i] = i;
@@ -121,7 +132,7 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
 
 /* Session options and preprocessing recorded in the head's feature provenance. */
 static xf_status opts_from_head(const xf_head *h, const xf_model *m, xf_pipeline_opts *po,
-                                char **layer_store, xf_error *err)
+                                char **layer_store, int *l2norm, xf_error *err)
 {
     cJSON *j = cJSON_Parse(h->features_json);
     if (!j)
@@ -156,6 +167,7 @@ static xf_status opts_from_head(const xf_head *h, const xf_model *m, xf_pipeline
             po->pp.std[c] = (float) cJSON_GetArrayItem(sd, c)->valuedouble;
     }
     po->pp.exif_rotate = !cJSON_IsFalse(ex);
+    *l2norm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "l2norm"));
     cJSON_Delete(j);
     return XF_OK;
 }
@@ -251,7 +263,8 @@ int main(int argc, char **argv)
     c.dec = malloc((size_t) h.k * sizeof(float));
     c.prob = malloc((size_t) h.k * sizeof(float));
     c.order = malloc((size_t) h.k * sizeof(int));
-    if (!c.dec || !c.prob || !c.order)
+    c.scratch = malloc((size_t) h.dim * sizeof(float));
+    if (!c.dec || !c.prob || !c.order || !c.scratch)
         s = xf__fail(&err, XF_ERR_NOMEM, "out of memory");
     if (!s && labels)
         s = xf__labels_read(labels, &lm, &err);
@@ -293,7 +306,7 @@ int main(int argc, char **argv)
         memset(&po, 0, sizeof po);
         s = xf_model_open(wpath, NULL, &model, &err);
         if (!s)
-            s = opts_from_head(&h, model, &po, layer_store, &err);
+            s = opts_from_head(&h, model, &po, layer_store, &c.l2norm, &err);
         char json_buf[8192];
         if (!s) {
             xf_session *probe_s;
@@ -302,7 +315,8 @@ int main(int argc, char **argv)
             if (!s) {
                 int64_t dim = xf_session_feat_dim(probe_s);
                 xf_session_free(probe_s);
-                if (!xf__features_json(model, &po.pp, &po.so, dim, json_buf, sizeof json_buf))
+                if (!xf__features_json(model, &po.pp, &po.so, dim, c.l2norm, json_buf,
+                                       sizeof json_buf))
                     s = xf__fail(&err, XF_ERR_ARG, "layer names too long");
                 else if ((s = xf__head_check_features(&h, json_buf, dim, &err)))
                     xf__wrap(&err, wpath);
@@ -345,6 +359,7 @@ int main(int argc, char **argv)
     free(c.dec);
     free(c.prob);
     free(c.order);
+    free(c.scratch);
     xf__head_free(&h);
     if (s) {
         fprintf(stderr, "classify: %s\n", err.msg);

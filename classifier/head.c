@@ -195,7 +195,8 @@ xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err)
     so.layers[0] = xf_model_tensor_name(m, last);
     char json[8192];
     if (!h->labels || !h->W || !h->b || !h->solver || !h->normalize ||
-        !xf__features_json(m, &pp, &so, k, json, sizeof json) || !(h->features_json = strdup(json)))
+        !xf__features_json(m, &pp, &so, k, 0, json, sizeof json) ||
+        !(h->features_json = strdup(json)))
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < k; i++)
         if (!(h->labels[i] = strdup(xf_model_label(m, i))))

@@ -8,6 +8,7 @@
 #include "inputs.h"
 #include "pipeline.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,21 +32,27 @@ static void usage(FILE *f)
         "  --no-exif-rotate   ignore JPEG EXIF orientation\n"
         "  --allow-truncated  accept JPEGs with corrupt/truncated data (libjpeg fills grey)\n"
         "  --max-pixels N     refuse larger images (default 67108864)\n"
-        "  --format bin|npy   output format (npy needs -o NAME: NAME.npy, NAME.paths.txt,\n"
-        "                     NAME.failed.tsv)\n"
-        "  -o FILE            write to FILE (atomically: complete or absent)\n"
+        "  --l2norm           scale each image's vector to unit length\n"
+        "  --format FMT       bin (default), npy (needs -o NAME: NAME.npy, NAME.paths.txt,\n"
+        "                     NAME.failed.tsv), csv, libsvm (label = index of the parent\n"
+        "                     folder among the sorted folder names; with -o also NAME.paths.txt\n"
+        "                     and NAME.classes.txt)\n"
+        "  -o FILE            write to FILE (as FILE.partial, renamed when complete)\n"
+        "  --resume           continue an interrupted -o FILE run from FILE.partial\n"
         "  -j N               worker threads (default: CPUs available to this process)\n"
         "  --batch N          images per forward pass (default 16)\n"
         "  --max-failures N   stop after N failed images (default: never)\n"
-        "  --quiet            no progress on stderr\n"
+        "  --quiet            no progress on stderr (failed images are still reported)\n"
         "Exit: 0 all images done, 3 finished but some images failed, 1 fatal error, 2 usage.\n");
 }
 
 typedef struct {
     xf_feats *out;
-    size_t done, total;
+    size_t done, total, start;
     double t0, last;
-    int quiet;
+    int quiet, tty, l2norm;
+    int64_t dim;
+    float *tmp;
 } run_state;
 
 static double now(void)
@@ -60,15 +67,35 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
 {
     (void) idx;
     run_state *r = user;
-    if (st != XF_OK)
-        fprintf(stderr, "%s\n", reason); /* reasons already start with the path */
+    if (st != XF_OK) /* always reported, even with --quiet; the reason starts with the path */
+        fprintf(stderr, "%s%s\n", r->tty && !r->quiet ? "\r\033[K" : "", reason);
     r->done++;
     double t = now();
-    if (!r->quiet && (t - r->last > 5 || r->done == r->total)) {
-        double rate = r->done / (t - r->t0 + 1e-9);
-        fprintf(stderr, "extract-features: %zu/%zu images, %.1f images/s\n", r->done, r->total,
-                rate);
+    if (!r->quiet && (t - r->last > (r->tty ? 0.25 : 5) || r->done == r->total)) {
+        double rate = (double) (r->done - r->start) / (t - r->t0 + 1e-9);
+        double eta = rate > 0 ? (double) (r->total - r->done) / rate : 0;
+        if (r->tty) {
+            char bar[31];
+            int fill = r->total ? (int) (30 * r->done / r->total) : 30;
+            for (int i = 0; i < 30; i++)
+                bar[i] = i < fill ? '#' : '.';
+            bar[30] = 0;
+            fprintf(stderr, "\r[%s] %zu/%zu  %.1f images/s  ETA %d:%02d%s", bar, r->done,
+                    r->total, rate, (int) eta / 60, (int) eta % 60, r->done == r->total ? "\n" : "");
+        } else {
+            fprintf(stderr, "extract-features: %zu/%zu images, %.1f images/s, ETA %.0f s\n",
+                    r->done, r->total, rate, eta);
+        }
         r->last = t;
+    }
+    if (vec && r->l2norm) {
+        double n2 = 0;
+        for (int64_t j = 0; j < r->dim; j++)
+            n2 += (double) vec[j] * (double) vec[j];
+        float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
+        for (int64_t j = 0; j < r->dim; j++)
+            r->tmp[j] = vec[j] * inv;
+        vec = r->tmp;
     }
     return xf__feats_write(r->out, path, st, vec, reason, err);
 }
@@ -103,7 +130,7 @@ int main(int argc, char **argv)
     const char *wpath = NULL, *out_path = NULL, *list = NULL;
     const char *layers[XF_MAX_LAYERS];
     int n_layers = 0, list_layers = 0, quiet = 0, threads = 0, batch = 16;
-    int size = 0, exif = 1, allow_trunc = 0, have_mean = 0, have_std = 0;
+    int size = 0, exif = 1, allow_trunc = 0, have_mean = 0, have_std = 0, l2norm = 0, resume = 0;
     long long max_pixels = 0;
     long max_fail = 0;
     float crop = 0, mean[3], stdv[3];
@@ -153,12 +180,11 @@ int main(int argc, char **argv)
             else
                 ok = 0;
         } else if (strcmp(a, "--format") == 0) {
-            if (strcmp(v, "bin") == 0)
-                fmt = XF_FEATS_BIN;
-            else if (strcmp(v, "npy") == 0)
-                fmt = XF_FEATS_NPY;
-            else
-                ok = 0;
+            ok = xf__feats_format_parse(v, &fmt);
+        } else if (strcmp(a, "--l2norm") == 0) {
+            l2norm = 1;
+        } else if (strcmp(a, "--resume") == 0) {
+            resume = 1;
         } else if (strcmp(a, "--size") == 0) {
             size = (int) parse_long(v, 1, 4096, &ok);
         } else if (strcmp(a, "-j") == 0) {
@@ -285,7 +311,7 @@ int main(int argc, char **argv)
     }
 
     char header[8192];
-    if (!xf__features_json(model, &po.pp, &po.so, dim, header, sizeof header)) {
+    if (!xf__features_json(model, &po.pp, &po.so, dim, l2norm, header, sizeof header)) {
         fprintf(stderr, "extract-features: layer names too long\n");
         xf__inputs_free(&in);
         xf_model_free(model);
@@ -298,13 +324,28 @@ int main(int argc, char **argv)
                 xf_model_meta_str(model, "general.name"), wpath, lay, n_layers > 1 ? " (+more)" : "",
                 (long long) dim, in.n,
                 po.threads);
-    run_state rs = {NULL, 0, in.n, now(), now(), quiet};
-    s = xf__feats_open(out_path, fmt, dim, header, &rs.out, &err);
-    size_t n_failed = 0;
+    run_state rs = {NULL, 0, in.n, 0, now(), 0, quiet, isatty(STDERR_FILENO), l2norm, dim,
+                    malloc((size_t) dim * sizeof(float))};
+    char **classes = NULL;
+    int n_classes = fmt == XF_FEATS_LIBSVM ? xf__parent_classes(in.paths, in.n, &classes) : 0;
+    xf_feats_opts fo = {out_path, fmt, dim, header, classes, n_classes, resume,
+                        in.paths, in.n};
+    size_t n_failed = 0, n_done = 0, done_failed = 0;
+    s = rs.tmp ? xf__feats_open(&fo, &rs.out, &n_done, &done_failed, &err)
+               : xf__fail(&err, XF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n_classes; i++)
+        free(classes[i]);
+    free(classes);
     if (!s) {
+        if (resume && !quiet)
+            fprintf(stderr, "extract-features: resuming after %zu records already written\n",
+                    n_done);
+        rs.done = rs.start = n_done;
+        po.start = n_done;
         po.emit = emit;
         po.user = &rs;
         s = xf__pipeline_run(model, in.paths, in.n, &po, &n_failed, &err);
+        n_failed += done_failed;
         xf_error cerr;
         xf_status cs = xf__feats_close(rs.out, s == XF_OK, &cerr);
         if (!s && cs) {
@@ -314,6 +355,7 @@ int main(int argc, char **argv)
     }
     xf__inputs_free(&in);
     xf_model_free(model);
+    free(rs.tmp);
     if (s) {
         fprintf(stderr, "extract-features: %s\n", err.msg);
         return 1;

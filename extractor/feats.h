@@ -1,31 +1,51 @@
-/* feats.h — writers of feature files (feats.bin stream and .npy); spec in weights/FORMAT.md.
- * It is: header + one record per input, in input order, failed inputs included. It is not:
- * image decoding or the forward pass.
+/* feats.h — feature files: the streaming feats.bin format, NumPy .npy (+ paths, failures),
+ * CSV and LIBSVM text (spec in weights/FORMAT.md §2), and the provenance JSON.
+ * It is: writing (with resume), reading, format conversion helpers. It is not: image decoding or
+ * the forward pass.
  */
 #ifndef XF_FEATS_H
 #define XF_FEATS_H
 
 #include "xf_internal.h"
 
-typedef enum { XF_FEATS_BIN, XF_FEATS_NPY } xf_feats_format;
+typedef enum { XF_FEATS_BIN, XF_FEATS_NPY, XF_FEATS_CSV, XF_FEATS_LIBSVM } xf_feats_format;
+
+int xf__feats_format_parse(const char *s, xf_feats_format *out);
 
 typedef struct xf_feats xf_feats;
 
-/* Opens an output: path NULL = stdout (bin only). For a path, writes to a temporary name that
- * xf__feats_close renames into place. header_json: provenance (copied). */
-xf_status xf__feats_open(const char *path, xf_feats_format fmt, int64_t dim,
-                         const char *header_json, xf_feats **out, xf_error *err);
+typedef struct {
+    const char *path; /* NULL: stdout (bin, csv, libsvm). Files are written as "<path>.partial"
+                       * and renamed when complete. npy: NAME.npy + NAME.paths.txt +
+                       * NAME.failed.tsv; libsvm: NAME + NAME.paths.txt + NAME.classes.txt */
+    xf_feats_format fmt;
+    int64_t dim;
+    const char *header_json;
+    char *const *classes; /* libsvm labels: sorted class names (parent folders); may be NULL */
+    int n_classes;
+    int resume; /* bin with a path: continue "<path>.partial" when its header matches */
+    char *const *expect_paths; /* resume: the input list, to check the records already there */
+    size_t n_expect;
+} xf_feats_opts;
+
+/* Opens an output. With resume, *n_done records (of which *n_failed failed) were already in the
+ * partial file and the caller continues at input *n_done. */
+xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
+                         size_t *n_failed, xf_error *err);
 /* One record: status XF_OK with vec (dim floats), or an error status with a reason. */
 xf_status xf__feats_write(xf_feats *f, const char *path, xf_status st, const float *vec,
                           const char *reason, xf_error *err);
-/* Finishes (npy: fixes the row count; files: fsync + rename). commit=0 discards. */
+/* Finishes (npy: fixes the row count; files: fsync + rename). commit=0 keeps the partial file
+ * of a bin output for --resume and removes the others. */
 xf_status xf__feats_close(xf_feats *f, int commit, xf_error *err);
-
 
 /* Provenance JSON of features made with model + pp + session options (the feats.bin header, and
  * what a classifier head records). Returns 0 when it does not fit in size bytes. */
 int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_opts *so,
-                      int64_t dim, char *buf, size_t size);
+                      int64_t dim, int l2norm, char *buf, size_t size);
+
+/* Sorted unique parent-folder names of paths (libsvm labels); *out malloc'd, free each. */
+int xf__parent_classes(char *const *paths, size_t n, char ***out);
 
 /* ---- reading feats.bin ---- */
 typedef struct {
@@ -38,8 +58,8 @@ typedef struct {
     float *x;          /* n * dim; rows of failed records are zero */
 } xf_featset;
 
-/* Reads a whole feats.bin; every length is bounded and a cut-off record is an error naming the
- * file and the record index. */
+/* Reads a whole feats.bin ("-" = stdin); every length is bounded and a cut-off record is an
+ * error naming the file and the record index. */
 xf_status xf__feats_read(const char *path, xf_featset *out, xf_error *err);
 void xf__featset_free(xf_featset *fs);
 

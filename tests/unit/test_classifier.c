@@ -33,8 +33,10 @@ static void write_blobs(const char *path, int k, int n, double sep, int dim, int
 {
     xf_feats *f;
     xf_error e;
-    T_CHECK(xf__feats_open(path, XF_FEATS_BIN, dim, "{\"weights_crc32c\":\"0000abcd\"}", &f,
-                           &e) == XF_OK);
+    xf_feats_opts fo = {path, XF_FEATS_BIN, dim, "{\"weights_crc32c\":\"0000abcd\"}", NULL, 0, 0,
+                        NULL, 0};
+    size_t nd, nf;
+    T_CHECK(xf__feats_open(&fo, &f, &nd, &nf, &e) == XF_OK);
     float v[64];
     char p[64];
     for (int i = 0; i < n * k; i++) {

@@ -478,6 +478,36 @@ static void write_samples(void)
     save("d_empty.jpg", "", 0);
     save("e_anim.gif", "GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14);
     save("f_page.jpg", "<html>not found</html>\n", 23);
+    /* a larger photo-sized JPEG for the resume test (slow enough to interrupt) */
+    {
+        enum { BW = 640, BH = 480 };
+        uint8_t *big = malloc(BW * BH * 3);
+        for (int y = 0; y < BH; y++)
+            for (int x = 0; x < BW; x++) {
+                uint8_t *p = big + (y * BW + x) * 3;
+                p[0] = (uint8_t) (x ^ y), p[1] = (uint8_t) (x * 3), p[2] = (uint8_t) (y * 5);
+            }
+        struct jpeg_compress_struct c;
+        struct jpeg_error_mgr jerr;
+        c.err = jpeg_std_error(&jerr);
+        jpeg_create_compress(&c);
+        unsigned char *outb = NULL;
+        unsigned long outlen = 0;
+        jpeg_mem_dest(&c, &outb, &outlen);
+        c.image_width = BW, c.image_height = BH, c.input_components = 3, c.in_color_space = JCS_RGB;
+        jpeg_set_defaults(&c);
+        jpeg_start_compress(&c, TRUE);
+        while (c.next_scanline < BH) {
+            JSAMPROW r = big + (size_t) c.next_scanline * BW * 3;
+            jpeg_write_scanlines(&c, &r, 1);
+        }
+        jpeg_finish_compress(&c);
+        jpeg_destroy_compress(&c);
+        mkdir("build/tests/big", 0755);
+        save("../big/photo.jpg", outb, outlen);
+        free(outb);
+        free(big);
+    }
     /* two classes of 12 images each for the classifier CLI tests: warm vs cool colours */
     mkdir("build/tests/cls", 0755);
     mkdir("build/tests/cls/warm", 0755);
