@@ -16,8 +16,9 @@ n=0; while [ $n -lt 100 ] && [ $(stat -c %s "$T/part.bin.partial" 2>/dev/null ||
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 check "killed: nothing under the final name" "[ ! -e $T/part.bin ] && [ -e $T/part.bin.partial ]"
 check "killed: the partial file is shorter" "[ \$(stat -c %s $T/part.bin.partial) -lt \$(stat -c %s $T/full.bin) ]"
-$EF -w $W --quiet -j 2 --batch 4 --resume -o "$T/part.bin" "$T/many" 2>"$T/resume.err"
+$EF -w $W -j 2 --batch 4 --resume -o "$T/part.bin" "$T/many" 2>"$T/resume.err"
 check "--resume completes" "[ $? -eq 0 ] && [ -s $T/part.bin ] && [ ! -e $T/part.bin.partial ]"
+check "--resume continued mid-run" "grep -qE 'resuming after [1-9][0-9]* records' $T/resume.err && ! grep -q 'resuming after 400 ' $T/resume.err"
 check "resumed file identical to the uninterrupted one" "cmp -s $T/full.bin $T/part.bin"
 head -c 2000 "$T/full.bin" > "$T/other.bin.partial"
 $EF -w $W --quiet --pool max --resume -o "$T/other.bin" "$T/many" 2>"$T/err"
