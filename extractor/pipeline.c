@@ -1,6 +1,7 @@
 /* pipeline.c — multi-threaded decode + forward with in-order delivery.
  *
- * It is: a ring of 2*threads batch slots; workers claim batches in order, decode their images
+ * It is: a ring of 2*threads batch slots, slot i serving batches i, i+n, ... in turn; workers
+ * claim batches in order, wait for their slot's turn, decode their images
  * (failures recorded per item), run one forward pass over the successful ones and mark the
  * slot done; the calling thread emits slots strictly in batch order, so output bytes do not
  * depend on the thread count. Memory is bounded by the ring, whatever the number of inputs.
@@ -18,6 +19,7 @@ enum { SLOT_EMPTY, SLOT_BUSY, SLOT_DONE };
 typedef struct {
     int state;
     size_t batch_idx;
+    size_t turn; /* the only batch that may take this slot next: slot i serves i, i+n, i+2n... */
     float *in, *out;
     xf_status *st;
     char (*reason)[512];
@@ -121,7 +123,7 @@ static void *worker(void *arg)
         }
         size_t b = p->next++;
         slot *s = &p->slots[b % (size_t) p->n_slots];
-        while (s->state != SLOT_EMPTY && !p->stop)
+        while (!(s->state == SLOT_EMPTY && s->turn == b) && !p->stop)
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop) {
             pthread_mutex_unlock(&p->mu);
@@ -173,6 +175,7 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
     xf_status s = XF_OK;
     for (int i = 0; i < p.n_slots; i++) {
         slot *sl = &p.slots[i];
+        sl->turn = (size_t) i;
         sl->in = xf__alloc((size_t) o->batch * p.in_len * sizeof(float));
         sl->out = xf__alloc(2 * (size_t) o->batch * (size_t) p.dim * sizeof(float));
         sl->st = calloc((size_t) o->batch, sizeof *sl->st);
@@ -226,6 +229,7 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
         }
         pthread_mutex_lock(&p.mu);
         sl->state = SLOT_EMPTY;
+        sl->turn = b + (size_t) p.n_slots;
         if (s)
             p.stop = 1;
         pthread_cond_broadcast(&p.cv);
