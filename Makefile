@@ -47,7 +47,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CONV_OBJ := $(CONV_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libxfer.a
 TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert \
-            $(BUILD)/train-classifier $(BUILD)/classify
+            $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/xfer-feats
 BENCH    := $(BUILD)/bench_forward
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 EXAMPLES := $(BUILD)/examples/minimal
@@ -85,6 +85,8 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/extract-features: $(BUILD)/obj/extractor/extract-features.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/xfer-feats: $(BUILD)/obj/extractor/xfer-feats.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/xfer-inspect: $(BUILD)/obj/weights/xfer-inspect.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -42,8 +42,16 @@ static void usage(FILE *f)
         "  -j N               worker threads (default: CPUs available to this process)\n"
         "  --batch N          images per forward pass (default 16)\n"
         "  --max-failures N   stop after N failed images (default: never)\n"
+        "  --shard I/N        process only the I-th of N contiguous parts of the sorted input\n"
+        "                     list (I from 0); auto/N takes I from SLURM_ARRAY_TASK_ID or\n"
+        "                     JOB_COMPLETION_INDEX. Merge the parts with xfer-feats merge\n"
+        "  --skip-existing    with -o: exit 0 at once when the output already exists\n"
         "  --quiet            no progress on stderr (failed images are still reported)\n"
-        "Exit: 0 all images done, 3 finished but some images failed, 1 fatal error, 2 usage.\n");
+        "Exit: 0 all images done; 1 fatal error (weights, inputs, memory); 2 usage;\n"
+        "      3 finished, some images failed (each has a record); 4 stopped by --max-failures;\n"
+        "      5 cannot write the output (no such directory, disk full...; -o keeps\n"
+        "      FILE.partial for --resume)\n"
+        );
 }
 
 typedef struct {
@@ -131,6 +139,8 @@ int main(int argc, char **argv)
     const char *layers[XF_MAX_LAYERS];
     int n_layers = 0, list_layers = 0, quiet = 0, threads = 0, batch = 16;
     int size = 0, exif = 1, allow_trunc = 0, have_mean = 0, have_std = 0, l2norm = 0, resume = 0;
+    int skip_existing = 0;
+    const char *shard = NULL;
     long long max_pixels = 0;
     long max_fail = 0;
     float crop = 0, mean[3], stdv[3];
@@ -146,7 +156,7 @@ int main(int argc, char **argv)
              strcmp(a, "--size") == 0 || strcmp(a, "--crop-pct") == 0 ||
              strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0 || strcmp(a, "--format") == 0 ||
              strcmp(a, "--batch") == 0 || strcmp(a, "--max-failures") == 0 ||
-             strcmp(a, "--max-pixels") == 0);
+             strcmp(a, "--max-pixels") == 0 || strcmp(a, "--shard") == 0);
         const char *v = flag_takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
         int ok = 1;
         if (flag_takes && !v) {
@@ -185,6 +195,10 @@ int main(int argc, char **argv)
             l2norm = 1;
         } else if (strcmp(a, "--resume") == 0) {
             resume = 1;
+        } else if (strcmp(a, "--skip-existing") == 0) {
+            skip_existing = 1;
+        } else if (strcmp(a, "--shard") == 0) {
+            shard = v;
         } else if (strcmp(a, "--size") == 0) {
             size = (int) parse_long(v, 1, 4096, &ok);
         } else if (strcmp(a, "-j") == 0) {
@@ -218,6 +232,44 @@ int main(int argc, char **argv)
         if (!ok) {
             fprintf(stderr, "extract-features: bad value '%s' for %s (see --help)\n", v, a);
             return 2;
+        }
+    }
+    long shard_i = 0, shard_n = 1;
+    if (shard) {
+        const char *slash = strchr(shard, '/');
+        char *end;
+        shard_n = slash ? strtol(slash + 1, &end, 10) : 0;
+        int ok = slash && !*end && shard_n >= 1 && shard_n <= 1000000;
+        if (ok && strncmp(shard, "auto/", 5) == 0) {
+            const char *env = getenv("SLURM_ARRAY_TASK_ID");
+            if (!env || !*env)
+                env = getenv("JOB_COMPLETION_INDEX");
+            if (!env || !*env) {
+                fprintf(stderr, "extract-features: --shard auto/N needs SLURM_ARRAY_TASK_ID or "
+                                "JOB_COMPLETION_INDEX\n");
+                return 2;
+            }
+            shard_i = strtol(env, &end, 10);
+            ok = !*end;
+        } else if (ok) {
+            shard_i = strtol(shard, &end, 10);
+            ok = end == slash;
+        }
+        if (!ok || shard_i < 0 || shard_i >= shard_n) {
+            fprintf(stderr, "extract-features: --shard expects I/N with 0 <= I < N (got %s)\n",
+                    shard);
+            return 2;
+        }
+    }
+    if (skip_existing && out_path) {
+        char fin[4096];
+        size_t ol = strlen(out_path);
+        int npy_ext = ol > 4 && strcmp(out_path + ol - 4, ".npy") == 0;
+        snprintf(fin, sizeof fin, fmt == XF_FEATS_NPY && !npy_ext ? "%s.npy" : "%s", out_path);
+        if (access(fin, F_OK) == 0) {
+            if (!quiet)
+                fprintf(stderr, "extract-features: %s exists, skipped (--skip-existing)\n", fin);
+            return 0;
         }
     }
     char wbuf[4096];
@@ -310,8 +362,13 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* this shard's contiguous part of the sorted list; its range goes into the header */
+    size_t total = in.n, first = total * (size_t) shard_i / (size_t) shard_n;
+    size_t count = total * (size_t) (shard_i + 1) / (size_t) shard_n - first;
     char header[8192];
-    if (!xf__features_json(model, &po.pp, &po.so, dim, l2norm, header, sizeof header)) {
+    if (!xf__features_json(model, &po.pp, &po.so, dim, l2norm, header, sizeof header) ||
+        (shard && !xf__json_add_shard(header, sizeof header, (int) shard_i, (int) shard_n, first,
+                                      count, total))) {
         fprintf(stderr, "extract-features: layer names too long\n");
         xf__inputs_free(&in);
         xf_model_free(model);
@@ -322,14 +379,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "extract-features: backbone %s (%s), layer %s%s, %lld-d, %zu inputs, "
                         "%d threads\n",
                 xf_model_meta_str(model, "general.name"), wpath, lay, n_layers > 1 ? " (+more)" : "",
-                (long long) dim, in.n,
-                po.threads);
-    run_state rs = {NULL, 0, in.n, 0, now(), 0, quiet, isatty(STDERR_FILENO), l2norm, dim,
+                (long long) dim, count, po.threads);
+    run_state rs = {NULL, 0, count, 0, now(), 0, quiet, isatty(STDERR_FILENO), l2norm, dim,
                     malloc((size_t) dim * sizeof(float))};
     char **classes = NULL;
     int n_classes = fmt == XF_FEATS_LIBSVM ? xf__parent_classes(in.paths, in.n, &classes) : 0;
     xf_feats_opts fo = {out_path, fmt, dim, header, classes, n_classes, resume,
-                        in.paths, in.n};
+                        in.paths + first, count};
     size_t n_failed = 0, n_done = 0, done_failed = 0;
     s = rs.tmp ? xf__feats_open(&fo, &rs.out, &n_done, &done_failed, &err)
                : xf__fail(&err, XF_ERR_NOMEM, "out of memory");
@@ -344,7 +400,7 @@ int main(int argc, char **argv)
         po.start = n_done;
         po.emit = emit;
         po.user = &rs;
-        s = xf__pipeline_run(model, in.paths, in.n, &po, &n_failed, &err);
+        s = xf__pipeline_run(model, in.paths + first, count, &po, &n_failed, &err);
         n_failed += done_failed;
         xf_error cerr;
         xf_status cs = xf__feats_close(rs.out, s == XF_OK, &cerr);
@@ -358,7 +414,7 @@ int main(int argc, char **argv)
     free(rs.tmp);
     if (s) {
         fprintf(stderr, "extract-features: %s\n", err.msg);
-        return 1;
+        return s == XF_ERR_IO ? 5 : s == XF_ERR_ARG && strstr(err.msg, "--max-failures") ? 4 : 1;
     }
     if (n_failed) {
         fprintf(stderr, "extract-features: %zu of %zu images failed\n", n_failed, rs.total);

@@ -420,6 +420,26 @@ xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
     return s;
 }
 
+int xf__json_add_shard(char *buf, size_t size, int index, int count, size_t first, size_t n,
+                       size_t total)
+{
+    size_t len = strlen(buf);
+    if (len < 2 || buf[len - 1] != '}')
+        return 0;
+    int k = snprintf(buf + len - 1, size - (len - 1),
+                     ",\"shard\":{\"index\":%d,\"count\":%d,\"first\":%zu,\"records\":%zu,"
+                     "\"total\":%zu}}",
+                     index, count, first, n, total);
+    return k > 0 && (size_t) k < size - (len - 1);
+}
+
+void xf__json_drop_shard(char *buf)
+{
+    char *p = strstr(buf, ",\"shard\":{");
+    if (p)
+        strcpy(p, "}");
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *) a, *(char *const *) b);

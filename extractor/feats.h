@@ -44,6 +44,13 @@ xf_status xf__feats_close(xf_feats *f, int commit, xf_error *err);
 int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_opts *so,
                       int64_t dim, int l2norm, char *buf, size_t size);
 
+/* Appends "shard":{...} to a provenance JSON object in buf (the merged file drops it again, so
+ * merged shards equal a single run byte for byte). Returns 0 when it does not fit. */
+int xf__json_add_shard(char *buf, size_t size, int index, int count, size_t first, size_t n,
+                       size_t total);
+/* Removes the "shard" member added above (no-op without one). */
+void xf__json_drop_shard(char *buf);
+
 /* Sorted unique parent-folder names of paths (libsvm labels); *out malloc'd, free each. */
 int xf__parent_classes(char *const *paths, size_t n, char ***out);
 

@@ -29,8 +29,8 @@ check "magic" "head -c 8 $T/j1.bin | grep -q XFEATS"
 $EF -w "$W" --quiet -o "$T/out.bin" "$IMG" 2>/dev/null
 check "-o writes the same bytes" "cmp -s $T/j1.bin $T/out.bin"
 check "no temporary left" "[ -z \"\$(ls $T | grep tmp)\" ]"
-$EF -w "$W" --quiet -o "$T/nodir/out.bin" "$IMG" 2>"$T/err"; check "unwritable output exits 1" "[ $? -eq 1 ] && [ ! -e $T/nodir/out.bin ]"
-$EF -w "$W" --quiet --max-failures 1 -o "$T/stop.bin" "$IMG" 2>"$T/err"; check "max-failures stops with 1, no file" "[ $? -eq 1 ] && [ ! -e $T/stop.bin ]"
+$EF -w "$W" --quiet -o "$T/nodir/out.bin" "$IMG" 2>"$T/err"; check "unwritable output exits 5" "[ $? -eq 5 ] && [ ! -e $T/nodir/out.bin ]"
+$EF -w "$W" --quiet --max-failures 1 -o "$T/stop.bin" "$IMG" 2>"$T/err"; check "max-failures stops with 4, no file" "[ $? -eq 4 ] && [ ! -e $T/stop.bin ]"
 $EF -w "$W" --quiet --format npy -o "$T/f" "$IMG" 2>/dev/null
 check "npy written" "head -c 6 $T/f.npy | tail -c 5 | grep -q NUMPY && [ \$(wc -l < $T/f.paths.txt) -eq 3 ] && [ \$(wc -l < $T/f.failed.tsv) -eq 4 ]"
 check "npy size = header + 3 x 6 floats" "[ \$(stat -c %s $T/f.npy) -eq \$((128 + 3 * 6 * 4)) ]"

@@ -1,0 +1,36 @@
+#!/bin/sh
+# shard.sh — extraction split into shards (--shard I/N and auto/N from SLURM_ARRAY_TASK_ID),
+# --skip-existing reruns, xfer-feats merge (byte-identical to one run; missing, duplicated or
+# mismatched parts refused), xfer-feats convert/info. Uses the files resume.sh made.
+B=${1:-build}
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { if eval "$2"; then ok; else no "$1"; fi; }
+T=$B/tests/cli-shard; rm -rf "$T"; mkdir -p "$T"
+W=build/tests/tiny.gguf; EF=$B/extract-features; XF=$B/xfer-feats; MANY=$B/tests/cli-resume/many
+FULL=$B/tests/cli-resume/full.bin
+for i in 0 1 2; do $EF -w $W --quiet --shard $i/3 -o "$T/p$i.bin" $MANY; done
+SLURM_ARRAY_TASK_ID=3 $EF -w $W --quiet --shard auto/4 -o "$T/auto3.bin" $MANY
+check "auto/N reads SLURM_ARRAY_TASK_ID" "$XF info $T/auto3.bin | grep -q '\"index\":3,\"count\":4,\"first\":300'"
+$XF merge "$T/p2.bin" "$T/p0.bin" "$T/p1.bin" -o "$T/merged.bin"
+check "merge in any order = single run, byte for byte" "cmp -s $T/merged.bin $FULL"
+$XF merge "$T/p0.bin" "$T/p1.bin" -o "$T/x.bin" 2>"$T/err"; check "missing shard refused" "[ $? -eq 1 ] && [ ! -e $T/x.bin ]"
+$XF merge "$T/p0.bin" "$T/p1.bin" "$T/p1.bin" -o "$T/x.bin" 2>"$T/err"; check "duplicate shard refused" "[ $? -eq 1 ] && grep -q twice $T/err"
+$EF -w $W --quiet --pool max --shard 2/3 -o "$T/max2.bin" $MANY
+$XF merge "$T/p0.bin" "$T/p1.bin" "$T/max2.bin" -o "$T/x.bin" 2>"$T/err"; check "mixed provenance refused" "[ $? -eq 1 ] && grep -q 'other weights' $T/err"
+$XF merge $FULL -o "$T/x.bin" 2>"$T/err"; check "non-shard refused" "[ $? -eq 1 ] && grep -q 'not a shard' $T/err"
+head -c 1500 "$T/p1.bin" > "$T/cut.bin"
+$XF merge "$T/p0.bin" "$T/cut.bin" "$T/p2.bin" -o "$T/x.bin" 2>"$T/err"; check "truncated part refused" "[ $? -eq 1 ]"
+touch -d '2000-01-01' "$T/p0.bin"; $EF -w $W --quiet --skip-existing --shard 0/3 -o "$T/p0.bin" $MANY
+check "--skip-existing leaves a finished part alone" "[ $? -eq 0 ] && [ \$(stat -c %Y $T/p0.bin) -lt 1000000000 ]"
+$XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/m" --format npy
+check "merge to npy" "[ \$(stat -c %s $T/m.npy) -eq \$((128 + 400 * 6 * 4)) ] && [ \$(wc -l < $T/m.paths.txt) -eq 400 ]"
+$XF convert $FULL -o "$T/c.csv" --format csv; check "convert to csv" "[ \$(wc -l < $T/c.csv) -eq 401 ]"
+$XF convert $FULL -o "$T/c.npy" --format npy; check "convert to npy = merge to npy" "cmp -s $T/c.npy $T/m.npy"
+$XF info $FULL > "$T/info"; check "info counts" "grep -q '400 records (400 ok, 0 failed), dim 6' $T/info"
+$EF -w $W --quiet --shard 3/3 -o "$T/x.bin" $MANY 2>/dev/null; check "bad shard index exits 2" "[ $? -eq 2 ]"
+$EF -w $W --quiet --shard auto/3 -o "$T/x.bin" $MANY 2>/dev/null; check "auto without task id exits 2" "[ $? -eq 2 ]"
+$EF -w $W --quiet --max-failures 1 build/tests/img > /dev/null 2>&1; check "--max-failures stop exits 4" "[ $? -eq 4 ]"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
