@@ -175,7 +175,7 @@ static xf_status opts_from_head(const xf_head *h, const xf_model *m, xf_pipeline
 int main(int argc, char **argv)
 {
     const char *head_path = NULL, *wpath = NULL, *labels = NULL, *png = NULL;
-    int top = 5, json = 0, quiet = 0, threads = 0, batch = 16;
+    int top = 5, json = 0, quiet = 0, threads = 0, batch = 4;
     char **paths = argv + 1;
     int n_paths = 0;
     for (int i = 1; i < argc; i++) {

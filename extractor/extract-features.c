@@ -40,7 +40,7 @@ static void usage(FILE *f)
         "  -o FILE            write to FILE (as FILE.partial, renamed when complete)\n"
         "  --resume           continue an interrupted -o FILE run from FILE.partial\n"
         "  -j N               worker threads (default: CPUs available to this process)\n"
-        "  --batch N          images per forward pass (default 16)\n"
+        "  --batch N          images per forward pass (default 4)\n"
         "  --max-failures N   stop after N failed images (default: never)\n"
         "  --shard I/N        process only the I-th of N contiguous parts of the sorted input\n"
         "                     list (I from 0); auto/N takes I from SLURM_ARRAY_TASK_ID or\n"
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 {
     const char *wpath = NULL, *out_path = NULL, *list = NULL;
     const char *layers[XF_MAX_LAYERS];
-    int n_layers = 0, list_layers = 0, quiet = 0, threads = 0, batch = 16;
+    int n_layers = 0, list_layers = 0, quiet = 0, threads = 0, batch = 4;
     int size = 0, exif = 1, allow_trunc = 0, have_mean = 0, have_std = 0, l2norm = 0, resume = 0;
     int skip_existing = 0;
     const char *shard = NULL;

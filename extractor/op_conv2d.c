@@ -93,7 +93,7 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 {
     int64_t cout = nd->cout;
     if (is_pointwise(nd)) {
-        int64_t m = (int64_t) n * ih * iw, step = 4096;
+        int64_t m = (int64_t) n * ih * iw, step = 256; /* rows per GEMM: bias+act while in cache */
         for (int64_t r0 = 0; r0 < m; r0 += step) {
             int64_t rows = m - r0 < step ? m - r0 : step;
             xf__sgemm(rows, cout, cin, x + r0 * cin, nd->weight, y + r0 * cout, 0);
