@@ -54,7 +54,7 @@ EXAMPLES := $(BUILD)/examples/minimal
 
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles deps-bench weights test check asan bench golden clean help demo
+.PHONY: all deps deps-oracles deps-bench test-slurm weights test check asan bench golden clean help demo
 all: $(LIB) $(TOOLS)
 
 help:
@@ -141,6 +141,11 @@ check:
 asan:
 	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" BUILD=build/asan test
+
+# a one-node Slurm cluster on loopback: sharded extraction + merge (installs slurm-wlm, munge)
+test-slurm: all weights
+	@command -v slurmctld >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge
+	@tests/slurm/run.sh $(BUILD)
 
 bench: all $(BENCH)
 	@tests/bench.sh $(BUILD)

@@ -1,8 +1,9 @@
 /* op_conv2d.c — 2-D convolution on NHWC float32 with folded batch norm and fused activation.
  *
- * It is: 1x1 stride-1 convolutions as one GEMM over all pixels of the batch; everything else
- * as row-chunked im2col + GEMM (chunks sized to stay in cache), bias + activation applied while
- * the chunk is hot; and a direct-loop reference used by the tests. Weights are (kh, kw, cin,
+ * It is: 1x1 stride-1 convolutions as GEMMs over each image's pixels; everything else as
+ * row-chunked im2col + GEMM (chunks sized to stay in cache), bias + activation applied while
+ * the chunk is hot. GEMM shapes never depend on the batch size, so an image's features are
+ * bit-identical in any batch; and a direct-loop reference used by the tests. Weights are (kh, kw, cin,
  * cout) row-major, as the converters store them. It is not: depthwise (op_dwconv2d.c).
  */
 #include "xf_internal.h"
@@ -93,11 +94,17 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 {
     int64_t cout = nd->cout;
     if (is_pointwise(nd)) {
-        int64_t m = (int64_t) n * ih * iw, step = 256; /* rows per GEMM: bias+act while in cache */
-        for (int64_t r0 = 0; r0 < m; r0 += step) {
-            int64_t rows = m - r0 < step ? m - r0 : step;
-            xf__sgemm(rows, cout, cin, x + r0 * cin, nd->weight, y + r0 * cout, 0);
-            bias_act_rows(y + r0 * cout, rows, cout, nd->bias, nd->act);
+        /* per image, in chunks of rows (bias+act while in cache): GEMM shapes depend only on
+         * the image size, so results are bit-identical whatever the batch composition */
+        int64_t m = ih * iw, step = 256;
+        for (int b = 0; b < n; b++) {
+            const float *xb = x + (size_t) b * (size_t) (m * cin);
+            float *yb = y + (size_t) b * (size_t) (m * cout);
+            for (int64_t r0 = 0; r0 < m; r0 += step) {
+                int64_t rows = m - r0 < step ? m - r0 : step;
+                xf__sgemm(rows, cout, cin, xb + r0 * cin, nd->weight, yb + r0 * cout, 0);
+                bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
+            }
         }
         return;
     }

@@ -16,7 +16,10 @@ static void bias_act(const xf_node *nd, float *y, int n)
 
 void xf__dense(const xf_node *nd, const float *x, int n, int64_t in, float *y)
 {
-    xf__sgemm(n, nd->cout, in, x, nd->weight, y, 0);
+    /* one row at a time: the same BLAS path for any batch size (bit-identical results) */
+    for (int r = 0; r < n; r++)
+        xf__sgemm(1, nd->cout, in, x + (size_t) r * (size_t) in, nd->weight,
+                  y + (size_t) r * (size_t) nd->cout, 0);
     bias_act(nd, y, n);
 }
 
