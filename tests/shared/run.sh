@@ -35,6 +35,19 @@ for w in mobilenet_v2_imagenet_tf2 mobilenet_v2_imagenet; do
     *) no "$w top-1: $got";;
   esac
 done
+# TFLite import against an independent numpy interpreter of the dequantized float graph
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  IM=$(ls "$S"/weights/images/*)
+  $B/preprocess_dump 224 0.875 "$T/ref_in.npy" $IM
+  for pair in mobilenet_v2_imagenet_tf2:tf2_mobilenet_v2_1.0_224_ptq mobilenet_v2_imagenet:mobilenet_v2_1.0_224_quant; do
+    w=${pair%%:*}; f=${pair#*:}
+    L=$($B/extract-features -w weights/$w.gguf --list-layers | tail -1 | awk '{print $1}')
+    $B/extract-features -w weights/$w.gguf --quiet --format npy -o "$T/ref_f" $IM
+    $B/extract-features -w weights/$w.gguf --quiet --layer "$L" --format npy -o "$T/ref_p" $IM
+    out=$(/usr/bin/python3 tests/oracle/tflite_ref.py "$S/weights/$f.tflite" "$T/ref_f.npy" "$T/ref_p.npy" "$T/ref_in.npy" 2>&1) \
+      && ok "$w vs numpy reference: $out" || no "$w vs numpy reference: $out"
+  done
+fi
 # malformed TFLite: truncations and byte flips of a real file, never a crash (ASan build)
 XC=$B/xfer-convert; [ -x build/asan/xfer-convert ] && XC=build/asan/xfer-convert
 src="$S/weights/mobilenet_v2_1.0_224_quant.tflite"; size=$(stat -c %s "$src"); crashes=0; cases=0
