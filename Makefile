@@ -5,7 +5,7 @@ BUILD   ?= build
 PKGS    := openblas libjpeg libpng libcjson
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
            libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
-           libonnx-dev nodejs npm ca-certificates curl clang dataset-fashion-mnist
+           libonnx-dev ca-certificates curl clang dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
 ORACLE_DEBS := python3-numpy python3-pil liblinear-tools
 BENCH_DEBS  := python3-torch python3-torchvision python3-sklearn
@@ -20,7 +20,7 @@ XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iextractor -Iweights -Iclas
 ifeq ($(filter deps deps-oracles deps-bench demo clean help,$(MAKECMDGOALS)),)
   MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
   ifneq ($(MISSING),)
-    $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS)))
+    $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS) nodejs npm))
   endif
   PC_CFLAGS := $(shell pkg-config --cflags $(PKGS))
   PC_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -64,9 +64,13 @@ help:
 	@echo "make bench       forward-pass speed vs peers        make golden    regenerate TF.js goldens"
 	@echo "make demo        weights + extract features on generated images"
 
+# node + npm only when missing: some images ship NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm package
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBS)
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
 
 deps-oracles: deps
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(ORACLE_DEBS)
