@@ -111,15 +111,9 @@ const char *xf__label_of(const xf_labelmap *lm, const char *path, char *buf, siz
         }
         return l;
     }
-    const char *end = strrchr(path, '/');
-    if (!end || end == path)
-        return NULL;
-    const char *start = end - 1;
-    while (start > path && start[-1] != '/')
-        start--;
-    size_t len = (size_t) (end - start);
-    if (len == 0 || len >= size || (len == 1 && start[0] == '.') ||
-        (len == 2 && start[0] == '.' && start[1] == '.'))
+    const char *start;
+    size_t len;
+    if (!xf__parent_dir(path, &start, &len) || len >= size)
         return NULL;
     memcpy(buf, start, len);
     buf[len] = 0;

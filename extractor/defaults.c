@@ -3,7 +3,8 @@
  * It is: $XFER_WEIGHTS, else the best backbone present in weights/ (the current directory's,
  * then the one beside the executable's build/ directory): the TF2 ImageNet MobileNetV2, the
  * QAT ImageNet MobileNetV2, then the npm MobileNetV2; and finding the weights file whose data
- * checksum a classifier head recorded. It is not: downloading (make weights).
+ * checksum a classifier head recorded; and two small helpers of the tools' flags and labels
+ * (R,G,B values, the parent folder of a path). It is not: downloading (make weights).
  */
 #include "xf_internal.h"
 
@@ -50,6 +51,31 @@ int xf__default_weights(char *out, size_t size)
         }
     snprintf(out, size, "weights/%s", preferred[2]);
     return 0;
+}
+
+int xf__parse3(const char *s, float *v)
+{
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        v[i] = strtof(s, &end);
+        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end))
+            return 0;
+        s = end + 1;
+    }
+    return 1;
+}
+
+int xf__parent_dir(const char *path, const char **start, size_t *len)
+{
+    const char *end = strrchr(path, '/');
+    if (!end || end == path)
+        return 0;
+    const char *s = end - 1;
+    while (s > path && s[-1] != '/')
+        s--;
+    *start = s;
+    *len = (size_t) (end - s);
+    return *len > 0 && !(*len == 1 && s[0] == '.') && !(*len == 2 && s[0] == '.' && s[1] == '.');
 }
 
 int xf__weights_by_crc(const char *crc_hex, char *out, size_t size)

@@ -108,18 +108,6 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
     return xf__feats_write(r->out, path, st, vec, reason, err);
 }
 
-static int parse3(const char *s, float *v)
-{
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        v[i] = strtof(s, &end);
-        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end))
-            return 0;
-        s = end + 1;
-    }
-    return 1;
-}
-
 static long parse_long(const char *s, long lo, long hi, int *ok)
 {
     char *end;
@@ -214,9 +202,9 @@ int main(int argc, char **argv)
             crop = strtof(v, &end);
             ok = !*end && crop > 0.05f && crop <= 1.0f;
         } else if (strcmp(a, "--mean") == 0) {
-            ok = have_mean = parse3(v, mean);
+            ok = have_mean = xf__parse3(v, mean);
         } else if (strcmp(a, "--std") == 0) {
-            ok = have_std = parse3(v, stdv) && stdv[0] > 0 && stdv[1] > 0 && stdv[2] > 0;
+            ok = have_std = xf__parse3(v, stdv) && stdv[0] > 0 && stdv[1] > 0 && stdv[2] > 0;
         } else if (strcmp(a, "--no-exif-rotate") == 0) {
             exif = 0;
         } else if (strcmp(a, "--allow-truncated") == 0) {

@@ -304,15 +304,12 @@ fail:
 
 static int class_of(const xf_feats *x, const char *path)
 {
-    const char *end = strrchr(path, '/');
-    if (!end || end == path)
+    const char *start;
+    size_t len;
+    if (!xf__parent_dir(path, &start, &len))
         return -1;
-    const char *start = end - 1;
-    while (start > path && start[-1] != '/')
-        start--;
     for (int i = 0; i < x->n_classes; i++)
-        if (strlen(x->classes[i]) == (size_t) (end - start) &&
-            memcmp(x->classes[i], start, (size_t) (end - start)) == 0)
+        if (strlen(x->classes[i]) == len && memcmp(x->classes[i], start, len) == 0)
             return i;
     return -1;
 }
@@ -452,13 +449,11 @@ int xf__parent_classes(char *const *paths, size_t n, char ***out)
     if (!v)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const char *end = strrchr(paths[i], '/');
-        if (!end || end == paths[i])
+        const char *start;
+        size_t len;
+        if (!xf__parent_dir(paths[i], &start, &len))
             continue;
-        const char *start = end - 1;
-        while (start > paths[i] && start[-1] != '/')
-            start--;
-        v[k] = strndup(start, (size_t) (end - start));
+        v[k] = strndup(start, len);
         if (!v[k])
             break;
         k++;

@@ -251,6 +251,11 @@ void xf__sgemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, 
                int accumulate);
 void xf__blas_threads(int n);
 
+/* defaults.c: "R,G,B" flag values (1 when three numbers), and the parent folder name of a path
+ * (*start, *len into path; 0 when the path has no parent folder). */
+int xf__parse3(const char *s, float *v);
+int xf__parent_dir(const char *path, const char **start, size_t *len);
+
 /* defaults.c: the weights file tools use when none is named (1 when it exists), and the one
  * whose xfer.data.crc32c is crc_hex (1 when found). */
 int xf__default_weights(char *out, size_t size);

@@ -30,18 +30,6 @@ static void usage(FILE *f)
             "  --labels FILE         class labels, one per line\n");
 }
 
-static int parse3(const char *s, float *v)
-{
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        v[i] = strtof(s, &end);
-        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end))
-            return 0;
-        s = end + 1;
-    }
-    return 1;
-}
-
 static int read_labels(const char *path, char ***out, int *n)
 {
     FILE *f = fopen(path, "r");
@@ -123,7 +111,7 @@ int main(int argc, char **argv)
             labels = v;
         } else if (strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) {
             have_norm = 1;
-            if (!parse3(v, a[2] == 'm' ? mean : stdv)) {
+            if (!xf__parse3(v, a[2] == 'm' ? mean : stdv)) {
                 fprintf(stderr, "xfer-convert: %s expects R,G,B\n", a);
                 return 2;
             }
