@@ -24,6 +24,8 @@ static void usage(FILE *f)
         "  --seed N             fold assignment seed (default 1): same seed, same model bytes\n"
         "  --balanced           weight classes by n / (k * n_class)\n"
         "  --normalize MODE     none (default) | l2 | standardize | l2+standardize\n"
+        "  --whiten pca|zca     whiten after the normalisation, learned on the training rows\n"
+        "  --dims K             whitening components kept (default: all)\n"
         "  --quiet              no CV table\n");
 }
 
@@ -38,7 +40,8 @@ int main(int argc, char **argv)
         int takes = strcmp(a, "-o") == 0 || strcmp(a, "--labels") == 0 ||
                     strcmp(a, "--solver") == 0 || strcmp(a, "-C") == 0 ||
                     strcmp(a, "--grid") == 0 || strcmp(a, "--folds") == 0 ||
-                    strcmp(a, "--seed") == 0 || strcmp(a, "--normalize") == 0;
+                    strcmp(a, "--seed") == 0 || strcmp(a, "--normalize") == 0 ||
+                    strcmp(a, "--whiten") == 0 || strcmp(a, "--dims") == 0;
         const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
         char *end = NULL;
         int ok = 1;
@@ -69,6 +72,12 @@ int main(int argc, char **argv)
             ok = !*end;
         } else if (strcmp(a, "--normalize") == 0) {
             ok = xf__norm_parse(v, &o.norm);
+        } else if (strcmp(a, "--whiten") == 0) {
+            o.whiten = strcmp(v, "pca") == 0 ? 1 : strcmp(v, "zca") == 0 ? 2 : 0;
+            ok = o.whiten != 0;
+        } else if (strcmp(a, "--dims") == 0) {
+            o.dims = (int) strtol(v, &end, 10);
+            ok = !*end && o.dims >= 1;
         } else if (strcmp(a, "--balanced") == 0) {
             o.lin.balanced = 1;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -89,6 +98,10 @@ int main(int argc, char **argv)
     }
     if (!in || !out) {
         usage(stderr);
+        return 2;
+    }
+    if (o.dims && !o.whiten) {
+        fprintf(stderr, "train-classifier: --dims goes with --whiten\n");
         return 2;
     }
     xf_error err;

@@ -49,7 +49,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     char **names = malloc((fs->n + 1) * sizeof *names);
     size_t *rows = malloc((fs->n + 1) * sizeof *rows);
     int *y = malloc((fs->n + 1) * sizeof *y);
-    float *X = NULL, *mu = NULL, *sd = NULL, *W = NULL, *dec = NULL;
+    float *X = NULL, *mu = NULL, *sd = NULL, *W = NULL, *dec = NULL, *wmap = NULL, *wmu = NULL;
     int *fold = NULL, *count = NULL, k = 0;
     double *Cs = NULL, *acc = NULL;
     xf_status s = XF_OK;
@@ -168,6 +168,24 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
                 X[i * (size_t) d + (size_t) j] = (X[i * (size_t) d + (size_t) j] - mu[j]) / sd[j];
         }
     }
+    /* optional PCA/ZCA whitening: train on z = (x - wmu) . wmap, fold the map back afterwards */
+    int dz = d;
+    if (o->whiten) {
+        if ((s = xf__whiten_fit(X, n, d, o->dims ? o->dims : d, o->whiten == 2, &wmap, &wmu, &dz,
+                                err)))
+            goto done;
+        float *Z = malloc(n * (size_t) dz * sizeof(float) + 4);
+        if (!Z) {
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < d; j++)
+                X[i * (size_t) d + (size_t) j] -= wmu[j];
+        xf__sgemm((int64_t) n, dz, d, X, wmap, Z, 0);
+        free(X);
+        X = Z;
+    }
     /* C by stratified cross-validation */
     int n_C = o->fixed_C > 0 ? 1 : (int) floor((o->grid_hi - o->grid_lo) / o->grid_step + 1e-9) + 1;
     if (n_C < 1 || n_C > 100) {
@@ -177,7 +195,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     Cs = malloc((size_t) n_C * sizeof *Cs);
     acc = malloc((size_t) n_C * sizeof *acc);
     fold = malloc(n * sizeof *fold);
-    dec = malloc(n * (size_t) k * sizeof(float));
+    dec = malloc(n * (size_t) k * sizeof(float) + 4);
     if (!Cs || !acc || !fold || !dec) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
         goto done;
@@ -186,8 +204,8 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         Cs[i] = o->fixed_C > 0 ? o->fixed_C : pow(10.0, o->grid_lo + i * o->grid_step);
     xf__stratified_folds(y, n, k, o->folds, o->seed, fold);
     int best;
-    if ((s = xf__linear_cv(X, y, n, d, k, &o->lin, Cs, n_C, fold, o->folds, o->threads, acc, &best,
-                           dec, err)))
+    if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, Cs, n_C, fold, o->folds, o->threads, acc,
+                           &best, dec, err)))
         goto done;
     if (o->verbose) {
         xf__log(XF_LOG_INFO, "train-classifier: %d-fold stratified CV (%s, %zu rows, %d classes)\n",
@@ -200,11 +218,26 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     lp.C = Cs[best];
     W = malloc((size_t) d * (size_t) k * sizeof(float));
     h->b = malloc((size_t) k * sizeof(float));
-    if (!W || !h->b) {
+    float *Wz = o->whiten ? malloc((size_t) dz * (size_t) k * sizeof(float)) : W;
+    if (!W || !h->b || !Wz) {
+        if (Wz != W)
+            free(Wz);
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = xf__linear_train(X, y, n, d, k, &lp, W, h->b, err)))
+    s = xf__linear_train(X, y, n, dz, k, &lp, Wz, h->b, err);
+    if (!s && o->whiten) { /* W = wmap . Wz, b -= W^T wmu */
+        xf__sgemm(d, k, dz, wmap, Wz, W, 0);
+        for (int c = 0; c < k; c++) {
+            double bb = h->b[c];
+            for (int j = 0; j < d; j++)
+                bb -= (double) W[(size_t) j * (size_t) k + (size_t) c] * (double) wmu[j];
+            h->b[c] = (float) bb;
+        }
+    }
+    if (Wz != W)
+        free(Wz);
+    if (s)
         goto done;
     /* Platt scaling on the held-out decision values, one sigmoid per class */
     if (!xf__solver_is_logistic(o->lin.solver)) {
@@ -246,7 +279,12 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     h->cv_accuracy = (float) acc[best];
     h->n_train = (uint32_t) n;
     h->solver = strdup(xf__solver_name(o->lin.solver));
-    h->normalize = strdup(xf__norm_name(o->norm));
+    char norm[64];
+    snprintf(norm, sizeof norm, "%s%s", xf__norm_name(o->norm),
+             o->whiten == 1 ? "+pca" : o->whiten == 2 ? "+zca" : "");
+    if (o->whiten)
+        snprintf(norm + strlen(norm), sizeof norm - strlen(norm), "%d", o->dims ? o->dims : d);
+    h->normalize = strdup(norm);
     h->features_json = strdup(fs->header_json);
     if (!h->solver || !h->normalize || !h->features_json)
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
@@ -261,6 +299,8 @@ done:
     free(mu);
     free(sd);
     free(W);
+    free(wmap);
+    free(wmu);
     free(dec);
     free(fold);
     free(count);

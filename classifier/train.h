@@ -22,11 +22,17 @@ typedef struct {
     xf_norm norm;
     int verbose;
     int threads; /* cross-validation folds trained in parallel */
+    int whiten;  /* 0 none, 1 PCA, 2 ZCA (after the normalisation), keeping `dims` components */
+    int dims;
 } xf_train_opts;
 
 xf_train_opts xf__train_default_opts(void);
 const char *xf__norm_name(xf_norm n);
 int xf__norm_parse(const char *s, xf_norm *out);
+
+/* whiten.c: map (d, d_out) and mean (d) with z = (x - mean) . map; see whiten.c. */
+xf_status xf__whiten_fit(const float *X, size_t n, int d, int dims, int zca, float **map,
+                         float **mean, int *d_out, xf_error *err);
 
 /* Trains a head on the ok, labelled records of fs. lm may be NULL (labels from folder names). */
 xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,

@@ -284,6 +284,59 @@ static void test_liblinear_tools(void)
     xf__featset_free(&fs);
 }
 
+/* the whitening map makes the covariance of z = (x - mean) . map the identity */
+static void test_whiten(void)
+{
+    enum { N = 400, DW = 6 };
+    static float X[N * DW];
+    for (int i = 0; i < N; i++) { /* correlated, unequal variances */
+        double g[DW];
+        for (int k = 0; k < DW; k++)
+            g[k] = gauss();
+        float row[DW] = {(float) (3 * g[0]), (float) (g[0] + g[1]), (float) (0.5 * g[1] + g[2]),
+                         (float) (g[0] - g[3]), (float) (2 * g[3] + 1 + g[4]),
+                         (float) (0.5 * g[5] + g[0])};
+        memcpy(X + i * DW, row, sizeof row);
+    }
+    for (int zca = 0; zca < 2; zca++) {
+        float *map, *mu;
+        int dout;
+        xf_error e;
+        int dims = zca ? DW : 4;
+        T_CHECK(xf__whiten_fit(X, N, DW, dims, zca, &map, &mu, &dout, &e) == XF_OK);
+        T_CHECK(dout == (zca ? DW : 4));
+        double cov[DW][DW] = {{0}}, maxerr = 0;
+        for (int i = 0; i < N; i++) {
+            double z[DW] = {0};
+            for (int k = 0; k < dout; k++)
+                for (int j = 0; j < DW; j++)
+                    z[k] += ((double) X[i * DW + j] - (double) mu[j]) * (double) map[j * dout + k];
+            for (int a = 0; a < dout; a++)
+                for (int b = 0; b < dout; b++)
+                    cov[a][b] += z[a] * z[b] / N;
+        }
+        for (int a = 0; a < dout; a++)
+            for (int b = 0; b < dout; b++)
+                maxerr = fmax(maxerr, fabs(cov[a][b] - (a == b)));
+        T_CHECKF(maxerr < 1e-3, "%s: covariance of z differs from I by %.3g", zca ? "ZCA" : "PCA",
+                 maxerr);
+        free(map);
+        free(mu);
+    }
+    xf_featset fs;
+    xf_error e;
+    T_CHECK(xf__feats_read("build/tests/blobs.bin", &fs, &e) == XF_OK);
+    xf_train_opts o = xf__train_default_opts();
+    o.whiten = 1, o.dims = 4;
+    xf_head h;
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h, &e) == XF_OK && h.dim == D &&
+            strcmp(h.normalize, "none+pca4") == 0 && h.cv_accuracy > 0.9f);
+    xf__head_free(&h);
+    o.whiten = 1, o.dims = D + 1;
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h, &e) == XF_ERR_ARG);
+    xf__featset_free(&fs);
+}
+
 static void test_metrics(void)
 {
     xf_confusion c;
@@ -305,6 +358,7 @@ int main(void)
     test_train_predict();
     test_bad_inputs();
     test_liblinear_tools();
+    test_whiten();
     test_metrics();
     return t_done();
 }

@@ -455,7 +455,7 @@ static void save(const char *name, const void *p, size_t n)
     }
 }
 
-/* Sample files for tests/cli/*.sh: good and bad inputs in one folder. */
+/* Sample files for the tests/cli scripts: good and bad inputs in one folder. */
 static void write_samples(void)
 {
     mkdir("build/tests/img", 0755);
