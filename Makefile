@@ -50,12 +50,13 @@ LIB      := $(BUILD)/libxfer.a
 TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert \
             $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/xfer-feats
 BENCH    := $(BUILD)/bench_forward
-TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
+            $(BUILD)/tests/replay_wfile $(BUILD)/tests/replay_image
 EXAMPLES := $(BUILD)/examples/minimal
 
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles deps-bench test-slurm weights test check asan bench golden clean help demo
+.PHONY: all deps deps-oracles deps-bench test-slurm fuzz weights test check asan bench golden clean help demo
 all: $(LIB) $(TOOLS)
 
 help:
@@ -107,6 +108,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CONV_OBJ) $(CLS_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/obj/tests/unit/%.o: XCFLAGS += -Itests
+# the fuzz targets with a plain main: replayed over the test files by tests/run.sh
+$(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/examples/mnist_to_png: $(BUILD)/obj/examples/mnist_to_png.o
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lz -o $@
 $(BUILD)/examples/minimal: $(BUILD)/obj/examples/minimal.o $(LIB)
@@ -146,6 +151,22 @@ check:
 asan:
 	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" BUILD=build/asan test
+
+# fuzzing (clang libFuzzer + ASan/UBSan), FUZZ_SECONDS per target, seeds from the test files
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -std=c11 \
+              -D_GNU_SOURCE -Iinclude -Iextractor -Iweights $(PC_CFLAGS)
+FUZZ_SRC := $(LIB_SRC) $(CONV_SRC)
+fuzz: test
+	@mkdir -p $(BUILD)/fuzz
+	@for t in wfile image tflite; do \
+	  clang $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) $(LDLIBS) -o $(BUILD)/fuzz/fuzz_$$t || exit 1; done
+	@mkdir -p $(BUILD)/fuzz/corpus_wfile $(BUILD)/fuzz/corpus_image $(BUILD)/fuzz/corpus_tflite
+	@cp build/tests/tiny.gguf $(BUILD)/fuzz/corpus_wfile/ ; cp -r build/tests/img/*.jpg build/tests/img/*.png $(BUILD)/fuzz/corpus_image/ 2>/dev/null; true
+	@[ -z "$(WEIGHTS_MIRROR)" ] || cp $(WEIGHTS_MIRROR)/mobilenet_v2_1.0_224_quant.tflite $(BUILD)/fuzz/corpus_tflite/ 2>/dev/null; true
+	@for t in wfile image tflite; do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    $(BUILD)/fuzz/corpus_$$t 2>&1 | tail -3 || exit 1; done
 
 # a one-node Slurm cluster on loopback: sharded extraction + merge (installs slurm-wlm, munge)
 test-slurm: all weights

@@ -14,11 +14,20 @@ tally() { # name, output file, exit code
   printf '%-28s %s\n' "$1" "${line:-no summary}"
 }
 for t in "$BUILD"/tests/test_*; do
+  case "$t" in *.log) continue;; esac
   [ -x "$t" ] || continue
   out="$BUILD/tests/$(basename "$t").log"
   "$t" > "$out" 2>&1; rc=$?
   grep -E '^(FAIL|SKIP)' "$out" | head -20
   tally "$(basename "$t")" "$out" $rc
+done
+# fuzz targets replayed over the files the tests wrote (a crash or sanitizer report fails)
+for t in wfile image; do
+  [ -x "$BUILD/tests/replay_$t" ] || continue
+  out="$BUILD/tests/replay_$t.log"
+  if [ $t = wfile ]; then args="build/tests/tiny.gguf build/tests/tiny_backbone.gguf weights"; else args="build/tests/img build/tests/cls"; fi
+  "$BUILD/tests/replay_$t" $args > "$out" 2>&1; rc=$?
+  tally "replay_$t" "$out" $rc
 done
 for t in tests/cli/*.sh; do
   [ -f "$t" ] || continue
