@@ -79,25 +79,27 @@ static int read_record(FILE *f, uint32_t dim, const char *name, size_t idx, char
         xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated or bad path", name, idx);
         return -1;
     }
+    const char *why = NULL;
+    xf_status code = XF_ERR_IO;
     if (fread(st, 4, 1, f) != 1) {
-        xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated", name, idx);
-        return -1;
-    }
-    if (*st == 0) {
-        if (fread(row, sizeof(float), dim, f) != dim) {
-            xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated vector", name, idx);
-            return -1;
-        }
-        for (uint32_t k = 0; k < dim; k++)
+        why = "truncated";
+    } else if (*st == 0) {
+        if (fread(row, sizeof(float), dim, f) != dim)
+            why = "truncated vector";
+        for (uint32_t k = 0; !why && k < dim; k++)
             if (!isfinite(row[k])) {
-                xf__fail(err, XF_ERR_VALUE, "%s: record %zu: non-finite value", name, idx);
-                return -1;
+                why = "non-finite value";
+                code = XF_ERR_VALUE;
             }
-        return 1;
+    } else {
+        memset(row, 0, (size_t) dim * sizeof(float));
+        if (!(*reason = read_str(f, MAX_PATH_LEN, &eof)))
+            why = "truncated reason";
     }
-    memset(row, 0, (size_t) dim * sizeof(float));
-    if (!(*reason = read_str(f, MAX_PATH_LEN, &eof))) {
-        xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated reason", name, idx);
+    if (why) {
+        xf__fail(err, code, "%s: record %zu: %s", name, idx, why);
+        free(*path);
+        *path = NULL;
         return -1;
     }
     return 1;
