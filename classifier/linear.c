@@ -77,7 +77,7 @@ static struct feature_node *build_nodes(const float *X, size_t n, int d,
         for (int j = 0; j < d; j++)
             if (x[j] != 0.0f) {
                 q->index = j + 1;
-                q->value = x[j];
+                q->value = (double) x[j];
                 q++;
             }
         q->index = d + 1;

@@ -229,7 +229,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     if (!s && o->whiten) { /* W = wmap . Wz, b -= W^T wmu */
         xf__sgemm(d, k, dz, wmap, Wz, W, 0);
         for (int c = 0; c < k; c++) {
-            double bb = h->b[c];
+            double bb = (double) h->b[c];
             for (int j = 0; j < d; j++)
                 bb -= (double) W[(size_t) j * (size_t) k + (size_t) c] * (double) wmu[j];
             h->b[c] = (float) bb;
@@ -262,7 +262,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     }
     /* fold standardisation into W, b: x' = (x - mu) / sd */
     for (int c = 0; c < k; c++) {
-        double bb = h->b[c];
+        double bb = (double) h->b[c];
         for (int j = 0; j < d; j++) {
             float *w = &W[(size_t) j * (size_t) k + (size_t) c];
             *w /= sd[j];

@@ -116,7 +116,7 @@ static xf_status rd_num(cursor *c, uint32_t t, xf_kv *kv, double *d, const char 
     case XF_GGUF_I16: { int16_t x; memcpy(&x, b, 2); v = x; break; }
     case XF_GGUF_U32: { uint32_t x; memcpy(&x, b, 4); v = x; break; }
     case XF_GGUF_I32: { int32_t x; memcpy(&x, b, 4); v = x; break; }
-    case XF_GGUF_F32: { float x; memcpy(&x, b, 4); v = x; break; }
+    case XF_GGUF_F32: { float x; memcpy(&x, b, 4); v = (double) x; break; }
     case XF_GGUF_U64: { uint64_t x; memcpy(&x, b, 8); v = (double) x; if (kv) kv->num.u = x; break; }
     case XF_GGUF_I64: { int64_t x; memcpy(&x, b, 8); v = (double) x; if (kv) kv->num.i = x; break; }
     case XF_GGUF_F64: { double x; memcpy(&x, b, 8); v = x; break; }

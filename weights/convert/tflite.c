@@ -691,7 +691,7 @@ static xf_status convert(ctx *x)
         return xf__wrap(x->err, x->path);
     if ((in->type == T_UINT8 || in->type == T_INT8) && in->n_scale == 1) {
         /* real = scale * (q - zp), q = pixel (uint8) => mean zp/255, std 1/(255 scale) */
-        double scale = get_scale(x, in, 0), zp = (double) get_zp(x, in, 0);
+        double scale = (double) get_scale(x, in, 0), zp = (double) get_zp(x, in, 0);
         if (in->type == T_INT8)
             zp += 128; /* int8 input: q = pixel - 128 */
         if (!(scale > 0))
