@@ -56,7 +56,7 @@ EXAMPLES := $(BUILD)/examples/minimal
 
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles deps-bench test-slurm fuzz weights test check asan bench golden clean help demo
+.PHONY: all deps deps-oracles deps-bench test-slurm fuzz tsan weights test check asan bench golden clean help demo
 all: $(LIB) $(TOOLS)
 
 help:
@@ -151,6 +151,13 @@ check:
 asan:
 	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" BUILD=build/asan test
+
+# ThreadSanitizer on the threaded pipeline (clones off: ifunc resolvers run before TSan starts)
+tsan: test
+	$(MAKE) BUILD=build/tsan CFLAGS="-O1 -g -fsanitize=thread -DXF_NO_CLONES" LDFLAGS="-fsanitize=thread" \
+	  build/tsan/extract-features
+	build/tsan/extract-features -w build/tests/tiny.gguf --quiet -j 3 --batch 1 build/tests/cli-resume/many > build/tsan/j3.bin
+	cmp build/tsan/j3.bin build/tests/cli-resume/full.bin && echo "tsan: no data race reported, output identical"
 
 # fuzzing (clang libFuzzer + ASan/UBSan), FUZZ_SECONDS per target, seeds from the test files
 FUZZ_SECONDS ?= 60
