@@ -185,7 +185,22 @@ static int64_t window_out(int64_t in, int k, int s, int p0, int p1)
     return (span - k) / s + 1;
 }
 
+static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err);
+
+/* Shape rules, then bounds: per-image activations stay below 2^31 elements, so sizes computed
+ * from them (times a batch of at most 4096) cannot overflow. */
 xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
+{
+    xf_status s = infer_shape(g, nd, err);
+    if (s)
+        return s;
+    if (nd->c < 1 || nd->c > MAX_DIM || nd->h > 16384 || nd->w > 16384 ||
+        nd->h * nd->w * nd->c > ((int64_t) 1 << 31))
+        return shape_err(err, nd, "output larger than 2^31 elements per image");
+    return XF_OK;
+}
+
+static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
 {
     int need_in = nd->op == XF_OP_INPUT ? 0 : (nd->op == XF_OP_ADD || nd->op == XF_OP_CONCAT) ? -1 : 1;
     if (need_in == 1 && nd->n_in != 1)

@@ -172,6 +172,10 @@ const char *xf_model_tensor_name(const xf_model *m, int i)
 
 void xf_model_tensor_shape(const xf_model *m, int i, int64_t *h, int64_t *w, int64_t *c)
 {
+    if (i < 0 || i >= m->graph.n_nodes) {
+        *h = *w = *c = 0;
+        return;
+    }
     const xf_node *nd = &m->graph.nodes[i];
     *h = nd->h;
     *w = nd->w;

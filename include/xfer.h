@@ -92,7 +92,8 @@ size_t xf_model_input_len(const xf_model *model);
 /* Named tensors (node outputs) in graph order: index 0 .. count-1. */
 int xf_model_tensor_count(const xf_model *model);
 const char *xf_model_tensor_name(const xf_model *model, int i);
-/* Output shape of tensor i for one image: h, w, c (dense outputs have h = w = 1). */
+/* Output shape of tensor i for one image: h, w, c (dense outputs have h = w = 1); all 0 when i
+ * is out of range. */
 void xf_model_tensor_shape(const xf_model *model, int i, int64_t *h, int64_t *w, int64_t *c);
 int xf_model_tensor_find(const xf_model *model, const char *name); /* -1 when absent */
 const char *xf_model_default_layer(const xf_model *model);

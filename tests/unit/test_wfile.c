@@ -263,6 +263,18 @@ int main(void)
     T_CHECK(tiny_write(TMP, missing_layer, &err) == XF_OK);
     T_CHECK(xf_model_open(TMP, NULL, &m, &err) == XF_ERR_FORMAT);
 
+    /* hostile graph: each concat quadruples the channels (3 * 4^k); sizes must stay bounded */
+    {
+        xf_graph gg;
+        char text[4096] = "input k0 h=64 w=64 c=3\n";
+        for (int i = 1; i <= 14; i++)
+            snprintf(text + strlen(text), sizeof text - strlen(text),
+                     "concat k%d in=k%d,k%d,k%d,k%d\n", i, i - 1, i - 1, i - 1, i - 1);
+        xf_status st = xf__graph_parse(text, &gg, &err);
+        T_CHECKF(st == XF_ERR_SHAPE, "channel explosion: %s", xf_status_name(st));
+        printf("ok   %-24s %-20s %s\n", "huge activations", xf_status_name(st), err.msg);
+    }
+
     /* the writer never leaves a partial file under the final name */
     T_CHECK(tiny_write("build/tests/no-such-dir/x.gguf", NULL, &err) == XF_ERR_IO);
     T_CHECK(access("build/tests/no-such-dir/x.gguf", F_OK) != 0);
