@@ -60,3 +60,49 @@ void xf__softmax(const float *x, int n, int64_t c, float *y)
             yr[i] = (float) ((double) yr[i] / sum);
     }
 }
+
+void xf__act_backward(const float *y, float *dy, size_t n, xf_act act)
+{
+    switch (act) {
+    case XF_ACT_NONE: break;
+    case XF_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0 ? dy[i] : 0;
+        break;
+    case XF_ACT_RELU6:
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0 && y[i] < 6 ? dy[i] : 0;
+        break;
+    case XF_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            dy[i] *= y[i] * (1 - y[i]);
+        break;
+    case XF_ACT_COUNT_: break;
+    }
+}
+
+void xf__gap_backward(const float *dy, int n, int64_t hw, int64_t c, float *dx)
+{
+    float inv = 1.0f / (float) hw;
+    for (int b = 0; b < n; b++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t ch = 0; ch < c; ch++)
+                dx[((int64_t) b * hw + p) * c + ch] = dy[(int64_t) b * c + ch] * inv;
+}
+
+double xf__softmax_xent(const float *logits, const int *labels, int n, int64_t k, float smoothing,
+                        float *dlogits)
+{
+    double loss = 0;
+    xf__softmax(logits, n, k, dlogits);
+    for (int r = 0; r < n; r++) {
+        float *p = dlogits + (int64_t) r * k;
+        for (int64_t j = 0; j < k; j++) {
+            double target = (double) smoothing / (double) k +
+                            (j == labels[r] ? 1.0 - (double) smoothing : 0.0);
+            loss -= target * log((double) p[j] + 1e-30);
+            p[j] = (float) (((double) p[j] - target) / n);
+        }
+    }
+    return loss / n;
+}

@@ -148,3 +148,64 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
                     y[((b * nd->h + oy) * nd->w + ox) * cout + co] = v;
                 }
 }
+
+/* Rows [r0, r0+rows) of dcol (rows, kh*kw*cin) added back into dx (one image). */
+static void col2im_add(const xf_node *nd, const float *dcol, int64_t ih, int64_t iw, int64_t cin,
+                       int64_t r0, int64_t rows, float *dx)
+{
+    int64_t ow = nd->w;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t oy = (r0 + r) / ow, ox = (r0 + r) % ow;
+        const float *src = dcol + r * nd->kh * nd->kw * cin;
+        for (int ky = 0; ky < nd->kh; ky++)
+            for (int kx = 0; kx < nd->kw; kx++, src += cin) {
+                int64_t iy = oy * nd->sh + ky - nd->pt, ix = ox * nd->sw + kx - nd->pl;
+                if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                    continue;
+                float *d = dx + (iy * iw + ix) * cin;
+                for (int64_t c = 0; c < cin; c++)
+                    d[c] += src[c];
+            }
+    }
+}
+
+/* dy is the gradient after the activation has been undone (xf__act_backward). scratch holds
+ * 2 * xf__conv2d_scratch() floats. */
+void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                         int64_t cin, const float *dy, float *dx, float *dw, float *db,
+                         float *scratch)
+{
+    int64_t cout = nd->cout, m = nd->h * nd->w;
+    if (db)
+        for (int64_t r = 0; r < (int64_t) n * m; r++)
+            for (int64_t j = 0; j < cout; j++)
+                db[j] += dy[r * cout + j];
+    if (is_pointwise(nd)) {
+        int64_t rows = (int64_t) n * m;
+        if (dw)
+            xf__sgemm_t(1, 0, cin, cout, rows, x, dy, dw, 1); /* x^T dy */
+        if (dx)
+            xf__sgemm_t(0, 1, rows, cin, cout, dy, nd->weight, dx, 0); /* dy W^T */
+        return;
+    }
+    int64_t k = (int64_t) nd->kh * nd->kw * cin, step = chunk_rows(k);
+    float *col = scratch, *dcol = scratch + (step < m ? step : m) * k;
+    if (dx)
+        memset(dx, 0, (size_t) n * (size_t) (ih * iw * cin) * sizeof(float));
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t) b * (size_t) (ih * iw * cin);
+        const float *dyb = dy + (size_t) b * (size_t) (m * cout);
+        float *dxb = dx ? dx + (size_t) b * (size_t) (ih * iw * cin) : NULL;
+        for (int64_t r0 = 0; r0 < m; r0 += step) {
+            int64_t rows = m - r0 < step ? m - r0 : step;
+            if (dw) {
+                im2col(nd, xb, ih, iw, cin, r0, rows, col);
+                xf__sgemm_t(1, 0, k, cout, rows, col, dyb + r0 * cout, dw, 1);
+            }
+            if (dxb) {
+                xf__sgemm_t(0, 1, rows, k, cout, dyb + r0 * cout, nd->weight, dcol, 0);
+                col2im_add(nd, dcol, ih, iw, cin, r0, rows, dxb);
+            }
+        }
+    }
+}

@@ -34,3 +34,17 @@ void xf__dense_ref(const xf_node *nd, const float *x, int n, int64_t in, float *
         }
     bias_act(nd, y, n);
 }
+
+/* dy after the activation has been undone. */
+void xf__dense_backward(const xf_node *nd, const float *x, int n, int64_t in, const float *dy,
+                        float *dx, float *dw, float *db)
+{
+    if (db)
+        for (int64_t r = 0; r < (int64_t) n; r++)
+            for (int64_t j = 0; j < nd->cout; j++)
+                db[j] += dy[r * nd->cout + j];
+    if (dw)
+        xf__sgemm_t(1, 0, in, nd->cout, n, x, dy, dw, 1); /* x^T dy */
+    if (dx)
+        xf__sgemm_t(0, 1, n, in, nd->cout, dy, nd->weight, dx, 0); /* dy W^T */
+}

@@ -82,3 +82,38 @@ void xf__dwconv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int6
                         y[((b * nd->h + oy) * nd->w + ox) * oc + co] = v;
                     }
 }
+
+/* dy after the activation has been undone. Direct loops (any multiplier). */
+void xf__dwconv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                           int64_t c, const float *dy, float *dx, float *dw, float *db)
+{
+    int64_t m = nd->mult, oc = c * m;
+    if (dx)
+        memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
+    for (int b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < nd->h; oy++)
+            for (int64_t ox = 0; ox < nd->w; ox++) {
+                const float *g = dy + ((b * nd->h + oy) * nd->w + ox) * oc;
+                if (db)
+                    for (int64_t co = 0; co < oc; co++)
+                        db[co] += g[co];
+                for (int ky = 0; ky < nd->kh; ky++)
+                    for (int kx = 0; kx < nd->kw; kx++) {
+                        int64_t iy = oy * nd->sh + ky - nd->pt, ix = ox * nd->sw + kx - nd->pl;
+                        if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                            continue;
+                        const float *xp = x + ((b * ih + iy) * iw + ix) * c;
+                        float *dxp = dx ? dx + ((b * ih + iy) * iw + ix) * c : NULL;
+                        const float *wp = nd->weight + (ky * nd->kw + kx) * oc;
+                        float *dwp = dw ? dw + (ky * nd->kw + kx) * oc : NULL;
+                        for (int64_t ci = 0; ci < c; ci++)
+                            for (int64_t k = 0; k < m; k++) {
+                                float gv = g[ci * m + k];
+                                if (dwp)
+                                    dwp[ci * m + k] += gv * xp[ci];
+                                if (dxp)
+                                    dxp[ci] += gv * wp[ci * m + k];
+                            }
+                    }
+            }
+}

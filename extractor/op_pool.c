@@ -7,6 +7,7 @@
 #include "xf_internal.h"
 
 #include <float.h>
+#include <string.h>
 
 void xf__pool2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t c,
                 float *y)
@@ -48,4 +49,46 @@ void xf__pool2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
                 xf__act_apply(yp, (size_t) c, nd->act);
             }
     }
+}
+
+/* Average: each output's gradient spread over its window (same divisor as forward); max: to the
+ * first maximal input of the window (recomputed from x). */
+void xf__pool2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                         int64_t c, const float *dy, float *dx)
+{
+    int is_max = nd->op == XF_OP_MAXPOOL;
+    memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
+    for (int b = 0; b < n; b++)
+        for (int64_t oy = 0; oy < nd->h; oy++)
+            for (int64_t ox = 0; ox < nd->w; ox++)
+                for (int64_t ch = 0; ch < c; ch++) {
+                    float g = dy[((b * nd->h + oy) * nd->w + ox) * c + ch];
+                    int cnt = 0;
+                    int64_t best = -1;
+                    float bv = -FLT_MAX;
+                    for (int ky = 0; ky < nd->kh; ky++)
+                        for (int kx = 0; kx < nd->kw; kx++) {
+                            int64_t iy = oy * nd->sh + ky - nd->pt, ix = ox * nd->sw + kx - nd->pl;
+                            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                                continue;
+                            int64_t idx = ((b * ih + iy) * iw + ix) * c + ch;
+                            cnt++;
+                            if (is_max && x[idx] > bv) {
+                                bv = x[idx];
+                                best = idx;
+                            }
+                        }
+                    if (is_max) {
+                        if (best >= 0)
+                            dx[best] += g;
+                        continue;
+                    }
+                    float share = g / (nd->count_pad ? (float) (nd->kh * nd->kw) : (float) cnt);
+                    for (int ky = 0; ky < nd->kh; ky++)
+                        for (int kx = 0; kx < nd->kw; kx++) {
+                            int64_t iy = oy * nd->sh + ky - nd->pt, ix = ox * nd->sw + kx - nd->pl;
+                            if (iy >= 0 && iy < ih && ix >= 0 && ix < iw)
+                                dx[((b * ih + iy) * iw + ix) * c + ch] += share;
+                        }
+                }
 }

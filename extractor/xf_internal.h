@@ -249,7 +249,30 @@ void xf__softmax(const float *x, int n, int64_t c, float *y);
 /* gemm.c: C (m, n) = A (m, k) @ B (k, n) [+ C if accumulate]; row-major, contiguous. */
 void xf__sgemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
                int accumulate);
+/* The same with A (m, k) stored transposed when ta (as (k, m)) and B (k, n) when tb (as (n, k)). */
+void xf__sgemm_t(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                 float *c, int accumulate);
 void xf__blas_threads(int n);
+
+/* ---- backward passes (fine-tuning). dy is the gradient of the loss with respect to the node's
+ * output; parameter gradients (dw, db) are accumulated (+=), input gradients (dx) overwritten.
+ * Pass dx = NULL when the input needs no gradient (frozen below this node). ---- */
+/* dy <- dy * act'(y), in place, from the node's output y */
+void xf__act_backward(const float *y, float *dy, size_t n, xf_act act);
+void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                         int64_t cin, const float *dy, float *dx, float *dw, float *db,
+                         float *scratch);
+void xf__dwconv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                           int64_t c, const float *dy, float *dx, float *dw, float *db);
+void xf__dense_backward(const xf_node *nd, const float *x, int n, int64_t in, const float *dy,
+                        float *dx, float *dw, float *db);
+void xf__pool2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                         int64_t c, const float *dy, float *dx);
+void xf__gap_backward(const float *dy, int n, int64_t hw, int64_t c, float *dx);
+/* Mean softmax cross-entropy of logits (n, k) against labels, with label smoothing eps;
+ * writes dlogits (n, k) and returns the loss. */
+double xf__softmax_xent(const float *logits, const int *labels, int n, int64_t k, float smoothing,
+                        float *dlogits);
 
 /* defaults.c: "R,G,B" flag values (1 when three numbers), and the parent folder name of a path
  * (*start, *len into path; 0 when the path has no parent folder). */
