@@ -19,6 +19,7 @@ struct xf_session {
     int64_t feat_dim;
     unsigned char *needed;
     size_t *offset; /* floats, per node */
+    float **buf;    /* per node: arena + offset */
     float *arena;
     float *scratch;
 };
@@ -174,6 +175,12 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
         return xf__fail(err, XF_ERR_NOMEM, "out of memory for a %zu MiB activation arena",
                         total * sizeof(float) >> 20);
     }
+    if (!(s->buf = calloc((size_t) n, sizeof *s->buf))) {
+        xf_session_free(s);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        s->buf[i] = s->arena + s->offset[i];
     xf__log(XF_LOG_DEBUG, "xfer: session arena %.1f MiB, scratch %.1f MiB (batch %d)\n",
             (double) total * 4 / 1048576.0, (double) scratch * 4 / 1048576.0, o.max_batch);
     if (o.threads > 0)
@@ -188,6 +195,7 @@ void xf_session_free(xf_session *s)
         return;
     free(s->needed);
     free(s->offset);
+    free(s->buf);
     free(s->arena);
     free(s->scratch);
     free(s);
@@ -196,57 +204,6 @@ void xf_session_free(xf_session *s)
 int64_t xf_session_feat_dim(const xf_session *s)
 {
     return s->feat_dim;
-}
-
-static void run_node(xf_session *s, int i, int n)
-{
-    const xf_graph *g = &s->model->graph;
-    const xf_node *nd = &g->nodes[i];
-    float *y = s->arena + s->offset[i];
-    const xf_node *xn = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
-    const float *x = xn ? s->arena + s->offset[nd->in[0]] : NULL;
-    switch (nd->op) {
-    case XF_OP_INPUT: break;
-    case XF_OP_CONV2D: xf__conv2d(nd, x, n, xn->h, xn->w, xn->c, y, s->scratch); break;
-    case XF_OP_DWCONV2D: xf__dwconv2d(nd, x, n, xn->h, xn->w, xn->c, y); break;
-    case XF_OP_DENSE: xf__dense(nd, x, n, xn->h * xn->w * xn->c, y); break;
-    case XF_OP_MAXPOOL:
-    case XF_OP_AVGPOOL: xf__pool2d(nd, x, n, xn->h, xn->w, xn->c, y); break;
-    case XF_OP_GAP:
-        xf__gap(x, n, xn->h * xn->w, xn->c, y);
-        xf__act_apply(y, node_floats(nd, n), nd->act);
-        break;
-    case XF_OP_FLATTEN:
-    case XF_OP_ACT:
-        memcpy(y, x, node_floats(nd, n) * sizeof(float));
-        xf__act_apply(y, node_floats(nd, n), nd->act);
-        break;
-    case XF_OP_SOFTMAX: xf__softmax(x, n * (int) (nd->h * nd->w), nd->c, y); break;
-    case XF_OP_ADD: {
-        size_t len = node_floats(nd, n);
-        memcpy(y, x, len * sizeof(float));
-        for (int k = 1; k < nd->n_in; k++) {
-            const float *z = s->arena + s->offset[nd->in[k]];
-            for (size_t j = 0; j < len; j++)
-                y[j] += z[j];
-        }
-        xf__act_apply(y, len, nd->act);
-        break;
-    }
-    case XF_OP_CONCAT: {
-        int64_t pix = (int64_t) n * nd->h * nd->w, c0 = 0;
-        for (int k = 0; k < nd->n_in; k++) {
-            const xf_node *zn = &g->nodes[nd->in[k]];
-            const float *z = s->arena + s->offset[nd->in[k]];
-            for (int64_t p = 0; p < pix; p++)
-                memcpy(y + p * nd->c + c0, z + p * zn->c, (size_t) zn->c * sizeof(float));
-            c0 += zn->c;
-        }
-        xf__act_apply(y, node_floats(nd, n), nd->act);
-        break;
-    }
-    case XF_OP_COUNT_: XF_ASSERT(0);
-    }
 }
 
 xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, size_t out_len,
@@ -264,7 +221,7 @@ xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, s
     memcpy(s->arena + s->offset[0], input, node_floats(&g->nodes[0], n) * sizeof(float));
     for (int i = 1; i < g->n_nodes; i++)
         if (s->needed[i])
-            run_node(s, i, n);
+            xf__node_forward(g, i, s->buf, n, s->scratch);
     int64_t col = 0;
     for (int l = 0; l < s->n_layers; l++) {
         const xf_node *nd = &g->nodes[s->layer[l]];

@@ -246,6 +246,15 @@ void xf__pool2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 void xf__gap(const float *x, int n, int64_t hw, int64_t c, float *y);
 void xf__softmax(const float *x, int n, int64_t c, float *y);
 
+/* node.c: node i of g from its inputs' buffers into bufs[i] (scratch: conv2d im2col). */
+void xf__node_forward(const xf_graph *g, int i, float *const *bufs, int n, float *scratch);
+/* Backward of node i: grads[i] holds dL/d(output) (consumed: the activation is undone in place);
+ * writes grads[input] for inputs whose grads[] is not NULL (overwritten, so a tensor consumed by
+ * several nodes must be summed by the caller), accumulates dw/db (may be NULL). scratch:
+ * 2 * xf__conv2d_scratch floats. */
+xf_status xf__node_backward(const xf_graph *g, int i, float *const *bufs, float *const *grads,
+                            int n, float *scratch, float *dw, float *db, xf_error *err);
+
 /* gemm.c: C (m, n) = A (m, k) @ B (k, n) [+ C if accumulate]; row-major, contiguous. */
 void xf__sgemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
                int accumulate);
