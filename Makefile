@@ -41,14 +41,14 @@ LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.
            weights/wfile.c
 CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c
 CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
-            classifier/whiten.c \
+            classifier/whiten.c classifier/finetune.c \
             classifier/metrics.c
 CLS_OBJ  := $(CLS_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CONV_OBJ := $(CONV_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libxfer.a
 TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert \
-            $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/xfer-feats
+            $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/xfer-feats $(BUILD)/finetune
 BENCH    := $(BUILD)/bench_forward
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
             $(BUILD)/tests/replay_wfile $(BUILD)/tests/replay_image
@@ -99,9 +99,11 @@ $(BUILD)/xfer-inspect: $(BUILD)/obj/weights/xfer-inspect.o $(LIB)
 $(BUILD)/xfer-convert: $(BUILD)/obj/weights/xfer-convert.o $(CONV_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/train-classifier: $(BUILD)/obj/classifier/train-classifier.o $(CLS_OBJ) $(LIB)
+$(BUILD)/train-classifier: $(BUILD)/obj/classifier/train-classifier.o $(CLS_OBJ) $(CONV_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/classify: $(BUILD)/obj/classifier/classify.o $(CLS_OBJ) $(LIB)
+$(BUILD)/finetune: $(BUILD)/obj/classifier/finetune-main.o $(CLS_OBJ) $(CONV_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/classify: $(BUILD)/obj/classifier/classify.o $(CLS_OBJ) $(CONV_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CONV_OBJ) $(CLS_OBJ) $(LIB)

@@ -212,8 +212,9 @@ static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
     const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : &g->nodes[0];
     switch (nd->op) {
     case XF_OP_INPUT:
-        if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > 16384 || nd->w > 16384 || nd->c > 4)
-            return shape_err(err, nd, "input needs h, w in 1..16384 and c in 1..4");
+        /* images need c = 3 (model.c checks); training graphs start from feature maps */
+        if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > 16384 || nd->w > 16384)
+            return shape_err(err, nd, "input needs h, w in 1..16384 and c >= 1");
         return XF_OK;
     case XF_OP_CONV2D:
     case XF_OP_DWCONV2D:

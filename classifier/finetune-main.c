@@ -1,0 +1,251 @@
+/* finetune — trains a new head, and optionally the top nodes of the backbone, on image folders.
+ *
+ * It is: argument parsing; caching the frozen part's output for the training and validation
+ * images with the extraction pipeline (labels from folder names); xf__finetune; exit codes
+ * (0 ok, 1 error, 2 usage). The result is an ordinary weights file: `classify -m OUT` gives its
+ * classes, `extract-features -w OUT` its tuned features. It is not: augmentation (not yet).
+ */
+#include "feats.h"
+#include "finetune.h"
+#include "inputs.h"
+#include "labels.h"
+#include "pipeline.h"
+
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: finetune TRAIN_DIR [--val VAL_DIR] -o OUT.gguf [options]\n"
+        "Labels are the image folders' names. The frozen part runs once per image (cached).\n"
+        "  -w FILE               backbone (default: the best in weights/, see extract-features)\n"
+        "  --unfreeze-from NODE  train this node and everything after it up to the feature layer\n"
+        "                        (default: head only); see extract-features --list-layers\n"
+        "  --hidden N[,N...]     MLP head hidden sizes (ReLU); default: a linear head\n"
+        "  --epochs N (20)  --batch N (32)  --lr F (1e-3)  --weight-decay F (1e-4)\n"
+        "  --optimizer sgd|nesterov|adam|adamw (adamw)  --momentum F (0.9, SGD)\n"
+        "  --dropout F (0)  --label-smoothing F (0)  --warmup EPOCHS (1, then cosine)\n"
+        "  --patience N (5: stop after N epochs without a better val accuracy; 0 never)\n"
+        "  --seed N (1)  -j N (threads for the caching pass)  --quiet\n");
+}
+
+typedef struct {
+    float *x;
+    int *y;
+    size_t n, cap;
+    int64_t dim;
+    char **classes;
+    int k, grow; /* grow: training set, new classes are collected */
+    size_t skipped;
+} cache;
+
+static xf_status emit(void *user, size_t idx, const char *path, xf_status st, const float *vec,
+                      const char *reason, xf_error *err)
+{
+    (void) idx;
+    cache *c = user;
+    if (st != XF_OK) {
+        fprintf(stderr, "%s\n", reason);
+        c->skipped++;
+        return XF_OK;
+    }
+    char buf[1024];
+    const char *l = xf__label_of(NULL, path, buf, sizeof buf);
+    int y = l ? xf__class_index(c->classes, c->k, l) : -1;
+    if (y < 0) {
+        fprintf(stderr, "finetune: %s: class '%s' not in the training set, skipped\n", path,
+                l ? l : "?");
+        c->skipped++;
+        return XF_OK;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        float *nx = realloc(c->x, cap * (size_t) c->dim * sizeof(float));
+        if (nx)
+            c->x = nx;
+        int *ny = nx ? realloc(c->y, cap * sizeof(int)) : NULL;
+        if (!ny)
+            return xf__fail(err, XF_ERR_NOMEM, "out of memory caching %zu images", c->n);
+        c->y = ny;
+        c->cap = cap;
+    }
+    memcpy(c->x + c->n * (size_t) c->dim, vec, (size_t) c->dim * sizeof(float));
+    c->y[c->n++] = y;
+    return XF_OK;
+}
+
+static xf_status fill(const xf_model *m, const char *dir, const char *layer, int pooled,
+                      int threads, cache *c, xf_error *err)
+{
+    xf_inputs in = {0};
+    xf_status s = xf__inputs_add(&in, dir, NULL, err);
+    if (!s && in.n == 0)
+        s = xf__fail(err, XF_ERR_ARG, "%s: no images", dir);
+    if (!s && c->grow) {
+        c->k = xf__parent_classes(in.paths, in.n, &c->classes);
+        if (c->k < 2)
+            s = xf__fail(err, XF_ERR_ARG, "%s: need at least two class folders", dir);
+    }
+    xf_pipeline_opts po;
+    memset(&po, 0, sizeof po);
+    po.pp = xf_model_preproc(m);
+    po.so = xf_session_default_opts();
+    po.so.n_layers = 1;
+    po.so.layers[0] = layer;
+    po.so.pool = pooled ? XF_POOL_AVG : XF_POOL_NONE;
+    po.threads = threads;
+    po.batch = 4;
+    po.emit = emit;
+    po.user = c;
+    size_t failed;
+    if (!s)
+        s = xf__pipeline_run(m, in.paths, in.n, &po, &failed, err);
+    xf__inputs_free(&in);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *train = NULL, *val = NULL, *out = NULL, *wpath = NULL;
+    xf_ft_opts o = xf__ft_default_opts();
+    o.verbose = 1;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int takes = a[0] == '-' && strcmp(a, "--quiet") != 0 && strcmp(a, "-h") != 0 &&
+                    strcmp(a, "--help") != 0;
+        const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
+        char *end = NULL;
+        int ok = 1;
+        if (takes && !v) {
+            fprintf(stderr, "finetune: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--quiet") == 0) {
+            o.verbose = 0;
+        } else if (strcmp(a, "--val") == 0) {
+            val = v;
+        } else if (strcmp(a, "-o") == 0) {
+            out = v;
+        } else if (strcmp(a, "-w") == 0) {
+            wpath = v;
+        } else if (strcmp(a, "--unfreeze-from") == 0) {
+            o.unfreeze_from = v;
+        } else if (strcmp(a, "--hidden") == 0) {
+            const char *p = v;
+            o.n_hidden = 0;
+            while (ok && *p && o.n_hidden < 4) {
+                long h = strtol(p, &end, 10);
+                ok = end != p && h >= 1 && h <= 65536 && (*end == ',' || !*end);
+                o.hidden[o.n_hidden++] = (int) h;
+                p = *end ? end + 1 : end;
+            }
+            ok = ok && !*p;
+        } else if (strcmp(a, "--epochs") == 0) {
+            o.epochs = (int) strtol(v, &end, 10), ok = !*end && o.epochs >= 1 && o.epochs <= 10000;
+        } else if (strcmp(a, "--batch") == 0) {
+            o.batch = (int) strtol(v, &end, 10), ok = !*end && o.batch >= 1 && o.batch <= 4096;
+        } else if (strcmp(a, "--patience") == 0) {
+            o.patience = (int) strtol(v, &end, 10), ok = !*end && o.patience >= 0;
+        } else if (strcmp(a, "--warmup") == 0) {
+            o.warmup = (int) strtol(v, &end, 10), ok = !*end && o.warmup >= 0;
+        } else if (strcmp(a, "-j") == 0) {
+            threads = (int) strtol(v, &end, 10), ok = !*end && threads >= 1 && threads <= 256;
+        } else if (strcmp(a, "--seed") == 0) {
+            o.seed = strtoull(v, &end, 10), ok = !*end;
+        } else if (strcmp(a, "--lr") == 0) {
+            o.lr = strtof(v, &end), ok = !*end && o.lr > 0 && o.lr < 10;
+        } else if (strcmp(a, "--weight-decay") == 0) {
+            o.weight_decay = strtof(v, &end), ok = !*end && o.weight_decay >= 0;
+        } else if (strcmp(a, "--momentum") == 0) {
+            o.momentum = strtof(v, &end), ok = !*end && o.momentum >= 0 && o.momentum < 1;
+        } else if (strcmp(a, "--dropout") == 0) {
+            o.dropout = strtof(v, &end), ok = !*end && o.dropout >= 0 && o.dropout < 1;
+        } else if (strcmp(a, "--label-smoothing") == 0) {
+            o.label_smoothing = strtof(v, &end);
+            ok = !*end && o.label_smoothing >= 0 && o.label_smoothing < 1;
+        } else if (strcmp(a, "--optimizer") == 0) {
+            ok = 1;
+            if (strcmp(v, "sgd") == 0)
+                o.opt = XF_OPT_SGD;
+            else if (strcmp(v, "nesterov") == 0)
+                o.opt = XF_OPT_NESTEROV;
+            else if (strcmp(v, "adam") == 0)
+                o.opt = XF_OPT_ADAM;
+            else if (strcmp(v, "adamw") == 0)
+                o.opt = XF_OPT_ADAMW;
+            else
+                ok = 0;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "finetune: unknown option %s (see --help)\n", a);
+            return 2;
+        } else if (train) {
+            fprintf(stderr, "finetune: one training folder only\n");
+            return 2;
+        } else {
+            train = a;
+        }
+        if (!ok) {
+            fprintf(stderr, "finetune: bad value '%s' for %s (see --help)\n", v ? v : "", a);
+            return 2;
+        }
+    }
+    if (!train || !out) {
+        usage(stderr);
+        return 2;
+    }
+    char wbuf[4096];
+    if (!wpath) {
+        xf__default_weights(wbuf, sizeof wbuf);
+        wpath = wbuf;
+    }
+    xf_error err;
+    xf_model *m;
+    if (xf_model_open(wpath, NULL, &m, &err) != XF_OK) {
+        fprintf(stderr, "finetune: %s\n", err.msg);
+        return 1;
+    }
+    const char *layer;
+    int pooled;
+    cache tr = {0}, va = {0};
+    xf_status s = xf__ft_boundary(m, &o, &layer, &pooled, &err);
+    if (!s) {
+        int t = xf_model_tensor_find(m, layer);
+        int64_t h, w, c;
+        xf_model_tensor_shape(m, t, &h, &w, &c);
+        tr.dim = va.dim = pooled ? c : h * w * c;
+        tr.grow = 1;
+        if (o.verbose)
+            fprintf(stderr, "finetune: backbone %s (%s); caching '%s'%s (%lld floats per image)\n",
+                    xf_model_meta_str(m, "general.name"), wpath, layer, pooled ? " pooled" : "",
+                    (long long) tr.dim);
+        s = fill(m, train, layer, pooled, threads ? threads : xf__cpu_count(), &tr, &err);
+    }
+    if (!s && val) {
+        va.classes = tr.classes;
+        va.k = tr.k;
+        s = fill(m, val, layer, pooled, threads ? threads : xf__cpu_count(), &va, &err);
+    }
+    if (!s) {
+        if (o.verbose)
+            fprintf(stderr, "finetune: %zu training and %zu validation images, %d classes\n", tr.n,
+                    va.n, tr.k);
+        s = xf__finetune(m, &o, tr.x, tr.y, tr.n, va.x, va.y, va.n, tr.dim, tr.k, tr.classes, out,
+                         &err);
+    }
+    if (!s && o.verbose)
+        fprintf(stderr, "finetune: wrote %s (classify -m %s IMAGES/)\n", out, out);
+    for (int i = 0; i < tr.k; i++)
+        free(tr.classes[i]);
+    free(tr.classes);
+    free(tr.x), free(tr.y), free(va.x), free(va.y);
+    xf_model_free(m);
+    if (s) {
+        fprintf(stderr, "finetune: %s\n", err.msg);
+        return s == XF_ERR_ARG ? 2 : 1;
+    }
+    return 0;
+}

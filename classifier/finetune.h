@@ -1,0 +1,42 @@
+/* finetune.h — training a new head, and optionally the top nodes of the backbone, with
+ * backpropagation on the CPU.
+ * It is: the trainable graph (a copy of the unfrozen nodes + an MLP head), optimizers, the
+ * schedule, early stopping, and writing the result as an ordinary xfer weights file (backbone
+ * with updated top nodes + head + softmax + class names). It is not: image loading (the main
+ * caches the frozen part's output with the extraction pipeline) or augmentation.
+ */
+#ifndef XF_FINETUNE_H
+#define XF_FINETUNE_H
+
+#include "xf_internal.h"
+
+typedef enum { XF_OPT_SGD, XF_OPT_NESTEROV, XF_OPT_ADAM, XF_OPT_ADAMW } xf_optimizer;
+
+typedef struct {
+    const char *unfreeze_from; /* first trainable node (node or tensor name); NULL: head only */
+    int hidden[4], n_hidden;   /* MLP head hidden sizes (ReLU); none: a linear head */
+    int epochs, batch;
+    float lr, weight_decay, momentum, dropout, label_smoothing;
+    xf_optimizer opt;
+    int warmup;   /* epochs of linear warm-up, then cosine decay to 0 */
+    int patience; /* stop after this many epochs without a better val accuracy (0: never) */
+    uint64_t seed;
+    int verbose;
+} xf_ft_opts;
+
+xf_ft_opts xf__ft_default_opts(void);
+
+/* Where the frozen part ends: the tensor to cache per image (layer name for extraction, and
+ * whether it is pooled), checked to be the only tensor the trainable part reads. */
+xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer,
+                          int *pooled, xf_error *err);
+
+/* Trains on cached boundary activations (train_x: n_train rows of bdim floats) with labels in
+ * 0..k-1, evaluates on val each epoch (may be empty: then the last epoch is kept), writes
+ * out_path. Frozen weights are never copied or written to: they stay in the mmapped model. */
+xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *train_x,
+                       const int *train_y, size_t n_train, const float *val_x, const int *val_y,
+                       size_t n_val, int64_t bdim, int k, char *const *labels,
+                       const char *out_path, xf_error *err);
+
+#endif
