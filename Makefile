@@ -199,6 +199,8 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+$(BUILD)/grad_dump: $(BUILD)/obj/tests/oracle/grad_dump.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/preprocess_dump: $(BUILD)/obj/tests/oracle/preprocess_dump.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/bench_forward: $(BUILD)/obj/tests/bench/bench_forward.o $(LIB)

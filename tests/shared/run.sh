@@ -35,6 +35,13 @@ for w in mobilenet_v2_imagenet_tf2 mobilenet_v2_imagenet; do
     *) no "$w top-1: $got";;
   esac
 done
+# backward passes against PyTorch autograd (tiny net, same weights and batch)
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  make -s $B/grad_dump >/dev/null && mkdir -p "$T/grad" && $B/grad_dump build/tests/tiny.gguf logits "$T/grad" >/dev/null
+  out=$(/usr/bin/python3 tests/oracle/grad_check.py "$T/grad" 2>&1) && ok "$out" || no "$out"
+else
+  echo "SKIP backward vs PyTorch autograd: python3-torch not installed (make deps-bench)"
+fi
 # TFLite import against an independent numpy interpreter of the dequantized float graph
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   IM=$(ls "$S"/weights/images/*)
