@@ -230,6 +230,7 @@ int main(int argc, char **argv)
         s = fill(m, val, layer, pooled, threads ? threads : xf__cpu_count(), &va, &err);
     }
     if (!s) {
+        xf__blas_threads(threads ? threads : xf__cpu_count()); /* training: BLAS on all cores */
         if (o.verbose)
             fprintf(stderr, "finetune: %zu training and %zu validation images, %d classes\n", tr.n,
                     va.n, tr.k);

@@ -635,16 +635,21 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *trai
         }
         if (s)
             break;
+        struct timespec t_mid;
+        clock_gettime(CLOCK_MONOTONIC, &t_mid);
+        double train_secs = (double) (t_mid.tv_sec - t0.tv_sec) +
+                            (double) (t_mid.tv_nsec - t0.tv_nsec) * 1e-9;
         double vl = 0, va = 0;
         evaluate(&t, &w, n_val ? val_x : train_x, n_val ? val_y : train_y, n_val ? n_val : n_train,
                  bdim, &vl, &va);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        double secs = (double) (t1.tv_sec - t_mid.tv_sec) + (double) (t1.tv_nsec - t_mid.tv_nsec) * 1e-9;
         int better = va > best_acc || (va == best_acc && vl < best_loss);
         if (o->verbose)
             xf__log(XF_LOG_INFO, "finetune: epoch %2d  train loss %.4f  %s loss %.4f  %s accuracy "
-                    "%.4f  %.1f s%s\n", ep, tl / (double) n_train, n_val ? "val" : "train (eval)", vl,
-                    n_val ? "val" : "train (eval)", va, secs, better ? "  *" : "");
+                    "%.4f  train %.2f s  eval %.2f s%s\n", ep, tl / (double) n_train,
+                    n_val ? "val" : "train (eval)", vl, n_val ? "val" : "train (eval)", va,
+                    train_secs, secs, better ? "  *" : "");
         if (better) {
             best_acc = va, best_loss = vl, best_epoch = ep, since = 0;
             s = snapshot(&t, &best, err);

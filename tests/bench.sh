@@ -52,3 +52,12 @@ if [ -d $D ]; then
     echo "PyTorch: not installed (make deps-bench)"
   fi
 fi
+# fine-tuning: seconds per epoch, last MobileNetV2 block + MLP head unfrozen, batch 32
+H=../shared/datasets/hymenoptera/train
+if [ -d $H ] && [ -f weights/mobilenet_v2_imagenet_tf2.gguf ]; then
+  echo "== fine-tuning epoch (hymenoptera train, 244 images; last block + 1x1 conv + MLP 256 trainable, batch 32)"
+  xs=$($B/finetune $H -o $B/peers/ft.gguf --epochs 3 --patience 0 --hidden 256 --dropout 0.2 --lr 3e-4 \
+        --unfreeze-from MobileNetV2/expanded_conv_16/expand/relu6/Relu6 2>&1 | grep -o 'train [0-9.]* s' | awk '{print $2}' | sort -n | head -1)
+  echo "xfer: ${xs} s/epoch (training only, all cores)"
+  [ $have_torch = 1 ] && echo "PyTorch (same trainable part, 2 threads): $($PY tests/bench/peer_torch_ft.py 244 2 3)"
+fi
