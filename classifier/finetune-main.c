@@ -21,10 +21,12 @@ static void usage(FILE *f)
         "  -w FILE               backbone (default: the best in weights/, see extract-features)\n"
         "  --unfreeze-from NODE  train this node and everything after it up to the feature layer\n"
         "                        (default: head only); see extract-features --list-layers\n"
+        "  --unfreeze K          or: the last K weighted nodes (earlier if a residual crosses)\n"
         "  --hidden N[,N...]     MLP head hidden sizes (ReLU); default: a linear head\n"
         "  --epochs N (20)  --batch N (32)  --lr F (1e-3)  --weight-decay F (1e-4)\n"
-        "  --optimizer sgd|nesterov|adam|adamw (adamw)  --momentum F (0.9, SGD)\n"
-        "  --dropout F (0)  --label-smoothing F (0)  --warmup EPOCHS (1, then cosine)\n"
+        "  --optimizer sgd|nesterov|adam|adamw|rmsprop|adagrad (adamw)  --momentum F (0.9, SGD)\n"
+        "  --dropout F (0)  --label-smoothing F (0)  --balanced (class weights)\n"
+        "  --warmup EPOCHS (1)  then cosine decay, or --step-epochs N --step-gamma F (0.1)\n"
         "  --patience N (5: stop after N epochs without a better val accuracy; 0 never)\n"
         "  --seed N (1)  -j N (threads for the caching pass)  --quiet\n");
 }
@@ -113,7 +115,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int takes = a[0] == '-' && strcmp(a, "--quiet") != 0 && strcmp(a, "-h") != 0 &&
-                    strcmp(a, "--help") != 0;
+                    strcmp(a, "--help") != 0 && strcmp(a, "--balanced") != 0;
         const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
         char *end = NULL;
         int ok = 1;
@@ -126,6 +128,14 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--quiet") == 0) {
             o.verbose = 0;
+        } else if (strcmp(a, "--balanced") == 0) {
+            o.balanced = 1;
+        } else if (strcmp(a, "--unfreeze") == 0) {
+            o.unfreeze = (int) strtol(v, &end, 10), ok = !*end && o.unfreeze >= 1;
+        } else if (strcmp(a, "--step-epochs") == 0) {
+            o.step_every = (int) strtol(v, &end, 10), ok = !*end && o.step_every >= 1;
+        } else if (strcmp(a, "--step-gamma") == 0) {
+            o.step_gamma = strtof(v, &end), ok = !*end && o.step_gamma > 0 && o.step_gamma <= 1;
         } else if (strcmp(a, "--val") == 0) {
             val = v;
         } else if (strcmp(a, "-o") == 0) {
@@ -177,6 +187,10 @@ int main(int argc, char **argv)
                 o.opt = XF_OPT_ADAM;
             else if (strcmp(v, "adamw") == 0)
                 o.opt = XF_OPT_ADAMW;
+            else if (strcmp(v, "rmsprop") == 0)
+                o.opt = XF_OPT_RMSPROP;
+            else if (strcmp(v, "adagrad") == 0)
+                o.opt = XF_OPT_ADAGRAD;
             else
                 ok = 0;
         } else if (a[0] == '-') {

@@ -28,6 +28,7 @@ xf_ft_opts xf__ft_default_opts(void)
     o.warmup = 1;
     o.patience = 5;
     o.seed = 1;
+    o.step_gamma = 0.1f;
     return o;
 }
 
@@ -38,6 +39,21 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
     const xf_graph *g = &m->graph;
     int f = xf__graph_find(g, m->feature_layer);
     *f_out = f;
+    if (!o->unfreeze_from && o->unfreeze > 0) { /* the last K weighted nodes, then earlier */
+        int u = f + 1, seen = 0;
+        while (u > 1 && seen < o->unfreeze)
+            seen += g->nodes[--u].n_params > 0;
+        for (; u >= 1; u--) {
+            xf_ft_opts q = *o;
+            q.unfreeze = 0;
+            q.unfreeze_from = g->nodes[u].name;
+            xf_error e2;
+            if (plan_nodes(m, &q, u_out, b_out, f_out, train, &e2) == XF_OK)
+                return XF_OK;
+        }
+        return xf__fail(err, XF_ERR_ARG, "--unfreeze %d: no single-tensor boundary found",
+                        o->unfreeze);
+    }
     if (!o->unfreeze_from) {
         *u_out = *b_out = -1;
         return XF_OK;
@@ -394,7 +410,13 @@ static void update(tgraph *t, const xf_ft_opts *o, float lr, long step)
             float wd = q == 0 ? o->weight_decay : 0.0f; /* no decay on biases */
             for (size_t j = 0; j < len[q]; j++) {
                 double gr = g[q][j];
-                if (o->opt == XF_OPT_ADAM || o->opt == XF_OPT_ADAMW) {
+                if (o->opt == XF_OPT_RMSPROP || o->opt == XF_OPT_ADAGRAD) {
+                    gr += (double) wd * (double) p[q][j];
+                    double vv = o->opt == XF_OPT_RMSPROP ? 0.9 * (double) v[q][j] + 0.1 * gr * gr
+                                                         : (double) v[q][j] + gr * gr;
+                    v[q][j] = (float) vv;
+                    p[q][j] -= (float) ((double) lr * gr / (sqrt(vv) + 1e-8));
+                } else if (o->opt == XF_OPT_ADAM || o->opt == XF_OPT_ADAMW) {
                     if (o->opt == XF_OPT_ADAM)
                         gr += (double) wd * (double) p[q][j];
                     m[q][j] = (float) (b1 * (double) m[q][j] + (1 - b1) * gr);
@@ -606,6 +628,19 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *trai
     long total = steps_per_epoch * o->epochs, warm = steps_per_epoch * o->warmup;
     for (size_t i = 0; !s && i < n_train; i++)
         order[i] = i;
+    float *cw = NULL;
+    if (!s && o->balanced) {
+        cw = calloc((size_t) k, sizeof(float));
+        if (!cw)
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; cw && i < n_train; i++)
+            cw[train_y[i]] += 1;
+        int present = 0;
+        for (int j = 0; cw && j < k; j++)
+            present += cw[j] > 0;
+        for (int j = 0; cw && j < k; j++)
+            cw[j] = cw[j] > 0 ? (float) n_train / ((float) present * cw[j]) : 0.0f;
+    }
     for (int ep = 1; !s && ep <= o->epochs; ep++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -624,13 +659,20 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *trai
             }
             forward(&t, &w, cnt, o->dropout, &seed);
             tl += xf__softmax_xent(w.buf[last], yb, cnt, k, o->label_smoothing, w.grad[last]) * cnt;
+            if (cw) /* class weights scale each row's gradient */
+                for (int r = 0; r < cnt; r++)
+                    for (int j = 0; j < k; j++)
+                        w.grad[last][(size_t) r * (size_t) k + (size_t) j] *= cw[yb[r]];
             if ((s = backward(&t, &w, cnt, o->dropout, err)))
                 break;
             step++;
             double lr = step <= warm ? (double) o->lr * (double) step / (double) warm
-                                     : (double) o->lr * 0.5 *
-                                           (1 + cos(3.141592653589793 * (double) (step - warm) /
-                                                    (double) (total - warm + 1)));
+                        : o->step_every > 0
+                            ? (double) o->lr *
+                                  pow((double) o->step_gamma, (double) ((ep - 1) / o->step_every))
+                            : (double) o->lr * 0.5 *
+                                  (1 + cos(3.141592653589793 * (double) (step - warm) /
+                                           (double) (total - warm + 1)));
             update(&t, o, (float) lr, step);
         }
         if (s)
@@ -679,6 +721,7 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *trai
         for (int i = 0; i < 2 * t.g.n_nodes; i++)
             free(best[i]);
     free(best);
+    free(cw);
     free(order);
     free(yb);
     work_free(&t, &w);

@@ -10,15 +10,28 @@
 
 #include "xf_internal.h"
 
-typedef enum { XF_OPT_SGD, XF_OPT_NESTEROV, XF_OPT_ADAM, XF_OPT_ADAMW } xf_optimizer;
+typedef enum {
+    XF_OPT_SGD,
+    XF_OPT_NESTEROV,
+    XF_OPT_ADAM,
+    XF_OPT_ADAMW,
+    XF_OPT_RMSPROP,
+    XF_OPT_ADAGRAD
+} xf_optimizer;
 
 typedef struct {
     const char *unfreeze_from; /* first trainable node (node or tensor name); NULL: head only */
+    int unfreeze;              /* or: the last K weighted nodes (moved earlier until the
+                                  frozen part hands over a single tensor) */
     int hidden[4], n_hidden;   /* MLP head hidden sizes (ReLU); none: a linear head */
     int epochs, batch;
     float lr, weight_decay, momentum, dropout, label_smoothing;
     xf_optimizer opt;
-    int warmup;   /* epochs of linear warm-up, then cosine decay to 0 */
+    int warmup;   /* epochs of linear warm-up, then the schedule */
+    int step_every;   /* > 0: step schedule, lr * step_gamma every step_every epochs;
+                         0: cosine decay to 0 */
+    float step_gamma;
+    int balanced; /* class weights n / (k * n_class) in the loss */
     int patience; /* stop after this many epochs without a better val accuracy (0: never) */
     uint64_t seed;
     int verbose;

@@ -27,6 +27,14 @@ $EF -w "$T/head.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_head
 check "head only: the backbone is untouched" "cmp -s $T/c2_tiny.npy $T/c2_head.npy"
 $FT $CLS -w $W -o "$T/head2.gguf" --epochs 20 --quiet -j 1 2>/dev/null
 check "same seed, same file (any -j)" "cmp -s $T/head.gguf $T/head2.gguf"
+$FT $CLS -w $W -o "$T/k1.gguf" --unfreeze 1 --epochs 3 --quiet 2>/dev/null
+$EF -w "$T/k1.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_k1" $CLS
+$EF -w "$T/k1.gguf" --quiet --layer d1 --pool none --format npy -o "$T/d1_k1" $CLS
+check "--unfreeze 1 trains c2 only" "! cmp -s $T/c2_tiny.npy $T/c2_k1.npy && cmp -s $T/d1_tiny.npy $T/d1_k1.npy"
+for opt in "--optimizer rmsprop" "--optimizer adagrad --lr 0.05" "--optimizer nesterov --step-epochs 2 --balanced --label-smoothing 0.1"; do
+  $FT $CLS -w $W -o "$T/o.gguf" --epochs 4 --quiet $opt 2>/dev/null
+  check "training with $opt" "[ $? -eq 0 ] && [ -s $T/o.gguf ]"
+done
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown node exits 2" "[ $? -eq 2 ] && grep -q nope $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from fc 2>"$T/err"; check "node after the feature layer exits 2" "[ $? -eq 2 ]"
 $FT $CLS -w $W -o "$T/x.gguf" --optimizer magic 2>/dev/null; check "bad optimizer exits 2" "[ $? -eq 2 ]"
