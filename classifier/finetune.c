@@ -120,13 +120,11 @@ typedef struct {
 
 static int64_t weight_count(const xf_graph *g, const xf_node *nd)
 {
-    const xf_node *x = &g->nodes[nd->in[0]];
-    switch (nd->op) {
-    case XF_OP_CONV2D: return (int64_t) nd->kh * nd->kw * x->c * nd->cout;
-    case XF_OP_DWCONV2D: return (int64_t) nd->kh * nd->kw * x->c * nd->mult;
-    case XF_OP_DENSE: return x->h * x->w * x->c * nd->cout;
-    default: return 0;
-    }
+    int64_t shape[4], n = 1;
+    int nd_ = xf__node_weight_shape(g, nd, shape);
+    for (int d = 0; d < nd_; d++)
+        n *= shape[d];
+    return nd_ ? n : 0;
 }
 
 static void tg_free(tgraph *t)
@@ -526,15 +524,8 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
         int64_t nw = nd->op == XF_OP_INPUT ? 0 : weight_count(g, nd);
         if (!nw)
             continue;
-        const xf_node *x = &g->nodes[nd->in[0]];
         int64_t shape[4];
-        int ndims = 4;
-        if (nd->op == XF_OP_CONV2D)
-            shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->cout;
-        else if (nd->op == XF_OP_DWCONV2D)
-            shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->mult;
-        else
-            shape[0] = x->h * x->w * x->c, shape[1] = nd->cout, ndims = 2;
+        int ndims = xf__node_weight_shape(g, nd, shape);
         int j = from_t[i];
         const float *w = j >= 0 ? t->w[j] : nd->weight, *b = j >= 0 ? t->b[j] : nd->bias;
         xfc_set_params(&c, i, dup_floats(w, (size_t) nw), shape, ndims,

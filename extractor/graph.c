@@ -397,25 +397,33 @@ static xf_status bind_one(const xf_wfile *wf, const xf_node *nd, const char *suf
     return XF_OK;
 }
 
+int xf__node_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
+{
+    const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+    switch (nd->op) {
+    case XF_OP_CONV2D:
+        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->cout;
+        return 4;
+    case XF_OP_DWCONV2D:
+        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->mult;
+        return 4;
+    case XF_OP_DENSE:
+        shape[0] = x->h * x->w * x->c, shape[1] = nd->cout;
+        return 2;
+    default: return 0;
+    }
+}
+
 xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, xf_error *err)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         xf_node *nd = &g->nodes[i];
-        const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
-        int64_t wne[4], bne[1] = {nd->c};
-        int wnd = 0;
-        switch (nd->op) {
-        case XF_OP_CONV2D:
-            wne[0] = nd->cout, wne[1] = x->c, wne[2] = nd->kw, wne[3] = nd->kh, wnd = 4;
-            break;
-        case XF_OP_DWCONV2D:
-            wne[0] = nd->mult, wne[1] = x->c, wne[2] = nd->kw, wne[3] = nd->kh, wnd = 4;
-            break;
-        case XF_OP_DENSE:
-            wne[0] = nd->cout, wne[1] = x->h * x->w * x->c, wnd = 2;
-            break;
-        default: continue;
-        }
+        int64_t shape[4], wne[4], bne[1] = {nd->c};
+        int wnd = xf__node_weight_shape(g, nd, shape);
+        if (!wnd)
+            continue;
+        for (int d = 0; d < wnd; d++) /* GGUF order: fastest dimension first */
+            wne[d] = shape[wnd - 1 - d];
         xf_status s = bind_one(wf, nd, "weight", wnd, wne, &nd->weight, used, err);
         if (s)
             return s;

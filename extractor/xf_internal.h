@@ -200,6 +200,9 @@ xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, x
 void xf__graph_free(xf_graph *g);
 /* Infers nd's output shape from its inputs (earlier nodes of g); used by parse and converters. */
 xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err);
+/* Row-major weight shape of a conv2d (kh, kw, cin, cout), dwconv2d (kh, kw, c, mult) or dense
+ * (in, out) node; returns the rank, 0 for ops without weights. */
+int xf__node_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape);
 /* The inverse of parse: graph text, malloc'd (NULL on NOMEM). */
 char *xf__graph_format(const xf_graph *g);
 int xf__graph_find(const xf_graph *g, const char *tensor_name);
