@@ -28,6 +28,8 @@ static void usage(FILE *f)
         "  --dropout F (0)  --label-smoothing F (0)  --balanced (class weights)\n"
         "  --warmup EPOCHS (1)  then cosine decay, or --step-epochs N --step-gamma F (0.1)\n"
         "  --patience N (5: stop after N epochs without a better val accuracy; 0 never)\n"
+        "  --augment             random resized crop + flip: the frozen part runs again every\n"
+        "                        epoch on new crops (slower; the validation set is not augmented)\n"
         "  --seed N (1)  -j N (threads for the caching pass)  --quiet\n");
 }
 
@@ -77,7 +79,7 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
 }
 
 static xf_status fill(const xf_model *m, const char *dir, const char *layer, int pooled,
-                      int threads, cache *c, xf_error *err)
+                      int threads, int augment, uint64_t aug_seed, cache *c, xf_error *err)
 {
     xf_inputs in = {0};
     xf_status s = xf__inputs_add(&in, dir, NULL, err);
@@ -91,6 +93,8 @@ static xf_status fill(const xf_model *m, const char *dir, const char *layer, int
     xf_pipeline_opts po;
     memset(&po, 0, sizeof po);
     po.pp = xf_model_preproc(m);
+    po.pp.augment = augment;
+    po.pp.aug_seed = aug_seed;
     po.so = xf_session_default_opts();
     po.so.n_layers = 1;
     po.so.layers[0] = layer;
@@ -106,16 +110,44 @@ static xf_status fill(const xf_model *m, const char *dir, const char *layer, int
     return s;
 }
 
+/* --augment: the training images again, new crops for this epoch, same rows */
+typedef struct {
+    const xf_model *m;
+    const char *dir, *layer;
+    int pooled, threads;
+    uint64_t seed;
+    cache *train;
+} augmenter;
+
+static xf_status refresh(void *user, int epoch, float *train_x, xf_error *err)
+{
+    augmenter *a = user;
+    cache c = {0};
+    c.dim = a->train->dim;
+    c.classes = a->train->classes;
+    c.k = a->train->k;
+    xf_status s = fill(a->m, a->dir, a->layer, a->pooled, a->threads, 1,
+                       a->seed * 1000003u + (uint64_t) epoch, &c, err);
+    if (!s && (c.n != a->train->n || memcmp(c.y, a->train->y, c.n * sizeof(int)) != 0))
+        s = xf__fail(err, XF_ERR_IO, "%s: the training images changed during training", a->dir);
+    if (!s)
+        memcpy(train_x, c.x, c.n * (size_t) c.dim * sizeof(float));
+    free(c.x);
+    free(c.y);
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     const char *train = NULL, *val = NULL, *out = NULL, *wpath = NULL;
     xf_ft_opts o = xf__ft_default_opts();
     o.verbose = 1;
-    int threads = 0;
+    int threads = 0, augment = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int takes = a[0] == '-' && strcmp(a, "--quiet") != 0 && strcmp(a, "-h") != 0 &&
-                    strcmp(a, "--help") != 0 && strcmp(a, "--balanced") != 0;
+                    strcmp(a, "--help") != 0 && strcmp(a, "--balanced") != 0 &&
+                    strcmp(a, "--augment") != 0;
         const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
         char *end = NULL;
         int ok = 1;
@@ -130,6 +162,8 @@ int main(int argc, char **argv)
             o.verbose = 0;
         } else if (strcmp(a, "--balanced") == 0) {
             o.balanced = 1;
+        } else if (strcmp(a, "--augment") == 0) {
+            augment = 1;
         } else if (strcmp(a, "--unfreeze") == 0) {
             o.unfreeze = (int) strtol(v, &end, 10), ok = !*end && o.unfreeze >= 1;
         } else if (strcmp(a, "--step-epochs") == 0) {
@@ -236,15 +270,21 @@ int main(int argc, char **argv)
             fprintf(stderr, "finetune: backbone %s (%s); caching '%s'%s (%lld floats per image)\n",
                     xf_model_meta_str(m, "general.name"), wpath, layer, pooled ? " pooled" : "",
                     (long long) tr.dim);
-        s = fill(m, train, layer, pooled, threads ? threads : xf__cpu_count(), &tr, &err);
+        s = fill(m, train, layer, pooled, threads ? threads : xf__cpu_count(), 0, 0, &tr, &err);
     }
     if (!s && val) {
         va.classes = tr.classes;
         va.k = tr.k;
-        s = fill(m, val, layer, pooled, threads ? threads : xf__cpu_count(), &va, &err);
+        s = fill(m, val, layer, pooled, threads ? threads : xf__cpu_count(), 0, 0, &va, &err);
+    }
+    augmenter aug = {m, train, layer, pooled, threads ? threads : xf__cpu_count(), o.seed, &tr};
+    if (augment) {
+        o.refresh = refresh;
+        o.refresh_user = &aug;
     }
     if (!s) {
-        xf__blas_threads(threads ? threads : xf__cpu_count()); /* training: BLAS on all cores */
+        if (!augment) /* training: BLAS on all cores (the pipeline set it to 1 per worker) */
+            xf__blas_threads(threads ? threads : xf__cpu_count());
         if (o.verbose)
             fprintf(stderr, "finetune: %zu training and %zu validation images, %d classes\n", tr.n,
                     va.n, tr.k);

@@ -590,7 +590,7 @@ static xf_status snapshot(const tgraph *t, float ***best, xf_error *err)
     return XF_OK;
 }
 
-xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *train_x,
+xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
                        const int *train_y, size_t n_train, const float *val_x, const int *val_y,
                        size_t n_val, int64_t bdim, int k, char *const *labels,
                        const char *out_path, xf_error *err)
@@ -634,6 +634,8 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *trai
     }
     for (int ep = 1; !s && ep <= o->epochs; ep++) {
         struct timespec t0, t1;
+        if (o->refresh && (s = o->refresh(o->refresh_user, ep, train_x, err)))
+            break;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (size_t i = n_train; i > 1; i--) { /* shuffle */
             size_t j = (size_t) (rnd_u64(&seed) % i), tmp = order[i - 1];

@@ -35,6 +35,10 @@ typedef struct {
     int patience; /* stop after this many epochs without a better val accuracy (0: never) */
     uint64_t seed;
     int verbose;
+    /* augmentation: called before each epoch (1-based) to refill train_x with freshly augmented
+     * boundary activations of the same images in the same order; NULL: fixed cache */
+    xf_status (*refresh)(void *user, int epoch, float *train_x, xf_error *err);
+    void *refresh_user;
 } xf_ft_opts;
 
 xf_ft_opts xf__ft_default_opts(void);
@@ -47,7 +51,7 @@ xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **l
 /* Trains on cached boundary activations (train_x: n_train rows of bdim floats) with labels in
  * 0..k-1, evaluates on val each epoch (may be empty: then the last epoch is kept), writes
  * out_path. Frozen weights are never copied or written to: they stay in the mmapped model. */
-xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, const float *train_x,
+xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
                        const int *train_y, size_t n_train, const float *val_x, const int *val_y,
                        size_t n_val, int64_t bdim, int k, char *const *labels,
                        const char *out_path, xf_error *err);

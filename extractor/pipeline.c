@@ -74,7 +74,9 @@ static void process(pipe_t *p, xf_session *sess, slot *s, size_t b)
     for (int i = 0; i < cnt; i++) {
         xf_error e;
         float *dst = s->in + (size_t) n_ok * p->in_len;
-        s->st[i] = xf_image_load(p->paths[first + (size_t) i], &o->pp, dst, &e);
+        xf_preproc pp = o->pp; /* augmentation: a seed per image, whatever thread runs it */
+        pp.aug_seed = o->pp.aug_seed * 0x9E3779B97F4A7C15ull + (uint64_t) (first + (size_t) i);
+        s->st[i] = xf_image_load(p->paths[first + (size_t) i], &pp, dst, &e);
         if (s->st[i] == XF_OK)
             ok_idx[n_ok++] = i;
         else

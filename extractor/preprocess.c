@@ -2,13 +2,21 @@
  *
  * It is: EXIF orientation, resize of the shorter side to size/crop_pct with antialiased
  * bilinear (Pillow's BILINEAR: triangle filter widened by the downscale factor, i.e. area-like
- * averaging when shrinking), center crop (only the cropped output pixels are computed), and
- * (v/255 - mean) / std. It is not: decoding (image.c).
+ * averaging when shrinking), center crop (only the cropped output pixels are computed), or for
+ * training a seeded random resized crop + flip, and (v/255 - mean) / std. It is not: decoding (image.c).
  */
 #include "image.h"
 
 #include <math.h>
 #include <string.h>
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
 
 /* Source pixel of displayed (x, y) for EXIF orientation o; stored image is w x h. */
 static void orient_src(int o, int w, int h, int x, int y, int *sx, int *sy)
@@ -61,10 +69,11 @@ static void coeffs_free(coeffs *c)
     free(c->w);
 }
 
-/* Output indices [o0, o0 + n) of a resize from in_size to out_size (Pillow's rule). */
-static int coeffs_make(coeffs *c, int in_size, int out_size, int o0, int n)
+/* Output indices [0, n) of a resize by `scale` input pixels per output pixel, output pixel i
+ * centred at (a + i + 0.5) * scale (Pillow's rule; a = first output index of a crop, or the
+ * crop box origin / scale). */
+static int coeffs_make(coeffs *c, int in_size, double scale, double a, int n)
 {
-    double scale = (double) in_size / out_size;
     double fscale = scale > 1 ? scale : 1;
     double support = 1.0 * fscale;
     c->ksize = (int) ceil(support) * 2 + 1;
@@ -74,7 +83,7 @@ static int coeffs_make(coeffs *c, int in_size, int out_size, int o0, int n)
     if (!c->start || !c->len || !c->w)
         return 0;
     for (int i = 0; i < n; i++) {
-        double center = (o0 + i + 0.5) * scale;
+        double center = (a + i + 0.5) * scale;
         int xmin = (int) (center - support + 0.5);
         if (xmin < 0)
             xmin = 0;
@@ -122,10 +131,30 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
     if (rh < th)
         rh = th;
     int top = (int) nearbyint((rh - th) / 2.0), left = (int) nearbyint((rw - tw) / 2.0);
+    double sx = (double) im->w / rw, sy = (double) im->h / rh, ax = left, ay = top;
+    int flip = 0;
+    if (pp->augment) { /* random resized crop of the image, then a coin for the flip */
+        uint64_t st = pp->aug_seed;
+        double area = (double) im->w * im->h, cw = im->w, ch = im->h, x0 = 0, y0 = 0;
+        for (int tries = 0; tries < 10; tries++) {
+            double s = 0.08 + 0.92 * ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
+            double lr = log(0.75) + (log(4.0 / 3) - log(0.75)) *
+                                        ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
+            double w = nearbyint(sqrt(area * s * exp(lr))), h = nearbyint(sqrt(area * s / exp(lr)));
+            if (w >= 1 && h >= 1 && w <= im->w && h <= im->h) {
+                cw = w, ch = h;
+                x0 = (double) (splitmix(&st) % (uint64_t) (im->w - (int) w + 1));
+                y0 = (double) (splitmix(&st) % (uint64_t) (im->h - (int) h + 1));
+                break;
+            }
+        }
+        sx = cw / tw, sy = ch / th, ax = x0 / sx, ay = y0 / sy;
+        flip = (splitmix(&st) & 1) != 0;
+    }
     coeffs cx = {0}, cy = {0};
     float *tmp = NULL;
     xf_status s = XF_OK;
-    if (!coeffs_make(&cx, im->w, rw, left, tw) || !coeffs_make(&cy, im->h, rh, top, th) ||
+    if (!coeffs_make(&cx, im->w, sx, ax, tw) || !coeffs_make(&cy, im->h, sy, ay, th) ||
         !(tmp = malloc((size_t) im->h * (size_t) tw * 3 * sizeof(float)))) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory resizing");
         goto done;
@@ -144,7 +173,8 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
                 g += w[k] * p[3 * k + 1];
                 b += w[k] * p[3 * k + 2];
             }
-            trow[3 * x] = r, trow[3 * x + 1] = g, trow[3 * x + 2] = b;
+            int ox = flip ? tw - 1 - x : x;
+            trow[3 * ox] = r, trow[3 * ox + 1] = g, trow[3 * ox + 2] = b;
         }
     }
     float scale[3], shift[3];

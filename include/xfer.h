@@ -111,6 +111,9 @@ typedef struct {
     int exif_rotate;    /* 1: apply the JPEG EXIF orientation                                 */
     int64_t max_pixels; /* refuse images with more pixels than this (0: 64 MP)                */
     int allow_truncated; /* 1: accept JPEGs libjpeg warns about (grey-filled data)             */
+    int augment;         /* 1: random resized crop (area 8-100%, aspect 3/4-4/3) + horizontal
+                          * flip instead of resize + center crop (training augmentation)      */
+    uint64_t aug_seed;   /* the random choices are a function of this seed only              */
 } xf_preproc;
 
 /* The model's own preprocessing (from its metadata). */

@@ -35,6 +35,9 @@ for opt in "--optimizer rmsprop" "--optimizer adagrad --lr 0.05" "--optimizer ne
   $FT $CLS -w $W -o "$T/o.gguf" --epochs 4 --quiet $opt 2>/dev/null
   check "training with $opt" "[ $? -eq 0 ] && [ -s $T/o.gguf ]"
 done
+$FT $CLS -w $W -o "$T/aug1.gguf" --augment --unfreeze-from c2 --epochs 3 --quiet -j 1 2>/dev/null
+$FT $CLS -w $W -o "$T/aug2.gguf" --augment --unfreeze-from c2 --epochs 3 --quiet -j 2 2>/dev/null
+check "--augment: same seed, same file for any -j" "[ -s $T/aug1.gguf ] && cmp -s $T/aug1.gguf $T/aug2.gguf"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown node exits 2" "[ $? -eq 2 ] && grep -q nope $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from fc 2>"$T/err"; check "node after the feature layer exits 2" "[ $? -eq 2 ]"
 $FT $CLS -w $W -o "$T/x.gguf" --optimizer magic 2>/dev/null; check "bad optimizer exits 2" "[ $? -eq 2 ]"

@@ -441,6 +441,30 @@ static void test_preprocess(void)
         md = fmax(md, fabs((double) out[i] - 77 / 255.0));
     T_CHECKF(md < 1e-5, "constant image max diff %.3g", md);
     free(m.p);
+    /* augmentation: a function of the seed only; differs from the center crop and by seed */
+    for (int i = 0; i < W * W * 3; i++)
+        px[i] = (uint8_t) ((i / 3 % W) * 5 + (i % 3) * 40); /* left-right gradient */
+    m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+    xf_preproc pa = {16, 16, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
+    float *c0 = malloc(sizeof(float) * 16 * 16 * 3), *a1 = malloc(sizeof(float) * 16 * 16 * 3);
+    float *a2 = malloc(sizeof(float) * 16 * 16 * 3), *a3 = malloc(sizeof(float) * 16 * 16 * 3);
+    T_CHECK(xf_image_load_mem(m.p, m.n, "aug", &pa, c0, &e) == XF_OK);
+    pa.augment = 1, pa.aug_seed = 11;
+    T_CHECK(xf_image_load_mem(m.p, m.n, "aug", &pa, a1, &e) == XF_OK);
+    T_CHECK(xf_image_load_mem(m.p, m.n, "aug", &pa, a2, &e) == XF_OK);
+    T_CHECK(memcmp(a1, a2, sizeof(float) * 16 * 16 * 3) == 0);
+    T_CHECK(memcmp(a1, c0, sizeof(float) * 16 * 16 * 3) != 0);
+    int flips = 0, differs = 0;
+    for (uint64_t seed = 1; seed <= 16; seed++) {
+        pa.aug_seed = seed;
+        T_CHECK(xf_image_load_mem(m.p, m.n, "aug", &pa, a3, &e) == XF_OK);
+        differs += memcmp(a3, a1, sizeof(float) * 16 * 16 * 3) != 0;
+        flips += a3[0] > a3[15 * 3]; /* red grows left to right unless flipped */
+    }
+    T_CHECK(differs >= 15);
+    T_CHECKF(flips >= 3 && flips <= 13, "%d of 16 crops flipped", flips);
+    free(c0), free(a1), free(a2), free(a3);
+    free(m.p);
     free(out);
 }
 
