@@ -403,7 +403,7 @@ static void test_bad(void)
     free(m.p);
     /* a directory named .png, a missing file */
     mkdir("build/tests/dir.png", 0755);
-    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0};
+    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
     float out[8 * 8 * 3];
     xf_error e;
     T_CHECK(xf_image_load("build/tests/dir.png", &pp, out, &e) == XF_ERR_IO);
@@ -420,7 +420,7 @@ static void test_preprocess(void)
     for (int y = 0; y < W; y++)
         rows[y] = px + y * W * 3;
     mem m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0};
+    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0, 0, 0};
     float *out = malloc(sizeof(float) * W * W * 3);
     xf_error e;
     T_CHECK(xf_image_load_mem(m.p, m.n, "id", &pp, out, &e) == XF_OK);
@@ -434,7 +434,7 @@ static void test_preprocess(void)
     memset(px, 77, sizeof px);
     free(m.p);
     m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0};
+    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
     T_CHECK(xf_image_load_mem(m.p, m.n, "const", &p2, out, &e) == XF_OK);
     md = 0;
     for (int i = 0; i < 20 * 20 * 3; i++)
