@@ -23,6 +23,7 @@ static void usage(FILE *f)
         "                        (default: head only); see extract-features --list-layers\n"
         "  --unfreeze K          or: the last K weighted nodes (earlier if a residual crosses)\n"
         "  --hidden N[,N...]     MLP head hidden sizes (ReLU); default: a linear head\n"
+        "  --leaky               leaky ReLU (slope 0.01) in the hidden layers\n"
         "  --epochs N (20)  --batch N (32)  --lr F (1e-3)  --weight-decay F (1e-4)\n"
         "  --optimizer sgd|nesterov|adam|adamw|rmsprop|adagrad (adamw)  --momentum F (0.9, SGD)\n"
         "  --dropout F (0)  --label-smoothing F (0)  --balanced (class weights)\n"
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         int takes = a[0] == '-' && strcmp(a, "--quiet") != 0 && strcmp(a, "-h") != 0 &&
                     strcmp(a, "--help") != 0 && strcmp(a, "--balanced") != 0 &&
-                    strcmp(a, "--augment") != 0;
+                    strcmp(a, "--augment") != 0 && strcmp(a, "--leaky") != 0;
         const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
         char *end = NULL;
         int ok = 1;
@@ -164,6 +165,8 @@ int main(int argc, char **argv)
             o.balanced = 1;
         } else if (strcmp(a, "--augment") == 0) {
             augment = 1;
+        } else if (strcmp(a, "--leaky") == 0) {
+            o.leaky = 1;
         } else if (strcmp(a, "--unfreeze") == 0) {
             o.unfreeze = (int) strtol(v, &end, 10), ok = !*end && o.unfreeze >= 1;
         } else if (strcmp(a, "--step-epochs") == 0) {

@@ -264,7 +264,7 @@ static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t,
         memset(&p, 0, sizeof p);
         p.op = XF_OP_DENSE, p.in[0] = last, p.n_in = 1;
         p.cout = h < o->n_hidden ? o->hidden[h] : k;
-        p.act = h < o->n_hidden ? XF_ACT_RELU : XF_ACT_NONE;
+        p.act = h < o->n_hidden ? (o->leaky ? XF_ACT_LEAKY : XF_ACT_RELU) : XF_ACT_NONE;
         char name[32];
         snprintf(name, sizeof name, h < o->n_hidden ? "ft_hidden%d" : "ft_logits", h + 1);
         int j = tg_add(t, &p, name, name, -1, err);

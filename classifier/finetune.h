@@ -23,7 +23,8 @@ typedef struct {
     const char *unfreeze_from; /* first trainable node (node or tensor name); NULL: head only */
     int unfreeze;              /* or: the last K weighted nodes (moved earlier until the
                                   frozen part hands over a single tensor) */
-    int hidden[4], n_hidden;   /* MLP head hidden sizes (ReLU); none: a linear head */
+    int hidden[4], n_hidden;   /* MLP head hidden sizes; none: a linear head */
+    int leaky;                 /* hidden activation: leaky ReLU instead of ReLU */
     int epochs, batch;
     float lr, weight_decay, momentum, dropout, label_smoothing;
     xf_optimizer opt;

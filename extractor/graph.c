@@ -17,7 +17,7 @@ static const char *const op_names[XF_OP_COUNT_] = {
     "input", "conv2d", "dwconv2d", "dense", "add",     "concat",
     "maxpool", "avgpool", "gap",    "act",   "softmax", "flatten",
 };
-static const char *const act_names[XF_ACT_COUNT_] = {"none", "relu", "relu6", "sigmoid"};
+static const char *const act_names[XF_ACT_COUNT_] = {"none", "relu", "relu6", "sigmoid", "leaky"};
 
 const char *xf__op_name(xf_op op)
 {

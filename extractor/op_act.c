@@ -24,6 +24,10 @@ void xf__act_apply(float *x, size_t n, xf_act act)
         for (size_t i = 0; i < n; i++)
             x[i] = 1.0f / (1.0f + expf(-x[i]));
         break;
+    case XF_ACT_LEAKY:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0 ? x[i] : 0.01f * x[i];
+        break;
     case XF_ACT_COUNT_: break;
     }
 }
@@ -76,6 +80,10 @@ void xf__act_backward(const float *y, float *dy, size_t n, xf_act act)
     case XF_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
             dy[i] *= y[i] * (1 - y[i]);
+        break;
+    case XF_ACT_LEAKY: /* the output has the sign of the input */
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0 ? dy[i] : 0.01f * dy[i];
         break;
     case XF_ACT_COUNT_: break;
     }

@@ -165,7 +165,15 @@ typedef enum {
     XF_OP_COUNT_
 } xf_op;
 
-typedef enum { XF_ACT_NONE, XF_ACT_RELU, XF_ACT_RELU6, XF_ACT_SIGMOID, XF_ACT_COUNT_ } xf_act;
+/* leaky: x for x > 0, 0.01 x otherwise (PyTorch's default slope) */
+typedef enum {
+    XF_ACT_NONE,
+    XF_ACT_RELU,
+    XF_ACT_RELU6,
+    XF_ACT_SIGMOID,
+    XF_ACT_LEAKY,
+    XF_ACT_COUNT_
+} xf_act;
 
 #define XF_NODE_MAX_IN 8
 

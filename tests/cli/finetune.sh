@@ -31,7 +31,7 @@ $FT $CLS -w $W -o "$T/k1.gguf" --unfreeze 1 --epochs 3 --quiet 2>/dev/null
 $EF -w "$T/k1.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_k1" $CLS
 $EF -w "$T/k1.gguf" --quiet --layer d1 --pool none --format npy -o "$T/d1_k1" $CLS
 check "--unfreeze 1 trains c2 only" "! cmp -s $T/c2_tiny.npy $T/c2_k1.npy && cmp -s $T/d1_tiny.npy $T/d1_k1.npy"
-for opt in "--optimizer rmsprop" "--optimizer adagrad --lr 0.05" "--optimizer nesterov --step-epochs 2 --balanced --label-smoothing 0.1"; do
+for opt in "--hidden 8 --leaky" "--optimizer rmsprop" "--optimizer adagrad --lr 0.05" "--optimizer nesterov --step-epochs 2 --balanced --label-smoothing 0.1"; do
   $FT $CLS -w $W -o "$T/o.gguf" --epochs 4 --quiet $opt 2>/dev/null
   check "training with $opt" "[ $? -eq 0 ] && [ -s $T/o.gguf ]"
 done
