@@ -309,12 +309,9 @@ int main(int argc, char **argv)
             s = opts_from_head(&h, model, &po, layer_store, &c.l2norm, &err);
         char json_buf[8192];
         if (!s) {
-            xf_session *probe_s;
-            po.so.max_batch = 1;
-            s = xf_session_create(model, &po.so, &probe_s, &err);
+            int64_t dim;
+            s = xf__session_dim(model, &po.so, &dim, &err);
             if (!s) {
-                int64_t dim = xf_session_feat_dim(probe_s);
-                xf_session_free(probe_s);
                 if (!xf__features_json(model, &po.pp, &po.so, dim, c.l2norm, json_buf,
                                        sizeof json_buf))
                     s = xf__fail(&err, XF_ERR_ARG, "layer names too long");

@@ -211,23 +211,27 @@ void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob)
         memcpy(prob, x, (size_t) h->k * sizeof(float));
         return;
     }
-    const float *v = x;
-    float *tmp = NULL;
+    /* an L2 head scales x by 1/|x| first: dec = b + (W^T x) / |x|, no copy of x */
+    double inv = 1.0;
     if (h->l2) {
         double n2 = 0;
         for (int j = 0; j < h->dim; j++)
             n2 += (double) x[j] * (double) x[j];
-        tmp = malloc((size_t) h->dim * sizeof(float));
-        if (tmp) {
-            float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
-            for (int j = 0; j < h->dim; j++)
-                tmp[j] = x[j] * inv;
-            v = tmp;
-        }
+        inv = n2 > 0 ? 1.0 / sqrt(n2) : 0.0;
     }
-    xf__linear_decision(h->W, h->b, h->dim, h->k, v, dec);
+    for (int c = 0; c < h->k; c++)
+        dec[c] = 0.0f;
+    for (int j = 0; j < h->dim; j++) {
+        float v = x[j];
+        if (v == 0.0f)
+            continue;
+        const float *w = h->W + (size_t) j * (size_t) h->k;
+        for (int c = 0; c < h->k; c++)
+            dec[c] += v * w[c];
+    }
+    for (int c = 0; c < h->k; c++)
+        dec[c] = (float) ((double) dec[c] * inv + (double) h->b[c]);
     xf__linear_proba(dec, h->k, h->platt, h->logistic, prob);
-    free(tmp);
 }
 
 static char *field(const cJSON *o, const char *key)

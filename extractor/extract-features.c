@@ -327,15 +327,12 @@ int main(int argc, char **argv)
     po.batch = batch;
     po.max_failures = (size_t) max_fail;
 
-    xf_session *probe;
-    po.so.max_batch = 1;
-    if (xf_session_create(model, &po.so, &probe, &err) != XF_OK) {
+    int64_t dim;
+    if (xf__session_dim(model, &po.so, &dim, &err) != XF_OK) {
         fprintf(stderr, "extract-features: %s\n", err.msg);
         xf_model_free(model);
         return 2;
     }
-    int64_t dim = xf_session_feat_dim(probe);
-    xf_session_free(probe);
 
     xf_inputs in = {0};
     xf_status s = XF_OK;

@@ -161,16 +161,9 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
     p.n_batches = (n - o->start + (size_t) o->batch - 1) / (size_t) o->batch;
     p.n_slots = 2 * o->threads;
     p.in_len = xf_model_input_len(m);
-    {
-        xf_session_opts so = o->so;
-        so.max_batch = 1;
-        xf_session *probe;
-        xf_status st = xf_session_create(m, &so, &probe, err);
-        if (st)
-            return st;
-        p.dim = xf_session_feat_dim(probe);
-        xf_session_free(probe);
-    }
+    xf_status ds = xf__session_dim(m, &o->so, &p.dim, err);
+    if (ds)
+        return ds;
     p.slots = calloc((size_t) p.n_slots, sizeof *p.slots);
     if (!p.slots)
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");

@@ -99,6 +99,37 @@ static size_t plan(const xf_graph *g, const unsigned char *needed, const int *la
     return total ? total : 16;
 }
 
+/* Checks the options and resolves the layers (node indices, feature length): no allocation. */
+static xf_status resolve(const xf_model *model, const xf_session_opts *o, int *layer, int *n_layers,
+                         int64_t *dim, xf_error *err)
+{
+    if (o->n_layers < 0 || o->n_layers > XF_MAX_LAYERS)
+        return xf__fail(err, XF_ERR_ARG, "%d layers requested (limit %d)", o->n_layers,
+                        XF_MAX_LAYERS);
+    if (o->pool != XF_POOL_AVG && o->pool != XF_POOL_MAX && o->pool != XF_POOL_NONE)
+        return xf__fail(err, XF_ERR_ARG, "unknown pooling %d", (int) o->pool);
+    *n_layers = o->n_layers ? o->n_layers : 1;
+    *dim = 0;
+    for (int l = 0; l < *n_layers; l++) {
+        const char *name = o->n_layers ? o->layers[l] : model->feature_layer;
+        int idx = name ? xf__graph_find(&model->graph, name) : -1;
+        if (idx < 0)
+            return xf__fail(err, XF_ERR_ARG, "unknown layer '%s' (see --list-layers)",
+                            name ? name : "(null)");
+        layer[l] = idx;
+        const xf_node *nd = &model->graph.nodes[idx];
+        *dim += o->pool == XF_POOL_NONE ? nd->h * nd->w * nd->c : nd->c;
+    }
+    return XF_OK;
+}
+
+xf_status xf__session_dim(const xf_model *model, const xf_session_opts *opts, int64_t *dim,
+                          xf_error *err)
+{
+    int layer[XF_MAX_LAYERS], n;
+    return resolve(model, opts, layer, &n, dim, err);
+}
+
 xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, xf_session **out,
                             xf_error *err)
 {
@@ -108,11 +139,6 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     xf_session_opts o = opts ? *opts : xf_session_default_opts();
     if (o.max_batch < 1 || o.max_batch > 4096)
         return xf__fail(err, XF_ERR_ARG, "batch size %d outside 1..4096", o.max_batch);
-    if (o.n_layers < 0 || o.n_layers > XF_MAX_LAYERS)
-        return xf__fail(err, XF_ERR_ARG, "%d layers requested (limit %d)", o.n_layers,
-                        XF_MAX_LAYERS);
-    if (o.pool != XF_POOL_AVG && o.pool != XF_POOL_MAX && o.pool != XF_POOL_NONE)
-        return xf__fail(err, XF_ERR_ARG, "unknown pooling %d", (int) o.pool);
     const xf_graph *g = &model->graph;
     xf_session *s = calloc(1, sizeof *s);
     if (!s)
@@ -120,18 +146,10 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     s->model = model;
     s->max_batch = o.max_batch;
     s->pool = o.pool;
-    s->n_layers = o.n_layers ? o.n_layers : 1;
-    for (int l = 0; l < s->n_layers; l++) {
-        const char *name = o.n_layers ? o.layers[l] : model->feature_layer;
-        int idx = name ? xf__graph_find(g, name) : -1;
-        if (idx < 0) {
-            xf_session_free(s);
-            return xf__fail(err, XF_ERR_ARG, "unknown layer '%s' (see --list-layers)",
-                            name ? name : "(null)");
-        }
-        s->layer[l] = idx;
-        const xf_node *nd = &g->nodes[idx];
-        s->feat_dim += o.pool == XF_POOL_NONE ? nd->h * nd->w * nd->c : nd->c;
+    xf_status st = resolve(model, &o, s->layer, &s->n_layers, &s->feat_dim, err);
+    if (st) {
+        xf_session_free(s);
+        return st;
     }
     int n = g->n_nodes;
     s->needed = calloc((size_t) n, 1);

@@ -257,6 +257,11 @@ void xf__pool2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 void xf__gap(const float *x, int n, int64_t hw, int64_t c, float *y);
 void xf__softmax(const float *x, int n, int64_t c, float *y);
 
+/* session.c: the feature length a session with opts would produce (validates the options and
+ * layer names, allocates nothing). */
+xf_status xf__session_dim(const xf_model *model, const xf_session_opts *opts, int64_t *dim,
+                          xf_error *err);
+
 /* node.c: node i of g from its inputs' buffers into bufs[i] (scratch: conv2d im2col). */
 void xf__node_forward(const xf_graph *g, int i, float *const *bufs, int n, float *scratch);
 /* Backward of node i: grads[i] holds dL/d(output) (consumed: the activation is undone in place);

@@ -130,6 +130,17 @@ static void test_train_predict(void)
             XF_ERR_ARG && strstr(e.msg, "backbone") != NULL);
     xf__head_free(&h1);
     xf__head_free(&h2);
+    /* an L2-normalising head ignores the input's scale */
+    o.norm = XF_NORM_L2;
+    T_CHECK(xf__train_head(&fs, NULL, &o, &h1, &e) == XF_OK && h1.l2);
+    float xs[D], d1[3], p1[3], d2[3], p2[3];
+    for (int j = 0; j < D; j++)
+        xs[j] = 3.0f * fs.x[5 * D + j];
+    xf__head_predict(&h1, fs.x + 5 * D, d1, p1);
+    xf__head_predict(&h1, xs, d2, p2);
+    T_CHECKF(fabs((double) d1[0] - (double) d2[0]) < 1e-5 && fabs((double) p1[1] - (double) p2[1]) < 1e-6,
+             "L2 head: %g vs %g", (double) d1[0], (double) d2[0]);
+    xf__head_free(&h1);
     /* stratified folds: every fold holds 12 of each class */
     int y[180], fold[180], cnt[5][3] = {{0}};
     for (int i = 0; i < 180; i++)
