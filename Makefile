@@ -36,7 +36,7 @@ LDLIBS  := $(PC_LIBS) -llinear -lm -lpthread
 
 LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.c \
            extractor/session.c extractor/node.c extractor/op_act.c extractor/op_conv2d.c extractor/op_dwconv2d.c \
-           extractor/op_dense.c extractor/op_pool.c extractor/image.c extractor/preprocess.c \
+           extractor/op_dense.c extractor/op_pool.c extractor/op_elem.c extractor/image.c extractor/preprocess.c \
            extractor/feats.c extractor/inputs.c extractor/pipeline.c extractor/defaults.c \
            weights/wfile.c
 CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c

@@ -59,3 +59,21 @@ void xf__blas_threads(int n)
     (void) n;
 #endif
 }
+
+void xf__sgemm_gen(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
+{
+#ifndef XF_NO_BLAS
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint) m, (blasint) n, (blasint) k, 1.0f, a, (blasint) lda, b, (blasint) ldb,
+                accumulate ? 1.0f : 0.0f, c, (blasint) ldc);
+#else
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float s = accumulate ? c[i * ldc + j] : 0.0f;
+            for (int64_t p = 0; p < k; p++)
+                s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+            c[i * ldc + j] = s;
+        }
+#endif
+}

@@ -16,8 +16,11 @@
 static const char *const op_names[XF_OP_COUNT_] = {
     "input", "conv2d", "dwconv2d", "dense", "add",     "concat",
     "maxpool", "avgpool", "gap",    "act",   "softmax", "flatten",
+    "mul",     "prelu",   "layernorm", "shuffle", "slice",
 };
-static const char *const act_names[XF_ACT_COUNT_] = {"none", "relu", "relu6", "sigmoid", "leaky"};
+static const char *const act_names[XF_ACT_COUNT_] = {
+    "none", "relu", "relu6", "sigmoid", "leaky", "silu", "hardsigmoid", "hardswish", "gelu",
+};
 
 const char *xf__op_name(xf_op op)
 {
@@ -136,6 +139,22 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
         }
         return XF_OK;
     }
+    if (strcmp(k, "dil") == 0) {
+        if ((n = parse_ints(v, vals, 2)) != 2 || vals[0] < 1 || vals[1] < 1 || vals[0] > 1024 ||
+            vals[1] > 1024)
+            return bad(err, line, "expected dil=h,w (1..1024), got", v);
+        nd->dil_h = vals[0];
+        nd->dil_w = vals[1];
+        return XF_OK;
+    }
+    if (strcmp(k, "eps") == 0) {
+        char *end;
+        float e = strtof(v, &end);
+        if (end == v || *end || !(e > 0 && e < 1))
+            return bad(err, line, "expected eps in (0, 1), got", v);
+        nd->eps = e;
+        return XF_OK;
+    }
     if (strcmp(k, "pad") == 0) {
         if (parse_ints(v, vals, 4) != 4)
             return bad(err, line, "expected pad=top,bottom,left,right, got", v);
@@ -153,6 +172,12 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
         dst = &nd->mult;
     else if (strcmp(k, "count_pad") == 0)
         dst = &nd->count_pad;
+    else if (strcmp(k, "groups") == 0)
+        dst = &nd->groups;
+    else if (strcmp(k, "begin") == 0)
+        dst = &nd->begin;
+    else if (strcmp(k, "end") == 0)
+        dst = &nd->end;
     else if (strcmp(k, "h") == 0)
         dst64 = &nd->h;
     else if (strcmp(k, "w") == 0)
@@ -202,9 +227,18 @@ xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
 
 static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
 {
-    int need_in = nd->op == XF_OP_INPUT ? 0 : (nd->op == XF_OP_ADD || nd->op == XF_OP_CONCAT) ? -1 : 1;
+    int need_in = nd->op == XF_OP_INPUT ? 0 : (nd->op == XF_OP_ADD || nd->op == XF_OP_CONCAT) ? -1
+                  : nd->op == XF_OP_MUL ? 2 : 1;
     if (need_in == 1 && nd->n_in != 1)
         return shape_err(err, nd, "needs exactly one input");
+    if (need_in == 2 && nd->n_in != 2)
+        return shape_err(err, nd, "needs exactly two inputs");
+    nd->groups = nd->groups ? nd->groups : 1;
+    nd->dil_h = nd->dil_h ? nd->dil_h : 1;
+    nd->dil_w = nd->dil_w ? nd->dil_w : 1;
+    if ((nd->groups != 1 && nd->op != XF_OP_CONV2D && nd->op != XF_OP_SHUFFLE) ||
+        ((nd->dil_h != 1 || nd->dil_w != 1) && nd->op != XF_OP_CONV2D))
+        return shape_err(err, nd, "groups= and dil= are for conv2d (groups= also shuffle)");
     if (need_in == 0 && nd->n_in != 0)
         return shape_err(err, nd, "takes no input");
     if (need_in == -1 && nd->n_in < 2)
@@ -220,17 +254,21 @@ static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
     case XF_OP_DWCONV2D:
     case XF_OP_MAXPOOL:
     case XF_OP_AVGPOOL:
+    {
         if (nd->kh < 1 || nd->kw < 1 || nd->sh < 1 || nd->sw < 1)
             return shape_err(err, nd, "needs k= and s=");
-        if (nd->pt >= nd->kh || nd->pb >= nd->kh || nd->pl >= nd->kw || nd->pr >= nd->kw)
+        int ekh = (nd->kh - 1) * nd->dil_h + 1, ekw = (nd->kw - 1) * nd->dil_w + 1;
+        if (nd->pt >= ekh || nd->pb >= ekh || nd->pl >= ekw || nd->pr >= ekw)
             return shape_err(err, nd, "padding must be smaller than the kernel");
-        nd->h = window_out(x->h, nd->kh, nd->sh, nd->pt, nd->pb);
-        nd->w = window_out(x->w, nd->kw, nd->sw, nd->pl, nd->pr);
+        nd->h = window_out(x->h, ekh, nd->sh, nd->pt, nd->pb);
+        nd->w = window_out(x->w, ekw, nd->sw, nd->pl, nd->pr);
         if (nd->h < 1 || nd->w < 1)
             return shape_err(err, nd, "kernel larger than the padded input");
         if (nd->op == XF_OP_CONV2D) {
             if (nd->cout < 1)
                 return shape_err(err, nd, "needs cout=");
+            if (x->c % nd->groups || nd->cout % nd->groups)
+                return shape_err(err, nd, "groups must divide input and output channels");
             nd->c = nd->cout;
         } else if (nd->op == XF_OP_DWCONV2D) {
             if (nd->mult < 1)
@@ -240,6 +278,7 @@ static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
             nd->c = x->c;
         }
         return XF_OK;
+    }
     case XF_OP_DENSE:
         if (nd->cout < 1)
             return shape_err(err, nd, "needs cout=");
@@ -275,6 +314,37 @@ static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
         nd->h = nd->w = 1;
         nd->c = x->h * x->w * x->c;
         return XF_OK;
+    case XF_OP_MUL: {
+        const xf_node *y = &g->nodes[nd->in[1]];
+        if (y->c != x->c || !((y->h == x->h && y->w == x->w) || (y->h == 1 && y->w == 1)))
+            return shape_err(err, nd, "second input must have the first's shape or be 1x1xC");
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = x->c;
+        return XF_OK;
+    }
+    case XF_OP_SHUFFLE:
+        if (x->c % nd->groups)
+            return shape_err(err, nd, "groups must divide the channels");
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = x->c;
+        return XF_OK;
+    case XF_OP_SLICE:
+        if (nd->begin < 0 || nd->end <= nd->begin || nd->end > x->c)
+            return shape_err(err, nd, "needs 0 <= begin < end <= channels");
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = nd->end - nd->begin;
+        return XF_OK;
+    case XF_OP_LAYERNORM:
+        if (!(nd->eps > 0))
+            return shape_err(err, nd, "needs eps=");
+        nd->h = x->h;
+        nd->w = x->w;
+        nd->c = x->c;
+        return XF_OK;
+    case XF_OP_PRELU:
     case XF_OP_ACT:
     case XF_OP_SOFTMAX:
         nd->h = x->h;
@@ -402,8 +472,10 @@ int xf__node_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
     const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
     switch (nd->op) {
     case XF_OP_CONV2D:
-        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->cout;
+        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c / (nd->groups > 1 ? nd->groups : 1), shape[3] = nd->cout;
         return 4;
+    case XF_OP_PRELU:
+    case XF_OP_LAYERNORM: shape[0] = x->c; return 1;
     case XF_OP_DWCONV2D:
         shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->mult;
         return 4;
@@ -433,7 +505,7 @@ xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, x
         char tname[300];
         snprintf(tname, sizeof tname, "%s.bias", nd->name);
         nd->bias = NULL;
-        if (xf__wfile_tensor(wf, tname) &&
+        if (nd->op != XF_OP_PRELU && xf__wfile_tensor(wf, tname) &&
             (s = bind_one(wf, nd, "bias", 1, bne, &nd->bias, used, err)))
             return s;
         if (nd->bias)
@@ -493,12 +565,21 @@ char *xf__graph_format(const xf_graph *g)
                            nd->sh, nd->sw, nd->pt, nd->pb, nd->pl, nd->pr);
             if (nd->op == XF_OP_CONV2D)
                 ok = ok && cat(&buf, &len, &cap, " cout=%d", nd->cout);
+            if (nd->op == XF_OP_CONV2D && nd->groups != 1)
+                ok = ok && cat(&buf, &len, &cap, " groups=%d", nd->groups);
+            if (nd->op == XF_OP_CONV2D && (nd->dil_h != 1 || nd->dil_w != 1))
+                ok = ok && cat(&buf, &len, &cap, " dil=%d,%d", nd->dil_h, nd->dil_w);
             if (nd->op == XF_OP_DWCONV2D && nd->mult != 1)
                 ok = ok && cat(&buf, &len, &cap, " mult=%d", nd->mult);
             if (nd->op == XF_OP_AVGPOOL && nd->count_pad)
                 ok = ok && cat(&buf, &len, &cap, " count_pad=1");
             break;
         case XF_OP_DENSE: ok = ok && cat(&buf, &len, &cap, " cout=%d", nd->cout); break;
+        case XF_OP_SHUFFLE: ok = ok && cat(&buf, &len, &cap, " groups=%d", nd->groups); break;
+        case XF_OP_SLICE:
+            ok = ok && cat(&buf, &len, &cap, " begin=%d end=%d", nd->begin, nd->end);
+            break;
+        case XF_OP_LAYERNORM: ok = ok && cat(&buf, &len, &cap, " eps=%.9g", (double) nd->eps); break;
         default: break;
         }
         if (ok && nd->act != XF_ACT_NONE)

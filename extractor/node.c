@@ -59,6 +59,23 @@ void xf__node_forward(const xf_graph *g, int i, float *const *bufs, int n, float
         xf__act_apply(y, floats(nd, n), nd->act);
         break;
     }
+    case XF_OP_MUL: {
+        const xf_node *x2 = &g->nodes[nd->in[1]];
+        xf__mul(x, bufs[nd->in[1]], n, nd->h * nd->w, nd->c, x2->h * x2->w == 1 && nd->h * nd->w > 1,
+                y);
+        xf__act_apply(y, floats(nd, n), nd->act);
+        break;
+    }
+    case XF_OP_PRELU: xf__prelu(x, n * nd->h * nd->w, nd->c, nd->weight, y); break;
+    case XF_OP_LAYERNORM: xf__layernorm(nd, x, n * nd->h * nd->w, nd->c, y); break;
+    case XF_OP_SHUFFLE:
+        xf__shuffle(x, n * nd->h * nd->w, nd->c, nd->groups, y);
+        xf__act_apply(y, floats(nd, n), nd->act);
+        break;
+    case XF_OP_SLICE:
+        xf__slice(x, n * nd->h * nd->w, xn->c, nd->begin, nd->end, y);
+        xf__act_apply(y, floats(nd, n), nd->act);
+        break;
     case XF_OP_COUNT_: XF_ASSERT(0);
     }
 }
@@ -71,8 +88,15 @@ xf_status xf__node_backward(const xf_graph *g, int i, float *const *bufs, float 
     const xf_node *xn = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
     const float *x = xn ? bufs[nd->in[0]] : NULL;
     float *dx = xn ? grads[nd->in[0]] : NULL; /* NULL: that input needs no gradient */
-    if (nd->op != XF_OP_SOFTMAX)
+    if (nd->op == XF_OP_ACT && !xf__act_invertible(nd->act))
+        xf__act_backward_x(x, dy, floats(nd, n), nd->act);
+    else if (!xf__act_invertible(nd->act))
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "node '%s': a fused %s activation has no "
+                        "backward pass (split it into an act node)", nd->name,
+                        xf__act_name(nd->act));
+    else if (nd->op != XF_OP_SOFTMAX)
         xf__act_backward(bufs[i], dy, floats(nd, n), nd->act);
+    int64_t rows = (int64_t) n * nd->h * nd->w;
     switch (nd->op) {
     case XF_OP_INPUT: return XF_OK;
     case XF_OP_CONV2D:
@@ -114,6 +138,24 @@ xf_status xf__node_backward(const xf_graph *g, int i, float *const *bufs, float 
         }
         return XF_OK;
     }
+    case XF_OP_MUL: {
+        const xf_node *x2 = &g->nodes[nd->in[1]];
+        xf__mul_backward(x, bufs[nd->in[1]], n, nd->h * nd->w, nd->c,
+                         x2->h * x2->w == 1 && nd->h * nd->w > 1, dy, dx, grads[nd->in[1]]);
+        return XF_OK;
+    }
+    case XF_OP_PRELU: xf__prelu_backward(x, rows, nd->c, nd->weight, dy, dx, dw); return XF_OK;
+    case XF_OP_LAYERNORM:
+        xf__layernorm_backward(nd, x, rows, nd->c, dy, dx, dw, db);
+        return XF_OK;
+    case XF_OP_SHUFFLE:
+        if (dx)
+            xf__shuffle_backward(dy, rows, nd->c, nd->groups, dx);
+        return XF_OK;
+    case XF_OP_SLICE:
+        if (dx)
+            xf__slice_backward(dy, rows, xn->c, nd->begin, nd->end, dx);
+        return XF_OK;
     case XF_OP_SOFTMAX:
     case XF_OP_COUNT_: break;
     }

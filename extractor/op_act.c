@@ -8,6 +8,13 @@
 #include <math.h>
 #include <string.h>
 
+/* relu6(x + 3) / 6 as PyTorch computes it */
+static inline float hard_sigmoid(float x)
+{
+    float t = x + 3.0f;
+    return (t > 0 ? (t < 6 ? t : 6) : 0) / 6.0f;
+}
+
 void xf__act_apply(float *x, size_t n, xf_act act)
 {
     switch (act) {
@@ -28,8 +35,29 @@ void xf__act_apply(float *x, size_t n, xf_act act)
         for (size_t i = 0; i < n; i++)
             x[i] = x[i] > 0 ? x[i] : 0.01f * x[i];
         break;
+    case XF_ACT_SILU:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] / (1.0f + expf(-x[i]));
+        break;
+    case XF_ACT_HARDSIGMOID:
+        for (size_t i = 0; i < n; i++)
+            x[i] = hard_sigmoid(x[i]);
+        break;
+    case XF_ACT_HARDSWISH:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] * hard_sigmoid(x[i]);
+        break;
+    case XF_ACT_GELU:
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float) M_SQRT1_2));
+        break;
     case XF_ACT_COUNT_: break;
     }
+}
+
+int xf__act_invertible(xf_act a)
+{
+    return a != XF_ACT_SILU && a != XF_ACT_HARDSWISH && a != XF_ACT_GELU;
 }
 
 void xf__gap(const float *x, int n, int64_t hw, int64_t c, float *y)
@@ -85,7 +113,45 @@ void xf__act_backward(const float *y, float *dy, size_t n, xf_act act)
         for (size_t i = 0; i < n; i++)
             dy[i] = y[i] > 0 ? dy[i] : 0.01f * dy[i];
         break;
-    case XF_ACT_COUNT_: break;
+    case XF_ACT_HARDSIGMOID: /* slope 1/6 strictly inside (0, 1) */
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0 && y[i] < 1 ? dy[i] / 6.0f : 0;
+        break;
+    case XF_ACT_SILU:
+    case XF_ACT_HARDSWISH:
+    case XF_ACT_GELU:
+    case XF_ACT_COUNT_: XF_ASSERT(0); /* callers use xf__act_backward_x */
+    }
+}
+
+void xf__act_backward_x(const float *x, float *dy, size_t n, xf_act act)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i], d = 1;
+        switch (act) {
+        case XF_ACT_NONE: break;
+        case XF_ACT_RELU: d = v > 0; break;
+        case XF_ACT_RELU6: d = v > 0 && v < 6; break;
+        case XF_ACT_LEAKY: d = v > 0 ? 1.0f : 0.01f; break;
+        case XF_ACT_SIGMOID: {
+            float s = 1.0f / (1.0f + expf(-v));
+            d = s * (1 - s);
+            break;
+        }
+        case XF_ACT_SILU: {
+            float s = 1.0f / (1.0f + expf(-v));
+            d = s * (1 + v * (1 - s));
+            break;
+        }
+        case XF_ACT_HARDSIGMOID: d = v > -3 && v < 3 ? 1.0f / 6.0f : 0; break;
+        case XF_ACT_HARDSWISH: d = v < -3 ? 0 : v > 3 ? 1 : (2 * v + 3) / 6.0f; break;
+        case XF_ACT_GELU:
+            d = 0.5f * (1.0f + erff(v * (float) M_SQRT1_2)) +
+                v * expf(-0.5f * v * v) * (float) (0.5 * M_2_SQRTPI * M_SQRT1_2);
+            break;
+        case XF_ACT_COUNT_: break;
+        }
+        dy[i] *= d;
     }
 }
 

@@ -3,8 +3,10 @@
  * It is: 1x1 stride-1 convolutions as GEMMs over each image's pixels; everything else as
  * row-chunked im2col + GEMM (chunks sized to stay in cache), bias + activation applied while
  * the chunk is hot. GEMM shapes never depend on the batch size, so an image's features are
- * bit-identical in any batch; and a direct-loop reference used by the tests. Weights are (kh, kw, cin,
- * cout) row-major, as the converters store them. It is not: depthwise (op_dwconv2d.c).
+ * bit-identical in any batch; and a direct-loop reference used by the tests. Weights are (kh, kw,
+ * cin / groups, cout) row-major, as the converters store them; group g maps input channels
+ * [g*cin/G, (g+1)*cin/G) to output channels [g*cout/G, (g+1)*cout/G), one GEMM per group on a
+ * column block of the weights. Dilation spaces the taps. It is not: depthwise (op_dwconv2d.c).
  */
 #include "xf_internal.h"
 
@@ -33,9 +35,23 @@ XF_CLONES static void bias_act_rows(float *restrict y, int64_t rows, int64_t c,
     }
 }
 
+/* groups and dilation as the kernels use them (0 in a hand-made node reads as 1) */
+static int64_t groups(const xf_node *nd)
+{
+    return nd->groups > 1 ? nd->groups : 1;
+}
+static int64_t dil_h(const xf_node *nd)
+{
+    return nd->dil_h > 1 ? nd->dil_h : 1;
+}
+static int64_t dil_w(const xf_node *nd)
+{
+    return nd->dil_w > 1 ? nd->dil_w : 1;
+}
+
 static int is_pointwise(const xf_node *nd)
 {
-    return nd->kh == 1 && nd->kw == 1 && nd->sh == 1 && nd->sw == 1 &&
+    return nd->kh == 1 && nd->kw == 1 && nd->sh == 1 && nd->sw == 1 && groups(nd) == 1 &&
            (nd->pt | nd->pb | nd->pl | nd->pr) == 0;
 }
 
@@ -51,39 +67,41 @@ size_t xf__conv2d_scratch(const xf_node *nd, int64_t ih, int64_t iw, int64_t cin
     (void) iw;
     if (is_pointwise(nd))
         return 0;
-    int64_t k = (int64_t) nd->kh * nd->kw * cin;
+    int64_t k = (int64_t) nd->kh * nd->kw * (cin / groups(nd));
     int64_t m = nd->h * nd->w;
     int64_t rows = chunk_rows(k);
     return (size_t) ((rows < m ? rows : m) * k);
 }
 
-/* Rows [r0, r0+rows) of the im2col matrix of one image: (oh*ow, kh*kw*cin). */
+/* Rows [r0, r0+rows) of the im2col matrix of one image over input channels [c0, c0+cg):
+ * (oh*ow, kh*kw*cg). */
 static void im2col(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t cin,
-                   int64_t r0, int64_t rows, float *col)
+                   int64_t c0, int64_t cg, int64_t r0, int64_t rows, float *col)
 {
     int64_t ow = nd->w;
-    size_t krow = (size_t) nd->kw * (size_t) cin;
+    size_t krow = (size_t) nd->kw * (size_t) cg;
+    int whole = cg == cin && dil_w(nd) == 1; /* a kernel row is one contiguous run of x */
     for (int64_t r = 0; r < rows; r++) {
         int64_t oy = (r0 + r) / ow, ox = (r0 + r) % ow;
         float *dst = col + r * nd->kh * (int64_t) krow;
         for (int ky = 0; ky < nd->kh; ky++, dst += krow) {
-            int64_t iy = oy * nd->sh + ky - nd->pt;
+            int64_t iy = oy * nd->sh + (int64_t) ky * dil_h(nd) - nd->pt;
             if (iy < 0 || iy >= ih) {
                 memset(dst, 0, krow * sizeof(float));
                 continue;
             }
             int64_t ix0 = ox * nd->sw - nd->pl;
-            if (ix0 >= 0 && ix0 + nd->kw <= iw) {
+            if (whole && ix0 >= 0 && ix0 + nd->kw <= iw) {
                 memcpy(dst, x + (iy * iw + ix0) * cin, krow * sizeof(float));
                 continue;
             }
             for (int kx = 0; kx < nd->kw; kx++) {
-                int64_t ix = ix0 + kx;
-                float *d = dst + kx * cin;
+                int64_t ix = ix0 + (int64_t) kx * dil_w(nd);
+                float *d = dst + kx * cg;
                 if (ix < 0 || ix >= iw)
-                    memset(d, 0, (size_t) cin * sizeof(float));
+                    memset(d, 0, (size_t) cg * sizeof(float));
                 else
-                    memcpy(d, x + (iy * iw + ix) * cin, (size_t) cin * sizeof(float));
+                    memcpy(d, x + (iy * iw + ix) * cin + c0, (size_t) cg * sizeof(float));
             }
         }
     }
@@ -108,7 +126,8 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
         }
         return;
     }
-    int64_t k = (int64_t) nd->kh * nd->kw * cin;
+    int64_t G = groups(nd), cg = cin / G, og = cout / G;
+    int64_t k = (int64_t) nd->kh * nd->kw * cg;
     int64_t m = nd->h * nd->w;
     int64_t step = chunk_rows(k);
     for (int b = 0; b < n; b++) {
@@ -116,8 +135,11 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
         float *yb = y + (size_t) b * (size_t) (m * cout);
         for (int64_t r0 = 0; r0 < m; r0 += step) {
             int64_t rows = m - r0 < step ? m - r0 : step;
-            im2col(nd, xb, ih, iw, cin, r0, rows, scratch);
-            xf__sgemm(rows, cout, k, scratch, nd->weight, yb + r0 * cout, 0);
+            for (int64_t gi = 0; gi < G; gi++) {
+                im2col(nd, xb, ih, iw, cin, gi * cg, cg, r0, rows, scratch);
+                xf__sgemm_gen(0, 0, rows, og, k, scratch, k, nd->weight + gi * og, cout,
+                              yb + r0 * cout + gi * og, cout, 0);
+            }
             bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
         }
     }
@@ -126,7 +148,7 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
                     float *y)
 {
-    int64_t cout = nd->cout;
+    int64_t cout = nd->cout, cg = cin / groups(nd), og = cout / groups(nd);
     for (int b = 0; b < n; b++)
         for (int64_t oy = 0; oy < nd->h; oy++)
             for (int64_t ox = 0; ox < nd->w; ox++)
@@ -134,13 +156,13 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
                     double s = nd->bias ? (double) nd->bias[co] : 0;
                     for (int ky = 0; ky < nd->kh; ky++)
                         for (int kx = 0; kx < nd->kw; kx++) {
-                            int64_t iy = oy * nd->sh + ky - nd->pt;
-                            int64_t ix = ox * nd->sw + kx - nd->pl;
+                            int64_t iy = oy * nd->sh + ky * dil_h(nd) - nd->pt;
+                            int64_t ix = ox * nd->sw + kx * dil_w(nd) - nd->pl;
                             if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
                                 continue;
-                            const float *xp = x + ((b * ih + iy) * iw + ix) * cin;
-                            const float *wp = nd->weight + ((ky * nd->kw + kx) * cin) * cout + co;
-                            for (int64_t ci = 0; ci < cin; ci++)
+                            const float *xp = x + ((b * ih + iy) * iw + ix) * cin + co / og * cg;
+                            const float *wp = nd->weight + ((ky * nd->kw + kx) * cg) * cout + co;
+                            for (int64_t ci = 0; ci < cg; ci++)
                                 s += (double) xp[ci] * (double) wp[ci * cout];
                         }
                     float v = (float) s;
@@ -149,21 +171,23 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
                 }
 }
 
-/* Rows [r0, r0+rows) of dcol (rows, kh*kw*cin) added back into dx (one image). */
+/* Rows [r0, r0+rows) of dcol (rows, kh*kw*cg) added back into dx channels [c0, c0+cg) (one
+ * image). */
 static void col2im_add(const xf_node *nd, const float *dcol, int64_t ih, int64_t iw, int64_t cin,
-                       int64_t r0, int64_t rows, float *dx)
+                       int64_t c0, int64_t cg, int64_t r0, int64_t rows, float *dx)
 {
     int64_t ow = nd->w;
     for (int64_t r = 0; r < rows; r++) {
         int64_t oy = (r0 + r) / ow, ox = (r0 + r) % ow;
-        const float *src = dcol + r * nd->kh * nd->kw * cin;
+        const float *src = dcol + r * nd->kh * nd->kw * cg;
         for (int ky = 0; ky < nd->kh; ky++)
-            for (int kx = 0; kx < nd->kw; kx++, src += cin) {
-                int64_t iy = oy * nd->sh + ky - nd->pt, ix = ox * nd->sw + kx - nd->pl;
+            for (int kx = 0; kx < nd->kw; kx++, src += cg) {
+                int64_t iy = oy * nd->sh + (int64_t) ky * dil_h(nd) - nd->pt;
+                int64_t ix = ox * nd->sw + (int64_t) kx * dil_w(nd) - nd->pl;
                 if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
                     continue;
-                float *d = dx + (iy * iw + ix) * cin;
-                for (int64_t c = 0; c < cin; c++)
+                float *d = dx + (iy * iw + ix) * cin + c0;
+                for (int64_t c = 0; c < cg; c++)
                     d[c] += src[c];
             }
     }
@@ -188,7 +212,8 @@ void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, i
             xf__sgemm_t(0, 1, rows, cin, cout, dy, nd->weight, dx, 0); /* dy W^T */
         return;
     }
-    int64_t k = (int64_t) nd->kh * nd->kw * cin, step = chunk_rows(k);
+    int64_t G = groups(nd), cg = cin / G, og = cout / G;
+    int64_t k = (int64_t) nd->kh * nd->kw * cg, step = chunk_rows(k);
     float *col = scratch, *dcol = scratch + (step < m ? step : m) * k;
     if (dx)
         memset(dx, 0, (size_t) n * (size_t) (ih * iw * cin) * sizeof(float));
@@ -198,13 +223,17 @@ void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, i
         float *dxb = dx ? dx + (size_t) b * (size_t) (ih * iw * cin) : NULL;
         for (int64_t r0 = 0; r0 < m; r0 += step) {
             int64_t rows = m - r0 < step ? m - r0 : step;
-            if (dw) {
-                im2col(nd, xb, ih, iw, cin, r0, rows, col);
-                xf__sgemm_t(1, 0, k, cout, rows, col, dyb + r0 * cout, dw, 1);
-            }
-            if (dxb) {
-                xf__sgemm_t(0, 1, rows, k, cout, dyb + r0 * cout, nd->weight, dcol, 0);
-                col2im_add(nd, dcol, ih, iw, cin, r0, rows, dxb);
+            for (int64_t gi = 0; gi < G; gi++) {
+                const float *dyg = dyb + r0 * cout + gi * og;
+                if (dw) { /* dW[:, group cols] += col^T dy[:, group cols] */
+                    im2col(nd, xb, ih, iw, cin, gi * cg, cg, r0, rows, col);
+                    xf__sgemm_gen(1, 0, k, og, rows, col, k, dyg, cout, dw + gi * og, cout, 1);
+                }
+                if (dxb) { /* dcol = dy[:, group cols] @ W[:, group cols]^T */
+                    xf__sgemm_gen(0, 1, rows, k, og, dyg, cout, nd->weight + gi * og, cout,
+                                  dcol, k, 0);
+                    col2im_add(nd, dcol, ih, iw, cin, gi * cg, cg, r0, rows, dxb);
+                }
             }
         }
     }

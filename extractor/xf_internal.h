@@ -162,18 +162,32 @@ typedef enum {
     XF_OP_ACT,
     XF_OP_SOFTMAX,
     XF_OP_FLATTEN,
+    XF_OP_MUL,       /* x * y, y of the same shape or (1, 1, C) (squeeze-excitation gates) */
+    XF_OP_PRELU,     /* x > 0 ? x : slope[c] * x, slopes are the node's weight (c)         */
+    XF_OP_LAYERNORM, /* per pixel over channels: (x - mean) / sqrt(var + eps) * w + b     */
+    XF_OP_SHUFFLE,   /* channel shuffle: out[o] = in[(o % groups) * (C / groups) + o / groups] */
+    XF_OP_SLICE,     /* channels [begin, end)                                             */
     XF_OP_COUNT_
 } xf_op;
 
-/* leaky: x for x > 0, 0.01 x otherwise (PyTorch's default slope) */
+/* leaky: x for x > 0, 0.01 x otherwise (PyTorch's default slope); silu: x * sigmoid(x);
+ * hardsigmoid: relu6(x + 3) / 6; hardswish: x * hardsigmoid(x); gelu: x * Phi(x) (erf form).
+ * silu, hardswish and gelu cannot be undone from their output: backward needs the input. */
 typedef enum {
     XF_ACT_NONE,
     XF_ACT_RELU,
     XF_ACT_RELU6,
     XF_ACT_SIGMOID,
     XF_ACT_LEAKY,
+    XF_ACT_SILU,
+    XF_ACT_HARDSIGMOID,
+    XF_ACT_HARDSWISH,
+    XF_ACT_GELU,
     XF_ACT_COUNT_
 } xf_act;
+
+/* 1 when the activation's derivative is a function of its output (backward can undo it). */
+int xf__act_invertible(xf_act a);
 
 #define XF_NODE_MAX_IN 8
 
@@ -188,6 +202,10 @@ typedef struct {
     int cout;                   /* conv/dense output channels                        */
     int mult;                   /* dwconv depth multiplier                           */
     int count_pad;              /* avgpool: 1 counts padded cells in the divisor     */
+    int groups;                 /* conv2d groups, shuffle groups (0 read as 1)      */
+    int dil_h, dil_w;           /* conv2d dilation (0 read as 1)                     */
+    int begin, end;             /* slice channel range                               */
+    float eps;                  /* layernorm epsilon                                 */
     xf_act act;                 /* fused activation                                  */
     const float *weight, *bias; /* views into the model (bias may be NULL)            */
     int64_t h, w, c;            /* output shape per image                             */
@@ -257,6 +275,25 @@ void xf__pool2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 void xf__gap(const float *x, int n, int64_t hw, int64_t c, float *y);
 void xf__softmax(const float *x, int n, int64_t c, float *y);
 
+/* op_elem.c: the ops with two inputs or per-channel parameters; rows = images * pixels.
+ * mul: y2 has c2 = c (same shape) or is one (1, 1, c) vector per image (pix = pixels). */
+void xf__mul(const float *x, const float *x2, int n, int64_t pix, int64_t c, int bcast, float *y);
+void xf__prelu(const float *x, int64_t rows, int64_t c, const float *slope, float *y);
+void xf__layernorm(const xf_node *nd, const float *x, int64_t rows, int64_t c, float *y);
+void xf__shuffle(const float *x, int64_t rows, int64_t c, int groups, float *y);
+void xf__slice(const float *x, int64_t rows, int64_t c, int begin, int end, float *y);
+/* backward; dx2 receives the gradient of the second input (summed over pixels when bcast) */
+void xf__mul_backward(const float *x, const float *x2, int n, int64_t pix, int64_t c, int bcast,
+                      const float *dy, float *dx, float *dx2);
+void xf__prelu_backward(const float *x, int64_t rows, int64_t c, const float *slope,
+                        const float *dy, float *dx, float *dslope);
+void xf__layernorm_backward(const xf_node *nd, const float *x, int64_t rows, int64_t c,
+                            const float *dy, float *dx, float *dw, float *db);
+void xf__shuffle_backward(const float *dy, int64_t rows, int64_t c, int groups, float *dx);
+void xf__slice_backward(const float *dy, int64_t rows, int64_t c, int begin, int end, float *dx);
+/* dy <- dy * act'(x) from the activation's input x (for every activation) */
+void xf__act_backward_x(const float *x, float *dy, size_t n, xf_act act);
+
 /* session.c: the feature length a session with opts would produce (validates the options and
  * layer names, allocates nothing). */
 xf_status xf__session_dim(const xf_model *model, const xf_session_opts *opts, int64_t *dim,
@@ -271,6 +308,10 @@ void xf__node_forward(const xf_graph *g, int i, float *const *bufs, int n, float
 xf_status xf__node_backward(const xf_graph *g, int i, float *const *bufs, float *const *grads,
                             int n, float *scratch, float *dw, float *db, xf_error *err);
 
+/* gemm.c: C (m, n) = op(A) @ op(B) [+ C if accumulate], row-major with leading dimensions (row
+ * strides) lda, ldb, ldc; op transposes when ta / tb (A stored as (k, m), B as (n, k)). */
+void xf__sgemm_gen(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
 /* gemm.c: C (m, n) = A (m, k) @ B (k, n) [+ C if accumulate]; row-major, contiguous. */
 void xf__sgemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c,
                int accumulate);

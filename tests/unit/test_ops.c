@@ -36,6 +36,8 @@ static double max_rel(const float *a, const float *b, size_t n)
     return m;
 }
 
+static int conv_groups = 1, conv_dil = 1; /* for the next conv_case */
+
 static void conv_case(int n, int ih, int iw, int cin, int cout, int kh, int kw, int sh, int sw,
                       int pt, int pb, int pl, int pr, xf_act act, int depthwise, int mult)
 {
@@ -49,12 +51,13 @@ static void conv_case(int n, int ih, int iw, int cin, int cout, int kh, int kw, 
     nd->kh = kh, nd->kw = kw, nd->sh = sh, nd->sw = sw;
     nd->pt = pt, nd->pb = pb, nd->pl = pl, nd->pr = pr;
     nd->cout = cout, nd->mult = mult, nd->act = act, nd->n_in = 1, nd->in[0] = 0;
+    nd->groups = conv_groups, nd->dil_h = nd->dil_w = conv_dil;
     g.nodes = nodes;
     g.n_nodes = 2;
     xf_error err;
     T_CHECK(xf__node_infer(&g, nd, &err) == XF_OK);
     int64_t oc = depthwise ? (int64_t) cin * mult : cout;
-    size_t wn = (size_t) kh * kw * cin * (depthwise ? mult : cout);
+    size_t wn = (size_t) kh * kw * (cin / conv_groups) * (depthwise ? mult : cout);
     float *w = rand_buf(wn), *b = rand_buf((size_t) oc), *x = rand_buf((size_t) n * ih * iw * cin);
     nd->weight = w;
     nd->bias = b;
@@ -87,6 +90,14 @@ static void test_conv(void)
     conv_case(1, 15, 15, 3, 32, 3, 3, 2, 2, 0, 0, 0, 0, XF_ACT_NONE, 0, 1);
     conv_case(1, 6, 6, 2, 3, 5, 5, 1, 1, 2, 2, 2, 2, XF_ACT_NONE, 0, 1);
     conv_case(1, 40, 40, 64, 8, 3, 3, 1, 1, 1, 1, 1, 1, XF_ACT_NONE, 0, 1); /* several chunks */
+    conv_groups = 4; /* grouped (RegNet, ResNeXt), then grouped + dilated */
+    conv_case(2, 9, 7, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, XF_ACT_RELU, 0, 1);
+    conv_case(1, 40, 40, 64, 16, 3, 3, 2, 2, 1, 1, 1, 1, XF_ACT_SILU, 0, 1);
+    conv_dil = 2;
+    conv_case(2, 11, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2, XF_ACT_GELU, 0, 1);
+    conv_groups = 1;
+    conv_case(1, 12, 12, 5, 6, 3, 3, 2, 2, 2, 2, 2, 2, XF_ACT_HARDSWISH, 0, 1);
+    conv_dil = 1;
     for (int i = 0; i < 20; i++) { /* random shapes */
         int k = 1 + (int) (rng % 4), s = 1 + (int) ((rng >> 4) % 2);
         int ih = k + (int) ((rng >> 8) % 9), iw = k + (int) ((rng >> 12) % 9);
