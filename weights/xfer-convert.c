@@ -1,6 +1,7 @@
 /* xfer-convert — converts a pretrained model into an xfer weights file.
  *
- * It is: a thin main: picks the reader from the input (model.json = TF.js layers model), adds
+ * It is: a thin main: picks the reader from the input (model.json = TF.js layers model, .tflite,
+ * .onnx), adds
  * the metadata from flags (preprocessing, feature layer, provenance, labels) and writes the
  * file atomically. It is not: a format parser (weights/convert/).
  */
@@ -12,8 +13,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: xfer-convert MODEL -o OUT.gguf [options]\n"
-            "  MODEL                 TF.js layers model.json (binary shards beside it), or\n"
-            "                        a .tflite file (weights dequantized to float)\n"
+            "  MODEL                 TF.js layers model.json (binary shards beside it), a\n"
+            "                        .tflite file (weights dequantized to float), or an .onnx\n"
+            "                        file (torchvision/timm conv nets, float32)\n"
             "  -o FILE               output weights file (written atomically)\n"
             "  --name NAME           general.name\n"
             "  --arch ARCH           general.architecture (default: xfer)\n"
@@ -27,7 +29,13 @@ static void usage(FILE *f)
             "                        own scale/zero point, else 0,0,0)\n"
             "  --std R,G,B           on [0,1] pixels (default: likewise, else 1,1,1)\n"
             "  --crop-pct F          resize shorter side to size/F, center crop (default 0.875)\n"
-            "  --labels FILE         class labels, one per line\n");
+            "  --labels FILE         class labels, one per line\n"
+            "  --size N | HxW        network input size (default: the model's own)\n"
+            "  --preset NAME         preprocessing of a model family; flags given after it win:\n"
+            "                        torchvision      ImageNet mean/std, crop 0.875\n"
+            "                        timm-inception   mean 0.5, std 0.5, crop 0.875\n"
+            "                        keras-mobilenet  mean 0.5, std 0.5, crop 0.875\n"
+            "  --list-layers         print every tensor (name, shape) and exit (no -o needed)\n");
 }
 
 static int read_labels(const char *path, char ***out, int *n)
@@ -77,11 +85,12 @@ int main(int argc, char **argv)
     const char *source = NULL, *hash = NULL, *feature = NULL, *trainable = NULL, *pre = NULL;
     const char *labels = NULL;
     float mean[3] = {0, 0, 0}, stdv[3] = {1, 1, 1}, crop = 0.875f;
-    int have_norm = 0;
+    int have_norm = 0, size_h = 0, size_w = 0, list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = a[0] == '-' && strcmp(a, "-h") != 0 && strcmp(a, "--help") != 0;
+        int takes = a[0] == '-' && strcmp(a, "-h") != 0 && strcmp(a, "--help") != 0 &&
+                    strcmp(a, "--list-layers") != 0;
         if (takes && !v) {
             fprintf(stderr, "xfer-convert: %s needs a value\n", a);
             return 2;
@@ -115,6 +124,35 @@ int main(int argc, char **argv)
                 fprintf(stderr, "xfer-convert: %s expects R,G,B\n", a);
                 return 2;
             }
+        } else if (strcmp(a, "--list-layers") == 0) {
+            list = 1;
+            continue;
+        } else if (strcmp(a, "--size") == 0) {
+            char *end;
+            long h = strtol(v, &end, 10), w = h;
+            if (*end == 'x')
+                w = strtol(end + 1, &end, 10);
+            if (*end || h < 8 || w < 8 || h > 4096 || w > 4096) {
+                fprintf(stderr, "xfer-convert: --size expects N or HxW in 8..4096\n");
+                return 2;
+            }
+            size_h = (int) h, size_w = (int) w;
+        } else if (strcmp(a, "--preset") == 0) {
+            static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+            static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+            crop = 0.875f;
+            have_norm = 1;
+            if (strcmp(v, "torchvision") == 0) {
+                memcpy(mean, imagenet_mean, sizeof mean);
+                memcpy(stdv, imagenet_std, sizeof stdv);
+            } else if (strcmp(v, "timm-inception") == 0 || strcmp(v, "keras-mobilenet") == 0) {
+                for (int c = 0; c < 3; c++)
+                    mean[c] = 0.5f, stdv[c] = 0.5f;
+            } else {
+                fprintf(stderr, "xfer-convert: unknown --preset %s (torchvision, timm-inception, "
+                                "keras-mobilenet)\n", v);
+                return 2;
+            }
         } else if (strcmp(a, "--crop-pct") == 0) {
             char *end;
             crop = strtof(v, &end);
@@ -135,7 +173,7 @@ int main(int argc, char **argv)
         }
         i++;
     }
-    if (!in || !out) {
+    if (!in || (!out && !list)) {
         usage(stderr);
         return 2;
     }
@@ -152,7 +190,16 @@ int main(int argc, char **argv)
     }
     size_t len = strlen(in);
     xf_status s;
-    if (len >= 5 && strcmp(in + len - 5, ".json") == 0) {
+    char onnx_feature[256] = "";
+    if ((size_h || size_w) && !(len >= 5 && strcmp(in + len - 5, ".onnx") == 0)) {
+        fprintf(stderr, "xfer-convert: --size applies to ONNX models only (TF.js and TFLite "
+                        "graphs have a fixed input size)\n");
+        xfc_free(&g);
+        return 2;
+    }
+    if (len >= 5 && strcmp(in + len - 5, ".onnx") == 0) {
+        s = xfc_from_onnx(in, size_h, size_w, &g, onnx_feature, sizeof onnx_feature, &err);
+    } else if (len >= 5 && strcmp(in + len - 5, ".json") == 0) {
         s = xfc_from_tfjs(in, &g, &err);
     } else if (len >= 7 && strcmp(in + len - 7, ".tflite") == 0) {
         float qm[3], qs[3];
@@ -165,7 +212,7 @@ int main(int argc, char **argv)
                             "mean %g, std %g\n", (double) mean[0], (double) stdv[0]);
         }
     } else {
-        s = xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected model.json or .tflite)",
+        s = xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected model.json, .tflite or .onnx)",
                      in);
     }
     if (!s) {
@@ -175,9 +222,18 @@ int main(int argc, char **argv)
                 s = xf__fail(&err, XF_ERR_ARG, "%s: no tensor named '%s' in the model", in,
                              chk[k]);
     }
+    if (!s && list) {
+        for (int i = 0; i < g.g.n_nodes; i++) {
+            const xf_node *nd = &g.g.nodes[i];
+            printf("%-48s %-9s %lldx%lldx%lld\n", nd->out_name, xf__op_name(nd->op),
+                   (long long) nd->h, (long long) nd->w, (long long) nd->c);
+        }
+        xfc_free(&g);
+        return 0;
+    }
     if (!s) {
         const xf_node *inp = &g.g.nodes[0];
-        const char *fl = feature ? feature : default_feature(&g.g);
+        const char *fl = feature ? feature : onnx_feature[0] ? onnx_feature : default_feature(&g.g);
         const xf_node *fn = &g.g.nodes[xf__graph_find(&g.g, fl)];
         xf_wwriter *m = g.meta;
         int ok = xf__ww_str(m, "general.architecture", arch) &&

@@ -14,4 +14,9 @@ xf_status xfc_from_tfjs(const char *path, xfc_graph *c, xf_error *err);
 xf_status xfc_from_tflite(const char *path, xfc_graph *c, float *mean, float *stdv,
                           int *input_quantized, xf_error *err);
 
+/* ONNX model (one float NCHW image input). size_h/size_w override the input size (0: the
+ * file's). feature receives the default feature tensor: the input of the last weighted node. */
+xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, char *feature,
+                        size_t feature_size, xf_error *err);
+
 #endif
