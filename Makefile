@@ -156,7 +156,7 @@ weights: $(WEIGHTS)
 	@weights/fetch-catalog.sh $(BUILD)
 
 # ---- tests --------------------------------------------------------------------------------
-test: all $(TESTS) $(EXAMPLES)
+test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check
 	@-$(MAKE) --no-print-directory weights >$(BUILD)/weights.log 2>&1 || \
 	  echo "note: make weights failed (see $(BUILD)/weights.log); golden tests will SKIP"
 	@tests/run.sh $(BUILD)

@@ -779,6 +779,92 @@ static int all_const(ctx *x, const Onnx__NodeProto *nd)
     return 1;
 }
 
+/* Slice (any axes and steps) and Transpose of a constant: out[idx] = a[src(idx)] */
+static xf_status fold_gather_nd(ctx *x, const Onnx__NodeProto *nd, const value *a, value *out)
+{
+    xf_status s = XF_OK;
+    int r = a->rank;
+    int64_t start[MAX_RANK], step[MAX_RANK], odims[MAX_RANK], perm[MAX_RANK];
+    for (int d = 0; d < r; d++)
+        start[d] = 0, step[d] = 1, odims[d] = a->dims[d], perm[d] = d;
+    if (strcmp(nd->op_type, "Transpose") == 0) {
+        int n = attr_ints(nd, "perm", perm, MAX_RANK);
+        if (n == 0)
+            for (int d = 0; d < r; d++)
+                perm[d] = r - 1 - d;
+        else if (n != r)
+            return fail_node(x, nd, XF_ERR_SHAPE, "perm does not match the rank");
+        unsigned char seen[MAX_RANK] = {0};
+        for (int d = 0; d < r; d++) {
+            if (perm[d] < 0 || perm[d] >= r || seen[perm[d]]++)
+                return fail_node(x, nd, XF_ERR_SHAPE, "perm is not a permutation");
+            odims[d] = a->dims[perm[d]];
+        }
+    } else {
+        int64_t st[MAX_RANK], en[MAX_RANK], ax[MAX_RANK], sp[MAX_RANK];
+        int n = 0;
+        value *vs[4] = {NULL, NULL, NULL, NULL};
+        for (int k = 0; k < 4; k++)
+            if (nd->n_input > (size_t) k + 1 && *nd->input[k + 1] &&
+                !(vs[k] = in_val(x, nd, (size_t) k + 1, &s)))
+                return s;
+        if (vs[0] && vs[1]) {
+            n = (int) vs[0]->n;
+            if (n > MAX_RANK || vs[1]->n != n || (vs[2] && vs[2]->n != n) || (vs[3] && vs[3]->n != n))
+                return fail_node(x, nd, XF_ERR_SHAPE, "starts/ends/axes/steps lengths differ");
+            for (int k = 0; k < n; k++) {
+                st[k] = (int64_t) fmax(fmin(cval(vs[0], k), 1e15), -1e15);
+                en[k] = (int64_t) fmax(fmin(cval(vs[1], k), 1e15), -1e15);
+                ax[k] = vs[2] ? (int64_t) cval(vs[2], k) : k;
+                sp[k] = vs[3] ? (int64_t) cval(vs[3], k) : 1;
+            }
+        } else { /* opset < 10: attributes */
+            n = attr_ints(nd, "starts", st, MAX_RANK);
+            if (n < 0 || attr_ints(nd, "ends", en, MAX_RANK) != n)
+                return fail_node(x, nd, XF_ERR_SHAPE, "bad starts/ends");
+            int na = attr_ints(nd, "axes", ax, MAX_RANK);
+            for (int k = 0; k < n; k++)
+                ax[k] = na ? ax[k] : k, sp[k] = 1;
+        }
+        for (int k = 0; k < n; k++) {
+            int64_t d = ax[k] < 0 ? ax[k] + r : ax[k], dim = d >= 0 && d < r ? a->dims[d] : 0;
+            if (d < 0 || d >= r || sp[k] == 0)
+                return fail_node(x, nd, XF_ERR_SHAPE, "bad axis or zero step");
+            int64_t b = st[k] < 0 ? st[k] + dim : st[k], e = en[k] < 0 ? en[k] + dim : en[k];
+            if (sp[k] > 0) {
+                b = b < 0 ? 0 : b > dim ? dim : b;
+                e = e < 0 ? 0 : e > dim ? dim : e;
+                odims[d] = e > b ? (e - b + sp[k] - 1) / sp[k] : 0;
+            } else {
+                b = b < 0 ? -1 : b > dim - 1 ? dim - 1 : b;
+                e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
+                odims[d] = b > e ? (b - e + (-sp[k]) - 1) / (-sp[k]) : 0;
+            }
+            start[d] = b, step[d] = sp[k];
+        }
+    }
+    if ((s = const_new(x, out, r, odims, a->i != NULL)))
+        return s;
+    int64_t idx[MAX_RANK] = {0};
+    for (int64_t k = 0; k < out->n; k++) {
+        int64_t src = 0;
+        for (int d = 0; d < r; d++) { /* source coordinate along input axis d */
+            int64_t c = 0;
+            for (int e = 0; e < r; e++)
+                if (perm[e] == d)
+                    c = start[e] + idx[e] * step[e];
+            src = src * a->dims[d] + c;
+        }
+        cset(out, k, cval(a, src));
+        for (int d = r - 1; d >= 0; d--) { /* next output index */
+            if (++idx[d] < odims[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+    return XF_OK;
+}
+
 static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
 {
     const char *op = nd->op_type;
@@ -908,19 +994,27 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
         }
         return XF_OK;
     }
-    if (strcmp(op, "Slice") == 0 && nd->n_input >= 3 && a->rank == 1) {
-        value *st = in_val(x, nd, 1, &s), *en = st ? in_val(x, nd, 2, &s) : NULL;
-        if (!en)
+    if (strcmp(op, "Slice") == 0 || strcmp(op, "Transpose") == 0)
+        return fold_gather_nd(x, nd, a, out);
+    if (strcmp(op, "ConstantOfShape") == 0) {
+        int64_t dims[MAX_RANK];
+        if (a->n > MAX_RANK)
+            return fail_node(x, nd, XF_ERR_BOUNDS, "rank too large");
+        for (int64_t k = 0; k < a->n; k++)
+            dims[k] = (int64_t) cval(a, k);
+        const Onnx__AttributeProto *va = attr(nd, "value");
+        value fill;
+        memset(&fill, 0, sizeof fill);
+        fill.name = "value";
+        if (va && va->t && (s = const_from_tensor(x, va->t, &fill)))
             return s;
-        int64_t b = (int64_t) cval(st, 0), e = (int64_t) cval(en, 0);
-        b = b < 0 ? b + a->n : b, e = e < 0 ? e + a->n : e;
-        b = b < 0 ? 0 : b > a->n ? a->n : b, e = e < b ? b : e > a->n ? a->n : e;
-        int64_t len = e - b;
-        if ((s = const_new(x, out, 1, &len, a->i != NULL)))
-            return s;
-        for (int64_t k = 0; k < len; k++)
-            cset(out, k, cval(a, b + k));
-        return XF_OK;
+        if ((s = const_new(x, out, (int) a->n, dims, fill.i != NULL)))
+            goto cos_done;
+        for (int64_t k = 0; k < out->n; k++)
+            cset(out, k, fill.n ? cval(&fill, 0) : 0);
+    cos_done:
+        const_free(&fill);
+        return s;
     }
     static const char *const bin[] = {"Add", "Sub", "Mul", "Div"};
     for (int o = 0; o < 4; o++) {

@@ -1,0 +1,56 @@
+#!/bin/sh
+# onnx.sh — ONNX import on the committed small models (tests/onnx/models, made by tiny.py from
+# PyTorch with reference outputs): conversion, logits and pooled features against PyTorch
+# (relative L2 below 1e-5), the converted model in extract-features and finetune, the flags, and
+# malformed files (truncated, bit-flipped, empty, not ONNX, unsupported operator): a clear
+# one-line error naming the file, exit 1, no crash and nothing written.
+B=${1:-build}
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { if eval "$2"; then ok; else no "$1"; fi; }
+T=$B/tests/cli-onnx; rm -rf "$T"; mkdir -p "$T"
+M=tests/onnx/models; CV=$B/xfer-convert
+for m in stem mobile shuffle next; do
+  $CV $M/$m.onnx -o "$T/$m.gguf" --preset torchvision 2>"$T/$m.err"
+  check "$m: converts" "[ $? -eq 0 ] && [ -s $T/$m.gguf ]"
+  r=$($B/tests/onnx_check "$T/$m.gguf" $M/$m.input.bin $M/$m.logits.bin $M/$m.feat.bin 1e-5 2>&1); rc=$?
+  echo "$m: $r"
+  check "$m: logits and features match PyTorch ($r)" "[ $rc -eq 0 ]"
+done
+$B/xfer-inspect "$T/stem.gguf" > "$T/inspect.txt" 2>&1
+check "preset stored (ImageNet mean)" "grep -q '0.485' $T/inspect.txt"
+$CV $M/next.onnx --list-layers > "$T/layers.txt" 2>/dev/null
+check "--list-layers prints the tensors" "[ $? -eq 0 ] && grep -q 'layernorm' $T/layers.txt && grep -q '^output ' $T/layers.txt"
+$CV $M/stem.onnx -o "$T/s64.gguf" --size 64 2>/dev/null
+check "--size 64 rebuilds the graph" "[ $? -eq 0 ] && $B/xfer-inspect $T/s64.gguf 2>&1 | grep -q 'input.*64'"
+$CV $M/shuffle.onnx -o "$T/bad.gguf" --size 48 2>"$T/err"
+check "--size that breaks a fixed reshape: clear error" "[ $? -eq 1 ] && grep -q 'shuffle.onnx' $T/err && [ ! -e $T/bad.gguf ]"
+$CV $M/stem.onnx -o "$T/x.gguf" --preset caffe 2>/dev/null; check "unknown preset exits 2" "[ $? -eq 2 ]"
+$B/extract-features -w "$T/mobile.gguf" --quiet build/tests/cls > "$T/f.bin" 2>"$T/ef.err"
+check "extract-features runs the import" "[ $? -eq 0 ] && [ -s $T/f.bin ]"
+$B/finetune build/tests/cls -w "$T/next.gguf" --unfreeze 1 --epochs 2 --batch 8 -o "$T/ft.gguf" --quiet 2>"$T/ft.err"
+check "finetune unfreezes the last block of an import" "[ $? -eq 0 ] && [ -s $T/ft.gguf ]"
+# malformed files
+size=$(wc -c < $M/mobile.onnx)
+for cut in 1 17 100 1000 $((size / 2)) $((size - 1)); do
+  head -c $cut $M/mobile.onnx > "$T/cut.onnx"
+  $CV "$T/cut.onnx" -o "$T/cut.gguf" 2>"$T/err"; rc=$?
+  check "truncated at $cut: exit 1, names the file, nothing written" "[ $rc -eq 1 ] && grep -q 'cut.onnx' $T/err && [ \$(wc -l < $T/err) -eq 1 ] && [ ! -e $T/cut.gguf ]"
+done
+i=0
+for pos in 3 40 200 900 2000 5000 8000 10000; do
+  i=$((i + 1))
+  cp $M/mobile.onnx "$T/flip.onnx"
+  printf '\377' | dd of="$T/flip.onnx" bs=1 seek=$pos conv=notrunc 2>/dev/null
+  $CV "$T/flip.onnx" -o "$T/flip$i.gguf" 2>"$T/err"; rc=$?
+  check "byte $pos flipped: exit 0 or 1, no crash" "[ $rc -eq 0 ] || [ $rc -eq 1 ]"
+done
+: > "$T/empty.onnx"; $CV "$T/empty.onnx" -o "$T/e.gguf" 2>"$T/err"
+check "empty file: exit 1" "[ $? -eq 1 ] && grep -q 'empty.onnx' $T/err"
+$CV tests/cli/onnx.sh.onnx -o "$T/e.gguf" 2>"$T/err"; check "missing file: exit 1" "[ $? -eq 1 ] && grep -q 'cannot open' $T/err"
+head -c 3000 /dev/urandom > "$T/rand.onnx"; $CV "$T/rand.onnx" -o "$T/e.gguf" 2>"$T/err"
+check "random bytes: exit 1" "[ $? -eq 1 ]"
+sed 's/Relu/Relx/g' $M/stem.onnx > "$T/relx.onnx"; $CV "$T/relx.onnx" -o "$T/e.gguf" 2>"$T/err"
+check "unknown operator: names op and node" "[ $? -eq 1 ] && grep -q \"(Relx): operator not supported\" $T/err"
+echo "$pass passed, $fail failed"
