@@ -59,7 +59,7 @@ EXAMPLES := $(BUILD)/examples/minimal
 
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles deps-bench test-slurm fuzz tsan weights test check asan bench golden clean help demo
+.PHONY: all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test check asan bench golden clean help demo
 all: $(LIB) $(TOOLS)
 
 help:
@@ -190,6 +190,14 @@ fuzz: test
 	@for t in wfile image tflite; do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
 	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	    $(BUILD)/fuzz/corpus_$$t 2>&1 | tail -3 || exit 1; done
+
+# ONNX conformance table against PyTorch (13 torchvision models; needs make deps-bench)
+test-zoo: all $(BUILD)/tests/onnx_check
+	@tests/onnx/zoo.sh $(BUILD)
+
+# regenerates the small committed ONNX test models and their PyTorch references
+onnx-models:
+	/usr/bin/python3 tests/onnx/tiny.py tests/onnx/models
 
 # a one-node Slurm cluster on loopback: sharded extraction + merge (installs slurm-wlm, munge)
 test-slurm: all weights

@@ -205,7 +205,7 @@ static xf_status tg_params(tgraph *t, int i, const float *w0, const float *b0, u
 static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t, xf_error *err)
 {
     const xf_graph *g = &m->graph;
-    int cap = g->n_nodes + 8;
+    int cap = 2 * g->n_nodes + 8; /* + act nodes split off trainable nodes */
     memset(t, 0, sizeof *t);
     t->g.nodes = calloc((size_t) cap, sizeof *t->g.nodes);
     t->src = calloc((size_t) cap, sizeof *t->src);
@@ -245,10 +245,25 @@ static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t,
             xf_node q = g->nodes[i];
             for (int kk = 0; kk < q.n_in; kk++)
                 q.in[kk] = map[q.in[kk]];
-            int j = tg_add(t, &q, g->nodes[i].name, g->nodes[i].out_name, i, err);
+            /* a fused SiLU/HardSwish/GELU needs its input for backward: split it off */
+            xf_act split = q.op != XF_OP_ACT && !xf__act_invertible(q.act) ? q.act : XF_ACT_NONE;
+            char pre[300];
+            snprintf(pre, sizeof pre, "%s~pre", g->nodes[i].out_name);
+            if (split)
+                q.act = XF_ACT_NONE;
+            int j = tg_add(t, &q, g->nodes[i].name, split ? pre : g->nodes[i].out_name, i, err);
             if (j < 0 || (s = tg_params(t, j, g->nodes[i].weight, g->nodes[i].bias, &seed, err))) {
                 s = s ? s : err->code;
                 goto done;
+            }
+            if (split) {
+                memset(&p, 0, sizeof p);
+                p.op = XF_OP_ACT, p.act = split, p.in[0] = j, p.n_in = 1;
+                snprintf(pre, sizeof pre, "%s~act", g->nodes[i].name);
+                if ((j = tg_add(t, &p, pre, g->nodes[i].out_name, -1, err)) < 0) {
+                    s = err->code;
+                    goto done;
+                }
             }
             map[i] = last = j;
         }
@@ -529,7 +544,7 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
         int j = from_t[i];
         const float *w = j >= 0 ? t->w[j] : nd->weight, *b = j >= 0 ? t->b[j] : nd->bias;
         xfc_set_params(&c, i, dup_floats(w, (size_t) nw), shape, ndims,
-                       dup_floats(b, (size_t) nd->c));
+                       nd->op == XF_OP_PRELU ? NULL : dup_floats(b, (size_t) nd->c));
     }
     /* the head: pooled feature layer -> dense layers -> softmax */
     int prev = xf__graph_find(g, m->feature_layer);

@@ -31,6 +31,9 @@ $B/extract-features -w "$T/mobile.gguf" --quiet build/tests/cls > "$T/f.bin" 2>"
 check "extract-features runs the import" "[ $? -eq 0 ] && [ -s $T/f.bin ]"
 $B/finetune build/tests/cls -w "$T/next.gguf" --unfreeze 1 --epochs 2 --batch 8 -o "$T/ft.gguf" --quiet 2>"$T/ft.err"
 check "finetune unfreezes the last block of an import" "[ $? -eq 0 ] && [ -s $T/ft.gguf ]"
+$CV $M/mobile.onnx -o "$T/mobile_plain.gguf" 2>/dev/null
+$B/finetune build/tests/cls -w "$T/mobile_plain.gguf" --unfreeze 5 --epochs 2 --batch 8 -o "$T/ftm.gguf" --quiet 2>"$T/ftm.err"
+check "finetune through squeeze-excitation, fused SiLU and PReLU" "[ $? -eq 0 ] && $B/classify -m $T/ftm.gguf build/tests/cls >/dev/null 2>&1"
 # malformed files
 size=$(wc -c < $M/mobile.onnx)
 for cut in 1 17 100 1000 $((size / 2)) $((size - 1)); do
