@@ -83,8 +83,10 @@ deps-oracles: deps
 deps-bench: deps-oracles
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEBS)
 
-# kernels: -O3 for the vectoriser's full cost model (still no -ffast-math)
-$(BUILD)/obj/extractor/op_%.o: OPT_EXTRA := -O3
+# kernels: -O3 for the vectoriser's full cost model, no FP traps (lets branchy selects vectorise),
+# a*b+c fused into FMA in the AVX clones (ISO C mode would keep them apart);
+# still no -ffast-math: results do not depend on reassociation
+$(BUILD)/obj/extractor/op_%.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(XCFLAGS) $(PC_CFLAGS) $(CFLAGS) $(OPT_EXTRA) -c $< -o $@

@@ -32,6 +32,24 @@ for w in mobilenet_v2_imagenet_tf2 mobilenet_v2; do
     printf '%-14s %10s %10s %10s %12s %12s   (%s, RSS %s)\n' "b$b t$t" $xr $pt $ort $r1 $r2 $w "$(echo $x | awk '{print $5, $6}')"
   done; done
 done
+# imported nets: one ONNX file exported from torchvision, converted for xfer, run by all three
+if [ $have_torch = 1 ]; then
+  echo "== ONNX imports, images/s (same ONNX file for xfer-convert and ORT; ${SECS}s each)"
+  printf '%-26s %10s %10s %10s %12s %12s\n' config xfer PyTorch ORT xfer/PyTorch xfer/ORT
+  for net in resnet50 efficientnet_b0; do
+    [ -f $B/peers/$net.onnx ] || $PY tests/bench/peer_torch.py $net 1 1 1 --export $B/peers/$net.onnx >/dev/null 2>&1
+    $B/xfer-convert $B/peers/$net.onnx -o $B/peers/$net.gguf --preset torchvision >/dev/null 2>&1 || continue
+    for bt in "1 1" "1 2" "16 2"; do
+      set -- $bt; b=$1; t=$2
+      xr=$(rate "$($B/bench_forward $B/peers/$net.gguf $b $t $SECS)")
+      pt=$(rate "$($PY tests/bench/peer_torch.py $net $b $t $SECS)")
+      ort=-; [ $have_ort = 1 ] && ort=$(rate "$(NODE_PATH=$B/peers/node_modules node tests/bench/peer_ort.js $B/peers/$net.onnx 224 $b $t $SECS)")
+      r1=$(awk -v a=$xr -v b=$pt 'BEGIN{ if (b+0>0) printf "%.2f", a/b; else print "-" }')
+      r2=$(awk -v a=$xr -v b=$ort 'BEGIN{ if (b+0>0) printf "%.2f", a/b; else print "-" }')
+      printf '%-26s %10s %10s %10s %12s %12s\n' "$net b$b t$t" $xr $pt $ort $r1 $r2
+    done
+  done
+fi
 if [ -f weights/inception_v3.gguf ]; then
   echo "== InceptionV3 299 (npm), xfer only"
   for t in 1 2; do for b in 1 32; do echo "b$b t$t: $($B/bench_forward weights/inception_v3.gguf $b $t $SECS)"; done; done

@@ -1,5 +1,6 @@
 # peer_torch.py — PyTorch (Debian python3-torch) forward throughput of torchvision's
-# mobilenet_v2 / inception_v3 (random weights: speed does not depend on them), the peer of
+# models (mobilenet_v2, inception_v3, resnet50, efficientnet_b0; random weights: speed does not
+# depend on them), the peer of
 # bench_forward in `make bench`; --export writes the same model as ONNX for the ORT peer.
 # Usage: /usr/bin/python3 peer_torch.py MODEL BATCH THREADS SECONDS [--export FILE]
 import sys, time, resource, torch, torchvision
@@ -8,7 +9,7 @@ torch.set_num_threads(threads)
 torch.set_flush_denormal(True)  # random weights make denormals: measure the network, not them
 size = 299 if name == "inception_v3" else 224
 m = (torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)
-     if name == "inception_v3" else torchvision.models.mobilenet_v2(weights=None)).eval()
+     if name == "inception_v3" else getattr(torchvision.models, name)(weights=None)).eval()
 x = torch.rand(batch, 3, size, size)
 if "--export" in sys.argv:
     torch.onnx.export(m, x[:1], sys.argv[sys.argv.index("--export") + 1], opset_version=13,
