@@ -9,7 +9,8 @@ to the .onnx as NAME.input.bin (NCHW float32), NAME.logits.bin, NAME.feat.bin.
 It is not: a runtime dependency (Debian python3-torch is only an oracle) or the comparison
 (tests/onnx/zoo.sh does that with xfer-convert and tests/onnx/onnx_run).
 
-usage: /usr/bin/python3 tests/onnx/zoo.py OUTDIR [MODEL ...]
+usage: /usr/bin/python3 tests/onnx/zoo.py OUTDIR [--opset N] [MODEL ...]
+(--opset exports every model at opset N instead of the table's default)
 """
 import sys, os
 import numpy as np
@@ -45,12 +46,15 @@ def calibrate(model, size, passes=4):
 
 
 def main():
-    out = sys.argv[1]
-    names = sys.argv[2:] or list(MODELS)
+    out, args, force = sys.argv[1], sys.argv[2:], None
+    if args[:1] == ["--opset"]:
+        force, args = int(args[1]), args[2:]
+    names = args or list(MODELS)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(2)
     for name in names:
         size, opset = MODELS[name]
+        opset = force or opset
         torch.manual_seed(0)
         model = build(name)
         calibrate(model, size)

@@ -147,7 +147,8 @@ int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, 
     }
     xf_node *nd = &c->g.nodes[idx];
     int foldable = exclusive && nd->act == XF_ACT_NONE && c->w[idx] &&
-                   (nd->op == XF_OP_CONV2D || nd->op == XF_OP_DWCONV2D || nd->op == XF_OP_DENSE);
+                   (nd->op == XF_OP_CONV2D || nd->op == XF_OP_DWCONV2D || nd->op == XF_OP_DENSE ||
+                    nd->op == XF_OP_LAYERNORM);
     if (foldable) {
         int64_t n = wcount(c, idx);
         for (int64_t j = 0; j < n; j++)

@@ -30,7 +30,7 @@ void xfc_set_params(xfc_graph *c, int idx, float *w, const int64_t *shape, int n
 
 /* y = (x - mean) / sqrt(var + eps) * gamma + beta on node idx's output channels. gamma/beta may
  * be NULL (1 / 0). Folded into idx when exclusive (no other consumer) and idx is a conv,
- * depthwise conv or dense without activation; otherwise a per-channel 1x1 depthwise node is
+ * depthwise conv, dense or layer norm without activation; otherwise a per-channel 1x1 depthwise node is
  * appended. Returns the index of the node now producing the result, or -1. */
 int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, const float *mean,
                   const float *var, float eps, int exclusive, const char *name, xf_error *err);

@@ -27,6 +27,7 @@
 #define MAX_CONST    ((int64_t) 1 << 31)
 
 enum { L_NCHW, L_NHWC, L_NC, L_FLAT, L_GROUPED, L_GROUPED_T }; /* activation layouts */
+#define FUSE_LAYERNORM (XF_ACT_COUNT_ + 1)
 
 typedef struct {
     const char *name; /* borrowed from the decoded model */
@@ -55,7 +56,10 @@ typedef struct {
     size_t cap;
     int *uses;   /* per ONNX node output slot: consumers; indexed like v */
     unsigned char *skip; /* per node: folded into a later node by a pattern */
-    int *fuse;           /* per node: xf_act a pattern gives this node (Mul -> SiLU...) */
+    int *fuse;           /* per node: xf_act a pattern gives this node (Mul -> SiLU...), or
+                          * FUSE_LAYERNORM */
+    const char **fuse_src; /* per node: the pattern's input */
+    float *fuse_eps;       /* per node: a layer-norm pattern's epsilon */
     int size_h, size_w;  /* input size override (0: from the file) */
     int feature_node;    /* input of the last weighted node */
 } ctx;
@@ -1086,8 +1090,59 @@ static double scalar_in(ctx *x, const Onnx__NodeProto *nd, size_t k)
     return NAN;
 }
 
-/* Sigmoid(x)*x -> SiLU, HardSigmoid(x)*x -> HardSwish, x*0.5*(1+erf(x/sqrt 2)) -> GELU: the
- * inner nodes are skipped and the last node applies the activation to x. */
+/* the first node from index from on that reads name and has type op, or -1 */
+static int consumer_op(ctx *x, const char *name, int from, const char *op)
+{
+    for (size_t i = (size_t) from; i < x->g->n_node; i++)
+        for (size_t k = 0; k < x->g->node[i]->n_input; k++)
+            if (is_op(x->g->node[i], op) && strcmp(x->g->node[i]->input[k], name) == 0)
+                return (int) i;
+    return -1;
+}
+
+static int reduces_last_axis(ctx *x, const Onnx__NodeProto *nd)
+{
+    int64_t axes[2];
+    int n = attr_ints(nd, "axes", axes, 2);
+    if (n == 0 && nd->n_input > 1)
+        return scalar_in(x, nd, 1) == -1;
+    return n == 1 && axes[0] == -1 && attr_i(nd, "keepdims", 1) == 1;
+}
+
+/* opsets below 17 spell LayerNorm out: m = mean(x), d = x - m, v = mean(d^2),
+ * y = d / sqrt(v + eps) over the last axis; the last Div becomes one layer norm of x */
+static void find_layernorm(ctx *x, size_t i)
+{
+    Onnx__GraphProto *g = x->g;
+    const Onnx__NodeProto *r1 = g->node[i];
+    if (!is_op(r1, "ReduceMean") || !reduces_last_axis(x, r1))
+        return;
+    int sub = sole_consumer(x, r1->output[0], (int) i + 1);
+    if (sub < 0 || !is_op(g->node[sub], "Sub") || strcmp(g->node[sub]->input[0], r1->input[0]) ||
+        strcmp(g->node[sub]->input[1], r1->output[0]))
+        return;
+    const char *d = g->node[sub]->output[0];
+    int pw = consumer_op(x, d, sub + 1, "Pow"), dv = consumer_op(x, d, sub + 1, "Div");
+    if (pw < 0 || dv < 0 || scalar_in(x, g->node[pw], 1) != 2)
+        return;
+    int r2 = sole_consumer(x, g->node[pw]->output[0], pw + 1);
+    if (r2 < 0 || !is_op(g->node[r2], "ReduceMean") || !reduces_last_axis(x, g->node[r2]))
+        return;
+    int ad = sole_consumer(x, g->node[r2]->output[0], r2 + 1);
+    double eps = ad >= 0 && is_op(g->node[ad], "Add") ? scalar_in(x, g->node[ad], 1) : (double) NAN;
+    int sq = ad >= 0 ? sole_consumer(x, g->node[ad]->output[0], ad + 1) : -1;
+    if (!(eps > 0 && eps < 1) || sq < 0 || !is_op(g->node[sq], "Sqrt") ||
+        sole_consumer(x, g->node[sq]->output[0], sq + 1) != dv ||
+        strcmp(g->node[dv]->input[0], d) || strcmp(g->node[dv]->input[1], g->node[sq]->output[0]))
+        return;
+    x->skip[i] = x->skip[sub] = x->skip[pw] = x->skip[r2] = x->skip[ad] = x->skip[sq] = 1;
+    x->fuse[dv] = FUSE_LAYERNORM;
+    x->fuse_src[dv] = r1->input[0];
+    x->fuse_eps[dv] = (float) eps;
+}
+
+/* Sigmoid(x)*x -> SiLU, HardSigmoid(x)*x -> HardSwish, x*0.5*(1+erf(x/sqrt 2)) -> GELU, and the
+ * spelt-out LayerNorm: the inner nodes are skipped, the last node computes the whole from x. */
 static void find_patterns(ctx *x)
 {
     Onnx__GraphProto *g = x->g;
@@ -1105,6 +1160,7 @@ static void find_patterns(ctx *x)
                 (strcmp(mn->input[0], xin) == 0 || strcmp(mn->input[1], xin) == 0)) {
                 x->skip[i] = 1;
                 x->fuse[m] = is_op(nd, "Sigmoid") ? XF_ACT_SILU : XF_ACT_HARDSWISH;
+                x->fuse_src[m] = xin;
             }
         }
         if (is_op(nd, "Div") && nd->n_input == 2 && fabs(scalar_in(x, nd, 1) - M_SQRT2) < 1e-5) {
@@ -1121,11 +1177,44 @@ static void find_patterns(ctx *x)
                 continue;
             x->skip[i] = x->skip[e] = x->skip[ad] = x->skip[m1] = 1;
             x->fuse[m2] = XF_ACT_GELU;
+            x->fuse_src[m2] = xin;
         }
+        find_layernorm(x, i);
     }
 }
 
 /* ---- the walk ------------------------------------------------------------------------------ */
+/* layer norm over channels (the last axis of an NHWC-labelled map, or a vector); scale/bias
+ * NULL: 1 / 0 */
+static xf_status add_layernorm(ctx *x, const Onnx__NodeProto *nd, value *a, const float *scale,
+                               const float *bias, float eps, value *out)
+{
+    if (a->layout != L_NHWC && a->layout != L_NC)
+        return fail_node(x, nd, XF_ERR_UNSUPPORTED, "layer norm other than over channels (the "
+                         "last axis of an NHWC map, or a vector)");
+    if (!(eps > 0 && eps < 1))
+        return fail_node(x, nd, XF_ERR_VALUE, "epsilon outside (0, 1)");
+    int64_t ch = xnode(x, a)->c;
+    float *w = malloc((size_t) ch * sizeof(float)), *b = calloc((size_t) ch, sizeof(float));
+    if (!w || !b) {
+        free(w), free(b);
+        return xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t j = 0; j < ch; j++)
+        w[j] = scale ? scale[j] : 1.0f, b[j] = bias ? bias[j] : 0.0f;
+    xf_node p;
+    memset(&p, 0, sizeof p);
+    p.op = XF_OP_LAYERNORM, p.in[0] = a->node, p.n_in = 1, p.eps = eps;
+    xf_status s = add_node(x, nd, &p, out, a->layout);
+    if (s) {
+        free(w), free(b);
+        return s;
+    }
+    int64_t shape[1] = {ch};
+    xfc_set_params(x->c, out->node, w, shape, 1, b);
+    return XF_OK;
+}
+
 static xf_status op_binary(ctx *x, const Onnx__NodeProto *nd, value *out)
 {
     xf_status s = XF_OK;
@@ -1201,25 +1290,19 @@ static xf_status op_batchnorm(ctx *x, const Onnx__NodeProto *nd, value *a, value
     return XF_OK;
 }
 
-/* The last node of an activation pattern (find_patterns): SiLU / HardSwish are Mul(x, gate)
- * with the gate skipped; GELU is Mul(Mul(x, 1 + erf(...)), 0.5), x an input of the inner Mul. */
+static xf_status add_layernorm(ctx *x, const Onnx__NodeProto *nd, value *a, const float *scale,
+                               const float *bias, float eps, value *out);
+
+/* The last node of a pattern (find_patterns), computed from the pattern's input. */
 static xf_status op_fused(ctx *x, size_t i, value *out)
 {
-    const Onnx__NodeProto *nd = x->g->node[i], *m = nd;
-    if (x->fuse[i] == XF_ACT_GELU)
-        for (size_t k = 0; k < i; k++)
-            if (x->g->node[k]->n_output && x->g->node[k]->n_input == 2 &&
-                strcmp(x->g->node[k]->output[0], nd->input[0]) == 0)
-                m = x->g->node[k];
-    value *src = NULL;
-    for (size_t k = 0; k < m->n_input && k < 2; k++) {
-        value *v = lookup(x, m->input[k], 0);
-        if (v && v->defined && !v->is_const)
-            src = v;
-    }
-    if (!src || (m == nd && x->fuse[i] == XF_ACT_GELU))
-        return fail_node(x, nd, XF_ERR_FORMAT, "activation pattern without its input");
-    x->uses[src - x->v]--; /* its other consumer (the gate or the erf branch) is skipped */
+    const Onnx__NodeProto *nd = x->g->node[i];
+    value *src = lookup(x, x->fuse_src[i], 0);
+    if (!src || !src->defined || src->is_const)
+        return fail_node(x, nd, XF_ERR_FORMAT, "pattern without its input");
+    x->uses[src - x->v]--; /* read twice by the pattern (the gate, the erf or mean branch) */
+    if (x->fuse[i] == FUSE_LAYERNORM)
+        return add_layernorm(x, nd, src, NULL, NULL, x->fuse_eps[i], out);
     return op_act(x, nd, src, (xf_act) x->fuse[i], out);
 }
 
@@ -1462,34 +1545,11 @@ static xf_status op_node(ctx *x, size_t i)
         if (s)
             return s;
         int64_t ch = xnode(x, a)->c, ax = attr_i(nd, "axis", -1);
-        if (!((a->layout == L_NHWC || a->layout == L_NC) && (ax == -1 || ax == (a->layout == L_NC ? 1 : 3))))
-            return fail_node(x, nd, XF_ERR_UNSUPPORTED, "layer norm other than over channels "
-                             "(last axis of an NHWC map or a vector)");
+        if (ax != -1 && ax != (a->layout == L_NC ? 1 : 3))
+            return fail_node(x, nd, XF_ERR_UNSUPPORTED, "layer norm other than over the last axis");
         if (!sc->is_const || !sc->f || sc->n != ch || (bi && (!bi->is_const || !bi->f || bi->n != ch)))
             return fail_node(x, nd, XF_ERR_SHAPE, "scale/bias must be constant per-channel");
-        float *w = malloc((size_t) ch * sizeof(float)), *b = calloc((size_t) ch, sizeof(float));
-        if (!w || !b) {
-            free(w), free(b);
-            return xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
-        }
-        memcpy(w, sc->f, (size_t) ch * sizeof(float));
-        if (bi)
-            memcpy(b, bi->f, (size_t) ch * sizeof(float));
-        xf_node p;
-        memset(&p, 0, sizeof p);
-        p.op = XF_OP_LAYERNORM, p.in[0] = a->node, p.n_in = 1;
-        p.eps = attr_f(nd, "epsilon", 1e-5f);
-        if (!(p.eps > 0 && p.eps < 1)) {
-            free(w), free(b);
-            return fail_node(x, nd, XF_ERR_VALUE, "epsilon outside (0, 1)");
-        }
-        if ((s = add_node(x, nd, &p, out, a->layout))) {
-            free(w), free(b);
-            return s;
-        }
-        int64_t shape[1] = {ch};
-        xfc_set_params(x->c, out->node, w, shape, 1, b);
-        return XF_OK;
+        return add_layernorm(x, nd, a, sc->f, bi ? bi->f : NULL, attr_f(nd, "epsilon", 1e-5f), out);
     }
     if (is_op(nd, "Split") || is_op(nd, "Slice")) {
         int64_t axis = 0;
@@ -1662,8 +1722,10 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
     x.uses = calloc(x.cap, sizeof *x.uses);
     x.skip = calloc(g->n_node + 1, 1);
     x.fuse = calloc(g->n_node + 1, sizeof *x.fuse);
+    x.fuse_src = calloc(g->n_node + 1, sizeof *x.fuse_src);
+    x.fuse_eps = calloc(g->n_node + 1, sizeof *x.fuse_eps);
     live = calloc(g->n_node + 1, 1);
-    if (!x.v || !x.uses || !x.skip || !x.fuse || !live) {
+    if (!x.v || !x.uses || !x.skip || !x.fuse || !x.fuse_src || !x.fuse_eps || !live) {
         s = xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -1765,7 +1827,7 @@ done:
     if (x.v)
         for (size_t k = 0; k < x.cap; k++)
             const_free(&x.v[k]);
-    free(x.v), free(x.uses), free(x.skip), free(x.fuse), free(live);
+    free(x.v), free(x.uses), free(x.skip), free(x.fuse), free(x.fuse_src), free(x.fuse_eps), free(live);
     onnx__model_proto__free_unpacked(m, NULL);
     return s;
 }
