@@ -181,15 +181,16 @@ tsan: test
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -std=c11 \
               -D_GNU_SOURCE -Iinclude -Iextractor -Iweights $(PC_CFLAGS)
-FUZZ_SRC := $(LIB_SRC) $(CONV_SRC)
+FUZZ_SRC := $(LIB_SRC) $(CONV_SRC) $(GEN)/onnx.pb-c.c
 fuzz: test
 	@mkdir -p $(BUILD)/fuzz
-	@for t in wfile image tflite; do \
-	  clang $(FUZZ_FLAGS) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) $(LDLIBS) -o $(BUILD)/fuzz/fuzz_$$t || exit 1; done
-	@mkdir -p $(BUILD)/fuzz/corpus_wfile $(BUILD)/fuzz/corpus_image $(BUILD)/fuzz/corpus_tflite
+	@for t in wfile image tflite onnx; do \
+	  clang $(FUZZ_FLAGS) -I$(GEN) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) $(LDLIBS) -o $(BUILD)/fuzz/fuzz_$$t || exit 1; done
+	@mkdir -p $(BUILD)/fuzz/corpus_wfile $(BUILD)/fuzz/corpus_image $(BUILD)/fuzz/corpus_tflite $(BUILD)/fuzz/corpus_onnx
+	@cp tests/onnx/models/*.onnx $(BUILD)/fuzz/corpus_onnx/
 	@cp build/tests/tiny.gguf $(BUILD)/fuzz/corpus_wfile/ ; cp -r build/tests/img/*.jpg build/tests/img/*.png $(BUILD)/fuzz/corpus_image/ 2>/dev/null; true
 	@[ -z "$(WEIGHTS_MIRROR)" ] || cp $(WEIGHTS_MIRROR)/mobilenet_v2_1.0_224_quant.tflite $(BUILD)/fuzz/corpus_tflite/ 2>/dev/null; true
-	@for t in wfile image tflite; do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+	@for t in wfile image tflite onnx; do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
 	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	    $(BUILD)/fuzz/corpus_$$t 2>&1 | tail -3 || exit 1; done
 

@@ -24,6 +24,9 @@ static void usage(FILE *f)
         "  --unfreeze K          or: the last K weighted nodes (earlier if a residual crosses)\n"
         "  --hidden N[,N...]     MLP head hidden sizes (ReLU); default: a linear head\n"
         "  --leaky               leaky ReLU (slope 0.01) in the hidden layers\n"
+        "  --prelu               PReLU in the hidden layers (a learned slope per unit)\n"
+        "  --freeze-bn           keep the scale/shift of unfrozen batch norms (models converted\n"
+        "                        with xfer-convert --keep-bn; folded ones train with their conv)\n"
         "  --epochs N (20)  --batch N (32)  --lr F (1e-3)  --weight-decay F (1e-4)\n"
         "  --optimizer sgd|nesterov|adam|adamw|rmsprop|adagrad (adamw)  --momentum F (0.9, SGD)\n"
         "  --dropout F (0)  --label-smoothing F (0)  --balanced (class weights)\n"
@@ -148,7 +151,8 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         int takes = a[0] == '-' && strcmp(a, "--quiet") != 0 && strcmp(a, "-h") != 0 &&
                     strcmp(a, "--help") != 0 && strcmp(a, "--balanced") != 0 &&
-                    strcmp(a, "--augment") != 0 && strcmp(a, "--leaky") != 0;
+                    strcmp(a, "--augment") != 0 && strcmp(a, "--leaky") != 0 &&
+                    strcmp(a, "--prelu") != 0 && strcmp(a, "--freeze-bn") != 0;
         const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
         char *end = NULL;
         int ok = 1;
@@ -165,6 +169,10 @@ int main(int argc, char **argv)
             o.balanced = 1;
         } else if (strcmp(a, "--augment") == 0) {
             augment = 1;
+        } else if (strcmp(a, "--prelu") == 0) {
+            o.prelu = 1;
+        } else if (strcmp(a, "--freeze-bn") == 0) {
+            o.freeze_bn = 1;
         } else if (strcmp(a, "--leaky") == 0) {
             o.leaky = 1;
         } else if (strcmp(a, "--unfreeze") == 0) {

@@ -115,6 +115,8 @@ typedef struct {
     float **w, **b; /* owned parameters per node (NULL when none) */
     float **dw, **db, **m1, **m2, **v1, **v2;
     size_t *nw;
+    unsigned char *frozen; /* parameters not updated (affine nodes under --freeze-bn) */
+    unsigned char *drop;   /* dropout on this node's output (the last node of a hidden layer) */
     int n_head_first; /* first head node */
 } tgraph;
 
@@ -138,6 +140,7 @@ static void tg_free(tgraph *t)
     free(t->g.nodes);
     free(t->src), free(t->w), free(t->b), free(t->dw), free(t->db);
     free(t->m1), free(t->m2), free(t->v1), free(t->v2), free(t->nw);
+    free(t->frozen), free(t->drop);
 }
 
 static uint64_t rnd_u64(uint64_t *s)
@@ -192,6 +195,9 @@ static xf_status tg_params(tgraph *t, int i, const float *w0, const float *b0, u
         memcpy(t->w[i], w0, (size_t) nw * sizeof(float));
         if (b0)
             memcpy(t->b[i], b0, nb * sizeof(float));
+    } else if (nd->op == XF_OP_PRELU) { /* PyTorch's initial slope */
+        for (int64_t j = 0; j < nw; j++)
+            t->w[i][j] = 0.25f;
     } else { /* He initialisation, fan-in = weights per output */
         double sd = sqrt(2.0 / (double) (nw / nd->c));
         for (int64_t j = 0; j < nw; j++)
@@ -214,11 +220,12 @@ static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t,
     t->m1 = calloc((size_t) cap, sizeof(float *)), t->m2 = calloc((size_t) cap, sizeof(float *));
     t->v1 = calloc((size_t) cap, sizeof(float *)), t->v2 = calloc((size_t) cap, sizeof(float *));
     t->nw = calloc((size_t) cap, sizeof(size_t));
+    t->frozen = calloc((size_t) cap, 1), t->drop = calloc((size_t) cap, 1);
     unsigned char *train = calloc((size_t) g->n_nodes, 1);
     int *map = malloc((size_t) g->n_nodes * sizeof(int));
     xf_status s = XF_OK;
     if (!t->g.nodes || !t->src || !t->w || !t->b || !t->dw || !t->db || !t->m1 || !t->m2 ||
-        !t->v1 || !t->v2 || !t->nw || !train || !map) {
+        !t->v1 || !t->v2 || !t->nw || !t->frozen || !t->drop || !train || !map) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -256,6 +263,7 @@ static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t,
                 s = s ? s : err->code;
                 goto done;
             }
+            t->frozen[j] = o->freeze_bn && q.op == XF_OP_AFFINE;
             if (split) {
                 memset(&p, 0, sizeof p);
                 p.op = XF_OP_ACT, p.act = split, p.in[0] = j, p.n_in = 1;
@@ -279,7 +287,7 @@ static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t,
         memset(&p, 0, sizeof p);
         p.op = XF_OP_DENSE, p.in[0] = last, p.n_in = 1;
         p.cout = h < o->n_hidden ? o->hidden[h] : k;
-        p.act = h < o->n_hidden ? (o->leaky ? XF_ACT_LEAKY : XF_ACT_RELU) : XF_ACT_NONE;
+        p.act = h == o->n_hidden || o->prelu ? XF_ACT_NONE : o->leaky ? XF_ACT_LEAKY : XF_ACT_RELU;
         char name[32];
         snprintf(name, sizeof name, h < o->n_hidden ? "ft_hidden%d" : "ft_logits", h + 1);
         int j = tg_add(t, &p, name, name, -1, err);
@@ -287,6 +295,17 @@ static xf_status build(const xf_model *m, const xf_ft_opts *o, int k, tgraph *t,
             s = s ? s : err->code;
             goto done;
         }
+        if (h < o->n_hidden && o->prelu) {
+            memset(&p, 0, sizeof p);
+            p.op = XF_OP_PRELU, p.in[0] = j, p.n_in = 1;
+            snprintf(name, sizeof name, "ft_prelu%d", h + 1);
+            if ((j = tg_add(t, &p, name, name, -1, err)) < 0 ||
+                (s = tg_params(t, j, NULL, NULL, &seed, err))) {
+                s = s ? s : err->code;
+                goto done;
+            }
+        }
+        t->drop[j] = h < o->n_hidden;
         last = j;
     }
 done:
@@ -350,17 +369,12 @@ static void work_free(const tgraph *t, work *w)
     free(w->buf), free(w->grad), free(w->tmp), free(w->mask), free(w->scratch);
 }
 
-static int is_hidden(const tgraph *t, int i)
-{
-    return i >= t->n_head_first && i < t->g.n_nodes - 1;
-}
-
 /* forward of rows [0, n) already in buf[0]; dropout on hidden layers when training */
 static void forward(tgraph *t, work *w, int n, float dropout, uint64_t *seed)
 {
     for (int i = 1; i < t->g.n_nodes; i++) {
         xf__node_forward(&t->g, i, w->buf, n, w->scratch);
-        if (dropout > 0 && is_hidden(t, i)) {
+        if (dropout > 0 && t->drop[i]) {
             size_t len = nfloats(&t->g.nodes[i], n);
             float keep = 1.0f / (1.0f - dropout);
             for (size_t j = 0; j < len; j++) {
@@ -382,7 +396,7 @@ static xf_status backward(tgraph *t, work *w, int n, float dropout, xf_error *er
     xf_status s = XF_OK;
     for (int i = last; i >= 1 && !s; i--) {
         const xf_node *nd = &t->g.nodes[i];
-        if (dropout > 0 && is_hidden(t, i)) {
+        if (dropout > 0 && t->drop[i]) {
             float keep = 1.0f / (1.0f - dropout);
             size_t len = nfloats(nd, n);
             for (size_t j = 0; j < len; j++)
@@ -416,6 +430,11 @@ static void update(tgraph *t, const xf_ft_opts *o, float lr, long step)
         if (!t->nw[i])
             continue;
         size_t nb = (size_t) t->g.nodes[i].c;
+        if (t->frozen[i]) { /* no step, no decay: the gradient only flows through */
+            memset(t->dw[i], 0, t->nw[i] * sizeof(float));
+            memset(t->db[i], 0, nb * sizeof(float));
+            continue;
+        }
         float *p[2] = {t->w[i], t->b[i]}, *g[2] = {t->dw[i], t->db[i]};
         float *m[2] = {t->m1[i], t->m2[i]}, *v[2] = {t->v1[i], t->v2[i]};
         size_t len[2] = {t->nw[i], nb};
@@ -561,9 +580,10 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
             s = err->code;
             break;
         }
-        int64_t shape[2] = {(int64_t) (t->nw[j] / (size_t) q.cout), q.cout};
-        xfc_set_params(&c, idx, dup_floats(t->w[j], t->nw[j]), shape, 2,
-                       dup_floats(t->b[j], (size_t) q.cout));
+        int64_t shape[4];
+        int ndims = xf__node_weight_shape(&t->g, &t->g.nodes[j], shape);
+        xfc_set_params(&c, idx, dup_floats(t->w[j], t->nw[j]), shape, ndims,
+                       q.op == XF_OP_PRELU ? NULL : dup_floats(t->b[j], (size_t) q.c));
         prev = idx;
     }
     memset(&p, 0, sizeof p);

@@ -25,6 +25,9 @@ typedef struct {
                                   frozen part hands over a single tensor) */
     int hidden[4], n_hidden;   /* MLP head hidden sizes; none: a linear head */
     int leaky;                 /* hidden activation: leaky ReLU instead of ReLU */
+    int prelu;                 /* hidden activation: PReLU, learnable slope per unit (0.25) */
+    int freeze_bn;             /* unfrozen affine nodes (batch norms kept by xfer-convert
+                                  --keep-bn) keep their scale and shift */
     int epochs, batch;
     float lr, weight_decay, momentum, dropout, label_smoothing;
     xf_optimizer opt;

@@ -16,7 +16,7 @@
 static const char *const op_names[XF_OP_COUNT_] = {
     "input", "conv2d", "dwconv2d", "dense", "add",     "concat",
     "maxpool", "avgpool", "gap",    "act",   "softmax", "flatten",
-    "mul",     "prelu",   "layernorm", "shuffle", "slice",
+    "mul",     "prelu",   "layernorm", "shuffle", "slice", "affine",
 };
 static const char *const act_names[XF_ACT_COUNT_] = {
     "none", "relu", "relu6", "sigmoid", "leaky", "silu", "hardsigmoid", "hardswish", "gelu",
@@ -345,6 +345,7 @@ static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
         nd->c = x->c;
         return XF_OK;
     case XF_OP_PRELU:
+    case XF_OP_AFFINE:
     case XF_OP_ACT:
     case XF_OP_SOFTMAX:
         nd->h = x->h;
@@ -475,6 +476,7 @@ int xf__node_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
         shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c / (nd->groups > 1 ? nd->groups : 1), shape[3] = nd->cout;
         return 4;
     case XF_OP_PRELU:
+    case XF_OP_AFFINE:
     case XF_OP_LAYERNORM: shape[0] = x->c; return 1;
     case XF_OP_DWCONV2D:
         shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->mult;

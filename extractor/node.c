@@ -68,6 +68,7 @@ void xf__node_forward(const xf_graph *g, int i, float *const *bufs, int n, float
     }
     case XF_OP_PRELU: xf__prelu(x, n * nd->h * nd->w, nd->c, nd->weight, y); break;
     case XF_OP_LAYERNORM: xf__layernorm(nd, x, n * nd->h * nd->w, nd->c, y); break;
+    case XF_OP_AFFINE: xf__affine(nd, x, n * nd->h * nd->w, nd->c, y); break;
     case XF_OP_SHUFFLE:
         xf__shuffle(x, n * nd->h * nd->w, nd->c, nd->groups, y);
         xf__act_apply(y, floats(nd, n), nd->act);
@@ -148,6 +149,7 @@ xf_status xf__node_backward(const xf_graph *g, int i, float *const *bufs, float 
     case XF_OP_LAYERNORM:
         xf__layernorm_backward(nd, x, rows, nd->c, dy, dx, dw, db);
         return XF_OK;
+    case XF_OP_AFFINE: xf__affine_backward(nd, x, rows, nd->c, dy, dx, dw, db); return XF_OK;
     case XF_OP_SHUFFLE:
         if (dx)
             xf__shuffle_backward(dy, rows, nd->c, nd->groups, dx);

@@ -1,5 +1,6 @@
 /* op_elem.c — per-pixel ops beyond activations: gating multiply, PReLU, layer norm over
- * channels, channel shuffle and channel slices, with their backward passes.
+ * channels, per-channel affine (an unfolded batch norm), channel shuffle and channel slices,
+ * with their backward passes.
  *
  * It is: NHWC kernels where a "row" is one pixel's C channels (rows = images * pixels). These
  * ops come from imported nets (squeeze-excitation, ShuffleNet, ConvNeXt) and from PReLU heads.
@@ -112,6 +113,29 @@ void xf__layernorm_backward(const xf_node *nd, const float *x, int64_t rows, int
             dx[r * c + j] = (float) (inv * (g - mg - xh * mgx));
         }
     }
+}
+
+void xf__affine(const xf_node *nd, const float *x, int64_t rows, int64_t c, float *y)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < c; j++)
+            y[r * c + j] = x[r * c + j] * nd->weight[j] + (nd->bias ? nd->bias[j] : 0.0f);
+    xf__act_apply(y, (size_t) (rows * c), nd->act);
+}
+
+void xf__affine_backward(const xf_node *nd, const float *x, int64_t rows, int64_t c,
+                         const float *dy, float *dx, float *dw, float *db)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < c; j++) {
+            float g = dy[r * c + j];
+            if (dx)
+                dx[r * c + j] = g * nd->weight[j];
+            if (dw)
+                dw[j] += g * x[r * c + j];
+            if (db)
+                db[j] += g;
+        }
 }
 
 void xf__shuffle(const float *x, int64_t rows, int64_t c, int groups, float *y)

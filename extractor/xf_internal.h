@@ -167,6 +167,7 @@ typedef enum {
     XF_OP_LAYERNORM, /* per pixel over channels: (x - mean) / sqrt(var + eps) * w + b     */
     XF_OP_SHUFFLE,   /* channel shuffle: out[o] = in[(o % groups) * (C / groups) + o / groups] */
     XF_OP_SLICE,     /* channels [begin, end)                                             */
+    XF_OP_AFFINE,    /* x * weight[c] + bias[c]: a batch norm kept apart from its conv    */
     XF_OP_COUNT_
 } xf_op;
 
@@ -282,6 +283,9 @@ void xf__prelu(const float *x, int64_t rows, int64_t c, const float *slope, floa
 void xf__layernorm(const xf_node *nd, const float *x, int64_t rows, int64_t c, float *y);
 void xf__shuffle(const float *x, int64_t rows, int64_t c, int groups, float *y);
 void xf__slice(const float *x, int64_t rows, int64_t c, int begin, int end, float *y);
+void xf__affine(const xf_node *nd, const float *x, int64_t rows, int64_t c, float *y);
+void xf__affine_backward(const xf_node *nd, const float *x, int64_t rows, int64_t c,
+                         const float *dy, float *dx, float *dw, float *db);
 /* backward; dx2 receives the gradient of the second input (summed over pixels when bcast) */
 void xf__mul_backward(const float *x, const float *x2, int n, int64_t pix, int64_t c, int bcast,
                       const float *dy, float *dx, float *dx2);

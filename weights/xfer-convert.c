@@ -35,7 +35,9 @@ static void usage(FILE *f)
             "                        torchvision      ImageNet mean/std, crop 0.875\n"
             "                        timm-inception   mean 0.5, std 0.5, crop 0.875\n"
             "                        keras-mobilenet  mean 0.5, std 0.5, crop 0.875\n"
-            "  --list-layers         print every tensor (name, shape) and exit (no -o needed)\n");
+            "  --list-layers         print every tensor (name, shape) and exit (no -o needed)\n"
+            "  --keep-bn             keep batch norms as their own affine nodes instead of\n"
+            "                        folding them into the convolutions (finetune --freeze-bn)\n");
 }
 
 static int read_labels(const char *path, char ***out, int *n)
@@ -85,12 +87,12 @@ int main(int argc, char **argv)
     const char *source = NULL, *hash = NULL, *feature = NULL, *trainable = NULL, *pre = NULL;
     const char *labels = NULL;
     float mean[3] = {0, 0, 0}, stdv[3] = {1, 1, 1}, crop = 0.875f;
-    int have_norm = 0, size_h = 0, size_w = 0, list = 0;
+    int have_norm = 0, size_h = 0, size_w = 0, list = 0, keep_bn = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = a[0] == '-' && strcmp(a, "-h") != 0 && strcmp(a, "--help") != 0 &&
-                    strcmp(a, "--list-layers") != 0;
+                    strcmp(a, "--list-layers") != 0 && strcmp(a, "--keep-bn") != 0;
         if (takes && !v) {
             fprintf(stderr, "xfer-convert: %s needs a value\n", a);
             return 2;
@@ -124,8 +126,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "xfer-convert: %s expects R,G,B\n", a);
                 return 2;
             }
-        } else if (strcmp(a, "--list-layers") == 0) {
-            list = 1;
+        } else if (strcmp(a, "--list-layers") == 0 || strcmp(a, "--keep-bn") == 0) {
+            *(a[2] == 'l' ? &list : &keep_bn) = 1;
             continue;
         } else if (strcmp(a, "--size") == 0) {
             char *end;
@@ -188,6 +190,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "xfer-convert: %s\n", err.msg);
         return 1;
     }
+    g.keep_bn = keep_bn;
     size_t len = strlen(in);
     xf_status s;
     char onnx_feature[256] = "";

@@ -39,15 +39,18 @@ static void print_kv(const xf_kv *kv)
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int layers = 1;
+    int layers = 1, tensors = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: xfer-inspect FILE [--no-layers]\n"
+            printf("usage: xfer-inspect FILE [--no-layers] [--tensors]\n"
                    "Prints metadata, the layer list with output shapes and parameter counts, and\n"
-                   "verifies the data checksum. Exit 0 valid, 1 invalid or unreadable, 2 usage.\n");
+                   "verifies the data checksum; --tensors adds each tensor's shape and CRC32C.\n"
+                   "Exit 0 valid, 1 invalid or unreadable, 2 usage.\n");
             return 0;
         } else if (strcmp(argv[i], "--no-layers") == 0) {
             layers = 0;
+        } else if (strcmp(argv[i], "--tensors") == 0) {
+            tensors = 1;
         } else if (argv[i][0] == '-' || path) {
             fprintf(stderr, "xfer-inspect: unexpected argument '%s' (see --help)\n", argv[i]);
             return 2;
@@ -86,6 +89,18 @@ int main(int argc, char **argv)
             total += nd->n_params;
         }
         printf("total parameters: %lld\n", (long long) total);
+    }
+    if (tensors) {
+        printf("tensors: %-40s %-24s %s\n", "name", "shape (GGUF order)", "crc32c");
+        for (int i = 0; i < wf->n_t; i++) {
+            const xf_wtensor *t = &wf->t[i];
+            char shape[64] = "";
+            for (int d = 0; d < t->n_dims; d++)
+                snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld",
+                         d ? "," : "", (long long) t->ne[d]);
+            printf("  %-40s %-24s %08x\n", t->name, shape,
+                   (unsigned) xf__crc32c(0, t->data, t->nbytes));
+        }
     }
     xf_model_free(m);
     return 0;

@@ -11,7 +11,7 @@ no() { fail=$((fail + 1)); echo "FAIL $*"; }
 check() { if eval "$2"; then ok; else no "$1"; fi; }
 T=$B/tests/cli-onnx; rm -rf "$T"; mkdir -p "$T"
 M=tests/onnx/models; CV=$B/xfer-convert
-for m in stem mobile shuffle next; do
+for m in stem mobile shuffle next stem_bn; do
   $CV $M/$m.onnx -o "$T/$m.gguf" --preset torchvision 2>"$T/$m.err"
   check "$m: converts" "[ $? -eq 0 ] && [ -s $T/$m.gguf ]"
   r=$($B/tests/onnx_check "$T/$m.gguf" $M/$m.input.bin $M/$m.logits.bin $M/$m.feat.bin 1e-5 2>&1); rc=$?
@@ -34,6 +34,19 @@ check "finetune unfreezes the last block of an import" "[ $? -eq 0 ] && [ -s $T/
 $CV $M/mobile.onnx -o "$T/mobile_plain.gguf" 2>/dev/null
 $B/finetune build/tests/cls -w "$T/mobile_plain.gguf" --unfreeze 5 --epochs 2 --batch 8 -o "$T/ftm.gguf" --quiet 2>"$T/ftm.err"
 check "finetune through squeeze-excitation, fused SiLU and PReLU" "[ $? -eq 0 ] && $B/classify -m $T/ftm.gguf build/tests/cls >/dev/null 2>&1"
+# batch norms kept apart (--keep-bn) and frozen in fine-tuning (--freeze-bn), PReLU head
+$CV $M/stem_bn.onnx -o "$T/bn.gguf" --keep-bn 2>/dev/null
+r=$($B/tests/onnx_check "$T/bn.gguf" $M/stem_bn.input.bin $M/stem_bn.logits.bin $M/stem_bn.feat.bin 1e-5 2>&1)
+check "--keep-bn: affine nodes, same outputs ($r)" "[ $? -eq 0 ] && $B/xfer-inspect $T/bn.gguf | grep -q ' affine '"
+tens() { $B/xfer-inspect "$1" --tensors | grep "$2" | awk '{print $1, $3}'; }
+for fr in "--freeze-bn" ""; do
+  $B/finetune build/tests/cls -w "$T/bn.gguf" --unfreeze-from /c1/Conv_output_0 --epochs 3 --batch 8 \
+    --lr 0.05 --weight-decay 0.01 --hidden 8 --prelu -o "$T/bn_ft$fr.gguf" --quiet $fr 2>"$T/bnft.err"
+  check "finetune $fr --prelu on a --keep-bn import" "[ $? -eq 0 ] && tens $T/bn_ft$fr.gguf ft_prelu1.weight | grep -q prelu"
+  check "$fr: convolutions trained" "[ \"\$(tens $T/bn.gguf /c1/Conv_output_0.weight)\" != \"\$(tens $T/bn_ft$fr.gguf /c1/Conv_output_0.weight)\" ]"
+done
+check "--freeze-bn: batch-norm scale/shift bit-identical" "[ \"\$(tens $T/bn.gguf BatchNorm)\" = \"\$(tens $T/bn_ft--freeze-bn.gguf BatchNorm)\" ] && [ -n \"\$(tens $T/bn.gguf BatchNorm)\" ]"
+check "without it they train" "[ \"\$(tens $T/bn.gguf BatchNorm)\" != \"\$(tens $T/bn_ft.gguf BatchNorm)\" ]"
 # malformed files
 size=$(wc -c < $M/mobile.onnx)
 for cut in 1 17 100 1000 $((size / 2)) $((size - 1)); do

@@ -99,7 +99,7 @@ class Next(nn.Module):  # ConvNeXt block: permute, LayerNorm, Linear (MatMul), G
 
 
 MODELS = {"stem": (Stem, 11, 32), "mobile": (Mobile, 13, 32), "shuffle": (Shuffle, 13, 32),
-          "next": (Next, 17, 32)}
+          "next": (Next, 17, 32), "stem_bn": (Stem, 13, 32)}  # stem_bn: BatchNormalization kept
 
 
 def main():
@@ -127,8 +127,9 @@ def main():
         if hasattr(m, "map"):
             f = m.map.permute(0, 2, 3, 1).reshape(1, -1)
         p = os.path.join(out, name)
+        mode = torch.onnx.TrainingMode.PRESERVE if name == "stem_bn" else torch.onnx.TrainingMode.EVAL
         torch.onnx.export(m, x, p + ".onnx", opset_version=opset, input_names=["input"],
-                          output_names=["output"], do_constant_folding=True)
+                          output_names=["output"], do_constant_folding=True, training=mode)
         x.numpy().astype(np.float32).tofile(p + ".input.bin")
         y.numpy().astype(np.float32).ravel().tofile(p + ".logits.bin")
         f.numpy().astype(np.float32).ravel().tofile(p + ".feat.bin")

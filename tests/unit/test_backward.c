@@ -3,7 +3,7 @@
  * (3x3, strided and padded, 1x1, 1x7), depthwise conv (multiplier 1 and 2), dense, average and
  * max pooling, global average pooling, activations (from the output where invertible, from the
  * input for all), grouped and dilated conv, the gating multiply (same shape and broadcast),
- * PReLU, layer norm, channel shuffle and slice, and softmax cross-entropy with label
+ * PReLU, layer norm, per-channel affine, channel shuffle and slice, and softmax cross-entropy with label
  * smoothing. Relative L2 error below 1e-3 in float32. The groundwork of fine-tuning.
  */
 #include "t.h"
@@ -55,6 +55,7 @@ static void forward(op_case *c)
         break;
     case XF_OP_PRELU: xf__prelu(c->x, c->n * c->ih * c->iw, c->cin, c->w, c->y); break;
     case XF_OP_LAYERNORM: xf__layernorm(nd, c->x, c->n * c->ih * c->iw, c->cin, c->y); break;
+    case XF_OP_AFFINE: xf__affine(nd, c->x, c->n * c->ih * c->iw, c->cin, c->y); break;
     case XF_OP_SHUFFLE: xf__shuffle(c->x, c->n * c->ih * c->iw, c->cin, nd->groups, c->y); break;
     case XF_OP_SLICE:
         xf__slice(c->x, c->n * c->ih * c->iw, c->cin, nd->begin, nd->end, c->y);
@@ -133,6 +134,9 @@ static void run_case(const char *name, op_case *c, float eps)
     case XF_OP_PRELU: xf__prelu_backward(c->x, c->n * c->ih * c->iw, c->cin, c->w, c->g, dx, dw); break;
     case XF_OP_LAYERNORM:
         xf__layernorm_backward(nd, c->x, c->n * c->ih * c->iw, c->cin, c->g, dx, dw, db);
+        break;
+    case XF_OP_AFFINE:
+        xf__affine_backward(nd, c->x, c->n * c->ih * c->iw, c->cin, c->g, dx, dw, db);
         break;
     case XF_OP_SHUFFLE: xf__shuffle_backward(c->g, c->n * c->ih * c->iw, c->cin, nd->groups, dx); break;
     case XF_OP_SLICE:
@@ -218,6 +222,10 @@ int main(void)
     c.nd.op = XF_OP_LAYERNORM, c.nd.eps = 1e-6f;
     c.n = 2, c.ih = 2, c.iw = 3, c.cin = 7, c.nw = 7, c.nb = 7;
     run_case("layer norm over channels", &c, 1e-2f);
+    memset(&c, 0, sizeof c);
+    c.nd.op = XF_OP_AFFINE;
+    c.n = 2, c.ih = 3, c.iw = 2, c.cin = 5, c.nw = 5, c.nb = 5;
+    run_case("affine (unfolded batch norm)", &c, 0.25f);
     memset(&c, 0, sizeof c);
     c.nd.op = XF_OP_SHUFFLE, c.nd.groups = 3;
     c.n = 2, c.ih = 2, c.iw = 2, c.cin = 12;

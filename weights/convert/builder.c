@@ -128,6 +128,59 @@ static int64_t wcount(const xfc_graph *c, int idx)
     return n;
 }
 
+/* scale/shift (owned, either NULL) folded into idx or applied by a new affine node */
+static int apply_affine(xfc_graph *c, int idx, float *scale, float *shift, int foldable,
+                        const char *name, xf_error *err)
+{
+    int64_t ch = c->g.nodes[idx].c;
+    xf_node *nd = &c->g.nodes[idx];
+    foldable = foldable && nd->act == XF_ACT_NONE && c->w[idx] &&
+               (nd->op == XF_OP_CONV2D || nd->op == XF_OP_DWCONV2D || nd->op == XF_OP_DENSE ||
+                nd->op == XF_OP_LAYERNORM || nd->op == XF_OP_AFFINE);
+    if (foldable) {
+        int64_t n = wcount(c, idx);
+        if (scale)
+            for (int64_t j = 0; j < n; j++)
+                c->w[idx][j] *= scale[j % ch];
+        if (!c->b[idx] && !(c->b[idx] = calloc((size_t) ch, sizeof(float)))) {
+            free(scale), free(shift);
+            xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        for (int64_t k = 0; k < ch; k++)
+            c->b[idx][k] = c->b[idx][k] * (scale ? scale[k] : 1.0f) + (shift ? shift[k] : 0.0f);
+        free(scale), free(shift);
+        if (!xfc_rename(c, idx, name)) {
+            xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        return idx;
+    }
+    if (!scale && (scale = malloc((size_t) ch * sizeof(float))))
+        for (int64_t k = 0; k < ch; k++)
+            scale[k] = 1.0f;
+    if (!shift)
+        shift = calloc((size_t) ch, sizeof(float));
+    if (!scale || !shift) {
+        free(scale), free(shift);
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    xf_node p;
+    memset(&p, 0, sizeof p);
+    p.op = XF_OP_AFFINE;
+    p.in[0] = idx;
+    p.n_in = 1;
+    int j = xfc_add(c, &p, name, NULL, err);
+    if (j < 0) {
+        free(scale), free(shift);
+        return -1;
+    }
+    int64_t shape[1] = {ch};
+    xfc_set_params(c, j, scale, shape, 1, shift);
+    return j;
+}
+
 int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, const float *mean,
                   const float *var, float eps, int exclusive, const char *name, xf_error *err)
 {
@@ -145,48 +198,24 @@ int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, 
         scale[k] = (float) (g * inv);
         shift[k] = (float) ((beta ? (double) beta[k] : 0.0) - (double) mean[k] * g * inv);
     }
-    xf_node *nd = &c->g.nodes[idx];
-    int foldable = exclusive && nd->act == XF_ACT_NONE && c->w[idx] &&
-                   (nd->op == XF_OP_CONV2D || nd->op == XF_OP_DWCONV2D || nd->op == XF_OP_DENSE ||
-                    nd->op == XF_OP_LAYERNORM);
-    if (foldable) {
-        int64_t n = wcount(c, idx);
-        for (int64_t j = 0; j < n; j++)
-            c->w[idx][j] *= scale[j % ch];
-        if (!c->b[idx]) {
-            c->b[idx] = calloc((size_t) ch, sizeof(float));
-            if (!c->b[idx]) {
-                free(scale);
-                free(shift);
-                xf__fail(err, XF_ERR_NOMEM, "out of memory");
-                return -1;
-            }
-        }
-        for (int64_t k = 0; k < ch; k++)
-            c->b[idx][k] = c->b[idx][k] * scale[k] + shift[k];
-        free(scale);
-        free(shift);
-        if (!xfc_rename(c, idx, name)) {
-            xf__fail(err, XF_ERR_NOMEM, "out of memory");
-            return -1;
-        }
-        return idx;
-    }
-    xf_node p;
-    memset(&p, 0, sizeof p);
-    p.op = XF_OP_DWCONV2D;
-    p.kh = p.kw = p.sh = p.sw = p.mult = 1;
-    p.in[0] = idx;
-    p.n_in = 1;
-    int j = xfc_add(c, &p, name, NULL, err);
-    if (j < 0) {
-        free(scale);
-        free(shift);
+    return apply_affine(c, idx, scale, shift, exclusive && !c->keep_bn, name, err);
+}
+
+int xfc_affine(xfc_graph *c, int idx, const float *scale, const float *shift, int exclusive,
+               const char *name, xf_error *err)
+{
+    size_t bytes = (size_t) c->g.nodes[idx].c * sizeof(float);
+    float *sc = scale ? malloc(bytes) : NULL, *sh = shift ? malloc(bytes) : NULL;
+    if ((scale && !sc) || (shift && !sh)) {
+        free(sc), free(sh);
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
         return -1;
     }
-    int64_t shape[4] = {1, 1, ch, 1};
-    xfc_set_params(c, j, scale, shape, 4, shift);
-    return j;
+    if (sc)
+        memcpy(sc, scale, bytes);
+    if (sh)
+        memcpy(sh, shift, bytes);
+    return apply_affine(c, idx, sc, sh, exclusive, name, err);
 }
 
 int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char *name,

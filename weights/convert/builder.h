@@ -16,6 +16,8 @@ typedef struct {
     int *wnd;
     int cap;
     xf_wwriter *meta; /* metadata keys to write (xfer.graph is added on write) */
+    int keep_bn;      /* 1: batch norms stay affine nodes (fine-tuning may train or freeze
+                       * them apart from the convs) */
 } xfc_graph;
 
 xf_status xfc_init(xfc_graph *c, xf_error *err);
@@ -29,11 +31,16 @@ int xfc_add(xfc_graph *c, const xf_node *proto, const char *name, const char *ou
 void xfc_set_params(xfc_graph *c, int idx, float *w, const int64_t *shape, int nd, float *b);
 
 /* y = (x - mean) / sqrt(var + eps) * gamma + beta on node idx's output channels. gamma/beta may
- * be NULL (1 / 0). Folded into idx when exclusive (no other consumer) and idx is a conv,
- * depthwise conv, dense or layer norm without activation; otherwise a per-channel 1x1 depthwise node is
+ * be NULL (1 / 0). Folded into idx when exclusive (no other consumer), c->keep_bn is 0 and idx
+ * is a conv, depthwise conv, dense or layer norm without activation; otherwise an affine node is
  * appended. Returns the index of the node now producing the result, or -1. */
 int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, const float *mean,
                   const float *var, float eps, int exclusive, const char *name, xf_error *err);
+
+/* y = x * scale + shift per channel (either may be NULL): a constant scale/shift of the source
+ * graph, folded like a batch norm but regardless of c->keep_bn. */
+int xfc_affine(xfc_graph *c, int idx, const float *scale, const float *shift, int exclusive,
+               const char *name, xf_error *err);
 
 /* Applies act to node idx's output: fused when exclusive and idx has no activation yet,
  * otherwise an act node. Returns the index now producing the result, or -1. */

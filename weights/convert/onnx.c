@@ -168,6 +168,7 @@ static xf_status const_from_tensor(ctx *x, const Onnx__TensorProto *t, value *v)
         n *= t->dims[d];
         v->dims[d] = t->dims[d];
     }
+    const_free(v); /* never holds data here; kept safe for any caller */
     v->rank = (int) t->n_dims;
     v->n = n;
     v->is_const = 1;
@@ -365,19 +366,9 @@ static xf_status channel_affine(ctx *x, const Onnx__NodeProto *nd, value *a, con
 {
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
-    int64_t ch = xnode(x, a)->c;
-    float *mean = calloc((size_t) ch, sizeof(float)), *var = malloc((size_t) ch * sizeof(float));
-    if (!mean || !var) {
-        free(mean), free(var);
-        return xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
-    }
-    for (int64_t k = 0; k < ch; k++)
-        var[k] = 1;
-    int j = xfc_batchnorm(x->c, a->node, scale, shift, mean, var, 0, exclusive(x, a), nm, x->err);
-    free(mean), free(var);
+    int j = xfc_affine(x->c, a->node, scale, shift, exclusive(x, a), nm, x->err);
     if (j < 0)
-        return x->err->code;
-    (void) nd;
+        return fail_node(x, nd, x->err->code, x->err->msg);
     set_act(out, j, a->layout, 1);
     return XF_OK;
 }
@@ -1746,8 +1737,9 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
     }
     for (size_t k = 0; k < g->n_initializer; k++) {
         value *v = lookup(&x, g->initializer[k]->name, 1);
-        if (!v) {
-            s = xf__fail(err, XF_ERR_FORMAT, "%s: an initializer has no name", path);
+        if (!v || v->defined) {
+            s = xf__fail(err, XF_ERR_FORMAT, "%s: an initializer has no name or a duplicate one",
+                         path);
             goto done;
         }
         if ((s = const_from_tensor(&x, g->initializer[k], v)))
