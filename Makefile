@@ -42,7 +42,7 @@ LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.
 CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c \
             weights/convert/onnx.c
 CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
-            classifier/whiten.c classifier/finetune.c \
+            classifier/whiten.c classifier/finetune.c classifier/ftcache.c \
             classifier/metrics.c
 CLS_OBJ  := $(CLS_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

@@ -3,8 +3,10 @@
  * It is: argument parsing; caching the frozen part's output for the training and validation
  * images with the extraction pipeline (labels from folder names); xf__finetune; exit codes
  * (0 ok, 1 error, 2 usage). The result is an ordinary weights file: `classify -m OUT` gives its
- * classes, `extract-features -w OUT` its tuned features. It is not: augmentation (not yet).
+ * classes, `extract-features -w OUT` its tuned features. The cache lives in memory, or with
+ * --cache-dir in a reusable file (ftcache.c). It is not: the training (finetune.c).
  */
+#include "ftcache.h"
 #include "feats.h"
 #include "finetune.h"
 #include "inputs.h"
@@ -34,6 +36,10 @@ static void usage(FILE *f)
         "  --patience N (5: stop after N epochs without a better val accuracy; 0 never)\n"
         "  --augment             random resized crop + flip: the frozen part runs again every\n"
         "                        epoch on new crops (slower; the validation set is not augmented)\n"
+        "  --cache-dir DIR       keep the frozen part's outputs in a file in DIR instead of\n"
+        "                        memory (datasets larger than RAM); a later run with the same\n"
+        "                        model, boundary and images reuses it (the training set is not\n"
+        "                        cached on disk with --augment)\n"
         "  --seed N (1)  -j N (threads for the caching pass)  --quiet\n");
 }
 
@@ -45,6 +51,9 @@ typedef struct {
     char **classes;
     int k, grow; /* grow: training set, new classes are collected */
     size_t skipped;
+    const char *disk_dir; /* --cache-dir: rows go to a file, x and y map it */
+    xf_ftcache disk;
+    int mapped;
 } cache;
 
 static xf_status emit(void *user, size_t idx, const char *path, xf_status st, const float *vec,
@@ -66,6 +75,8 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
         c->skipped++;
         return XF_OK;
     }
+    if (c->disk_dir)
+        return xf__ftcache_append(&c->disk, vec, y, err);
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 256;
         float *nx = realloc(c->x, cap * (size_t) c->dim * sizeof(float));
@@ -108,8 +119,20 @@ static xf_status fill(const xf_model *m, const char *dir, const char *layer, int
     po.emit = emit;
     po.user = c;
     size_t failed;
+    if (!s && c->disk_dir) {
+        uint64_t key = xf__ftcache_key(m, layer, pooled, &po.pp, in.paths, in.n, c->classes, c->k);
+        if (xf__ftcache_load(&c->disk, c->disk_dir, key, c->dim, c->k, &c->x, &c->y, &c->n)) {
+            fprintf(stderr, "finetune: %s: reusing %s (%zu images)\n", dir, c->disk.path, c->n);
+            c->mapped = 1;
+            xf__inputs_free(&in);
+            return XF_OK;
+        }
+        s = xf__ftcache_create(&c->disk, c->disk_dir, key, c->dim, err);
+    }
     if (!s)
         s = xf__pipeline_run(m, in.paths, in.n, &po, &failed, err);
+    if (!s && c->disk_dir && !(s = xf__ftcache_finish(&c->disk, c->k, &c->x, &c->y, &c->n, err)))
+        c->mapped = 1;
     xf__inputs_free(&in);
     return s;
 }
@@ -143,7 +166,7 @@ static xf_status refresh(void *user, int epoch, float *train_x, xf_error *err)
 
 int main(int argc, char **argv)
 {
-    const char *train = NULL, *val = NULL, *out = NULL, *wpath = NULL;
+    const char *train = NULL, *val = NULL, *out = NULL, *wpath = NULL, *cache_dir = NULL;
     xf_ft_opts o = xf__ft_default_opts();
     o.verbose = 1;
     int threads = 0, augment = 0;
@@ -183,6 +206,8 @@ int main(int argc, char **argv)
             o.step_gamma = strtof(v, &end), ok = !*end && o.step_gamma > 0 && o.step_gamma <= 1;
         } else if (strcmp(a, "--val") == 0) {
             val = v;
+        } else if (strcmp(a, "--cache-dir") == 0) {
+            cache_dir = v;
         } else if (strcmp(a, "-o") == 0) {
             out = v;
         } else if (strcmp(a, "-w") == 0) {
@@ -277,6 +302,8 @@ int main(int argc, char **argv)
         xf_model_tensor_shape(m, t, &h, &w, &c);
         tr.dim = va.dim = pooled ? c : h * w * c;
         tr.grow = 1;
+        tr.disk_dir = augment ? NULL : cache_dir; /* augmentation rewrites the rows */
+        va.disk_dir = cache_dir;
         if (o.verbose)
             fprintf(stderr, "finetune: backbone %s (%s); caching '%s'%s (%lld floats per image)\n",
                     xf_model_meta_str(m, "general.name"), wpath, layer, pooled ? " pooled" : "",
@@ -307,7 +334,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < tr.k; i++)
         free(tr.classes[i]);
     free(tr.classes);
-    free(tr.x), free(tr.y), free(va.x), free(va.y);
+    if (!tr.mapped)
+        free(tr.x), free(tr.y);
+    if (!va.mapped)
+        free(va.x), free(va.y);
+    xf__ftcache_close(&tr.disk);
+    xf__ftcache_close(&va.disk);
     xf_model_free(m);
     if (s) {
         fprintf(stderr, "finetune: %s\n", err.msg);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # finetune.sh — the finetune tool on the tiny model and generated class folders: it learns,
 # the written file works with classify and extract-features, frozen layers stay bit-identical
-# after training with momentum and weight decay, the same seed gives the same file, bad
-# arguments are refused.
+# after training with momentum and weight decay, the same seed gives the same file, the disk
+# cache (--cache-dir) gives the same file and is reused, bad arguments are refused.
 B=${1:-build}
 pass=0; fail=0
 ok() { pass=$((pass + 1)); }
@@ -35,6 +35,18 @@ for opt in "--hidden 8 --leaky" "--optimizer rmsprop" "--optimizer adagrad --lr 
   $FT $CLS -w $W -o "$T/o.gguf" --epochs 4 --quiet $opt 2>/dev/null
   check "training with $opt" "[ $? -eq 0 ] && [ -s $T/o.gguf ]"
 done
+# --cache-dir: the frozen part's outputs in a reusable file; same result as the memory cache
+$FT $CLS --val $CLS -w $W -o "$T/mem.gguf" --unfreeze-from c2 --epochs 3 --quiet 2>/dev/null
+$FT $CLS --val $CLS -w $W -o "$T/disk1.gguf" --unfreeze-from c2 --epochs 3 --cache-dir "$T/cache" 2>"$T/c1.err"
+# (training and validation are the same folder here: one file, the validation pass reuses it)
+check "--cache-dir: same file as the memory cache" "[ -s $T/disk1.gguf ] && cmp -s $T/mem.gguf $T/disk1.gguf && [ \$(ls $T/cache/*.cache | wc -l) -eq 1 ] && [ \$(grep -c reusing $T/c1.err) -eq 1 ] && ! ls $T/cache/*.partial 2>/dev/null"
+$FT $CLS --val $CLS -w $W -o "$T/disk2.gguf" --unfreeze-from c2 --epochs 3 --cache-dir "$T/cache" 2>"$T/c2.err"
+check "second run reuses both caches, same file" "[ \$(grep -c 'reusing' $T/c2.err) -eq 2 ] && cmp -s $T/mem.gguf $T/disk2.gguf"
+for f in $T/cache/*.cache; do head -c 100 "$f" > "$f.x" && mv "$f.x" "$f"; done
+$FT $CLS --val $CLS -w $W -o "$T/disk3.gguf" --unfreeze-from c2 --epochs 3 --cache-dir "$T/cache" 2>"$T/c3.err"
+check "a truncated cache file is recomputed, not trusted" "[ \$(grep -c reusing $T/c3.err) -eq 1 ] && cmp -s $T/mem.gguf $T/disk3.gguf"
+$FT $CLS -w $W -o "$T/disk4.gguf" --unfreeze-from c1 --epochs 2 --cache-dir "$T/cache" --quiet 2>/dev/null
+check "another boundary: a new cache file" "[ \$(ls $T/cache/*.cache | wc -l) -eq 2 ]"
 $FT $CLS -w $W -o "$T/aug1.gguf" --augment --unfreeze-from c2 --epochs 3 --quiet -j 1 2>/dev/null
 $FT $CLS -w $W -o "$T/aug2.gguf" --augment --unfreeze-from c2 --epochs 3 --quiet -j 2 2>/dev/null
 check "--augment: same seed, same file for any -j" "[ -s $T/aug1.gguf ] && cmp -s $T/aug1.gguf $T/aug2.gguf"
