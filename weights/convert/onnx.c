@@ -262,6 +262,21 @@ static double cval(const value *v, int64_t k)
     return v->f ? (double) v->f[k] : (double) v->i[k];
 }
 
+/* element k as an integer, clamped to +-2^60 (a float constant may hold anything) */
+static int64_t ival(const value *v, int64_t k)
+{
+    double d = cval(v, k), lim = 1152921504606846976.0;
+    return d > lim ? (int64_t) lim : d < -lim ? -(int64_t) lim : (int64_t) d;
+}
+
+/* a * b when both are in [0, MAX_CONST] and so is the product, else -1 */
+static int64_t mul_dims(int64_t a, int64_t b)
+{
+    if (a < 0 || b < 0 || (b > 0 && a > MAX_CONST / b))
+        return -1;
+    return a * b;
+}
+
 /* a new constant of the given dims; int64 or float storage */
 static xf_status const_new(ctx *x, value *v, int rank, const int64_t *dims, int is_int)
 {
@@ -655,7 +670,7 @@ static xf_status reshape_act(ctx *x, const Onnx__NodeProto *nd, value *a, const 
         else if (dims[d] < 1)
             return fail_node(x, nd, XF_ERR_SHAPE, "bad target shape");
         else
-            known *= dims[d];
+            known = mul_dims(known, dims[d]);
     }
     if (dims[0] != 1 && !(neg == 0))
         return fail_node(x, nd, XF_ERR_UNSUPPORTED, "reshapes across the batch dimension");
@@ -666,7 +681,7 @@ static xf_status reshape_act(ctx *x, const Onnx__NodeProto *nd, value *a, const 
     }
     int64_t prod = 1;
     for (int d = 0; d < rank; d++)
-        prod *= dims[d];
+        prod = mul_dims(prod, dims[d]);
     if (prod != total)
         return fail_node(x, nd, XF_ERR_SHAPE, "target shape has another element count");
     alias(x, out, a);
@@ -810,8 +825,8 @@ static xf_status fold_gather_nd(ctx *x, const Onnx__NodeProto *nd, const value *
             for (int k = 0; k < n; k++) {
                 st[k] = (int64_t) fmax(fmin(cval(vs[0], k), 1e15), -1e15);
                 en[k] = (int64_t) fmax(fmin(cval(vs[1], k), 1e15), -1e15);
-                ax[k] = vs[2] ? (int64_t) cval(vs[2], k) : k;
-                sp[k] = vs[3] ? (int64_t) cval(vs[3], k) : 1;
+                ax[k] = vs[2] ? ival(vs[2], k) : k;
+                sp[k] = vs[3] ? ival(vs[3], k) : 1;
             }
         } else { /* opset < 10: attributes */
             n = attr_ints(nd, "starts", st, MAX_RANK);
@@ -890,7 +905,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
             int64_t known = 1, neg = -1;
             rank = (int) sh->n;
             for (int d = 0; d < rank; d++) {
-                dims[d] = (int64_t) cval(sh, d);
+                dims[d] = ival(sh, d);
                 if (dims[d] == 0 && d < a->rank)
                     dims[d] = a->dims[d];
                 if (dims[d] == -1)
@@ -898,7 +913,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
                 else if (dims[d] < 0)
                     return fail_node(x, nd, XF_ERR_SHAPE, "bad target shape");
                 else
-                    known *= dims[d] ? dims[d] : 1;
+                    known = mul_dims(known, dims[d] ? dims[d] : 1);
             }
             if (neg >= 0)
                 dims[neg] = known ? a->n / known : 0;
@@ -907,7 +922,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
             if (ax < 0)
                 ax += a->rank;
             for (int d = 0; d < ax && d < a->rank; d++)
-                l *= a->dims[d];
+                l = mul_dims(l, a->dims[d]);
             rank = 2, dims[0] = l, dims[1] = l ? a->n / l : 0;
         } else {
             int64_t axes[MAX_RANK];
@@ -918,7 +933,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
                     return s;
                 na = av->n <= MAX_RANK ? (int) av->n : -1;
                 for (int k = 0; k < na; k++)
-                    axes[k] = (int64_t) cval(av, k);
+                    axes[k] = ival(av, k);
             }
             if (na < 0)
                 return fail_node(x, nd, XF_ERR_BOUNDS, "too many axes");
@@ -943,7 +958,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
         }
         int64_t prod = 1;
         for (int d = 0; d < rank; d++)
-            prod *= dims[d];
+            prod = mul_dims(prod, dims[d]);
         if (prod != a->n)
             return fail_node(x, nd, XF_ERR_SHAPE, "element count changes");
         if ((s = const_new(x, out, rank, dims, a->i != NULL)))
@@ -961,7 +976,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
         if ((s = const_new(x, out, ix->rank, ix->dims, a->i != NULL)))
             return s;
         for (int64_t k = 0; k < ix->n; k++) {
-            int64_t j = (int64_t) cval(ix, k);
+            int64_t j = ival(ix, k);
             j = j < 0 ? j + a->n : j;
             if (j < 0 || j >= a->n)
                 return fail_node(x, nd, XF_ERR_BOUNDS, "index out of range");
@@ -996,7 +1011,7 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
         if (a->n > MAX_RANK)
             return fail_node(x, nd, XF_ERR_BOUNDS, "rank too large");
         for (int64_t k = 0; k < a->n; k++)
-            dims[k] = (int64_t) cval(a, k);
+            dims[k] = ival(a, k);
         const Onnx__AttributeProto *va = attr(nd, "value");
         value fill;
         memset(&fill, 0, sizeof fill);
@@ -1417,7 +1432,7 @@ static xf_status op_node(ctx *x, size_t i)
                     return s;
                 na = av->n == 2 ? 2 : -1;
                 for (int k = 0; k < na; k++)
-                    axes[k] = (int64_t) cval(av, k);
+                    axes[k] = ival(av, k);
             }
             int spatial = a->layout == L_NCHW && na == 2 &&
                           ((axes[0] == 2 && axes[1] == 3) || (axes[0] == -2 && axes[1] == -1));
@@ -1486,7 +1501,7 @@ static xf_status op_node(ctx *x, size_t i)
                 return fail_node(x, nd, XF_ERR_UNSUPPORTED, "target shape is not a constant");
             rank = (int) sh->n;
             for (int d = 0; d < rank; d++)
-                shape[d] = (int64_t) cval(sh, d);
+                shape[d] = ival(sh, d);
         } else { /* (N,C,1,1) <-> (N,C) */
             const xf_node *src = xnode(x, a);
             if (src->h * src->w != 1)
@@ -1554,11 +1569,11 @@ static xf_status op_node(ctx *x, size_t i)
                 (ax && (!ax->is_const || ax->n != 1)) || (sp && (!sp->is_const || cval(sp, 0) != 1)))
                 return fail_node(x, nd, XF_ERR_UNSUPPORTED, "Slice other than one constant "
                                  "channel range with step 1");
-            axis = ax ? (int64_t) cval(ax, 0) : 0;
+            axis = ax ? ival(ax, 0) : 0;
             if (!is_channel_axis(a, axis))
                 return fail_node(x, nd, XF_ERR_UNSUPPORTED, "Slice other than on channels");
             double e = cval(en, 0);
-            return slice_channels(x, nd, a, (int64_t) cval(st, 0), e > 1e15 ? INT64_MAX / 2 : (int64_t) e, out);
+            return slice_channels(x, nd, a, ival(st, 0), e > 1e15 ? INT64_MAX / 2 : (int64_t) e, out);
         }
         axis = attr_i(nd, "axis", 0);
         if (!is_channel_axis(a, axis))
@@ -1571,7 +1586,7 @@ static xf_status op_node(ctx *x, size_t i)
                 return s;
             ns = sv->is_const && sv->n <= XF_NODE_MAX_IN ? (int) sv->n : -1;
             for (int k = 0; k < ns; k++)
-                sizes[k] = (int64_t) cval(sv, k);
+                sizes[k] = ival(sv, k);
         }
         if (n_out > XF_NODE_MAX_IN || ns < 0 || (ns && ns != n_out) || (!ns && c % n_out))
             return fail_node(x, nd, XF_ERR_UNSUPPORTED, "this split");
@@ -1598,7 +1613,7 @@ static xf_status op_node(ctx *x, size_t i)
                 return s;
             np = pv->is_const && pv->n == 8 ? 8 : -1;
             for (int k = 0; k < np; k++)
-                pads[k] = (int64_t) cval(pv, k);
+                pads[k] = ival(pv, k);
         }
         double cv = nd->n_input > 2 && *nd->input[2] ? scalar_in(x, nd, 2) : (double) attr_f(nd, "value", 0);
         if ((md && strcmp(md, "constant") != 0) || np != 8 || cv != 0 || a->layout != L_NCHW ||
@@ -1797,7 +1812,12 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
         s = err->code;
         goto done;
     }
-    set_act(lookup(&x, in->name, 1), j, L_NCHW, 0);
+    value *iv = lookup(&x, in->name, 1);
+    if (!iv) {
+        s = xf__fail(err, XF_ERR_FORMAT, "%s: the graph input has no name", path);
+        goto done;
+    }
+    set_act(iv, j, L_NCHW, 0);
     find_patterns(&x);
     mark_live(&x, live);
     for (size_t i = 0; i < g->n_node && !s; i++)
