@@ -298,8 +298,11 @@ static xf_status const_new(ctx *x, value *v, int rank, const int64_t *dims, int 
     return XF_OK;
 }
 
+/* stores d, clamped to the storage type's range (folded arithmetic may overflow) */
 static void cset(value *v, int64_t k, double d)
 {
+    double lim = v->f ? 3.4e38 : 1152921504606846976.0;
+    d = d > lim ? lim : d < -lim ? -lim : d == d ? d : 0;
     if (v->f)
         v->f[k] = (float) d;
     else
@@ -1321,6 +1324,8 @@ static xf_status op_node(ctx *x, size_t i)
     if (!nd->n_output)
         return fail_node(x, nd, XF_ERR_FORMAT, "no output");
     value *out = out_val(x, nd, 0);
+    if (!out)
+        return fail_node(x, nd, XF_ERR_FORMAT, "unnamed first output");
     if (out->defined)
         return fail_node(x, nd, XF_ERR_FORMAT, "output is produced twice");
     if (is_op(nd, "Constant")) {
@@ -1717,6 +1722,18 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
         s = xf__fail(err, XF_ERR_UNSUPPORTED, "%s: opset %lld (supported: 7-21, tested 11-17)",
                      path, (long long) opset);
         goto done;
+    }
+    for (size_t i = 0; i < g->n_node; i++)
+        if (!g->node[i]->op_type || !*g->node[i]->op_type) {
+            s = xf__fail(err, XF_ERR_FORMAT, "%s: node %zu has no operator type", path, i);
+            goto done;
+        }
+    for (size_t k = 0; k < g->n_input + g->n_output; k++) {
+        const Onnx__ValueInfoProto *vi = k < g->n_input ? g->input[k] : g->output[k - g->n_input];
+        if (!vi->name || !*vi->name) {
+            s = xf__fail(err, XF_ERR_FORMAT, "%s: a graph input or output has no name", path);
+            goto done;
+        }
     }
     size_t names = g->n_initializer + g->n_input + g->n_output;
     for (size_t i = 0; i < g->n_node; i++)
