@@ -3,7 +3,8 @@
 # calibrated batch norm) exported by tests/onnx/zoo.py, converted with xfer-convert and run by
 # onnx_check against PyTorch's logits and pooled features; relative L2 must stay below 1e-4.
 # The table uses each model's default opset; the same models are then exported at opsets 11 and
-# 17 and checked again (ZOO_OPSETS to change). Ends with "N passed, N failed". Needs Debian's
+# 17 and checked again (ZOO_OPSETS to change); then resnet18 and efficientnet_b0 imports are
+# fine-tuned. Ends with "N passed, N failed". Needs Debian's
 # python3-torch and python3-torchvision (make deps-bench). It is: `make test-zoo`.
 B=${1:-build}
 MODELS="resnet18 resnet50 mobilenet_v2 mobilenet_v3_large efficientnet_b0 densenet121 vgg16_bn
@@ -34,5 +35,18 @@ for op in ${ZOO_OPSETS:-11 17}; do
   run $B/zoo/opset$op "--opset $op" 0
   echo "opset $op: $(wc -l < $B/zoo/opset$op/results.txt) models checked, worst relative L2 $(awk '{print $3; print $5}' $B/zoo/opset$op/results.txt | sort -g | tail -1)"
 done
+# fine-tuning imports: the last blocks of resnet18 and efficientnet_b0 (squeeze-excitation,
+# SiLU split off its conv) on the generated class folders make test writes
+if [ -d build/tests/cls ]; then
+  for m in resnet18 efficientnet_b0; do
+    if $B/finetune build/tests/cls -w $B/zoo/default/$m.gguf --unfreeze 3 --epochs 2 --batch 8 \
+         --hidden 16 -o $B/zoo/ft_$m.gguf --quiet 2>$B/zoo/ft_$m.log &&
+       $B/classify -m $B/zoo/ft_$m.gguf build/tests/cls > /dev/null 2>&1; then
+      pass=$((pass + 1)); echo "finetune --unfreeze 3 on the $m import: ok"
+    else
+      fail=$((fail + 1)); echo "FAIL finetune on the $m import: $(tail -1 $B/zoo/ft_$m.log)"
+    fi
+  done
+fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

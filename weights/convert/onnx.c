@@ -136,7 +136,8 @@ static const char *attr_s(const Onnx__NodeProto *nd, const char *name, char *buf
     if (!a || !a->has_s)
         return NULL;
     size_t n = a->s.len < size - 1 ? a->s.len : size - 1;
-    memcpy(buf, a->s.data, n);
+    if (n)
+        memcpy(buf, a->s.data, n);
     buf[n] = 0;
     return buf;
 }
@@ -471,7 +472,7 @@ static xf_status op_conv(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
     const xf_node *src = xnode(x, a);
     int64_t O = w->dims[0], I = w->dims[1], kh = w->dims[2], kw = w->dims[3];
     int64_t g = attr_i(nd, "group", 1), C = src->c;
-    if (g < 1 || C % g || O % g || I * g != C || (b && b->n != O))
+    if (g < 1 || g > C || C % g || O % g || I * g != C || (b && b->n != O))
         return fail_node(x, nd, XF_ERR_SHAPE, "weight shape does not match the input channels "
                          "and groups");
     xf_node p;
@@ -1013,8 +1014,11 @@ static xf_status fold(ctx *x, const Onnx__NodeProto *nd, value *out)
         int64_t dims[MAX_RANK];
         if (a->n > MAX_RANK)
             return fail_node(x, nd, XF_ERR_BOUNDS, "rank too large");
+        int64_t total = 1;
         for (int64_t k = 0; k < a->n; k++)
-            dims[k] = ival(a, k);
+            total = mul_dims(total, dims[k] = ival(a, k));
+        if (total < 0 || total > ((int64_t) 1 << 24)) /* shape arithmetic never needs more */
+            return fail_node(x, nd, XF_ERR_BOUNDS, "constant of more than 2^24 elements");
         const Onnx__AttributeProto *va = attr(nd, "value");
         value fill;
         memset(&fill, 0, sizeof fill);
