@@ -40,7 +40,7 @@ LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.
            extractor/feats.c extractor/inputs.c extractor/pipeline.c extractor/defaults.c \
            weights/wfile.c
 CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c \
-            weights/convert/onnx.c
+            weights/convert/onnx.c weights/convert/onnx_values.c weights/convert/onnx_patterns.c
 CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
             classifier/whiten.c classifier/finetune.c classifier/ftcache.c \
             classifier/metrics.c
@@ -99,8 +99,10 @@ $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
 $(BUILD)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PC_CFLAGS) $(CFLAGS) -I$(GEN) -c $< -o $@
-$(BUILD)/obj/weights/convert/onnx.o: $(GEN)/onnx.pb-c.h
-$(BUILD)/obj/weights/convert/onnx.o: XCFLAGS += -I$(GEN)
+ONNX_OBJ := $(BUILD)/obj/weights/convert/onnx.o $(BUILD)/obj/weights/convert/onnx_values.o \
+            $(BUILD)/obj/weights/convert/onnx_patterns.o
+$(ONNX_OBJ): $(GEN)/onnx.pb-c.h
+$(ONNX_OBJ): XCFLAGS += -I$(GEN)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,119 @@
+/* onnx_patterns.c — recognises multi-node spellings of single xfer operations before the
+ * walk: Sigmoid(x)*x (SiLU), HardSigmoid(x)*x (HardSwish), x*0.5*(1+erf(x/sqrt 2)) (GELU) and
+ * the LayerNorm of opsets below 17 (mean, subtract, square, mean, add eps, sqrt, divide).
+ * It is not: their conversion (onnx.c op_fused computes the whole from the pattern's input).
+ */
+#include "onnx_ctx.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- patterns ------------------------------------------------------------------------------ */
+/* index of the only node consuming output name, or -1 */
+static int ox_sole_consumer(ctx *x, const char *name, int from)
+{
+    int found = -1;
+    Onnx__GraphProto *g = x->g;
+    for (size_t i = (size_t) from; i < g->n_node; i++)
+        for (size_t k = 0; k < g->node[i]->n_input; k++)
+            if (strcmp(g->node[i]->input[k], name) == 0) {
+                if (found >= 0 && found != (int) i)
+                    return -1;
+                found = (int) i;
+            }
+    return found;
+}
+
+/* the first node from index from on that reads name and has type op, or -1 */
+static int ox_consumer_op(ctx *x, const char *name, int from, const char *op)
+{
+    for (size_t i = (size_t) from; i < x->g->n_node; i++)
+        for (size_t k = 0; k < x->g->node[i]->n_input; k++)
+            if (ox_is_op(x->g->node[i], op) && strcmp(x->g->node[i]->input[k], name) == 0)
+                return (int) i;
+    return -1;
+}
+
+static int ox_reduces_last_axis(ctx *x, const Onnx__NodeProto *nd)
+{
+    int64_t axes[2];
+    int n = ox_attr_ints(nd, "axes", axes, 2);
+    if (n == 0 && nd->n_input > 1)
+        return ox_scalar_in(x, nd, 1) == -1;
+    return n == 1 && axes[0] == -1 && ox_attr_i(nd, "keepdims", 1) == 1;
+}
+
+/* opsets below 17 spell LayerNorm out: m = mean(x), d = x - m, v = mean(d^2),
+ * y = d / sqrt(v + eps) over the last axis; the last Div becomes one layer norm of x */
+static void ox_find_layernorm(ctx *x, size_t i)
+{
+    Onnx__GraphProto *g = x->g;
+    const Onnx__NodeProto *r1 = g->node[i];
+    if (!ox_is_op(r1, "ReduceMean") || !ox_reduces_last_axis(x, r1))
+        return;
+    int sub = ox_sole_consumer(x, r1->output[0], (int) i + 1);
+    if (sub < 0 || !ox_is_op(g->node[sub], "Sub") || strcmp(g->node[sub]->input[0], r1->input[0]) ||
+        strcmp(g->node[sub]->input[1], r1->output[0]))
+        return;
+    const char *d = g->node[sub]->output[0];
+    int pw = ox_consumer_op(x, d, sub + 1, "Pow"), dv = ox_consumer_op(x, d, sub + 1, "Div");
+    if (pw < 0 || dv < 0 || ox_scalar_in(x, g->node[pw], 1) != 2)
+        return;
+    int r2 = ox_sole_consumer(x, g->node[pw]->output[0], pw + 1);
+    if (r2 < 0 || !ox_is_op(g->node[r2], "ReduceMean") || !ox_reduces_last_axis(x, g->node[r2]))
+        return;
+    int ad = ox_sole_consumer(x, g->node[r2]->output[0], r2 + 1);
+    double eps = ad >= 0 && ox_is_op(g->node[ad], "Add") ? ox_scalar_in(x, g->node[ad], 1) : (double) NAN;
+    int sq = ad >= 0 ? ox_sole_consumer(x, g->node[ad]->output[0], ad + 1) : -1;
+    if (!(eps > 0 && eps < 1) || sq < 0 || !ox_is_op(g->node[sq], "Sqrt") ||
+        ox_sole_consumer(x, g->node[sq]->output[0], sq + 1) != dv ||
+        strcmp(g->node[dv]->input[0], d) || strcmp(g->node[dv]->input[1], g->node[sq]->output[0]))
+        return;
+    x->skip[i] = x->skip[sub] = x->skip[pw] = x->skip[r2] = x->skip[ad] = x->skip[sq] = 1;
+    x->fuse[dv] = FUSE_LAYERNORM;
+    x->fuse_src[dv] = r1->input[0];
+    x->fuse_eps[dv] = (float) eps;
+}
+
+/* Sigmoid(x)*x -> SiLU, HardSigmoid(x)*x -> HardSwish, x*0.5*(1+erf(x/sqrt 2)) -> GELU, and the
+ * spelt-out LayerNorm: the inner nodes are skipped, the last node computes the whole from x. */
+void ox_find_patterns(ctx *x)
+{
+    Onnx__GraphProto *g = x->g;
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *nd = g->node[i];
+        if (!nd->n_input || !nd->n_output)
+            continue;
+        const char *xin = nd->input[0];
+        if ((ox_is_op(nd, "Sigmoid") || ox_is_op(nd, "HardSigmoid")) &&
+            (!ox_is_op(nd, "HardSigmoid") || (fabsf(ox_attr_f(nd, "alpha", 0.2f) - 1.0f / 6) < 1e-6f &&
+                                           fabsf(ox_attr_f(nd, "beta", 0.5f) - 0.5f) < 1e-6f))) {
+            int m = ox_sole_consumer(x, nd->output[0], (int) i + 1);
+            const Onnx__NodeProto *mn = m >= 0 ? g->node[m] : NULL;
+            if (mn && ox_is_op(mn, "Mul") && mn->n_input == 2 &&
+                (strcmp(mn->input[0], xin) == 0 || strcmp(mn->input[1], xin) == 0)) {
+                x->skip[i] = 1;
+                x->fuse[m] = ox_is_op(nd, "Sigmoid") ? XF_ACT_SILU : XF_ACT_HARDSWISH;
+                x->fuse_src[m] = xin;
+            }
+        }
+        if (ox_is_op(nd, "Div") && nd->n_input == 2 && fabs(ox_scalar_in(x, nd, 1) - M_SQRT2) < 1e-5) {
+            int e = ox_sole_consumer(x, nd->output[0], (int) i + 1);
+            int ad = e >= 0 && ox_is_op(g->node[e], "Erf") ? ox_sole_consumer(x, g->node[e]->output[0], e + 1) : -1;
+            if (ad < 0 || !ox_is_op(g->node[ad], "Add") || ox_scalar_in(x, g->node[ad], 1) != 1)
+                continue;
+            int m1 = ox_sole_consumer(x, g->node[ad]->output[0], ad + 1);
+            if (m1 < 0 || !ox_is_op(g->node[m1], "Mul"))
+                continue;
+            int m2 = ox_sole_consumer(x, g->node[m1]->output[0], m1 + 1);
+            if (m2 < 0 || !ox_is_op(g->node[m2], "Mul") || ox_scalar_in(x, g->node[m2], 1) != 0.5 ||
+                !(strcmp(g->node[m1]->input[0], xin) == 0 || strcmp(g->node[m1]->input[1], xin) == 0))
+                continue;
+            x->skip[i] = x->skip[e] = x->skip[ad] = x->skip[m1] = 1;
+            x->fuse[m2] = XF_ACT_GELU;
+            x->fuse_src[m2] = xin;
+        }
+        ox_find_layernorm(x, i);
+    }
+}
+
