@@ -83,11 +83,55 @@ void xf__dwconv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int6
                     }
 }
 
-/* dy after the activation has been undone. Direct loops (any multiplier). */
+/* mult == 1, one image: each tap is a contiguous multiply-add over channels (vectorised) */
+XF_CLONES static void dw_backward_mult1(const xf_node *nd, const float *restrict x, int64_t ih,
+                                        int64_t iw, int64_t c, const float *restrict dy,
+                                        float *restrict dx, float *restrict dw, float *restrict db)
+{
+    for (int64_t oy = 0; oy < nd->h; oy++)
+        for (int64_t ox = 0; ox < nd->w; ox++) {
+            const float *restrict g = dy + (oy * nd->w + ox) * c;
+            if (db)
+                for (int64_t ch = 0; ch < c; ch++)
+                    db[ch] += g[ch];
+            for (int ky = 0; ky < nd->kh; ky++) {
+                int64_t iy = oy * nd->sh + ky - nd->pt;
+                if (iy < 0 || iy >= ih)
+                    continue;
+                for (int kx = 0; kx < nd->kw; kx++) {
+                    int64_t ix = ox * nd->sw + kx - nd->pl;
+                    if (ix < 0 || ix >= iw)
+                        continue;
+                    int64_t tap = (ky * nd->kw + kx) * c;
+                    const float *restrict xp = x + (iy * iw + ix) * c;
+                    if (dw)
+                        for (int64_t ch = 0; ch < c; ch++)
+                            dw[tap + ch] += g[ch] * xp[ch];
+                    if (dx) {
+                        float *restrict dxp = dx + (iy * iw + ix) * c;
+                        const float *restrict wp = nd->weight + tap;
+                        for (int64_t ch = 0; ch < c; ch++)
+                            dxp[ch] += g[ch] * wp[ch];
+                    }
+                }
+            }
+        }
+}
+
+/* dy after the activation has been undone. Any multiplier; multiplier 1 vectorised. */
 void xf__dwconv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
                            int64_t c, const float *dy, float *dx, float *dw, float *db)
 {
     int64_t m = nd->mult, oc = c * m;
+    if (m == 1) {
+        if (dx)
+            memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
+        for (int b = 0; b < n; b++)
+            dw_backward_mult1(nd, x + (size_t) b * (size_t) (ih * iw * c), ih, iw, c,
+                              dy + (size_t) b * (size_t) (nd->h * nd->w * c),
+                              dx ? dx + (size_t) b * (size_t) (ih * iw * c) : NULL, dw, db);
+        return;
+    }
     if (dx)
         memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
     for (int b = 0; b < n; b++)
