@@ -101,8 +101,8 @@ $(BUILD)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	$(CC) $(PC_CFLAGS) $(CFLAGS) -I$(GEN) -c $< -o $@
 ONNX_OBJ := $(BUILD)/obj/weights/convert/onnx.o $(BUILD)/obj/weights/convert/onnx_values.o \
             $(BUILD)/obj/weights/convert/onnx_patterns.o
-$(ONNX_OBJ): $(GEN)/onnx.pb-c.h
-$(ONNX_OBJ): XCFLAGS += -I$(GEN)
+$(ONNX_OBJ) $(BUILD)/obj/tests/unit/test_onnx.o: $(GEN)/onnx.pb-c.h
+$(ONNX_OBJ) $(BUILD)/obj/tests/unit/test_onnx.o: XCFLAGS += -I$(GEN)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

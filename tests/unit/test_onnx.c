@@ -1,0 +1,194 @@
+/* test_onnx.c — malformed ONNX models, built message by message with protobuf-c and written to
+ * disk: a cyclic or unsorted graph, wrong tensor types, huge or inconsistent dimensions,
+ * external data, NaN weights, a second input, an unknown operator, an output produced twice,
+ * bad groups, a missing kernel shape, an unsupported opset, no graph. Each must fail with its
+ * status and a message naming the file (and the node where there is one); the valid base model
+ * must convert. Run under ASan by `make asan` (no leak on any path).
+ */
+#include "t.h"
+#include "convert/convert.h"
+#include "onnx.pb-c.h"
+
+#include <math.h>
+#include <string.h>
+
+#define PATH "build/tests/onnx_bad.onnx"
+
+typedef struct {
+    Onnx__ModelProto model;
+    Onnx__GraphProto graph;
+    Onnx__OperatorSetIdProto opset, *opsets[1];
+    Onnx__NodeProto conv, relu, *nodes[2];
+    char *conv_in[2], *conv_out[1], *relu_in[1], *relu_out[1];
+    Onnx__TensorProto w, *inits[1];
+    int64_t wdims[4];
+    float wdata[4 * 3 * 3 * 3];
+    Onnx__ValueInfoProto in, in2, out, *inputs[2], *outputs[1];
+    Onnx__TypeProto in_type;
+    Onnx__TypeProto__Tensor in_tensor;
+    Onnx__TensorShapeProto in_shape;
+    Onnx__TensorShapeProto__Dimension dims[4], *dimp[4];
+} net;
+
+/* x (1, 3, 8, 8) -> Conv 3x3 (4 out) -> Relu -> z */
+static void base(net *n)
+{
+    memset(n, 0, sizeof *n);
+    onnx__model_proto__init(&n->model);
+    onnx__graph_proto__init(&n->graph);
+    onnx__operator_set_id_proto__init(&n->opset);
+    n->opset.has_version = 1, n->opset.version = 13;
+    n->opsets[0] = &n->opset;
+    n->model.n_opset_import = 1, n->model.opset_import = n->opsets;
+    n->model.graph = &n->graph;
+    onnx__node_proto__init(&n->conv);
+    onnx__node_proto__init(&n->relu);
+    n->conv_in[0] = "x", n->conv_in[1] = "w", n->conv_out[0] = "y";
+    n->relu_in[0] = "y", n->relu_out[0] = "z";
+    n->conv.op_type = "Conv", n->conv.name = "conv0";
+    n->conv.n_input = 2, n->conv.input = n->conv_in, n->conv.n_output = 1, n->conv.output = n->conv_out;
+    n->relu.op_type = "Relu", n->relu.name = "relu0";
+    n->relu.n_input = 1, n->relu.input = n->relu_in, n->relu.n_output = 1, n->relu.output = n->relu_out;
+    n->nodes[0] = &n->conv, n->nodes[1] = &n->relu;
+    n->graph.n_node = 2, n->graph.node = n->nodes;
+    onnx__tensor_proto__init(&n->w);
+    n->w.name = "w";
+    n->w.has_data_type = 1, n->w.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    n->wdims[0] = 4, n->wdims[1] = 3, n->wdims[2] = 3, n->wdims[3] = 3;
+    n->w.n_dims = 4, n->w.dims = n->wdims;
+    for (int i = 0; i < 108; i++)
+        n->wdata[i] = (float) ((i * 37) % 11 - 5) / 10.0f;
+    n->w.n_float_data = 108, n->w.float_data = n->wdata;
+    n->inits[0] = &n->w;
+    n->graph.n_initializer = 1, n->graph.initializer = n->inits;
+    int64_t d[4] = {1, 3, 8, 8};
+    onnx__tensor_shape_proto__init(&n->in_shape);
+    for (int i = 0; i < 4; i++) {
+        onnx__tensor_shape_proto__dimension__init(&n->dims[i]);
+        n->dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        n->dims[i].dim_value = d[i];
+        n->dimp[i] = &n->dims[i];
+    }
+    n->in_shape.n_dim = 4, n->in_shape.dim = n->dimp;
+    onnx__type_proto__tensor__init(&n->in_tensor);
+    n->in_tensor.has_elem_type = 1, n->in_tensor.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    n->in_tensor.shape = &n->in_shape;
+    onnx__type_proto__init(&n->in_type);
+    n->in_type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, n->in_type.tensor_type = &n->in_tensor;
+    onnx__value_info_proto__init(&n->in);
+    n->in.name = "x", n->in.type = &n->in_type;
+    onnx__value_info_proto__init(&n->in2);
+    n->in2.name = "x2", n->in2.type = &n->in_type;
+    onnx__value_info_proto__init(&n->out);
+    n->out.name = "z";
+    n->inputs[0] = &n->in, n->inputs[1] = &n->in2, n->outputs[0] = &n->out;
+    n->graph.n_input = 1, n->graph.input = n->inputs;
+    n->graph.n_output = 1, n->graph.output = n->outputs;
+}
+
+/* writes n, converts it; returns the status, msg gets the message */
+static xf_status convert(const net *n, char *msg, size_t size)
+{
+    size_t len = onnx__model_proto__get_packed_size(&n->model);
+    uint8_t *buf = malloc(len + 1);
+    onnx__model_proto__pack(&n->model, buf);
+    FILE *f = fopen(PATH, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+    xfc_graph g;
+    xf_error err;
+    char feature[256];
+    xf_status s = xfc_init(&g, &err);
+    if (!s)
+        s = xfc_from_onnx(PATH, 0, 0, &g, feature, sizeof feature, &err);
+    snprintf(msg, size, "%s", s ? err.msg : "");
+    xfc_free(&g);
+    return s;
+}
+
+static void expect(const char *what, const net *n, xf_status want, const char *phrase)
+{
+    char msg[512];
+    xf_status s = convert(n, msg, sizeof msg);
+    printf("%-34s %-20s %s\n", what, xf_status_name(s), msg);
+    T_CHECKF(s == want && strstr(msg, PATH) && strstr(msg, phrase), "%s: got %s '%s', want %s '%s'",
+             what, xf_status_name(s), msg, xf_status_name(want), phrase);
+}
+
+int main(void)
+{
+    net n;
+    char msg[512];
+    base(&n);
+    T_CHECKF(convert(&n, msg, sizeof msg) == XF_OK, "the base model converts: %s", msg);
+
+    base(&n);
+    n.conv_in[0] = "z"; /* reads the output of a later node: a cycle */
+    expect("cyclic graph", &n, XF_ERR_FORMAT, "not produced by an earlier node");
+    base(&n);
+    n.nodes[0] = &n.relu, n.nodes[1] = &n.conv; /* unsorted */
+    expect("unsorted nodes", &n, XF_ERR_FORMAT, "relu0");
+    base(&n);
+    int64_t ints[108] = {0};
+    n.w.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    n.w.n_float_data = 0, n.w.n_int64_data = 108, n.w.int64_data = ints;
+    expect("integer weights", &n, XF_ERR_UNSUPPORTED, "conv0");
+    base(&n);
+    n.w.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__STRING;
+    expect("string tensor", &n, XF_ERR_UNSUPPORTED, "data type 8");
+    base(&n);
+    n.wdims[0] = (int64_t) 1 << 40;
+    expect("huge dimensions", &n, XF_ERR_BOUNDS, "huge");
+    base(&n);
+    n.wdims[0] = -4;
+    expect("negative dimension", &n, XF_ERR_BOUNDS, "'w'");
+    base(&n);
+    n.w.n_float_data = 10;
+    expect("too few values", &n, XF_ERR_FORMAT, "10 values for 108");
+    base(&n);
+    n.w.has_data_location = 1, n.w.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    expect("external data", &n, XF_ERR_UNSUPPORTED, "external file");
+    base(&n);
+    n.wdata[5] = NAN;
+    expect("NaN weight", &n, XF_ERR_VALUE, "NaN");
+    base(&n);
+    n.graph.n_input = 2;
+    expect("two image inputs", &n, XF_ERR_UNSUPPORTED, "more than one graph input");
+    base(&n);
+    n.dims[1].dim_value = 1;
+    expect("grey input", &n, XF_ERR_UNSUPPORTED, "1 channels");
+    base(&n);
+    n.dims[2].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+    n.dims[2].dim_param = "height";
+    expect("symbolic height, no --size", &n, XF_ERR_ARG, "--size");
+    base(&n);
+    n.relu.op_type = "FancyRelu";
+    expect("unknown operator", &n, XF_ERR_UNSUPPORTED, "node 'relu0' (FancyRelu)");
+    base(&n);
+    n.relu_out[0] = "y"; /* y produced twice */
+    n.out.name = "y";
+    expect("output produced twice", &n, XF_ERR_FORMAT, "produced twice");
+    base(&n);
+    Onnx__AttributeProto group = ONNX__ATTRIBUTE_PROTO__INIT, *attrs[1] = {&group};
+    group.name = "group", group.has_i = 1, group.i = 2;
+    n.conv.n_attribute = 1, n.conv.attribute = attrs;
+    expect("groups not dividing channels", &n, XF_ERR_SHAPE, "groups");
+    base(&n);
+    n.relu.op_type = "MaxPool";
+    expect("MaxPool without kernel_shape", &n, XF_ERR_UNSUPPORTED, "kernel_shape");
+    base(&n);
+    n.opset.version = 3;
+    expect("opset 3", &n, XF_ERR_UNSUPPORTED, "opset 3");
+    base(&n);
+    n.relu.op_type = NULL;
+    expect("node without operator", &n, XF_ERR_FORMAT, "no operator type");
+    base(&n);
+    n.model.graph = NULL;
+    expect("no graph", &n, XF_ERR_FORMAT, "no graph");
+    base(&n);
+    n.out.name = "nowhere";
+    expect("output not computed", &n, XF_ERR_FORMAT, "not computed from the input");
+    remove(PATH);
+    return t_done();
+}
