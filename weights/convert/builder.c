@@ -222,8 +222,10 @@ int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char 
                    xf_error *err)
 {
     xf_node *nd = &c->g.nodes[idx];
-    if (exclusive && nd->act == XF_ACT_NONE && nd->op != XF_OP_INPUT && nd->op != XF_OP_SOFTMAX &&
-        nd->op != XF_OP_MAXPOOL) {
+    /* relu6(relu(x)) = relu6(x): PyTorch exports some ReLU6 as Relu then Clip */
+    int merge = nd->act == XF_ACT_RELU && (act == XF_ACT_RELU6 || act == XF_ACT_RELU);
+    if (exclusive && (nd->act == XF_ACT_NONE || merge) && nd->op != XF_OP_INPUT &&
+        nd->op != XF_OP_SOFTMAX && nd->op != XF_OP_MAXPOOL) {
         nd->act = act;
         if (!xfc_rename(c, idx, name)) {
             xf__fail(err, XF_ERR_NOMEM, "out of memory");

@@ -42,8 +42,9 @@ int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, 
 int xfc_affine(xfc_graph *c, int idx, const float *scale, const float *shift, int exclusive,
                const char *name, xf_error *err);
 
-/* Applies act to node idx's output: fused when exclusive and idx has no activation yet,
- * otherwise an act node. Returns the index now producing the result, or -1. */
+/* Applies act to node idx's output: fused when exclusive and idx has no activation yet (or a
+ * ReLU that act subsumes), otherwise an act node. Returns the index now producing the result,
+ * or -1. */
 int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char *name,
                    xf_error *err);
 
