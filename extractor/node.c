@@ -66,7 +66,10 @@ void xf__node_forward(const xf_graph *g, int i, float *const *bufs, int n, float
         xf__act_apply(y, floats(nd, n), nd->act);
         break;
     }
-    case XF_OP_PRELU: xf__prelu(x, n * nd->h * nd->w, nd->c, nd->weight, y); break;
+    case XF_OP_PRELU:
+        xf__prelu(x, n * nd->h * nd->w, nd->c, nd->weight, y);
+        xf__act_apply(y, floats(nd, n), nd->act);
+        break;
     case XF_OP_LAYERNORM: xf__layernorm(nd, x, n * nd->h * nd->w, nd->c, y); break;
     case XF_OP_AFFINE: xf__affine(nd, x, n * nd->h * nd->w, nd->c, y); break;
     case XF_OP_SHUFFLE:
