@@ -441,7 +441,7 @@ static void update(tgraph *t, const xf_ft_opts *o, float lr, long step)
         for (int q = 0; q < 2; q++) {
             float wd = q == 0 ? o->weight_decay : 0.0f; /* no decay on biases */
             for (size_t j = 0; j < len[q]; j++) {
-                double gr = g[q][j];
+                double gr = (double) g[q][j];
                 if (o->opt == XF_OPT_RMSPROP || o->opt == XF_OPT_ADAGRAD) {
                     gr += (double) wd * (double) p[q][j];
                     double vv = o->opt == XF_OPT_RMSPROP ? 0.9 * (double) v[q][j] + 0.1 * gr * gr

@@ -153,7 +153,7 @@ xf_status ox_const_from_tensor(ctx *x, const Onnx__TensorProto *t, value *v)
                 memcpy(&f, raw + k * 4, 4);
             else
                 f = t->float_data[k];
-            d = f;
+            d = (double) f;
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
@@ -168,7 +168,7 @@ xf_status ox_const_from_tensor(ctx *x, const Onnx__TensorProto *t, value *v)
                 memcpy(&h, raw + k * 2, 2);
             else
                 h = (uint16_t) t->int32_data[k];
-            d = xf__f16_to_f32(h);
+            d = (double) xf__f16_to_f32(h);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
@@ -278,7 +278,7 @@ int ox_is_op(const Onnx__NodeProto *nd, const char *op)
 double ox_scalar_in(ctx *x, const Onnx__NodeProto *nd, size_t k)
 {
     if (k >= nd->n_input)
-        return NAN;
+        return (double) NAN;
     value *v = ox_lookup(x, nd->input[k], 0);
     if (v && v->is_const && v->n == 1)
         return ox_cval(v, 0);
@@ -290,13 +290,13 @@ double ox_scalar_in(ctx *x, const Onnx__NodeProto *nd, size_t k)
             if (a && a->t && a->t->has_raw_data && a->t->data_type == 1 && a->t->raw_data.len == 4) {
                 float f;
                 memcpy(&f, a->t->raw_data.data, 4);
-                return f;
+                return (double) f;
             }
             if (a && a->t && a->t->n_float_data == 1)
-                return a->t->float_data[0];
+                return (double) a->t->float_data[0];
         }
     }
-    return NAN;
+    return (double) NAN;
 }
 
 /* ---- constant folding ---------------------------------------------------------------------- */
