@@ -3,7 +3,9 @@
  * external data, NaN weights, a second input, an unknown operator, an output produced twice,
  * bad groups, a missing kernel shape, an unsupported opset, no graph. Each must fail with its
  * status and a message naming the file (and the node where there is one); the valid base model
- * must convert. Run under ASan by `make asan` (no leak on any path).
+ * must convert. Also the activations PyTorch does not export with their general attributes
+ * (LeakyRelu with another slope, HardSigmoid with other alpha/beta): converted graph evaluated
+ * against the ONNX formulas. Run under ASan by `make asan` (no leak on any path).
  */
 #include "t.h"
 #include "convert/convert.h"
@@ -116,8 +118,61 @@ static void expect(const char *what, const net *n, xf_status want, const char *p
              what, xf_status_name(s), msg, xf_status_name(want), phrase);
 }
 
+/* x -> LeakyRelu(0.1) -> HardSigmoid(alpha 0.2, beta 0.4) -> z, evaluated node by node */
+static void general_activations(void)
+{
+    net n;
+    base(&n);
+    Onnx__AttributeProto la = ONNX__ATTRIBUTE_PROTO__INIT, ha = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto hb = ONNX__ATTRIBUTE_PROTO__INIT, *lat[1] = {&la}, *hat[2] = {&ha, &hb};
+    la.name = "alpha", la.has_f = 1, la.f = 0.1f;
+    ha.name = "alpha", ha.has_f = 1, ha.f = 0.2f;
+    hb.name = "beta", hb.has_f = 1, hb.f = 0.4f;
+    n.conv.op_type = "LeakyRelu", n.conv.n_input = 1, n.conv.n_attribute = 1, n.conv.attribute = lat;
+    n.relu.op_type = "HardSigmoid", n.relu.n_attribute = 2, n.relu.attribute = hat;
+    n.graph.n_initializer = 0;
+    size_t len = onnx__model_proto__get_packed_size(&n.model);
+    uint8_t *buf = malloc(len);
+    onnx__model_proto__pack(&n.model, buf);
+    FILE *f = fopen(PATH, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+    xfc_graph g;
+    xf_error err;
+    char feature[256];
+    T_CHECK(xfc_init(&g, &err) == XF_OK);
+    xf_status s = xfc_from_onnx(PATH, 0, 0, &g, feature, sizeof feature, &err);
+    T_CHECKF(s == XF_OK, "general activations convert: %s", s ? err.msg : "");
+    if (s == XF_OK) {
+        int nn = g.g.n_nodes;
+        float *bufs[16] = {0};
+        for (int i = 0; i < nn && i < 16; i++) {
+            xf_node *nd = &g.g.nodes[i];
+            nd->weight = g.w[i], nd->bias = g.b[i];
+            bufs[i] = calloc((size_t) (nd->h * nd->w * nd->c), sizeof(float));
+        }
+        for (int i = 0; i < 3 * 8 * 8; i++)
+            bufs[0][i] = (float) (i % 97) / 8.0f - 6.0f;
+        for (int i = 1; i < nn && i < 16; i++)
+            xf__node_forward(&g.g, i, bufs, 1, NULL);
+        double worst = 0;
+        for (int i = 0; i < 3 * 8 * 8; i++) {
+            double v = bufs[0][i], l = v > 0 ? v : 0.1 * v, h = 0.2 * l + 0.4;
+            h = h < 0 ? 0 : h > 1 ? 1 : h;
+            worst = fmax(worst, fabs((double) bufs[nn - 1][i] - h));
+        }
+        printf("LeakyRelu(0.1) + HardSigmoid(0.2, 0.4): %d nodes, worst error %.2e\n", nn, worst);
+        T_CHECKF(worst < 1e-6, "general activations: worst error %.3e", worst);
+        for (int i = 0; i < nn && i < 16; i++)
+            free(bufs[i]);
+    }
+    xfc_free(&g);
+}
+
 int main(void)
 {
+    general_activations();
     net n;
     char msg[512];
     base(&n);

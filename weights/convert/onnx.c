@@ -344,15 +344,22 @@ static xf_status op_pool(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
     return add_node(x, nd, &p, out, L_NCHW);
 }
 
-static xf_status op_act(ctx *x, const Onnx__NodeProto *nd, value *a, xf_act act, value *out)
+/* act on node src (fused into it when excl) as value out */
+static xf_status act_on(ctx *x, const Onnx__NodeProto *nd, int src, int layout, int excl,
+                        xf_act act, value *out)
 {
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_activation(x->c, a->node, act, exclusive(x, a), nm, x->err);
+    int j = xfc_activation(x->c, src, act, excl, nm, x->err);
     if (j < 0)
         return ox_fail_node(x, nd, x->err->code, x->err->msg);
-    set_act(out, j, a->layout, 1);
+    set_act(out, j, layout, 1);
     return XF_OK;
+}
+
+static xf_status op_act(ctx *x, const Onnx__NodeProto *nd, value *a, xf_act act, value *out)
+{
+    return act_on(x, nd, a->node, a->layout, exclusive(x, a), act, out);
 }
 
 /* Flatten / Reshape of an activation */
@@ -476,6 +483,22 @@ static xf_status slice_channels(ctx *x, const Onnx__NodeProto *nd, value *a, int
 }
 
 /* ---- the walk ------------------------------------------------------------------------------ */
+/* a prelu node on a with per-channel slopes (ownership taken) */
+static xf_status add_prelu(ctx *x, const Onnx__NodeProto *nd, value *a, float *slopes, value *out)
+{
+    xf_node p;
+    memset(&p, 0, sizeof p);
+    p.op = XF_OP_PRELU, p.in[0] = a->node, p.n_in = 1;
+    xf_status s = add_node(x, nd, &p, out, a->layout);
+    if (s) {
+        free(slopes);
+        return s;
+    }
+    int64_t shape[1] = {xnode(x, a)->c};
+    xfc_set_params(x->c, out->node, slopes, shape, 1, NULL);
+    return XF_OK;
+}
+
 /* layer norm over channels (the last axis of an NHWC-labelled map, or a vector); scale/bias
  * NULL: 1 / 0 */
 static xf_status add_layernorm(ctx *x, const Onnx__NodeProto *nd, value *a, const float *scale,
@@ -665,17 +688,32 @@ static xf_status op_node(ctx *x, size_t i)
         return op_act(x, nd, a, XF_ACT_SIGMOID, out);
     if (ox_is_op(nd, "HardSwish"))
         return op_act(x, nd, a, XF_ACT_HARDSWISH, out);
-    if (ox_is_op(nd, "HardSigmoid")) {
-        if (fabsf(ox_attr_f(nd, "alpha", 0.2f) - 1.0f / 6) > 1e-6f || ox_attr_f(nd, "beta", 0.5f) != 0.5f)
-            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "HardSigmoid other than PyTorch's "
-                             "(alpha 1/6, beta 0.5)");
+    if (ox_is_op(nd, "HardSigmoid")) { /* clip(ax + b, 0, 1) = hardsigmoid(6a x + 6b - 3) */
+        float al = ox_attr_f(nd, "alpha", 0.2f), be = ox_attr_f(nd, "beta", 0.5f);
+        if (fabsf(al - 1.0f / 6) > 1e-6f || be != 0.5f) {
+            int64_t ch = xnode(x, a)->c;
+            float *sc = malloc((size_t) ch * sizeof(float)), *sh = malloc((size_t) ch * sizeof(float));
+            for (int64_t j = 0; sc && sh && j < ch; j++)
+                sc[j] = 6 * al, sh[j] = 6 * be - 3;
+            /* the scaled input (a new node, or folded into a's sole producer), then the act */
+            s = sc && sh ? channel_affine(x, nd, a, sc, sh, out)
+                         : xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
+            free(sc), free(sh);
+            return s ? s : act_on(x, nd, out->node, out->layout, 1, XF_ACT_HARDSIGMOID, out);
+        }
         return op_act(x, nd, a, XF_ACT_HARDSIGMOID, out);
     }
-    if (ox_is_op(nd, "LeakyRelu")) {
-        if (fabsf(ox_attr_f(nd, "alpha", 0.01f) - 0.01f) > 1e-7f)
-            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "LeakyRelu slope other than 0.01 (use "
-                             "PRelu)");
-        return op_act(x, nd, a, XF_ACT_LEAKY, out);
+    if (ox_is_op(nd, "LeakyRelu")) { /* other slopes: a PReLU with one slope everywhere */
+        float al = ox_attr_f(nd, "alpha", 0.01f);
+        if (fabsf(al - 0.01f) <= 1e-7f)
+            return op_act(x, nd, a, XF_ACT_LEAKY, out);
+        int64_t ch = xnode(x, a)->c;
+        float *v = malloc((size_t) ch * sizeof(float));
+        if (!v)
+            return xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
+        for (int64_t j = 0; j < ch; j++)
+            v[j] = al;
+        return add_prelu(x, nd, a, v, out);
     }
     if (ox_is_op(nd, "Clip")) {
         double lo = nd->n_input > 1 && *nd->input[1] ? ox_scalar_in(x, nd, 1) : (double) ox_attr_f(nd, "min", -INFINITY);
@@ -697,16 +735,7 @@ static xf_status op_node(ctx *x, size_t i)
             return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "slope must be a constant scalar or "
                              "per-channel");
         }
-        xf_node p;
-        memset(&p, 0, sizeof p);
-        p.op = XF_OP_PRELU, p.in[0] = a->node, p.n_in = 1;
-        if ((s = add_node(x, nd, &p, out, a->layout))) {
-            free(v);
-            return s;
-        }
-        int64_t shape[1] = {ch};
-        xfc_set_params(x->c, out->node, v, shape, 1, NULL);
-        return XF_OK;
+        return add_prelu(x, nd, a, v, out);
     }
     if (ox_is_op(nd, "MaxPool") || ox_is_op(nd, "AveragePool"))
         return op_pool(x, nd, a, out);
