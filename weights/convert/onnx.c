@@ -1074,6 +1074,25 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
                 x.uses[v - x.v]++;
         }
     }
+    size_t n_cons = 0; /* consumer lists, node inputs only (a CSR by slot) */
+    x.cons_off = calloc(x.cap + 1, sizeof *x.cons_off);
+    for (size_t k = 0; x.cons_off && k < x.cap; k++)
+        x.cons_off[k + 1] = x.cons_off[k] + x.uses[k], n_cons += (size_t) x.uses[k];
+    x.cons = malloc((n_cons + 1) * sizeof *x.cons);
+    int *fill = calloc(x.cap, sizeof *fill);
+    if (!x.cons_off || !x.cons || !fill) {
+        free(fill);
+        s = xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t k = 0; k < g->node[i]->n_input; k++) {
+            value *v = ox_lookup(&x, g->node[i]->input[k], 0);
+            size_t slot = v ? (size_t) (v - x.v) : 0;
+            if (v)
+                x.cons[x.cons_off[slot] + fill[slot]++] = (int) i;
+        }
+    free(fill);
     for (size_t k = 0; k < g->n_output; k++) {
         value *v = ox_lookup(&x, g->output[k]->name, 1);
         if (v)
@@ -1147,10 +1166,15 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
         goto done;
     }
     set_act(iv, j, L_NCHW, 0);
+    for (size_t i = 0; i < g->n_node && !s; i++) /* Constant nodes first: patterns read them */
+        if (ox_is_op(g->node[i], "Constant"))
+            s = op_node(&x, i);
+    if (s)
+        goto done;
     ox_find_patterns(&x);
     mark_live(&x, live);
     for (size_t i = 0; i < g->n_node && !s; i++)
-        if (live[i] || ox_is_op(g->node[i], "Constant"))
+        if (live[i] && !ox_is_op(g->node[i], "Constant"))
             s = op_node(&x, i);
     if (s)
         goto done;
@@ -1168,7 +1192,7 @@ done:
     if (x.v)
         for (size_t k = 0; k < x.cap; k++)
             ox_const_free(&x.v[k]);
-    free(x.v), free(x.uses), free(x.skip), free(x.fuse), free(x.fuse_src), free(x.fuse_eps), free(live);
+    free(x.v), free(x.uses), free(x.cons_off), free(x.cons), free(x.skip), free(x.fuse), free(x.fuse_src), free(x.fuse_eps), free(live);
     onnx__model_proto__free_unpacked(m, NULL);
     return s;
 }

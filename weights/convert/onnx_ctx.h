@@ -44,6 +44,8 @@ typedef struct {
     value *v; /* hash table keyed by name */
     size_t cap;
     int *uses;   /* per ONNX node output slot: consumers; indexed like v */
+    int *cons_off, *cons; /* per slot: the consuming node indices cons[cons_off[s]..cons_off[s+1]),
+                           * ascending (node inputs only) */
     unsigned char *skip; /* per node: folded into a later node by a pattern */
     int *fuse;           /* per node: xf_act a pattern gives this node (Mul -> SiLU...), or
                           * FUSE_LAYERNORM */

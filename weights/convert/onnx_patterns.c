@@ -9,28 +9,28 @@
 #include <string.h>
 
 /* ---- patterns ------------------------------------------------------------------------------ */
-/* index of the only node consuming output name, or -1 */
+/* index of the only node (from index from on) consuming output name, or -1 */
 static int ox_sole_consumer(ctx *x, const char *name, int from)
 {
+    value *v = ox_lookup(x, name, 0);
     int found = -1;
-    Onnx__GraphProto *g = x->g;
-    for (size_t i = (size_t) from; i < g->n_node; i++)
-        for (size_t k = 0; k < g->node[i]->n_input; k++)
-            if (strcmp(g->node[i]->input[k], name) == 0) {
-                if (found >= 0 && found != (int) i)
-                    return -1;
-                found = (int) i;
-            }
+    for (int e = v ? x->cons_off[v - x->v] : 0; v && e < x->cons_off[v - x->v + 1]; e++) {
+        if (x->cons[e] < from)
+            continue;
+        if (found >= 0 && found != x->cons[e])
+            return -1;
+        found = x->cons[e];
+    }
     return found;
 }
 
 /* the first node from index from on that reads name and has type op, or -1 */
 static int ox_consumer_op(ctx *x, const char *name, int from, const char *op)
 {
-    for (size_t i = (size_t) from; i < x->g->n_node; i++)
-        for (size_t k = 0; k < x->g->node[i]->n_input; k++)
-            if (ox_is_op(x->g->node[i], op) && strcmp(x->g->node[i]->input[k], name) == 0)
-                return (int) i;
+    value *v = ox_lookup(x, name, 0);
+    for (int e = v ? x->cons_off[v - x->v] : 0; v && e < x->cons_off[v - x->v + 1]; e++)
+        if (x->cons[e] >= from && ox_is_op(x->g->node[x->cons[e]], op))
+            return x->cons[e];
     return -1;
 }
 

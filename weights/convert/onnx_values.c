@@ -279,24 +279,8 @@ double ox_scalar_in(ctx *x, const Onnx__NodeProto *nd, size_t k)
 {
     if (k >= nd->n_input)
         return (double) NAN;
-    value *v = ox_lookup(x, nd->input[k], 0);
-    if (v && v->is_const && v->n == 1)
-        return ox_cval(v, 0);
-    /* a Constant node later in the list is not folded yet: look it up */
-    for (size_t i = 0; i < x->g->n_node; i++) {
-        const Onnx__NodeProto *c = x->g->node[i];
-        if (ox_is_op(c, "Constant") && c->n_output && strcmp(c->output[0], nd->input[k]) == 0) {
-            const Onnx__AttributeProto *a = ox_attr(c, "value");
-            if (a && a->t && a->t->has_raw_data && a->t->data_type == 1 && a->t->raw_data.len == 4) {
-                float f;
-                memcpy(&f, a->t->raw_data.data, 4);
-                return (double) f;
-            }
-            if (a && a->t && a->t->n_float_data == 1)
-                return (double) a->t->float_data[0];
-        }
-    }
-    return (double) NAN;
+    value *v = ox_lookup(x, nd->input[k], 0); /* Constant nodes are evaluated before the walk */
+    return v && v->is_const && v->n == 1 ? ox_cval(v, 0) : (double) NAN;
 }
 
 /* ---- constant folding ---------------------------------------------------------------------- */
