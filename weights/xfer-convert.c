@@ -26,7 +26,7 @@ static void usage(FILE *f)
             "  --trainable-from T    first tensor fine-tuning may unfreeze\n"
             "  --pretrained-until T  last tensor that keeps the original pretrained weights\n"
             "  --mean R,G,B          on [0,1] pixels (default: a quantized TFLite input's\n"
-            "                        own scale/zero point, else 0,0,0)\n"
+            "                        own scale/zero point; ONNX: ImageNet's; else 0,0,0)\n"
             "  --std R,G,B           on [0,1] pixels (default: likewise, else 1,1,1)\n"
             "  --crop-pct F          resize shorter side to size/F, center crop (default 0.875)\n"
             "  --labels FILE         class labels, one per line\n"
@@ -202,6 +202,13 @@ int main(int argc, char **argv)
     }
     if (len >= 5 && strcmp(in + len - 5, ".onnx") == 0) {
         s = xfc_from_onnx(in, size_h, size_w, &g, onnx_feature, sizeof onnx_feature, &err);
+        if (!s && !have_norm) { /* ONNX conv nets are nearly all torchvision/timm ImageNet */
+            static const float m0[3] = {0.485f, 0.456f, 0.406f}, s0[3] = {0.229f, 0.224f, 0.225f};
+            memcpy(mean, m0, sizeof mean);
+            memcpy(stdv, s0, sizeof stdv);
+            fprintf(stderr, "xfer-convert: no --preset/--mean/--std: ImageNet mean/std assumed "
+                            "(--preset torchvision)\n");
+        }
     } else if (len >= 5 && strcmp(in + len - 5, ".json") == 0) {
         s = xfc_from_tfjs(in, &g, &err);
     } else if (len >= 7 && strcmp(in + len - 7, ".tflite") == 0) {

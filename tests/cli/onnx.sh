@@ -20,6 +20,10 @@ for m in stem mobile shuffle next stem_bn; do
 done
 $B/xfer-inspect "$T/stem.gguf" > "$T/inspect.txt" 2>&1
 check "preset stored (ImageNet mean)" "grep -q '0.485' $T/inspect.txt"
+$CV $M/stem.onnx -o "$T/nopreset.gguf" 2>"$T/np.err"
+check "no preset: ImageNet mean/std assumed and said" "grep -q 'ImageNet mean/std assumed' $T/np.err && $B/xfer-inspect $T/nopreset.gguf | grep -q '0.229'"
+$CV $M/stem.onnx -o "$T/tim.gguf" --preset timm-inception 2>/dev/null
+check "--preset timm-inception: mean 0.5" "$B/xfer-inspect $T/tim.gguf | grep -q 'xfer.input.mean *\[0.5, 0.5, 0.5\]'"
 $CV $M/next.onnx --list-layers > "$T/layers.txt" 2>/dev/null
 check "--list-layers prints the tensors" "[ $? -eq 0 ] && grep -q 'layernorm' $T/layers.txt && grep -q '^output ' $T/layers.txt"
 $CV $M/stem.onnx -o "$T/s64.gguf" --size 64 2>/dev/null
