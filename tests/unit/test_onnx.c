@@ -4,8 +4,8 @@
  * bad groups, a missing kernel shape, an unsupported opset, no graph. Each must fail with its
  * status and a message naming the file (and the node where there is one); the valid base model
  * must convert. Also the activations PyTorch does not export with their general attributes
- * (LeakyRelu with another slope, HardSigmoid with other alpha/beta): converted graph evaluated
- * against the ONNX formulas. Run under ASan by `make asan` (no leak on any path).
+ * (LeakyRelu with another slope, HardSigmoid with other alpha/beta, Clip with any bounds):
+ * converted graphs evaluated against the ONNX formulas. Run under ASan by `make asan` (no leak on any path).
  */
 #include "t.h"
 #include "convert/convert.h"
@@ -118,19 +118,17 @@ static void expect(const char *what, const net *n, xf_status want, const char *p
              what, xf_status_name(s), msg, xf_status_name(want), phrase);
 }
 
-/* x -> LeakyRelu(0.1) -> HardSigmoid(alpha 0.2, beta 0.4) -> z, evaluated node by node */
-static void general_activations(void)
+/* x -> op0 -> op1 -> z (activation nodes with float attributes), converted and evaluated node
+ * by node; returns the worst absolute difference to ref(x). */
+static double chain(char *op0, Onnx__AttributeProto **a0, int n0, char *op1,
+                    Onnx__AttributeProto **a1, int n1, double (*ref)(double))
 {
     net n;
     base(&n);
-    Onnx__AttributeProto la = ONNX__ATTRIBUTE_PROTO__INIT, ha = ONNX__ATTRIBUTE_PROTO__INIT;
-    Onnx__AttributeProto hb = ONNX__ATTRIBUTE_PROTO__INIT, *lat[1] = {&la}, *hat[2] = {&ha, &hb};
-    la.name = "alpha", la.has_f = 1, la.f = 0.1f;
-    ha.name = "alpha", ha.has_f = 1, ha.f = 0.2f;
-    hb.name = "beta", hb.has_f = 1, hb.f = 0.4f;
-    n.conv.op_type = "LeakyRelu", n.conv.n_input = 1, n.conv.n_attribute = 1, n.conv.attribute = lat;
-    n.relu.op_type = "HardSigmoid", n.relu.n_attribute = 2, n.relu.attribute = hat;
+    n.conv.op_type = op0, n.conv.n_input = 1, n.conv.n_attribute = (size_t) n0, n.conv.attribute = a0;
+    n.relu.op_type = op1, n.relu.n_attribute = (size_t) n1, n.relu.attribute = a1;
     n.graph.n_initializer = 0;
+    n.opset.version = 10; /* Clip bounds as attributes */
     size_t len = onnx__model_proto__get_packed_size(&n.model);
     uint8_t *buf = malloc(len);
     onnx__model_proto__pack(&n.model, buf);
@@ -141,33 +139,72 @@ static void general_activations(void)
     xfc_graph g;
     xf_error err;
     char feature[256];
-    T_CHECK(xfc_init(&g, &err) == XF_OK);
+    double worst = 1e30;
+    if (xfc_init(&g, &err) != XF_OK)
+        return worst;
     xf_status s = xfc_from_onnx(PATH, 0, 0, &g, feature, sizeof feature, &err);
-    T_CHECKF(s == XF_OK, "general activations convert: %s", s ? err.msg : "");
-    if (s == XF_OK) {
+    T_CHECKF(s == XF_OK, "%s + %s convert: %s", op0, op1, s ? err.msg : "");
+    if (s == XF_OK && g.g.n_nodes <= 16) {
         int nn = g.g.n_nodes;
         float *bufs[16] = {0};
-        for (int i = 0; i < nn && i < 16; i++) {
+        for (int i = 0; i < nn; i++) {
             xf_node *nd = &g.g.nodes[i];
             nd->weight = g.w[i], nd->bias = g.b[i];
             bufs[i] = calloc((size_t) (nd->h * nd->w * nd->c), sizeof(float));
         }
         for (int i = 0; i < 3 * 8 * 8; i++)
             bufs[0][i] = (float) (i % 97) / 8.0f - 6.0f;
-        for (int i = 1; i < nn && i < 16; i++)
+        for (int i = 1; i < nn; i++)
             xf__node_forward(&g.g, i, bufs, 1, NULL);
-        double worst = 0;
-        for (int i = 0; i < 3 * 8 * 8; i++) {
-            double v = bufs[0][i], l = v > 0 ? v : 0.1 * v, h = 0.2 * l + 0.4;
-            h = h < 0 ? 0 : h > 1 ? 1 : h;
-            worst = fmax(worst, fabs((double) bufs[nn - 1][i] - h));
-        }
-        printf("LeakyRelu(0.1) + HardSigmoid(0.2, 0.4): %d nodes, worst error %.2e\n", nn, worst);
-        T_CHECKF(worst < 1e-6, "general activations: worst error %.3e", worst);
-        for (int i = 0; i < nn && i < 16; i++)
+        worst = 0;
+        for (int i = 0; i < 3 * 8 * 8; i++)
+            worst = fmax(worst, fabs((double) bufs[nn - 1][i] - ref((double) bufs[0][i])));
+        printf("%s + %s: %d nodes, worst error %.2e\n", op0, op1, nn, worst);
+        for (int i = 0; i < nn; i++)
             free(bufs[i]);
     }
     xfc_free(&g);
+    return worst;
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+static double ref_leaky_hsig(double v)
+{
+    return clampd(0.2 * (v > 0 ? v : 0.1 * v) + 0.4, 0, 1);
+}
+static double ref_clips(double v)
+{
+    return fmax(clampd(v, -1, 2), 0.5);
+}
+static double ref_max_leaky(double v)
+{
+    v = fmin(v, 1.5);
+    return v > 0 ? v : 0.3 * v;
+}
+
+/* the activations PyTorch does not export with their general attributes */
+static void general_activations(void)
+{
+    Onnx__AttributeProto la = ONNX__ATTRIBUTE_PROTO__INIT, ha = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto hb = ONNX__ATTRIBUTE_PROTO__INIT, *lat[1] = {&la}, *hat[2] = {&ha, &hb};
+    la.name = "alpha", la.has_f = 1, la.f = 0.1f;
+    ha.name = "alpha", ha.has_f = 1, ha.f = 0.2f;
+    hb.name = "beta", hb.has_f = 1, hb.f = 0.4f;
+    T_CHECK(chain("LeakyRelu", lat, 1, "HardSigmoid", hat, 2, ref_leaky_hsig) < 1e-6);
+    Onnx__AttributeProto lo = ONNX__ATTRIBUTE_PROTO__INIT, hi = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto lo2 = ONNX__ATTRIBUTE_PROTO__INIT, *c1[2] = {&lo, &hi}, *c2[1] = {&lo2};
+    lo.name = "min", lo.has_f = 1, lo.f = -1;
+    hi.name = "max", hi.has_f = 1, hi.f = 2;
+    lo2.name = "min", lo2.has_f = 1, lo2.f = 0.5f;
+    T_CHECK(chain("Clip", c1, 2, "Clip", c2, 1, ref_clips) < 1e-6);
+    Onnx__AttributeProto hi3 = ONNX__ATTRIBUTE_PROTO__INIT, l3 = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto *c3[1] = {&hi3}, *l3a[1] = {&l3};
+    hi3.name = "max", hi3.has_f = 1, hi3.f = 1.5f;
+    l3.name = "alpha", l3.has_f = 1, l3.f = 0.3f;
+    T_CHECK(chain("Clip", c3, 1, "LeakyRelu", l3a, 1, ref_max_leaky) < 1e-6);
 }
 
 int main(void)

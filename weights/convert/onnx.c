@@ -483,6 +483,48 @@ static xf_status slice_channels(ctx *x, const Onnx__NodeProto *nd, value *a, int
 }
 
 /* ---- the walk ------------------------------------------------------------------------------ */
+/* scale/shift on value v, then act on the result: out becomes that */
+static xf_status affine_act(ctx *x, const Onnx__NodeProto *nd, value *v, float scale, float shift,
+                            xf_act act, value *out)
+{
+    int64_t ch = xnode(x, v)->c;
+    float *sc = malloc((size_t) ch * sizeof(float)), *sh = malloc((size_t) ch * sizeof(float));
+    for (int64_t j = 0; sc && sh && j < ch; j++)
+        sc[j] = scale, sh[j] = shift;
+    xf_status s = sc && sh ? channel_affine(x, nd, v, sc, sh, out)
+                           : xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
+    free(sc), free(sh);
+    if (!s && act != XF_ACT_NONE) /* a fresh node, or v's sole producer: fusing is safe */
+        s = act_on(x, nd, out->node, out->layout, 1, act, out);
+    return s;
+}
+
+/* Clip to [lo, hi] from ReLU and hard sigmoid between per-channel affines:
+ * [lo, inf): relu(x - lo) + lo; (-inf, hi]: hi - relu(hi - x);
+ * [lo, hi]: lo + (hi - lo) * hardsigmoid(6 (x - lo) / (hi - lo) - 3) */
+static xf_status op_clip(ctx *x, const Onnx__NodeProto *nd, value *a, double lo, double hi,
+                         value *out)
+{
+    if (isnan(lo) || isnan(hi) || !(lo < hi) || (isinf(lo) && isinf(hi)))
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "Clip bounds must be constants with "
+                            "min < max, not both infinite");
+    xf_status s;
+    if (isinf(hi))
+        s = affine_act(x, nd, a, 1, (float) -lo, XF_ACT_RELU, out);
+    else if (isinf(lo))
+        s = affine_act(x, nd, a, -1, (float) hi, XF_ACT_RELU, out);
+    else
+        s = affine_act(x, nd, a, (float) (6 / (hi - lo)), (float) (-6 * lo / (hi - lo) - 3),
+                       XF_ACT_HARDSIGMOID, out);
+    if (s)
+        return s;
+    if (isinf(hi))
+        return affine_act(x, nd, out, 1, (float) lo, XF_ACT_NONE, out);
+    if (isinf(lo))
+        return affine_act(x, nd, out, -1, (float) hi, XF_ACT_NONE, out);
+    return affine_act(x, nd, out, (float) (hi - lo), (float) lo, XF_ACT_NONE, out);
+}
+
 /* a prelu node on a with per-channel slopes (ownership taken) */
 static xf_status add_prelu(ctx *x, const Onnx__NodeProto *nd, value *a, float *slopes, value *out)
 {
@@ -673,7 +715,6 @@ static xf_status op_node(ctx *x, size_t i)
         return ox_fold(x, nd, out);
     if (ox_is_op(nd, "Add") || ox_is_op(nd, "Sub") || ox_is_op(nd, "Mul") || ox_is_op(nd, "Div"))
         return op_binary(x, nd, out);
-
     if (a->is_const)
         return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "constant first operand of a feature-map op");
     if (ox_is_op(nd, "Conv"))
@@ -690,17 +731,8 @@ static xf_status op_node(ctx *x, size_t i)
         return op_act(x, nd, a, XF_ACT_HARDSWISH, out);
     if (ox_is_op(nd, "HardSigmoid")) { /* clip(ax + b, 0, 1) = hardsigmoid(6a x + 6b - 3) */
         float al = ox_attr_f(nd, "alpha", 0.2f), be = ox_attr_f(nd, "beta", 0.5f);
-        if (fabsf(al - 1.0f / 6) > 1e-6f || be != 0.5f) {
-            int64_t ch = xnode(x, a)->c;
-            float *sc = malloc((size_t) ch * sizeof(float)), *sh = malloc((size_t) ch * sizeof(float));
-            for (int64_t j = 0; sc && sh && j < ch; j++)
-                sc[j] = 6 * al, sh[j] = 6 * be - 3;
-            /* the scaled input (a new node, or folded into a's sole producer), then the act */
-            s = sc && sh ? channel_affine(x, nd, a, sc, sh, out)
-                         : xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
-            free(sc), free(sh);
-            return s ? s : act_on(x, nd, out->node, out->layout, 1, XF_ACT_HARDSIGMOID, out);
-        }
+        if (fabsf(al - 1.0f / 6) > 1e-6f || be != 0.5f)
+            return affine_act(x, nd, a, 6 * al, 6 * be - 3, XF_ACT_HARDSIGMOID, out);
         return op_act(x, nd, a, XF_ACT_HARDSIGMOID, out);
     }
     if (ox_is_op(nd, "LeakyRelu")) { /* other slopes: a PReLU with one slope everywhere */
@@ -720,9 +752,9 @@ static xf_status op_node(ctx *x, size_t i)
         double hi = nd->n_input > 2 && *nd->input[2] ? ox_scalar_in(x, nd, 2) : (double) ox_attr_f(nd, "max", INFINITY);
         if (lo == 0 && hi == 6)
             return op_act(x, nd, a, XF_ACT_RELU6, out);
-        if (lo == 0 && isinf(hi))
+        if (lo == 0 && isinf(hi) && hi > 0)
             return op_act(x, nd, a, XF_ACT_RELU, out);
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "Clip other than [0, 6] or [0, inf)");
+        return op_clip(x, nd, a, lo, hi, out);
     }
     if (ox_is_op(nd, "PRelu")) {
         value *sl = ox_in_val(x, nd, 1, &s);
