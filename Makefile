@@ -197,7 +197,7 @@ fuzz: test
 	    $(BUILD)/fuzz/corpus_$$t 2>&1 | tail -3 || exit 1; done
 
 # ONNX conformance table against PyTorch (13 torchvision models; needs make deps-bench)
-test-zoo: all $(BUILD)/tests/onnx_check
+test-zoo: all $(BUILD)/tests/onnx_check $(BUILD)/grad_dump
 	@tests/onnx/zoo.sh $(BUILD)
 
 # regenerates the small committed ONNX test models and their PyTorch references

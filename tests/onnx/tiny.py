@@ -102,20 +102,26 @@ MODELS = {"stem": (Stem, 11, 32), "mobile": (Mobile, 13, 32), "shuffle": (Shuffl
           "next": (Next, 17, 32), "stem_bn": (Stem, 13, 32)}  # stem_bn: BatchNormalization kept
 
 
+def build(name):
+    """the model with its seeded weights and calibrated batch norm, in eval mode"""
+    cls, opset, size = MODELS[name]
+    torch.manual_seed(0)
+    m = cls()
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.momentum = None
+    m.train()
+    with torch.no_grad():
+        for _ in range(3):
+            m(torch.randn(4, 3, size, size))
+    return m.eval()
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for name, (cls, opset, size) in MODELS.items():
-        torch.manual_seed(0)
-        m = cls()
-        for mod in m.modules():
-            if isinstance(mod, nn.BatchNorm2d):
-                mod.momentum = None
-        m.train()
-        with torch.no_grad():
-            for _ in range(3):
-                m(torch.randn(4, 3, size, size))
-        m.eval()
+        m = build(name)
         last = [q for q in m.modules() if isinstance(q, (nn.Linear, nn.Conv2d))][-1]
         feat = {}
         last.register_forward_hook(lambda q, i, o: feat.__setitem__("x", i[0].detach()))

@@ -4,7 +4,8 @@
 # onnx_check against PyTorch's logits and pooled features; relative L2 must stay below 1e-4.
 # The table uses each model's default opset; the same models are then exported at opsets 11 and
 # 17 and checked again (ZOO_OPSETS to change); then resnet18 and efficientnet_b0 imports are
-# fine-tuned. Ends with "N passed, N failed". Needs Debian's
+# fine-tuned, and the gradient through the small imported models (tests/onnx/models) is checked
+# against PyTorch autograd (tests/oracle/grad_check_onnx.py). Ends with "N passed, N failed". Needs Debian's
 # python3-torch and python3-torchvision (make deps-bench). It is: `make test-zoo`.
 B=${1:-build}
 MODELS="resnet18 resnet50 mobilenet_v2 mobilenet_v3_large efficientnet_b0 densenet121 vgg16_bn
@@ -48,5 +49,18 @@ if [ -d build/tests/cls ]; then
     fi
   done
 fi
+# backward through imported graphs: d loss / d input against PyTorch autograd on the small models
+for m in stem mobile shuffle next; do
+  $B/xfer-convert tests/onnx/models/$m.onnx -o $B/zoo/g_$m.gguf > /dev/null 2>&1
+  logits=$($B/xfer-convert tests/onnx/models/$m.onnx --list-layers 2>/dev/null |
+           awk '$2 == "dense" || $2 == "conv2d" {n = $1} END {print n}')
+  mkdir -p $B/zoo/grad_$m
+  if $B/grad_dump $B/zoo/g_$m.gguf "$logits" $B/zoo/grad_$m > /dev/null &&
+     r=$(/usr/bin/python3 tests/oracle/grad_check_onnx.py $m $B/zoo/grad_$m 2>/dev/null | tail -1); then
+    pass=$((pass + 1)); echo "$r"
+  else
+    fail=$((fail + 1)); echo "FAIL gradient check on $m: $r"
+  fi
+done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

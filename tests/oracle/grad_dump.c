@@ -1,8 +1,9 @@
 /* grad_dump.c — for tests/oracle/grad_check.py: loads a weights file, runs a fixed batch through
  * the whole graph up to its logits with the same node dispatcher fine-tuning uses
  * (xf__node_forward / xf__node_backward), takes the mean softmax cross-entropy, and writes the
- * input batch, labels, every weight/bias and every gradient as raw float32 files in OUT_DIR.
- * Usage: grad_dump WEIGHTS LOGITS_TENSOR OUT_DIR
+ * input batch, labels, every weight/bias and every gradient (also d loss / d input, "dinput")
+ * as raw float32 files in OUT_DIR. Fused SiLU/HardSwish/GELU are split off their node first,
+ * as finetune does. Usage: grad_dump WEIGHTS LOGITS_TENSOR OUT_DIR
  */
 #include "xf_internal.h"
 
@@ -29,7 +30,29 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    const xf_graph *g = &m->graph;
+    /* a copy of the graph with non-invertible fused activations as act nodes */
+    xf_graph split = {calloc((size_t) m->graph.n_nodes * 2, sizeof(xf_node)), 0};
+    int *map = calloc((size_t) m->graph.n_nodes, sizeof(int));
+    for (int i = 0; i < m->graph.n_nodes; i++) {
+        xf_node q = m->graph.nodes[i];
+        for (int k = 0; k < q.n_in; k++)
+            q.in[k] = map[q.in[k]];
+        xf_act a = q.op != XF_OP_ACT && !xf__act_invertible(q.act) ? q.act : XF_ACT_NONE;
+        if (a)
+            q.act = XF_ACT_NONE;
+        split.nodes[split.n_nodes++] = q;
+        if (a) {
+            xf_node t;
+            memset(&t, 0, sizeof t);
+            t.op = XF_OP_ACT, t.act = a, t.in[0] = split.n_nodes - 1, t.n_in = 1;
+            t.h = q.h, t.w = q.w, t.c = q.c;
+            t.name = t.out_name = q.out_name;
+            split.nodes[split.n_nodes - 1].out_name = "~pre";
+            split.nodes[split.n_nodes++] = t;
+        }
+        map[i] = split.n_nodes - 1;
+    }
+    const xf_graph *g = &split;
     int last = xf__graph_find(g, argv[2]), n = 3;
     if (last < 0)
         return 1;
@@ -83,6 +106,7 @@ int main(int argc, char **argv)
         }
     }
     dump(argv[3], "input", buf[0], nin);
+    dump(argv[3], "dinput", grad[0], nin);
     float lf = (float) loss;
     dump(argv[3], "loss", &lf, 1);
     for (int i = 1; i <= last; i++) {
