@@ -473,7 +473,7 @@ int xf__node_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
     const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
     switch (nd->op) {
     case XF_OP_CONV2D:
-        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c / (nd->groups > 1 ? nd->groups : 1), shape[3] = nd->cout;
+        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c / nd->groups, shape[3] = nd->cout;
         return 4;
     case XF_OP_PRELU:
     case XF_OP_AFFINE:

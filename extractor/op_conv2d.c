@@ -35,23 +35,9 @@ XF_CLONES static void bias_act_rows(float *restrict y, int64_t rows, int64_t c,
     }
 }
 
-/* groups and dilation as the kernels use them (0 in a hand-made node reads as 1) */
-static int64_t groups(const xf_node *nd)
-{
-    return nd->groups > 1 ? nd->groups : 1;
-}
-static int64_t dil_h(const xf_node *nd)
-{
-    return nd->dil_h > 1 ? nd->dil_h : 1;
-}
-static int64_t dil_w(const xf_node *nd)
-{
-    return nd->dil_w > 1 ? nd->dil_w : 1;
-}
-
 static int is_pointwise(const xf_node *nd)
 {
-    return nd->kh == 1 && nd->kw == 1 && nd->sh == 1 && nd->sw == 1 && groups(nd) == 1 &&
+    return nd->kh == 1 && nd->kw == 1 && nd->sh == 1 && nd->sw == 1 && nd->groups == 1 &&
            (nd->pt | nd->pb | nd->pl | nd->pr) == 0;
 }
 
@@ -67,7 +53,7 @@ size_t xf__conv2d_scratch(const xf_node *nd, int64_t ih, int64_t iw, int64_t cin
     (void) iw;
     if (is_pointwise(nd))
         return 0;
-    int64_t k = (int64_t) nd->kh * nd->kw * (cin / groups(nd));
+    int64_t k = (int64_t) nd->kh * nd->kw * (cin / nd->groups);
     int64_t m = nd->h * nd->w;
     int64_t rows = chunk_rows(k);
     return (size_t) ((rows < m ? rows : m) * k);
@@ -80,12 +66,12 @@ static void im2col(const xf_node *nd, const float *x, int64_t ih, int64_t iw, in
 {
     int64_t ow = nd->w;
     size_t krow = (size_t) nd->kw * (size_t) cg;
-    int whole = cg == cin && dil_w(nd) == 1; /* a kernel row is one contiguous run of x */
+    int whole = cg == cin && nd->dil_w == 1; /* a kernel row is one contiguous run of x */
     for (int64_t r = 0; r < rows; r++) {
         int64_t oy = (r0 + r) / ow, ox = (r0 + r) % ow;
         float *dst = col + r * nd->kh * (int64_t) krow;
         for (int ky = 0; ky < nd->kh; ky++, dst += krow) {
-            int64_t iy = oy * nd->sh + (int64_t) ky * dil_h(nd) - nd->pt;
+            int64_t iy = oy * nd->sh + (int64_t) ky * nd->dil_h - nd->pt;
             if (iy < 0 || iy >= ih) {
                 memset(dst, 0, krow * sizeof(float));
                 continue;
@@ -96,7 +82,7 @@ static void im2col(const xf_node *nd, const float *x, int64_t ih, int64_t iw, in
                 continue;
             }
             for (int kx = 0; kx < nd->kw; kx++) {
-                int64_t ix = ix0 + (int64_t) kx * dil_w(nd);
+                int64_t ix = ix0 + (int64_t) kx * nd->dil_w;
                 float *d = dst + kx * cg;
                 if (ix < 0 || ix >= iw)
                     memset(d, 0, (size_t) cg * sizeof(float));
@@ -126,7 +112,7 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
         }
         return;
     }
-    int64_t G = groups(nd), cg = cin / G, og = cout / G;
+    int64_t G = nd->groups, cg = cin / G, og = cout / G;
     int64_t k = (int64_t) nd->kh * nd->kw * cg;
     int64_t m = nd->h * nd->w;
     int64_t step = chunk_rows(k);
@@ -148,7 +134,7 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
 void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
                     float *y)
 {
-    int64_t cout = nd->cout, cg = cin / groups(nd), og = cout / groups(nd);
+    int64_t cout = nd->cout, cg = cin / nd->groups, og = cout / nd->groups;
     for (int b = 0; b < n; b++)
         for (int64_t oy = 0; oy < nd->h; oy++)
             for (int64_t ox = 0; ox < nd->w; ox++)
@@ -156,8 +142,8 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
                     double s = nd->bias ? (double) nd->bias[co] : 0;
                     for (int ky = 0; ky < nd->kh; ky++)
                         for (int kx = 0; kx < nd->kw; kx++) {
-                            int64_t iy = oy * nd->sh + ky * dil_h(nd) - nd->pt;
-                            int64_t ix = ox * nd->sw + kx * dil_w(nd) - nd->pl;
+                            int64_t iy = oy * nd->sh + ky * nd->dil_h - nd->pt;
+                            int64_t ix = ox * nd->sw + kx * nd->dil_w - nd->pl;
                             if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
                                 continue;
                             const float *xp = x + ((b * ih + iy) * iw + ix) * cin + co / og * cg;
@@ -182,8 +168,8 @@ static void col2im_add(const xf_node *nd, const float *dcol, int64_t ih, int64_t
         const float *src = dcol + r * nd->kh * nd->kw * cg;
         for (int ky = 0; ky < nd->kh; ky++)
             for (int kx = 0; kx < nd->kw; kx++, src += cg) {
-                int64_t iy = oy * nd->sh + (int64_t) ky * dil_h(nd) - nd->pt;
-                int64_t ix = ox * nd->sw + (int64_t) kx * dil_w(nd) - nd->pl;
+                int64_t iy = oy * nd->sh + (int64_t) ky * nd->dil_h - nd->pt;
+                int64_t ix = ox * nd->sw + (int64_t) kx * nd->dil_w - nd->pl;
                 if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
                     continue;
                 float *d = dx + (iy * iw + ix) * cin + c0;
@@ -212,7 +198,7 @@ void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, i
             xf__sgemm_t(0, 1, rows, cin, cout, dy, nd->weight, dx, 0); /* dy W^T */
         return;
     }
-    int64_t G = groups(nd), cg = cin / G, og = cout / G;
+    int64_t G = nd->groups, cg = cin / G, og = cout / G;
     int64_t k = (int64_t) nd->kh * nd->kw * cg, step = chunk_rows(k);
     float *col = scratch, *dcol = scratch + (step < m ? step : m) * k;
     if (dx)

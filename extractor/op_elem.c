@@ -64,19 +64,27 @@ void xf__prelu_backward(const float *x, int64_t rows, int64_t c, const float *sl
         }
 }
 
+/* mean and 1 / sqrt(biased variance + eps) of one row, in double */
+static void row_moments(const float *xr, int64_t c, float eps, double *mean, double *inv)
+{
+    double m = 0, var = 0;
+    for (int64_t j = 0; j < c; j++)
+        m += (double) xr[j];
+    m /= (double) c;
+    for (int64_t j = 0; j < c; j++)
+        var += ((double) xr[j] - m) * ((double) xr[j] - m);
+    *mean = m;
+    *inv = 1.0 / sqrt(var / (double) c + (double) eps);
+}
+
 void xf__layernorm(const xf_node *nd, const float *x, int64_t rows, int64_t c, float *y)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * c;
         float *yr = y + r * c;
-        double mean = 0, var = 0;
-        for (int64_t j = 0; j < c; j++)
-            mean += (double) xr[j];
-        mean /= (double) c;
-        for (int64_t j = 0; j < c; j++)
-            var += ((double) xr[j] - mean) * ((double) xr[j] - mean);
-        var /= (double) c;
-        float inv = (float) (1.0 / sqrt(var + (double) nd->eps)), mu = (float) mean;
+        double mean, dinv;
+        row_moments(xr, c, nd->eps, &mean, &dinv);
+        float inv = (float) dinv, mu = (float) mean;
         for (int64_t j = 0; j < c; j++)
             yr[j] = (xr[j] - mu) * inv * nd->weight[j] + (nd->bias ? nd->bias[j] : 0.0f);
     }
@@ -89,14 +97,8 @@ void xf__layernorm_backward(const xf_node *nd, const float *x, int64_t rows, int
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * c, *gr = dy + r * c;
-        double mean = 0, var = 0;
-        for (int64_t j = 0; j < c; j++)
-            mean += (double) xr[j];
-        mean /= (double) c;
-        for (int64_t j = 0; j < c; j++)
-            var += ((double) xr[j] - mean) * ((double) xr[j] - mean);
-        var /= (double) c;
-        double inv = 1.0 / sqrt(var + (double) nd->eps), mg = 0, mgx = 0;
+        double mean, inv, mg = 0, mgx = 0;
+        row_moments(xr, c, nd->eps, &mean, &inv);
         for (int64_t j = 0; j < c; j++) {
             double xh = ((double) xr[j] - mean) * inv, g = (double) gr[j] * (double) nd->weight[j];
             if (dw)

@@ -203,8 +203,8 @@ typedef struct {
     int cout;                   /* conv/dense output channels                        */
     int mult;                   /* dwconv depth multiplier                           */
     int count_pad;              /* avgpool: 1 counts padded cells in the divisor     */
-    int groups;                 /* conv2d groups, shuffle groups (0 read as 1)      */
-    int dil_h, dil_w;           /* conv2d dilation (0 read as 1)                     */
+    int groups;                 /* conv2d and shuffle groups (xf__node_infer: 0 -> 1) */
+    int dil_h, dil_w;           /* conv2d dilation (xf__node_infer: 0 -> 1)          */
     int begin, end;             /* slice channel range                               */
     float eps;                  /* layernorm epsilon                                 */
     xf_act act;                 /* fused activation                                  */

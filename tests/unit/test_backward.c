@@ -104,6 +104,7 @@ static void run_case(const char *name, op_case *c, float eps)
     if (c->nd.op != XF_OP_DENSE && c->nd.op != XF_OP_GAP && c->nd.op != XF_OP_MUL) {
         T_CHECK(xf__node_infer(&g, &nodes[1], &err) == XF_OK);
         c->nd.h = nodes[1].h, c->nd.w = nodes[1].w, c->nd.c = nodes[1].c;
+        c->nd.groups = nodes[1].groups, c->nd.dil_h = nodes[1].dil_h, c->nd.dil_w = nodes[1].dil_w;
     }
     c->nx = (size_t) c->n * (size_t) (c->ih * c->iw * c->cin);
     c->ny = (size_t) c->n * (size_t) (c->nd.h * c->nd.w * c->nd.c);

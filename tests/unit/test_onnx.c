@@ -88,8 +88,7 @@ static void base(net *n)
     n->graph.n_output = 1, n->graph.output = n->outputs;
 }
 
-/* writes n, converts it; returns the status, msg gets the message */
-static xf_status convert(const net *n, char *msg, size_t size)
+static void write_model(const net *n)
 {
     size_t len = onnx__model_proto__get_packed_size(&n->model);
     uint8_t *buf = malloc(len + 1);
@@ -98,6 +97,12 @@ static xf_status convert(const net *n, char *msg, size_t size)
     fwrite(buf, 1, len, f);
     fclose(f);
     free(buf);
+}
+
+/* writes n, converts it; returns the status, msg gets the message */
+static xf_status convert(const net *n, char *msg, size_t size)
+{
+    write_model(n);
     xfc_graph g;
     xf_error err;
     char feature[256];
@@ -129,13 +134,7 @@ static double chain(char *op0, Onnx__AttributeProto **a0, int n0, char *op1,
     n.relu.op_type = op1, n.relu.n_attribute = (size_t) n1, n.relu.attribute = a1;
     n.graph.n_initializer = 0;
     n.opset.version = 10; /* Clip bounds as attributes */
-    size_t len = onnx__model_proto__get_packed_size(&n.model);
-    uint8_t *buf = malloc(len);
-    onnx__model_proto__pack(&n.model, buf);
-    FILE *f = fopen(PATH, "wb");
-    fwrite(buf, 1, len, f);
-    fclose(f);
-    free(buf);
+    write_model(&n);
     xfc_graph g;
     xf_error err;
     char feature[256];

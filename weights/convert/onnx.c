@@ -112,6 +112,30 @@ static int per_channel(const value *k, const value *a, int64_t ch, float *out)
 }
 
 /* ---- operators on activations -------------------------------------------------------------- */
+static xf_status add_node(ctx *x, const Onnx__NodeProto *nd, xf_node *p, value *out, int layout)
+{
+    char nm[200];
+    safe_name(x, out->name, nm, sizeof nm);
+    int j = xfc_add(x->c, p, nm, NULL, x->err);
+    if (j < 0)
+        return ox_fail_node(x, nd, x->err->code, x->err->msg);
+    set_act(out, j, layout, 1);
+    return XF_OK;
+}
+
+/* add_node with the node's weight (row-major shape) and bias, both owned here (freed on error) */
+static xf_status add_node_params(ctx *x, const Onnx__NodeProto *nd, xf_node *p, value *out,
+                                 int layout, float *w, const int64_t *shape, int ndims, float *b)
+{
+    xf_status s = add_node(x, nd, p, out, layout);
+    if (s) {
+        free(w), free(b);
+        return s;
+    }
+    xfc_set_params(x->c, out->node, w, shape, ndims, b);
+    return XF_OK;
+}
+
 static int parse_pool_geometry(ctx *x, const Onnx__NodeProto *nd, const xf_node *src, xf_node *p,
                                int64_t kh, int64_t kw, xf_status *s)
 {
@@ -203,18 +227,9 @@ static xf_status op_conv(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
     }
     if (b)
         memcpy(bias, b->f, (size_t) O * sizeof(float));
-    char nm[200];
-    safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_add(x->c, &p, nm, NULL, x->err);
-    if (j < 0) {
-        free(wt), free(bias);
-        return ox_fail_node(x, nd, x->err->code, x->err->msg);
-    }
     int64_t shape[4] = {kh, kw, depthwise ? C : I, depthwise ? O / C : O};
-    xfc_set_params(x->c, j, wt, shape, 4, bias);
     x->feature_node = a->node;
-    set_act(out, j, L_NCHW, 1);
-    return XF_OK;
+    return add_node_params(x, nd, &p, out, L_NCHW, wt, shape, 4, bias);
 }
 
 /* Gemm / MatMul with a constant weight: dense on vectors, 1x1 conv on NHWC maps (ConvNeXt). */
@@ -264,34 +279,14 @@ static xf_status op_linear(ctx *x, const Onnx__NodeProto *nd, value *a, value *o
     xf_node p;
     memset(&p, 0, sizeof p);
     p.op = map ? XF_OP_CONV2D : XF_OP_DENSE;
-    p.kh = p.kw = p.sh = p.sw = 1;
+    if (map) /* a 1x1 convolution over the NHWC map */
+        p.kh = p.kw = p.sh = p.sw = 1;
     p.cout = (int) N;
     p.in[0] = a->node, p.n_in = 1;
-    if (!map)
-        p.kh = p.kw = p.sh = p.sw = 0;
-    char nm[200];
-    safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_add(x->c, &p, nm, NULL, x->err);
-    if (j < 0) {
-        free(wt), free(bias);
-        return ox_fail_node(x, nd, x->err->code, x->err->msg);
-    }
     int64_t shape4[4] = {1, 1, K, N}, shape2[2] = {K, N};
-    xfc_set_params(x->c, j, wt, map ? shape4 : shape2, map ? 4 : 2, bias);
     x->feature_node = a->node;
-    set_act(out, j, map ? L_NHWC : L_NC, 1);
-    return XF_OK;
-}
-
-static xf_status add_node(ctx *x, const Onnx__NodeProto *nd, xf_node *p, value *out, int layout)
-{
-    char nm[200];
-    safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_add(x->c, p, nm, NULL, x->err);
-    if (j < 0)
-        return ox_fail_node(x, nd, x->err->code, x->err->msg);
-    set_act(out, j, layout, 1);
-    return XF_OK;
+    return add_node_params(x, nd, &p, out, map ? L_NHWC : L_NC, wt, map ? shape4 : shape2,
+                           map ? 4 : 2, bias);
 }
 
 static xf_status op_pool(ctx *x, const Onnx__NodeProto *nd, value *a, value *out)
@@ -531,14 +526,8 @@ static xf_status add_prelu(ctx *x, const Onnx__NodeProto *nd, value *a, float *s
     xf_node p;
     memset(&p, 0, sizeof p);
     p.op = XF_OP_PRELU, p.in[0] = a->node, p.n_in = 1;
-    xf_status s = add_node(x, nd, &p, out, a->layout);
-    if (s) {
-        free(slopes);
-        return s;
-    }
     int64_t shape[1] = {xnode(x, a)->c};
-    xfc_set_params(x->c, out->node, slopes, shape, 1, NULL);
-    return XF_OK;
+    return add_node_params(x, nd, &p, out, a->layout, slopes, shape, 1, NULL);
 }
 
 /* layer norm over channels (the last axis of an NHWC-labelled map, or a vector); scale/bias
@@ -562,14 +551,8 @@ static xf_status add_layernorm(ctx *x, const Onnx__NodeProto *nd, value *a, cons
     xf_node p;
     memset(&p, 0, sizeof p);
     p.op = XF_OP_LAYERNORM, p.in[0] = a->node, p.n_in = 1, p.eps = eps;
-    xf_status s = add_node(x, nd, &p, out, a->layout);
-    if (s) {
-        free(w), free(b);
-        return s;
-    }
     int64_t shape[1] = {ch};
-    xfc_set_params(x->c, out->node, w, shape, 1, b);
-    return XF_OK;
+    return add_node_params(x, nd, &p, out, a->layout, w, shape, 1, b);
 }
 
 static xf_status op_binary(ctx *x, const Onnx__NodeProto *nd, value *out)
