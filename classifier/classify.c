@@ -5,6 +5,7 @@
  * (TSV or JSON lines) and, when true labels are known, accuracy figures and a confusion matrix.
  * Exit: 0 ok, 3 some inputs failed, 1 fatal, 2 usage. It is not: training.
  */
+#include "cli.h"
 #include "feats.h"
 #include "head.h"
 #include "inputs.h"
@@ -310,7 +311,7 @@ int main(int argc, char **argv)
         char json_buf[8192];
         if (!s) {
             int64_t dim;
-            s = xf__session_dim(model, &po.so, &dim, &err);
+            s = xf_session_check(model, &po.so, &dim, &err);
             if (!s) {
                 if (!xf__features_json(model, &po.pp, &po.so, dim, c.l2norm, json_buf,
                                        sizeof json_buf))

@@ -6,7 +6,10 @@
  * classes, `extract-features -w OUT` its tuned features. The cache lives in memory, or with
  * --cache-dir in a reusable file (ftcache.c). It is not: the training (finetune.c).
  */
+#include "cli.h"
+#include "folder_labels.h"
 #include "ftcache.h"
+#include "gemm.h"
 #include "feats.h"
 #include "finetune.h"
 #include "inputs.h"

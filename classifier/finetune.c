@@ -8,8 +8,8 @@
  * + head as one weights file through the converters' builder. It is not: data loading.
  */
 #include "finetune.h"
-
-#include "convert/builder.h"
+#include "graph_build.h"
+#include "ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,7 +37,7 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
                             int *f_out, unsigned char *train, xf_error *err)
 {
     const xf_graph *g = &m->graph;
-    int f = xf__graph_find(g, m->feature_layer);
+    int f = xf__graph_find(g, m->meta.feature_layer);
     *f_out = f;
     if (!o->unfreeze_from && o->unfreeze > 0) { /* the last K weighted nodes, then earlier */
         int u = f + 1, seen = 0;
@@ -63,7 +63,7 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
         return xf__fail(err, XF_ERR_ARG, "--unfreeze-from '%s': no such node", o->unfreeze_from);
     if (u > f)
         return xf__fail(err, XF_ERR_ARG, "--unfreeze-from '%s' comes after the feature layer '%s'",
-                        o->unfreeze_from, m->feature_layer);
+                        o->unfreeze_from, m->meta.feature_layer);
     if (g->nodes[u].n_in != 1)
         return xf__fail(err, XF_ERR_ARG, "--unfreeze-from '%s' has %d inputs; start at a node "
                         "with one", o->unfreeze_from, g->nodes[u].n_in);
@@ -103,7 +103,7 @@ xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **l
     free(train);
     if (s)
         return s;
-    *layer = b < 0 ? m->feature_layer : m->graph.nodes[b].out_name;
+    *layer = b < 0 ? m->meta.feature_layer : m->graph.nodes[b].out_name;
     *pooled = b < 0;
     return XF_OK;
 }
@@ -343,11 +343,8 @@ static xf_status work_alloc(const tgraph *t, int batch, work *w, xf_error *err)
         size_t f = nfloats(nd, batch) + 16;
         ok = (w->buf[i] = xf__alloc(f * sizeof(float))) && (w->grad[i] = xf__alloc(f * sizeof(float))) &&
              (w->tmp[i] = xf__alloc(f * sizeof(float))) && (w->mask[i] = calloc(f, 1));
-        if (nd->op == XF_OP_CONV2D) {
-            const xf_node *x = &t->g.nodes[nd->in[0]];
-            size_t c2 = 2 * xf__conv2d_scratch(nd, x->h, x->w, x->c);
-            sc = c2 > sc ? c2 : sc;
-        }
+        size_t c2 = 2 * xf__node_scratch(&t->g, nd);
+        sc = c2 > sc ? c2 : sc;
     }
     if (ok)
         ok = (w->scratch = xf__alloc(sc * sizeof(float))) != NULL;
@@ -535,13 +532,13 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
                              const char *info, const char *path, xf_error *err)
 {
     const xf_graph *g = &m->graph;
-    xfc_graph c;
-    xf_status s = xfc_init(&c, err);
+    xf_gbuild c;
+    xf_status s = xf__gb_init(&c, err);
     if (s)
         return s;
     int *from_t = malloc((size_t) g->n_nodes * sizeof(int));
     if (!from_t) {
-        xfc_free(&c);
+        xf__gb_free(&c);
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < g->n_nodes; i++)
@@ -551,7 +548,7 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
             from_t[t->src[j]] = j;
     for (int i = 0; i < g->n_nodes && !s; i++) { /* the backbone, trained nodes updated */
         const xf_node *nd = &g->nodes[i];
-        if (xfc_add(&c, nd, nd->name, nd->out_name, err) < 0) {
+        if (xf__gb_add(&c, nd, nd->name, nd->out_name, err) < 0) {
             s = err->code;
             break;
         }
@@ -562,33 +559,33 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
         int ndims = xf__node_weight_shape(g, nd, shape);
         int j = from_t[i];
         const float *w = j >= 0 ? t->w[j] : nd->weight, *b = j >= 0 ? t->b[j] : nd->bias;
-        xfc_set_params(&c, i, dup_floats(w, (size_t) nw), shape, ndims,
+        xf__gb_set_params(&c, i, dup_floats(w, (size_t) nw), shape, ndims,
                        nd->op == XF_OP_PRELU ? NULL : dup_floats(b, (size_t) nd->c));
     }
     /* the head: pooled feature layer -> dense layers -> softmax */
-    int prev = xf__graph_find(g, m->feature_layer);
+    int prev = xf__graph_find(g, m->meta.feature_layer);
     xf_node p;
     memset(&p, 0, sizeof p);
     p.op = XF_OP_GAP, p.in[0] = prev, p.n_in = 1;
-    if (!s && (prev = xfc_add(&c, &p, "ft_pool", NULL, err)) < 0)
+    if (!s && (prev = xf__gb_add(&c, &p, "ft_pool", NULL, err)) < 0)
         s = err->code;
     for (int j = t->n_head_first; j < t->g.n_nodes && !s; j++) {
         xf_node q = t->g.nodes[j];
         q.in[0] = prev;
-        int idx = xfc_add(&c, &q, q.name, NULL, err);
+        int idx = xf__gb_add(&c, &q, q.name, NULL, err);
         if (idx < 0) {
             s = err->code;
             break;
         }
         int64_t shape[4];
         int ndims = xf__node_weight_shape(&t->g, &t->g.nodes[j], shape);
-        xfc_set_params(&c, idx, dup_floats(t->w[j], t->nw[j]), shape, ndims,
+        xf__gb_set_params(&c, idx, dup_floats(t->w[j], t->nw[j]), shape, ndims,
                        q.op == XF_OP_PRELU ? NULL : dup_floats(t->b[j], (size_t) q.c));
         prev = idx;
     }
     memset(&p, 0, sizeof p);
     p.op = XF_OP_SOFTMAX, p.in[0] = prev, p.n_in = 1;
-    if (!s && xfc_add(&c, &p, "ft_prob", NULL, err) < 0)
+    if (!s && xf__gb_add(&c, &p, "ft_prob", NULL, err) < 0)
         s = err->code;
     if (!s) {
         copy_meta(m->wf, c.meta);
@@ -601,9 +598,9 @@ static xf_status write_model(const xf_model *m, const tgraph *t, char *const *la
             s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
     }
     if (!s)
-        s = xfc_write(&c, path, err);
+        s = xf__gb_write(&c, path, err);
     free(from_t);
-    xfc_free(&c);
+    xf__gb_free(&c);
     return s;
 }
 

@@ -8,7 +8,7 @@
 #ifndef XF_FINETUNE_H
 #define XF_FINETUNE_H
 
-#include "xf_internal.h"
+#include "model.h"
 
 typedef enum {
     XF_OPT_SGD,

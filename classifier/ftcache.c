@@ -32,8 +32,7 @@ uint64_t xf__ftcache_key(const xf_model *m, const char *layer, int pooled, const
                          char *const *paths, size_t n, char *const *classes, int k)
 {
     uint64_t h = 1469598103934665603ull;
-    const xf_kv *crc = xf__wfile_kv(m->wf, "xfer.data.crc32c");
-    uint64_t c = crc ? crc->num.u : 0;
+    uint64_t c = xf_model_checksum(m);
     h = fnv(h, &c, sizeof c);
     h = fnv(h, layer, strlen(layer) + 1);
     h = fnv(h, &pooled, sizeof pooled);

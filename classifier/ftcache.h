@@ -9,7 +9,7 @@
 #ifndef XF_FTCACHE_H
 #define XF_FTCACHE_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef struct {
     char path[4096], tmp[4200];

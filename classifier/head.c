@@ -6,7 +6,8 @@
  */
 #include "feats.h"
 #include "head.h"
-#include "xf_linear.h"
+#include "linear.h"
+#include "meta.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -35,20 +36,20 @@ xf_status xf__head_write(const xf_head *h, const char *path, xf_error *err)
     if (!w)
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     int64_t wne[2] = {h->k, h->dim}, bne[1] = {h->k}, pne[2] = {2, h->k};
-    int ok = xf__ww_str(w, "general.architecture", "xfer-head") &&
-             xf__ww_str(w, "general.name", "linear classifier head") &&
-             xf__ww_str(w, "xfer.kind", "head") &&
-             xf__ww_str(w, "xfer.converter", "train-classifier " XF_VERSION_STRING) &&
-             xf__ww_u32(w, "xfer.head.dim", (uint32_t) h->dim) &&
-             xf__ww_strs(w, "xfer.labels", (const char *const *) h->labels, h->k) &&
-             xf__ww_str(w, "xfer.head.solver", h->solver) &&
-             xf__ww_str(w, "xfer.head.normalize", h->normalize) &&
-             xf__ww_u32(w, "xfer.head.l2", (uint32_t) h->l2) &&
-             xf__ww_str(w, "xfer.head.proba", h->platt ? "platt" : "logistic") &&
-             xf__ww_f32(w, "xfer.head.C", h->C) &&
-             xf__ww_f32(w, "xfer.head.cv_accuracy", h->cv_accuracy) &&
-             xf__ww_u32(w, "xfer.head.train_count", h->n_train) &&
-             xf__ww_str(w, "xfer.features", h->features_json) &&
+    int ok = xf__ww_str(w, XF_KEY_ARCH, "xfer-head") &&
+             xf__ww_str(w, XF_KEY_NAME, "linear classifier head") &&
+             xf__ww_str(w, XF_KEY_KIND, "head") &&
+             xf__ww_str(w, XF_KEY_CONVERTER, "train-classifier " XF_VERSION_STRING) &&
+             xf__ww_u32(w, XF_KEY_HEAD_DIM, (uint32_t) h->dim) &&
+             xf__ww_strs(w, XF_KEY_LABELS, (const char *const *) h->labels, h->k) &&
+             xf__ww_str(w, XF_KEY_HEAD_SOLVER, h->solver) &&
+             xf__ww_str(w, XF_KEY_HEAD_NORMALIZE, h->normalize) &&
+             xf__ww_u32(w, XF_KEY_HEAD_L2, (uint32_t) h->l2) &&
+             xf__ww_str(w, XF_KEY_HEAD_PROBA, h->platt ? "platt" : "logistic") &&
+             xf__ww_f32(w, XF_KEY_HEAD_C, h->C) &&
+             xf__ww_f32(w, XF_KEY_HEAD_CV_ACCURACY, h->cv_accuracy) &&
+             xf__ww_u32(w, XF_KEY_HEAD_TRAIN_COUNT, h->n_train) &&
+             xf__ww_str(w, XF_KEY_FEATURES, h->features_json) &&
              xf__ww_tensor(w, "head.weight", 2, wne, h->W) &&
              xf__ww_tensor(w, "head.bias", 1, bne, h->b) &&
              (!h->platt || xf__ww_tensor(w, "head.platt", 2, pne, h->platt));
@@ -104,31 +105,32 @@ static xf_status load(const xf_wfile *wf, xf_head *h, xf_error *err)
     const char *kind;
     uint32_t dim, l2;
     xf_status s;
-    if ((s = xf__wfile_get_str(wf, "xfer.kind", &kind, err)))
+    if ((s = xf__wfile_get_str(wf, XF_KEY_KIND, &kind, err)))
         return s;
     if (strcmp(kind, "head") != 0)
         return xf__fail(err, XF_ERR_FORMAT, "xfer.kind is '%s', not a classifier head (a "
                         "backbone? pass it with -w)", kind);
-    if ((s = xf__wfile_get_u32(wf, "xfer.head.dim", &dim, err)) ||
-        (s = xf__wfile_get_u32(wf, "xfer.head.l2", &l2, err)))
+    char *const *labels;
+    int n_labels = 0;
+    if ((s = xf__wfile_get_u32(wf, XF_KEY_HEAD_DIM, &dim, err)) ||
+        (s = xf__wfile_get_u32(wf, XF_KEY_HEAD_L2, &l2, err)))
         return s;
-    const xf_kv *lab = xf__wfile_kv(wf, "xfer.labels");
-    if (!lab || lab->type != XF_GGUF_ARR || lab->arr_type != XF_GGUF_STR || lab->count < 2 ||
-        lab->count > 100000)
+    if (xf__wfile_get_strs(wf, XF_KEY_LABELS, &labels, &n_labels, NULL) || n_labels < 2 ||
+        n_labels > 100000)
         return xf__fail(err, XF_ERR_FORMAT, "xfer.labels must list 2..100000 class names");
     if (dim < 1 || dim > (1u << 22))
         return xf__fail(err, XF_ERR_BOUNDS, "xfer.head.dim %u out of range", dim);
     h->dim = (int) dim;
-    h->k = (int) lab->count;
+    h->k = n_labels;
     h->l2 = l2 != 0;
     h->labels = calloc((size_t) h->k, sizeof *h->labels);
     if (!h->labels)
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     for (int c = 0; c < h->k; c++)
-        if (!(h->labels[c] = strdup(lab->strs[c])))
+        if (!(h->labels[c] = strdup(labels[c])))
             return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     const char *proba;
-    if ((s = xf__wfile_get_str(wf, "xfer.head.proba", &proba, err)))
+    if ((s = xf__wfile_get_str(wf, XF_KEY_HEAD_PROBA, &proba, err)))
         return s;
     int64_t wne[2] = {h->k, h->dim}, bne[1] = {h->k}, pne[2] = {2, h->k};
     if (!(h->W = copy_tensor(wf, "head.weight", 2, wne, err)) ||
@@ -141,14 +143,19 @@ static xf_status load(const xf_wfile *wf, xf_head *h, xf_error *err)
         return xf__fail(err, XF_ERR_UNSUPPORTED, "xfer.head.proba '%s'", proba);
     }
     h->logistic = !h->platt;
-    if (!(h->solver = dup_str(wf, "xfer.head.solver", err)) ||
-        !(h->normalize = dup_str(wf, "xfer.head.normalize", err)) ||
-        !(h->features_json = dup_str(wf, "xfer.features", err)))
+    if (!(h->solver = dup_str(wf, XF_KEY_HEAD_SOLVER, err)) ||
+        !(h->normalize = dup_str(wf, XF_KEY_HEAD_NORMALIZE, err)) ||
+        !(h->features_json = dup_str(wf, XF_KEY_FEATURES, err)))
         return err->code;
-    const xf_kv *kv = xf__wfile_kv(wf, "xfer.head.C");
-    h->C = kv ? (float) kv->num.f : 0;
-    kv = xf__wfile_kv(wf, "xfer.head.cv_accuracy");
-    h->cv_accuracy = kv ? (float) kv->num.f : 0;
+    /* how it was trained: informative, absent in hand-made heads */
+    if (xf__wfile_kv(wf, XF_KEY_HEAD_C) && (s = xf__wfile_get_f32(wf, XF_KEY_HEAD_C, &h->C, err)))
+        return s;
+    if (xf__wfile_kv(wf, XF_KEY_HEAD_CV_ACCURACY) &&
+        (s = xf__wfile_get_f32(wf, XF_KEY_HEAD_CV_ACCURACY, &h->cv_accuracy, err)))
+        return s;
+    if (xf__wfile_kv(wf, XF_KEY_HEAD_TRAIN_COUNT) &&
+        (s = xf__wfile_get_u32(wf, XF_KEY_HEAD_TRAIN_COUNT, &h->n_train, err)))
+        return s;
     return XF_OK;
 }
 
@@ -156,7 +163,7 @@ xf_status xf__head_read(const char *path, xf_head *h, xf_error *err)
 {
     memset(h, 0, sizeof *h);
     xf_wfile *wf;
-    xf_status s = xf__wfile_open(path, &wf, err);
+    xf_status s = xf__wfile_open(path, 0, &wf, err);
     if (s)
         return s;
     if (!(s = xf__wfile_verify(wf, err)))
@@ -180,7 +187,7 @@ xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err)
         return xf__fail(err, XF_ERR_ARG, "this backbone has no classifier of its own (its last "
                         "tensor is not one score per stored label); train one with "
                         "train-classifier");
-    if (m->graph.nodes[last].op != XF_OP_SOFTMAX)
+    if (strcmp(xf_model_tensor_op(m, last), "softmax") != 0)
         return xf__fail(err, XF_ERR_UNSUPPORTED, "the backbone's last tensor is not a softmax");
     h->dim = h->k = k;
     h->direct = 1;

@@ -6,7 +6,7 @@
 #ifndef XF_HEAD_H
 #define XF_HEAD_H
 
-#include "xf_internal.h"
+#include "wfile.h"
 
 typedef struct {
     int dim, k;

@@ -1,4 +1,5 @@
 /* labels.c — true labels from folder names or a labels file. See labels.h. */
+#include "folder_labels.h"
 #include "labels.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
 #ifndef XF_LABELS_H
 #define XF_LABELS_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef struct {
     char **path, **label; /* from a labels file, sorted by path */

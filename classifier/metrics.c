@@ -1,6 +1,6 @@
 /* metrics.c — confusion matrix, accuracy figures and their table / PNG (see metrics.h). */
 #include "metrics.h"
-#include "image.h"
+#include "picture.h"
 
 #include <string.h>
 

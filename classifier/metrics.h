@@ -5,7 +5,7 @@
 #ifndef XF_METRICS_H
 #define XF_METRICS_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef struct {
     int k;

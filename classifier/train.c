@@ -1,4 +1,5 @@
 /* train.c — feature set + labels -> classifier head (see train.h). */
+#include "gemm.h"
 #include "train.h"
 
 #include <math.h>

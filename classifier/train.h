@@ -9,7 +9,7 @@
 #include "feats.h"
 #include "head.h"
 #include "labels.h"
-#include "xf_linear.h"
+#include "linear.h"
 
 typedef enum { XF_NORM_NONE, XF_NORM_L2, XF_NORM_STANDARDIZE, XF_NORM_L2_STANDARDIZE } xf_norm;
 

@@ -1,30 +1,21 @@
 /* whiten.c — PCA and ZCA whitening learned on training features (train-classifier --whiten).
  *
- * It is: the covariance of the centred rows (one GEMM), its eigen-decomposition with LAPACK's
- * ssyevd (in OpenBLAS), and the map z = (x - mean) . M with M (d, d_out): PCA keeps the top
+ * It is: the covariance of the centred rows (one GEMM), its eigen-decomposition through gemm.c
+ * (LAPACK's ssyevd), and the map z = (x - mean) . M with M (d, d_out): PCA keeps the top
  * d_out components scaled to unit variance; ZCA rotates those back (d_out = d, rank dims).
  * The map is linear, so train.c folds it into the classifier weights. It is not: applied at
  * inference (the stored head already contains it).
  */
+#include "gemm.h"
 #include "train.h"
 
 #include <math.h>
 #include <string.h>
 
-#ifndef XF_NO_BLAS
-extern void ssyevd_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda,
-                    float *w, float *work, const int *lwork, int *iwork, const int *liwork,
-                    int *info);
-#endif
-
 xf_status xf__whiten_fit(const float *X, size_t n, int d, int dims, int zca, float **map,
                          float **mean, int *d_out, xf_error *err)
 {
     *map = *mean = NULL;
-#ifdef XF_NO_BLAS
-    (void) X, (void) n, (void) d, (void) dims, (void) zca, (void) d_out;
-    return xf__fail(err, XF_ERR_UNSUPPORTED, "whitening needs LAPACK (build with OpenBLAS)");
-#else
     if (dims < 1 || dims > d)
         return xf__fail(err, XF_ERR_ARG, "--dims %d outside 1..%d (the feature dimension)", dims, d);
     if (n < 2)
@@ -32,8 +23,7 @@ xf_status xf__whiten_fit(const float *X, size_t n, int d, int dims, int zca, flo
     size_t dd = (size_t) d * (size_t) d;
     float *mu = calloc((size_t) d, sizeof(float)), *xt = malloc(n * (size_t) d * sizeof(float));
     float *xc = malloc(n * (size_t) d * sizeof(float)), *cov = malloc(dd * sizeof(float));
-    float *ev = malloc((size_t) d * sizeof(float)), *m = NULL, *work = NULL;
-    int *iwork = NULL;
+    float *ev = malloc((size_t) d * sizeof(float)), *m = NULL;
     xf_status s = XF_OK;
     if (!mu || !xt || !xc || !cov || !ev) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory for a %d x %d covariance", d, d);
@@ -51,22 +41,8 @@ xf_status xf__whiten_fit(const float *X, size_t n, int d, int dims, int zca, flo
     xf__sgemm(d, d, (int64_t) n, xt, xc, cov, 0); /* (d, n) . (n, d) */
     for (size_t i = 0; i < dd; i++)
         cov[i] /= (float) n;
-    int nn = d, lwork = -1, liwork = -1, info = 0, iw_query;
-    float w_query;
-    ssyevd_("V", "U", &nn, cov, &nn, ev, &w_query, &lwork, &iw_query, &liwork, &info);
-    lwork = (int) w_query + 1;
-    liwork = iw_query + 1;
-    work = malloc((size_t) lwork * sizeof(float));
-    iwork = malloc((size_t) liwork * sizeof(int));
-    if (!work || !iwork) {
-        s = xf__fail(err, XF_ERR_NOMEM, "out of memory for the eigen-decomposition");
+    if ((s = xf__ssyevd(d, cov, ev, err)))
         goto done;
-    }
-    ssyevd_("V", "U", &nn, cov, &nn, ev, work, &lwork, iwork, &liwork, &info);
-    if (info != 0) {
-        s = xf__fail(err, XF_ERR_VALUE, "eigen-decomposition failed (LAPACK info %d)", info);
-        goto done;
-    }
     /* eigenvalues ascending; eigenvector j is cov[j*d .. j*d+d) (column-major columns) */
     float eps = 1e-6f * (ev[d - 1] > 0 ? ev[d - 1] : 1.0f); /* guards near-zero variances */
     *d_out = zca ? d : dims;
@@ -98,8 +74,5 @@ done:
     free(xc);
     free(cov);
     free(ev);
-    free(work);
-    free(iwork);
     return s;
-#endif
 }

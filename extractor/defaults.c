@@ -6,7 +6,8 @@
  * checksum a classifier head recorded; and two small helpers of the tools' flags and labels
  * (R,G,B values, the parent folder of a path). It is not: downloading (make weights).
  */
-#include "xf_internal.h"
+#include "cli.h"
+#include "meta.h"
 
 #include <dirent.h>
 #include <string.h>
@@ -65,19 +66,6 @@ int xf__parse3(const char *s, float *v)
     return 1;
 }
 
-int xf__parent_dir(const char *path, const char **start, size_t *len)
-{
-    const char *end = strrchr(path, '/');
-    if (!end || end == path)
-        return 0;
-    const char *s = end - 1;
-    while (s > path && s[-1] != '/')
-        s--;
-    *start = s;
-    *len = (size_t) (end - s);
-    return *len > 0 && !(*len == 1 && s[0] == '.') && !(*len == 2 && s[0] == '.' && s[1] == '.');
-}
-
 int xf__weights_by_crc(const char *crc_hex, char *out, size_t size)
 {
     char dirs[2][4096];
@@ -92,10 +80,10 @@ int xf__weights_by_crc(const char *crc_hex, char *out, size_t size)
                 continue;
             snprintf(out, size, "%s/%s", dirs[d], e->d_name);
             xf_wfile *wf;
-            if (xf__wfile_open(out, &wf, NULL) != XF_OK)
+            if (xf__wfile_open(out, XF_WFILE_HEADER_ONLY, &wf, NULL) != XF_OK)
                 continue;
-            const xf_kv *kv = xf__wfile_kv(wf, "xfer.data.crc32c");
-            int match = kv && kv->type == XF_GGUF_U32 && (unsigned long) kv->num.f == want;
+            uint32_t crc;
+            int match = xf__wfile_get_u32(wf, XF_KEY_CRC32C, &crc, NULL) == XF_OK && crc == want;
             xf__wfile_free(wf);
             if (match) {
                 closedir(dir);

@@ -3,7 +3,7 @@
  * It is: the only place that formats xf_error and routes diagnostics (default: stderr).
  * It is not: a global error string; nothing here keeps per-call state.
  */
-#include "xf_internal.h"
+#include "base.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -4,7 +4,9 @@
  * to exit codes (0 all good, 3 finished with failed images, 1 fatal, 2 usage). The work is
  * done by the library (pipeline.c, feats.c). It is not: a decoder or a network runner.
  */
+#include "cli.h"
 #include "feats.h"
+#include "folder_labels.h"
 #include "inputs.h"
 #include "pipeline.h"
 
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
             xf_model_tensor_shape(model, i, &h, &w, &c);
             const char *name = xf_model_tensor_name(model, i);
             printf("%-32s %-9s (%lld, %lld, %lld)%s\n", name,
-                   xf__op_name(model->graph.nodes[i].op), (long long) h, (long long) w,
+                   xf_model_tensor_op(model, i), (long long) h, (long long) w,
                    (long long) c, strcmp(name, xf_model_default_layer(model)) == 0 ? "  [default]" : "");
         }
         xf_model_free(model);
@@ -328,7 +330,7 @@ int main(int argc, char **argv)
     po.max_failures = (size_t) max_fail;
 
     int64_t dim;
-    if (xf__session_dim(model, &po.so, &dim, &err) != XF_OK) {
+    if (xf_session_check(model, &po.so, &dim, &err) != XF_OK) {
         fprintf(stderr, "extract-features: %s\n", err.msg);
         xf_model_free(model);
         return 2;

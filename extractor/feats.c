@@ -6,6 +6,7 @@
  * and by resume. It is not: decoding or the forward pass.
  */
 #include "feats.h"
+#include "folder_labels.h"
 
 #include <errno.h>
 #include <math.h>
@@ -439,45 +440,9 @@ void xf__json_drop_shard(char *buf)
         strcpy(p, "}");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-int xf__parent_classes(char *const *paths, size_t n, char ***out)
-{
-    char **v = malloc((n + 1) * sizeof *v);
-    int k = 0;
-    if (!v)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        const char *start;
-        size_t len;
-        if (!xf__parent_dir(paths[i], &start, &len))
-            continue;
-        v[k] = strndup(start, len);
-        if (!v[k])
-            break;
-        k++;
-    }
-    if (k > 1)
-        qsort(v, (size_t) k, sizeof *v, cmp_str);
-    int u = 0;
-    for (int i = 0; i < k; i++) {
-        if (u && strcmp(v[u - 1], v[i]) == 0) {
-            free(v[i]);
-            continue;
-        }
-        v[u++] = v[i];
-    }
-    *out = v;
-    return u;
-}
-
 int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_opts *so,
                       int64_t dim, int l2norm, char *buf, size_t size)
 {
-    const xf_kv *crc = xf__wfile_kv(m->wf, "xfer.data.crc32c");
     char lay[2048] = "";
     int n = so->n_layers ? so->n_layers : 1;
     for (int l = 0; l < n; l++)
@@ -491,7 +456,7 @@ int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_
                        "\"crop_pct\":%g,\"resize\":\"shorter_side_bilinear_antialias,center_crop\","
                        "\"mean\":[%g,%g,%g],\"std\":[%g,%g,%g],\"exif_rotate\":%s},"
                        "\"l2norm\":%s,\"tool\":\"xfer %s\"}",
-                       name ? name : "", crc ? (unsigned) crc->num.f : 0u, lay,
+                       name ? name : "", (unsigned) xf_model_checksum(m), lay,
                        pools[so->pool], (long long) dim, pp->size_h, pp->size_w,
                        (double) pp->crop_pct, (double) pp->mean[0], (double) pp->mean[1],
                        (double) pp->mean[2], (double) pp->std[0], (double) pp->std[1],

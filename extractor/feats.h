@@ -6,7 +6,7 @@
 #ifndef XF_FEATS_H
 #define XF_FEATS_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef enum { XF_FEATS_BIN, XF_FEATS_NPY, XF_FEATS_CSV, XF_FEATS_LIBSVM } xf_feats_format;
 
@@ -51,8 +51,6 @@ int xf__json_add_shard(char *buf, size_t size, int index, int count, size_t firs
 /* Removes the "shard" member added above (no-op without one). */
 void xf__json_drop_shard(char *buf);
 
-/* Sorted unique parent-folder names of paths (libsvm labels); *out malloc'd, free each. */
-int xf__parent_classes(char *const *paths, size_t n, char ***out);
 
 /* ---- reading feats.bin ---- */
 typedef struct {

@@ -1,10 +1,11 @@
 /* graph.c — the network graph: parsing xfer.graph text, shape inference, binding weights.
  *
- * It is: a strict line parser (one node per line, weights/FORMAT.md "Graph"), topological
- * checks (inputs must be defined earlier), per-op shape rules and weight-shape checks.
- * It is not: execution (session.c) or memory planning.
+ * It is: a strict line parser (one node per line, weights/FORMAT.md "Graph") that accepts only
+ * the attributes each op's descriptor lists, topological checks (inputs must be defined
+ * earlier), the shape and weight-shape rules through the descriptors, and the formatter (the
+ * inverse of the parser). It is not: execution (node.c, session.c) or memory planning.
  */
-#include "xf_internal.h"
+#include "graph.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -13,18 +14,13 @@
 #define MAX_LINE  4096
 #define MAX_DIM   (1 << 24)
 
-static const char *const op_names[XF_OP_COUNT_] = {
-    "input", "conv2d", "dwconv2d", "dense", "add",     "concat",
-    "maxpool", "avgpool", "gap",    "act",   "softmax", "flatten",
-    "mul",     "prelu",   "layernorm", "shuffle", "slice", "affine",
-};
 static const char *const act_names[XF_ACT_COUNT_] = {
     "none", "relu", "relu6", "sigmoid", "leaky", "silu", "hardsigmoid", "hardswish", "gelu",
 };
 
 const char *xf__op_name(xf_op op)
 {
-    return (unsigned) op < XF_OP_COUNT_ ? op_names[op] : "?";
+    return (unsigned) op < XF_OP_COUNT_ ? xf__op(op)->name : "?";
 }
 
 const char *xf__act_name(xf_act a)
@@ -62,6 +58,11 @@ int xf__graph_find_node(const xf_graph *g, const char *name)
     return i;
 }
 
+size_t xf__node_floats(const xf_node *nd, int n)
+{
+    return (size_t) n * (size_t) (nd->h * nd->w * nd->c);
+}
+
 /* Parses "a,b,c" of up to n non-negative ints; returns count or -1. */
 static int parse_ints(const char *s, int *out, int n)
 {
@@ -88,6 +89,26 @@ static int parse_ints(const char *s, int *out, int n)
 static xf_status bad(xf_error *err, int line, const char *what, const char *val)
 {
     return xf__fail(err, XF_ERR_FORMAT, "xfer.graph line %d: %s '%s'", line, what, val);
+}
+
+/* The attribute a key sets, or 0 for an unknown key. */
+static unsigned attr_of(const char *k)
+{
+    static const struct {
+        const char *key;
+        unsigned attr;
+    } keys[] = {
+        {"h", XF_ATTR_HWC},          {"w", XF_ATTR_HWC},        {"c", XF_ATTR_HWC},
+        {"k", XF_ATTR_K},            {"s", XF_ATTR_S},          {"pad", XF_ATTR_PAD},
+        {"cout", XF_ATTR_COUT},      {"groups", XF_ATTR_GROUPS}, {"dil", XF_ATTR_DIL},
+        {"mult", XF_ATTR_MULT},      {"count_pad", XF_ATTR_COUNT_PAD},
+        {"begin", XF_ATTR_RANGE},    {"end", XF_ATTR_RANGE},    {"eps", XF_ATTR_EPS},
+        {"act", XF_ATTR_ACT},
+    };
+    for (size_t i = 0; i < XF_COUNT(keys); i++)
+        if (strcmp(k, keys[i].key) == 0)
+            return keys[i].attr;
+    return 0;
 }
 
 static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_error *err)
@@ -118,7 +139,14 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
         }
         return XF_OK;
     }
-    if (strcmp(k, "act") == 0) {
+    unsigned attr = attr_of(k);
+    if (!attr)
+        return bad(err, line, "unknown attribute", k);
+    if (!(xf__op(nd->op)->attrs & attr))
+        return xf__fail(err, XF_ERR_FORMAT, "xfer.graph line %d: attribute '%s' is not one of "
+                        "op %s's", line, k, xf__op_name(nd->op));
+    switch (attr) {
+    case XF_ATTR_ACT:
         for (int a = 0; a < XF_ACT_COUNT_; a++)
             if (strcmp(v, act_names[a]) == 0) {
                 nd->act = (xf_act) a;
@@ -126,28 +154,22 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
             }
         return xf__fail(err, XF_ERR_UNSUPPORTED, "xfer.graph line %d: unknown activation '%s'",
                         line, v);
-    }
-    if (strcmp(k, "k") == 0 || strcmp(k, "s") == 0) {
+    case XF_ATTR_K:
+    case XF_ATTR_S:
         if ((n = parse_ints(v, vals, 2)) != 2 || vals[0] < 1 || vals[1] < 1)
             return bad(err, line, "expected two positive ints for", k);
-        if (k[0] == 'k') {
-            nd->kh = vals[0];
-            nd->kw = vals[1];
-        } else {
-            nd->sh = vals[0];
-            nd->sw = vals[1];
-        }
+        if (attr == XF_ATTR_K)
+            nd->kh = vals[0], nd->kw = vals[1];
+        else
+            nd->sh = vals[0], nd->sw = vals[1];
         return XF_OK;
-    }
-    if (strcmp(k, "dil") == 0) {
+    case XF_ATTR_DIL:
         if ((n = parse_ints(v, vals, 2)) != 2 || vals[0] < 1 || vals[1] < 1 || vals[0] > 1024 ||
             vals[1] > 1024)
             return bad(err, line, "expected dil=h,w (1..1024), got", v);
-        nd->dil_h = vals[0];
-        nd->dil_w = vals[1];
+        nd->dil_h = vals[0], nd->dil_w = vals[1];
         return XF_OK;
-    }
-    if (strcmp(k, "eps") == 0) {
+    case XF_ATTR_EPS: {
         char *end;
         float e = strtof(v, &end);
         if (end == v || *end || !(e > 0 && e < 1))
@@ -155,43 +177,25 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
         nd->eps = e;
         return XF_OK;
     }
-    if (strcmp(k, "pad") == 0) {
+    case XF_ATTR_PAD:
         if (parse_ints(v, vals, 4) != 4)
             return bad(err, line, "expected pad=top,bottom,left,right, got", v);
-        nd->pt = vals[0];
-        nd->pb = vals[1];
-        nd->pl = vals[2];
-        nd->pr = vals[3];
+        nd->pt = vals[0], nd->pb = vals[1], nd->pl = vals[2], nd->pr = vals[3];
         return XF_OK;
+    default:
+        break;
     }
-    int *dst = NULL;
-    int64_t *dst64 = NULL;
-    if (strcmp(k, "cout") == 0)
-        dst = &nd->cout;
-    else if (strcmp(k, "mult") == 0)
-        dst = &nd->mult;
-    else if (strcmp(k, "count_pad") == 0)
-        dst = &nd->count_pad;
-    else if (strcmp(k, "groups") == 0)
-        dst = &nd->groups;
-    else if (strcmp(k, "begin") == 0)
-        dst = &nd->begin;
-    else if (strcmp(k, "end") == 0)
-        dst = &nd->end;
-    else if (strcmp(k, "h") == 0)
-        dst64 = &nd->h;
-    else if (strcmp(k, "w") == 0)
-        dst64 = &nd->w;
-    else if (strcmp(k, "c") == 0)
-        dst64 = &nd->c;
-    else
-        return bad(err, line, "unknown attribute", k);
     if (parse_ints(v, vals, 1) != 1)
         return bad(err, line, "expected an int for", k);
-    if (dst)
-        *dst = vals[0];
-    else
-        *dst64 = vals[0];
+    switch (attr) {
+    case XF_ATTR_HWC: *(k[0] == 'h' ? &nd->h : k[0] == 'w' ? &nd->w : &nd->c) = vals[0]; break;
+    case XF_ATTR_COUT: nd->cout = vals[0]; break;
+    case XF_ATTR_GROUPS: nd->groups = vals[0]; break;
+    case XF_ATTR_MULT: nd->mult = vals[0]; break;
+    case XF_ATTR_COUNT_PAD: nd->count_pad = vals[0]; break;
+    case XF_ATTR_RANGE: *(k[0] == 'b' ? &nd->begin : &nd->end) = vals[0]; break;
+    default: XF_ASSERT(0);
+    }
     return XF_OK;
 }
 
@@ -199,6 +203,11 @@ static xf_status shape_err(xf_error *err, const xf_node *nd, const char *why)
 {
     return xf__fail(err, XF_ERR_SHAPE, "xfer.graph node '%s' (%s): %s", nd->name,
                     xf__op_name(nd->op), why);
+}
+
+xf_status xf__node_shape_err(xf_error *err, const xf_node *nd, const char *why)
+{
+    return shape_err(err, nd, why);
 }
 
 /* Output size of a window op along one axis; 0 when the window does not fit. */
@@ -210,151 +219,55 @@ static int64_t window_out(int64_t in, int k, int s, int p0, int p1)
     return (span - k) / s + 1;
 }
 
-static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err);
+xf_status xf__window_infer(const xf_graph *g, xf_node *nd, xf_error *err)
+{
+    const xf_node *x = &g->nodes[nd->in[0]];
+    if (nd->kh < 1 || nd->kw < 1 || nd->sh < 1 || nd->sw < 1)
+        return shape_err(err, nd, "needs k= and s=");
+    int ekh = (nd->kh - 1) * nd->dil_h + 1, ekw = (nd->kw - 1) * nd->dil_w + 1;
+    if (nd->pt >= ekh || nd->pb >= ekh || nd->pl >= ekw || nd->pr >= ekw)
+        return shape_err(err, nd, "padding must be smaller than the kernel");
+    nd->h = window_out(x->h, ekh, nd->sh, nd->pt, nd->pb);
+    nd->w = window_out(x->w, ekw, nd->sw, nd->pl, nd->pr);
+    if (nd->h < 1 || nd->w < 1)
+        return shape_err(err, nd, "kernel larger than the padded input");
+    nd->c = x->c;
+    return XF_OK;
+}
 
-/* Shape rules, then bounds: per-image activations stay below 2^31 elements, so sizes computed
- * from them (times a batch of at most 4096) cannot overflow. */
+/* Arity and attribute defaults, the op's shape rule, then bounds: per-image activations stay
+ * below 2^31 elements, so sizes computed from them (times a batch of at most 4096) cannot
+ * overflow. */
 xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
 {
-    xf_status s = infer_shape(g, nd, err);
+    if ((unsigned) nd->op >= XF_OP_COUNT_)
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "node '%s': unknown op %d", nd->name,
+                        (int) nd->op);
+    const xf_op_def *d = xf__op(nd->op);
+    if (d->n_in == XF_IN_MANY ? nd->n_in < 2 : nd->n_in != d->n_in)
+        return shape_err(err, nd, d->n_in == 0   ? "takes no input"
+                                  : d->n_in == 1 ? "needs exactly one input"
+                                  : d->n_in == 2 ? "needs exactly two inputs"
+                                                 : "needs at least two inputs");
+    nd->groups = nd->groups ? nd->groups : 1;
+    nd->dil_h = nd->dil_h ? nd->dil_h : 1;
+    nd->dil_w = nd->dil_w ? nd->dil_w : 1;
+    if ((nd->groups != 1 && !(d->attrs & XF_ATTR_GROUPS)) ||
+        ((nd->dil_h != 1 || nd->dil_w != 1) && !(d->attrs & XF_ATTR_DIL)))
+        return shape_err(err, nd, "groups= and dil= are for conv2d (groups= also shuffle)");
+    xf_status s = XF_OK;
+    if (d->infer) {
+        s = d->infer(g, nd, err);
+    } else {
+        const xf_node *x = &g->nodes[nd->in[0]];
+        nd->h = x->h, nd->w = x->w, nd->c = x->c;
+    }
     if (s)
         return s;
     if (nd->c < 1 || nd->c > MAX_DIM || nd->h > 16384 || nd->w > 16384 ||
         nd->h * nd->w * nd->c > ((int64_t) 1 << 31))
         return shape_err(err, nd, "output larger than 2^31 elements per image");
     return XF_OK;
-}
-
-static xf_status infer_shape(const xf_graph *g, xf_node *nd, xf_error *err)
-{
-    int need_in = nd->op == XF_OP_INPUT ? 0 : (nd->op == XF_OP_ADD || nd->op == XF_OP_CONCAT) ? -1
-                  : nd->op == XF_OP_MUL ? 2 : 1;
-    if (need_in == 1 && nd->n_in != 1)
-        return shape_err(err, nd, "needs exactly one input");
-    if (need_in == 2 && nd->n_in != 2)
-        return shape_err(err, nd, "needs exactly two inputs");
-    nd->groups = nd->groups ? nd->groups : 1;
-    nd->dil_h = nd->dil_h ? nd->dil_h : 1;
-    nd->dil_w = nd->dil_w ? nd->dil_w : 1;
-    if ((nd->groups != 1 && nd->op != XF_OP_CONV2D && nd->op != XF_OP_SHUFFLE) ||
-        ((nd->dil_h != 1 || nd->dil_w != 1) && nd->op != XF_OP_CONV2D))
-        return shape_err(err, nd, "groups= and dil= are for conv2d (groups= also shuffle)");
-    if (need_in == 0 && nd->n_in != 0)
-        return shape_err(err, nd, "takes no input");
-    if (need_in == -1 && nd->n_in < 2)
-        return shape_err(err, nd, "needs at least two inputs");
-    const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : &g->nodes[0];
-    switch (nd->op) {
-    case XF_OP_INPUT:
-        /* images need c = 3 (model.c checks); training graphs start from feature maps */
-        if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > 16384 || nd->w > 16384)
-            return shape_err(err, nd, "input needs h, w in 1..16384 and c >= 1");
-        return XF_OK;
-    case XF_OP_CONV2D:
-    case XF_OP_DWCONV2D:
-    case XF_OP_MAXPOOL:
-    case XF_OP_AVGPOOL:
-    {
-        if (nd->kh < 1 || nd->kw < 1 || nd->sh < 1 || nd->sw < 1)
-            return shape_err(err, nd, "needs k= and s=");
-        int ekh = (nd->kh - 1) * nd->dil_h + 1, ekw = (nd->kw - 1) * nd->dil_w + 1;
-        if (nd->pt >= ekh || nd->pb >= ekh || nd->pl >= ekw || nd->pr >= ekw)
-            return shape_err(err, nd, "padding must be smaller than the kernel");
-        nd->h = window_out(x->h, ekh, nd->sh, nd->pt, nd->pb);
-        nd->w = window_out(x->w, ekw, nd->sw, nd->pl, nd->pr);
-        if (nd->h < 1 || nd->w < 1)
-            return shape_err(err, nd, "kernel larger than the padded input");
-        if (nd->op == XF_OP_CONV2D) {
-            if (nd->cout < 1)
-                return shape_err(err, nd, "needs cout=");
-            if (x->c % nd->groups || nd->cout % nd->groups)
-                return shape_err(err, nd, "groups must divide input and output channels");
-            nd->c = nd->cout;
-        } else if (nd->op == XF_OP_DWCONV2D) {
-            if (nd->mult < 1)
-                nd->mult = 1;
-            nd->c = x->c * nd->mult;
-        } else {
-            nd->c = x->c;
-        }
-        return XF_OK;
-    }
-    case XF_OP_DENSE:
-        if (nd->cout < 1)
-            return shape_err(err, nd, "needs cout=");
-        nd->h = nd->w = 1;
-        nd->c = nd->cout;
-        return XF_OK;
-    case XF_OP_ADD:
-        for (int i = 1; i < nd->n_in; i++) {
-            const xf_node *y = &g->nodes[nd->in[i]];
-            if (y->h != x->h || y->w != x->w || y->c != x->c)
-                return shape_err(err, nd, "inputs differ in shape");
-        }
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = x->c;
-        return XF_OK;
-    case XF_OP_CONCAT:
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = 0;
-        for (int i = 0; i < nd->n_in; i++) {
-            const xf_node *y = &g->nodes[nd->in[i]];
-            if (y->h != x->h || y->w != x->w)
-                return shape_err(err, nd, "inputs differ in height or width");
-            nd->c += y->c;
-        }
-        return XF_OK;
-    case XF_OP_GAP:
-        nd->h = nd->w = 1;
-        nd->c = x->c;
-        return XF_OK;
-    case XF_OP_FLATTEN:
-        nd->h = nd->w = 1;
-        nd->c = x->h * x->w * x->c;
-        return XF_OK;
-    case XF_OP_MUL: {
-        const xf_node *y = &g->nodes[nd->in[1]];
-        if (y->c != x->c || !((y->h == x->h && y->w == x->w) || (y->h == 1 && y->w == 1)))
-            return shape_err(err, nd, "second input must have the first's shape or be 1x1xC");
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = x->c;
-        return XF_OK;
-    }
-    case XF_OP_SHUFFLE:
-        if (x->c % nd->groups)
-            return shape_err(err, nd, "groups must divide the channels");
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = x->c;
-        return XF_OK;
-    case XF_OP_SLICE:
-        if (nd->begin < 0 || nd->end <= nd->begin || nd->end > x->c)
-            return shape_err(err, nd, "needs 0 <= begin < end <= channels");
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = nd->end - nd->begin;
-        return XF_OK;
-    case XF_OP_LAYERNORM:
-        if (!(nd->eps > 0))
-            return shape_err(err, nd, "needs eps=");
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = x->c;
-        return XF_OK;
-    case XF_OP_PRELU:
-    case XF_OP_AFFINE:
-    case XF_OP_ACT:
-    case XF_OP_SOFTMAX:
-        nd->h = x->h;
-        nd->w = x->w;
-        nd->c = x->c;
-        return XF_OK;
-    case XF_OP_COUNT_: break;
-    }
-    return shape_err(err, nd, "unknown op");
 }
 
 xf_status xf__graph_parse(const char *text, xf_graph *g, xf_error *err)
@@ -392,7 +305,7 @@ xf_status xf__graph_parse(const char *text, xf_graph *g, xf_error *err)
         memset(nd, 0, sizeof *nd);
         nd->op = XF_OP_COUNT_;
         for (int o = 0; o < XF_OP_COUNT_; o++)
-            if (strcmp(op, op_names[o]) == 0)
+            if (strcmp(op, xf__op((xf_op) o)->name) == 0)
                 nd->op = (xf_op) o;
         if (nd->op == XF_OP_COUNT_) {
             s = xf__fail(err, XF_ERR_UNSUPPORTED, "xfer.graph line %d: unknown op '%s'", line, op);
@@ -437,9 +350,9 @@ fail:
 }
 
 /* Looks up name.suffix with exactly dims ne[0..nd) (GGUF order). */
-static xf_status bind_one(const xf_wfile *wf, const xf_node *nd, const char *suffix, int n_dims,
-                          const int64_t *ne, const float **out, unsigned char *used,
-                          xf_error *err)
+static xf_status bind_one(const xf_wfile *wf, const float *const *data, const xf_node *nd,
+                          const char *suffix, int n_dims, const int64_t *ne, const float **out,
+                          unsigned char *used, xf_error *err)
 {
     char tname[300];
     snprintf(tname, sizeof tname, "%s.%s", nd->name, suffix);
@@ -461,34 +374,28 @@ static xf_status bind_one(const xf_wfile *wf, const xf_node *nd, const char *suf
         return xf__fail(err, XF_ERR_SHAPE, "tensor '%s': shape [%s], graph needs [%s]", tname,
                         got, want);
     }
-    if (t->type != XF_TYPE_F32)
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "tensor '%s': not F32 after load", tname);
-    *out = t->data;
+    *out = data[t - wf->t];
     used[t - wf->t] = 1;
     return XF_OK;
 }
 
 int xf__node_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
 {
-    const xf_node *x = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
-    switch (nd->op) {
-    case XF_OP_CONV2D:
-        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c / nd->groups, shape[3] = nd->cout;
-        return 4;
-    case XF_OP_PRELU:
-    case XF_OP_AFFINE:
-    case XF_OP_LAYERNORM: shape[0] = x->c; return 1;
-    case XF_OP_DWCONV2D:
-        shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = x->c, shape[3] = nd->mult;
-        return 4;
-    case XF_OP_DENSE:
-        shape[0] = x->h * x->w * x->c, shape[1] = nd->cout;
-        return 2;
-    default: return 0;
-    }
+    const xf_op_def *d = xf__op(nd->op);
+    return d->weight_shape ? d->weight_shape(g, nd, shape) : 0;
 }
 
-xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, xf_error *err)
+int64_t xf__node_weight_count(const xf_graph *g, const xf_node *nd)
+{
+    int64_t shape[4], n = 1;
+    int rank = xf__node_weight_shape(g, nd, shape);
+    for (int d = 0; d < rank; d++)
+        n *= shape[d];
+    return rank ? n : 0;
+}
+
+xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, const float *const *data,
+                         unsigned char *used, xf_error *err)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         xf_node *nd = &g->nodes[i];
@@ -498,7 +405,7 @@ xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, x
             continue;
         for (int d = 0; d < wnd; d++) /* GGUF order: fastest dimension first */
             wne[d] = shape[wnd - 1 - d];
-        xf_status s = bind_one(wf, nd, "weight", wnd, wne, &nd->weight, used, err);
+        xf_status s = bind_one(wf, data, nd, "weight", wnd, wne, &nd->weight, used, err);
         if (s)
             return s;
         nd->n_params = 1;
@@ -507,8 +414,8 @@ xf_status xf__graph_bind(xf_graph *g, const xf_wfile *wf, unsigned char *used, x
         char tname[300];
         snprintf(tname, sizeof tname, "%s.bias", nd->name);
         nd->bias = NULL;
-        if (nd->op != XF_OP_PRELU && xf__wfile_tensor(wf, tname) &&
-            (s = bind_one(wf, nd, "bias", 1, bne, &nd->bias, used, err)))
+        if (xf__op(nd->op)->bias && xf__wfile_tensor(wf, tname) &&
+            (s = bind_one(wf, data, nd, "bias", 1, bne, &nd->bias, used, err)))
             return s;
         if (nd->bias)
             nd->n_params += nd->c;
@@ -542,6 +449,40 @@ static int cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
+/* The attributes of nd, in the order of the XF_ATTR_* bits: the shown ones always, the others
+ * when not at their default. */
+static int cat_attrs(char **buf, size_t *len, size_t *cap, const xf_node *nd)
+{
+    const xf_op_def *d = xf__op(nd->op);
+    unsigned a = d->attrs, sh = d->shown;
+#define WANT(bit, nondefault) ((a & (bit)) && ((sh & (bit)) || (nondefault)))
+    int ok = 1;
+    if (WANT(XF_ATTR_HWC, 1))
+        ok = cat(buf, len, cap, " h=%lld w=%lld c=%lld", (long long) nd->h, (long long) nd->w,
+                 (long long) nd->c);
+    if (ok && WANT(XF_ATTR_K, 1))
+        ok = cat(buf, len, cap, " k=%d,%d s=%d,%d pad=%d,%d,%d,%d", nd->kh, nd->kw, nd->sh,
+                 nd->sw, nd->pt, nd->pb, nd->pl, nd->pr);
+    if (ok && WANT(XF_ATTR_COUT, 1))
+        ok = cat(buf, len, cap, " cout=%d", nd->cout);
+    if (ok && WANT(XF_ATTR_GROUPS, nd->groups != 1))
+        ok = cat(buf, len, cap, " groups=%d", nd->groups);
+    if (ok && WANT(XF_ATTR_DIL, nd->dil_h != 1 || nd->dil_w != 1))
+        ok = cat(buf, len, cap, " dil=%d,%d", nd->dil_h, nd->dil_w);
+    if (ok && WANT(XF_ATTR_MULT, nd->mult != 1))
+        ok = cat(buf, len, cap, " mult=%d", nd->mult);
+    if (ok && WANT(XF_ATTR_COUNT_PAD, nd->count_pad))
+        ok = cat(buf, len, cap, " count_pad=1");
+    if (ok && WANT(XF_ATTR_RANGE, 1))
+        ok = cat(buf, len, cap, " begin=%d end=%d", nd->begin, nd->end);
+    if (ok && WANT(XF_ATTR_EPS, 1))
+        ok = cat(buf, len, cap, " eps=%.9g", (double) nd->eps);
+    if (ok && WANT(XF_ATTR_ACT, nd->act != XF_ACT_NONE))
+        ok = cat(buf, len, cap, " act=%s", xf__act_name(nd->act));
+#undef WANT
+    return ok;
+}
+
 char *xf__graph_format(const xf_graph *g)
 {
     char *buf = NULL;
@@ -554,39 +495,7 @@ char *xf__graph_format(const xf_graph *g)
             ok = cat(&buf, &len, &cap, " out=%s", nd->out_name);
         for (int k = 0; ok && k < nd->n_in; k++)
             ok = cat(&buf, &len, &cap, "%s%s", k ? "," : " in=", g->nodes[nd->in[k]].out_name);
-        switch (nd->op) {
-        case XF_OP_INPUT:
-            ok = ok && cat(&buf, &len, &cap, " h=%lld w=%lld c=%lld", (long long) nd->h,
-                           (long long) nd->w, (long long) nd->c);
-            break;
-        case XF_OP_CONV2D:
-        case XF_OP_DWCONV2D:
-        case XF_OP_MAXPOOL:
-        case XF_OP_AVGPOOL:
-            ok = ok && cat(&buf, &len, &cap, " k=%d,%d s=%d,%d pad=%d,%d,%d,%d", nd->kh, nd->kw,
-                           nd->sh, nd->sw, nd->pt, nd->pb, nd->pl, nd->pr);
-            if (nd->op == XF_OP_CONV2D)
-                ok = ok && cat(&buf, &len, &cap, " cout=%d", nd->cout);
-            if (nd->op == XF_OP_CONV2D && nd->groups != 1)
-                ok = ok && cat(&buf, &len, &cap, " groups=%d", nd->groups);
-            if (nd->op == XF_OP_CONV2D && (nd->dil_h != 1 || nd->dil_w != 1))
-                ok = ok && cat(&buf, &len, &cap, " dil=%d,%d", nd->dil_h, nd->dil_w);
-            if (nd->op == XF_OP_DWCONV2D && nd->mult != 1)
-                ok = ok && cat(&buf, &len, &cap, " mult=%d", nd->mult);
-            if (nd->op == XF_OP_AVGPOOL && nd->count_pad)
-                ok = ok && cat(&buf, &len, &cap, " count_pad=1");
-            break;
-        case XF_OP_DENSE: ok = ok && cat(&buf, &len, &cap, " cout=%d", nd->cout); break;
-        case XF_OP_SHUFFLE: ok = ok && cat(&buf, &len, &cap, " groups=%d", nd->groups); break;
-        case XF_OP_SLICE:
-            ok = ok && cat(&buf, &len, &cap, " begin=%d end=%d", nd->begin, nd->end);
-            break;
-        case XF_OP_LAYERNORM: ok = ok && cat(&buf, &len, &cap, " eps=%.9g", (double) nd->eps); break;
-        default: break;
-        }
-        if (ok && nd->act != XF_ACT_NONE)
-            ok = cat(&buf, &len, &cap, " act=%s", xf__act_name(nd->act));
-        ok = ok && cat(&buf, &len, &cap, "\n");
+        ok = ok && cat_attrs(&buf, &len, &cap, nd) && cat(&buf, &len, &cap, "\n");
     }
     if (!ok) {
         free(buf);

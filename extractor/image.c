@@ -7,8 +7,8 @@
  * longjmp error model stays inside this file. It is not: resizing or normalisation
  * (preprocess.c), and no other file includes jpeglib.h or png.h.
  */
-#include "xf_internal.h"
 #include "image.h"
+#include "picture.h"
 
 #include <errno.h>
 #include <setjmp.h>

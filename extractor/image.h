@@ -1,10 +1,11 @@
 /* image.h — private interface between image.c (decoding) and preprocess.c (resampling).
- * It is: the 8-bit RGB buffer type and the decode options. It is not public API.
+ * It is: the 8-bit RGB buffer type and the decode options. It is not public API, and not for
+ * writing pictures (picture.h).
  */
 #ifndef XF_IMAGE_H
 #define XF_IMAGE_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef struct {
     uint8_t *px; /* (h, w, 3) RGB, as stored (orientation not yet applied) */
@@ -29,8 +30,5 @@ void xf__rgb_free(xf_rgb *im);
 int xf__exif_orientation(const uint8_t *d, size_t n);
 /* Applies im->orientation in place (new buffer); sets it to 1. */
 xf_status xf__rgb_orient(xf_rgb *im, xf_error *err);
-
-/* Writes an 8-bit RGB PNG (h, w, 3) atomically (tmp + fsync + rename). */
-xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err);
 
 #endif

@@ -4,7 +4,7 @@
 #ifndef XF_INPUTS_H
 #define XF_INPUTS_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef struct {
     char **paths;

@@ -1,10 +1,12 @@
-/* op_act.c — element-wise ops: activations, add, concat, softmax, global average pooling.
+/* op_act.c — activations: the element-wise kernels every op's epilogue uses, their
+ * derivatives, a double-precision reference, and the act op (an activation on its own).
  * Exponentials and erf are inlined polynomials (vectorised, AVX+FMA clone) rather than libm.
  *
- * It is: the NHWC kernels that touch each element once. It is not: anything with a window
- * (op_pool.c) or weights (op_conv2d.c, op_dwconv2d.c, op_dense.c).
+ * It is: the kernels that touch each element once by its value alone. It is not: anything with
+ * a window (op_pool.c), weights (op_conv2d.c, op_dwconv2d.c, op_dense.c) or two inputs
+ * (op_eltwise.c).
  */
-#include "xf_internal.h"
+#include "ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -86,37 +88,40 @@ int xf__act_invertible(xf_act a)
     return a != XF_ACT_SILU && a != XF_ACT_HARDSWISH && a != XF_ACT_GELU;
 }
 
-void xf__gap(const float *x, int n, int64_t hw, int64_t c, float *y)
+XF_CLONES void xf__bias_act_rows(float *restrict y, int64_t rows, int64_t c,
+                                 const float *restrict bias, xf_act act)
 {
-    for (int b = 0; b < n; b++) {
-        float *yb = y + (size_t) b * (size_t) c;
-        const float *xb = x + (size_t) b * (size_t) (hw * c);
-        memset(yb, 0, (size_t) c * sizeof(float));
-        for (int64_t p = 0; p < hw; p++)
-            for (int64_t ch = 0; ch < c; ch++)
-                yb[ch] += xb[p * c + ch];
-        float inv = 1.0f / (float) hw;
-        for (int64_t ch = 0; ch < c; ch++)
-            yb[ch] *= inv;
+    for (int64_t r = 0; r < rows; r++) {
+        float *yr = y + r * c;
+        if (bias)
+            for (int64_t j = 0; j < c; j++)
+                yr[j] += bias[j];
+        if (act == XF_ACT_RELU6)
+            for (int64_t j = 0; j < c; j++)
+                yr[j] = yr[j] > 0 ? (yr[j] < 6 ? yr[j] : 6) : 0;
+        else if (act == XF_ACT_RELU)
+            for (int64_t j = 0; j < c; j++)
+                yr[j] = yr[j] > 0 ? yr[j] : 0;
+        else if (act != XF_ACT_NONE)
+            xf__act_apply(yr, (size_t) c, act);
     }
 }
 
-void xf__softmax(const float *x, int n, int64_t c, float *y)
+double xf__act_ref(double x, xf_act act)
 {
-    for (int64_t r = 0; r < (int64_t) n; r++) {
-        const float *xr = x + r * c;
-        float *yr = y + r * c;
-        float mx = xr[0];
-        for (int64_t i = 1; i < c; i++)
-            mx = xr[i] > mx ? xr[i] : mx;
-        double sum = 0;
-        for (int64_t i = 0; i < c; i++) {
-            yr[i] = expf(xr[i] - mx);
-            sum += (double) yr[i];
-        }
-        for (int64_t i = 0; i < c; i++)
-            yr[i] = (float) ((double) yr[i] / sum);
+    switch (act) {
+    case XF_ACT_NONE: return x;
+    case XF_ACT_RELU: return x > 0 ? x : 0;
+    case XF_ACT_RELU6: return x > 0 ? (x < 6 ? x : 6) : 0;
+    case XF_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case XF_ACT_LEAKY: return x > 0 ? x : 0.01 * x;
+    case XF_ACT_SILU: return x / (1 + exp(-x));
+    case XF_ACT_HARDSIGMOID: return fmin(fmax(x + 3, 0), 6) / 6;
+    case XF_ACT_HARDSWISH: return x * fmin(fmax(x + 3, 0), 6) / 6;
+    case XF_ACT_GELU: return 0.5 * x * (1 + erf(x * M_SQRT1_2));
+    case XF_ACT_COUNT_: break;
     }
+    return x;
 }
 
 void xf__act_backward(const float *y, float *dy, size_t n, xf_act act)
@@ -181,28 +186,37 @@ void xf__act_backward_x(const float *x, float *dy, size_t n, xf_act act)
     }
 }
 
-void xf__gap_backward(const float *dy, int n, int64_t hw, int64_t c, float *dx)
+/* ---- the act op: y = act(x); node.c applies the activation, backward undoes it from x ---- */
+static void act_forward(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                        int n, float *scratch)
 {
-    float inv = 1.0f / (float) hw;
-    for (int b = 0; b < n; b++)
-        for (int64_t p = 0; p < hw; p++)
-            for (int64_t ch = 0; ch < c; ch++)
-                dx[((int64_t) b * hw + p) * c + ch] = dy[(int64_t) b * c + ch] * inv;
+    (void) g, (void) scratch;
+    memcpy(y, x[0], xf__node_floats(nd, n) * sizeof(float));
 }
 
-double xf__softmax_xent(const float *logits, const int *labels, int n, int64_t k, float smoothing,
-                        float *dlogits)
+static void act_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                            int n)
 {
-    double loss = 0;
-    xf__softmax(logits, n, k, dlogits);
-    for (int r = 0; r < n; r++) {
-        float *p = dlogits + (int64_t) r * k;
-        for (int64_t j = 0; j < k; j++) {
-            double target = (double) smoothing / (double) k +
-                            (j == labels[r] ? 1.0 - (double) smoothing : 0.0);
-            loss -= target * log((double) p[j] + 1e-30);
-            p[j] = (float) (((double) p[j] - target) / n);
-        }
-    }
-    return loss / n;
+    (void) g;
+    for (size_t i = 0; i < xf__node_floats(nd, n); i++)
+        y[i] = (float) xf__act_ref((double) x[0][i], nd->act);
 }
+
+static void act_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
+                         const float *y, const float *dy, float *const *dx, int n, float *scratch,
+                         float *dw, float *db)
+{
+    (void) g, (void) x, (void) y, (void) scratch, (void) dw, (void) db;
+    if (dx[0])
+        memcpy(dx[0], dy, xf__node_floats(nd, n) * sizeof(float));
+}
+
+const xf_op_def xf__op_act = {
+    .name = "act",
+    .n_in = 1,
+    .attrs = XF_ATTR_ACT,
+    .act_input = 1,
+    .forward = act_forward,
+    .forward_ref = act_forward_ref,
+    .backward = act_backward,
+};

@@ -3,37 +3,19 @@
  * It is: 1x1 stride-1 convolutions as GEMMs over each image's pixels; everything else as
  * row-chunked im2col + GEMM (chunks sized to stay in cache), bias + activation applied while
  * the chunk is hot. GEMM shapes never depend on the batch size, so an image's features are
- * bit-identical in any batch; and a direct-loop reference used by the tests. Weights are (kh, kw,
+ * bit-identical in any batch; direct-loop references of forward and backward for the tests. Weights are (kh, kw,
  * cin / groups, cout) row-major, as the converters store them; group g maps input channels
  * [g*cin/G, (g+1)*cin/G) to output channels [g*cout/G, (g+1)*cout/G), one GEMM per group on a
  * column block of the weights. Dilation spaces the taps. It is not: depthwise (op_dwconv2d.c).
  */
-#include "xf_internal.h"
+#include "gemm.h"
+#include "ops.h"
 
 #include <string.h>
 
 #define CHUNK_FLOATS (1 << 18) /* im2col chunk budget: 1 MiB */
 #define MIN_ROWS     128
 
-
-XF_CLONES static void bias_act_rows(float *restrict y, int64_t rows, int64_t c,
-                                    const float *restrict bias, xf_act act)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        float *yr = y + r * c;
-        if (bias)
-            for (int64_t j = 0; j < c; j++)
-                yr[j] += bias[j];
-        if (act == XF_ACT_RELU6)
-            for (int64_t j = 0; j < c; j++)
-                yr[j] = yr[j] > 0 ? (yr[j] < 6 ? yr[j] : 6) : 0;
-        else if (act == XF_ACT_RELU)
-            for (int64_t j = 0; j < c; j++)
-                yr[j] = yr[j] > 0 ? yr[j] : 0;
-        else if (act != XF_ACT_NONE)
-            xf__act_apply(yr, (size_t) c, act);
-    }
-}
 
 static int is_pointwise(const xf_node *nd)
 {
@@ -107,7 +89,7 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
             for (int64_t r0 = 0; r0 < m; r0 += step) {
                 int64_t rows = m - r0 < step ? m - r0 : step;
                 xf__sgemm(rows, cout, cin, xb + r0 * cin, nd->weight, yb + r0 * cout, 0);
-                bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
+                xf__bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
             }
         }
         return;
@@ -126,7 +108,7 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
                 xf__sgemm_gen(0, 0, rows, og, k, scratch, k, nd->weight + gi * og, cout,
                               yb + r0 * cout + gi * og, cout, 0);
             }
-            bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
+            xf__bias_act_rows(yb + r0 * cout, rows, cout, nd->bias, nd->act);
         }
     }
 }
@@ -151,9 +133,8 @@ void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_
                             for (int64_t ci = 0; ci < cg; ci++)
                                 s += (double) xp[ci] * (double) wp[ci * cout];
                         }
-                    float v = (float) s;
-                    xf__act_apply(&v, 1, nd->act);
-                    y[((b * nd->h + oy) * nd->w + ox) * cout + co] = v;
+                    y[((b * nd->h + oy) * nd->w + ox) * cout + co] =
+                        (float) xf__act_ref(s, nd->act);
                 }
 }
 
@@ -224,3 +205,119 @@ void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, i
         }
     }
 }
+
+/* The backward pass by direct loops in double: the tests' twin of the im2col path. */
+static void conv2d_backward_ref_k(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                                  int64_t cin, const float *dy, float *dx, float *dw, float *db)
+{
+    int64_t cout = nd->cout, cg = cin / nd->groups, og = cout / nd->groups;
+    if (dx)
+        for (size_t i = 0; i < (size_t) n * (size_t) (ih * iw * cin); i++)
+            dx[i] = 0;
+    for (int64_t co = 0; co < cout; co++) {
+        double sb = 0;
+        for (int b = 0; b < n; b++)
+            for (int64_t o = 0; o < nd->h * nd->w; o++)
+                sb += (double) dy[((int64_t) b * nd->h * nd->w + o) * cout + co];
+        if (db)
+            db[co] += (float) sb;
+    }
+    for (int ky = 0; ky < nd->kh; ky++)
+        for (int kx = 0; kx < nd->kw; kx++)
+            for (int64_t ci = 0; ci < cg; ci++)
+                for (int64_t co = 0; co < cout; co++) {
+                    double s = 0;
+                    for (int b = 0; b < n; b++)
+                        for (int64_t oy = 0; oy < nd->h; oy++)
+                            for (int64_t ox = 0; ox < nd->w; ox++) {
+                                int64_t iy = oy * nd->sh + ky * nd->dil_h - nd->pt;
+                                int64_t ix = ox * nd->sw + kx * nd->dil_w - nd->pl;
+                                if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                                    continue;
+                                double g = (double) dy[((b * nd->h + oy) * nd->w + ox) * cout + co];
+                                int64_t xi = ((b * ih + iy) * iw + ix) * cin + co / og * cg + ci;
+                                s += g * (double) x[xi];
+                                if (dx)
+                                    dx[xi] += (float) (g * (double) nd->weight[((ky * nd->kw + kx) * cg + ci) * cout + co]);
+                            }
+                    if (dw)
+                        dw[((ky * nd->kw + kx) * cg + ci) * cout + co] += (float) s;
+                }
+}
+
+/* ---- descriptor ---- */
+static xf_status conv2d_infer(const xf_graph *g, xf_node *nd, xf_error *err)
+{
+    xf_status s = xf__window_infer(g, nd, err);
+    if (s)
+        return s;
+    const xf_node *x = &g->nodes[nd->in[0]];
+    if (nd->cout < 1)
+        return xf__node_shape_err(err, nd, "needs cout=");
+    if (x->c % nd->groups || nd->cout % nd->groups)
+        return xf__node_shape_err(err, nd, "groups must divide input and output channels");
+    nd->c = nd->cout;
+    return XF_OK;
+}
+
+static int conv2d_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
+{
+    shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = g->nodes[nd->in[0]].c / nd->groups;
+    shape[3] = nd->cout;
+    return 4;
+}
+
+static size_t conv2d_scratch(const xf_graph *g, const xf_node *nd)
+{
+    const xf_node *x = &g->nodes[nd->in[0]];
+    return xf__conv2d_scratch(nd, x->h, x->w, x->c);
+}
+
+static void conv2d_forward(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                           int n, float *scratch)
+{
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__conv2d(nd, x[0], n, xn->h, xn->w, xn->c, y, scratch);
+}
+
+static void conv2d_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
+                               float *y, int n)
+{
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__conv2d_ref(nd, x[0], n, xn->h, xn->w, xn->c, y);
+}
+
+static void conv2d_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
+                            const float *y, const float *dy, float *const *dx, int n,
+                            float *scratch, float *dw, float *db)
+{
+    (void) y;
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__conv2d_backward(nd, x[0], n, xn->h, xn->w, xn->c, dy, dx[0], dw, db, scratch);
+}
+
+static void conv2d_backward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
+                                const float *y, const float *dy, float *const *dx, int n,
+                                float *dw, float *db)
+{
+    (void) y;
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    conv2d_backward_ref_k(nd, x[0], n, xn->h, xn->w, xn->c, dy, dx[0], dw, db);
+}
+
+const xf_op_def xf__op_conv2d = {
+    .name = "conv2d",
+    .n_in = 1,
+    .attrs = XF_ATTR_WINDOW | XF_ATTR_COUT | XF_ATTR_GROUPS | XF_ATTR_DIL | XF_ATTR_ACT,
+    .shown = XF_ATTR_WINDOW | XF_ATTR_COUT,
+    .bias = 1,
+    .own_act = 1,
+    .fold_affine = 1,
+    .infer = conv2d_infer,
+    .weight_shape = conv2d_weight_shape,
+    .scratch = conv2d_scratch,
+    .forward = conv2d_forward,
+    .forward_ref = conv2d_forward_ref,
+    .backward = conv2d_backward,
+    .backward_ref = conv2d_backward_ref,
+};

@@ -1,41 +1,20 @@
 /* op_dense.c — fully connected layer: y (n, out) = x (n, in) @ W (in, out) + b, fused act.
  *
- * It is: the GEMM path and its naive reference. It is not: flattening (a no-op on NHWC memory).
+ * It is: the GEMM path (one row at a time, so any batch gives the same bits), its backward
+ * pass, a double-precision reference and the dense descriptor. It is not: flattening (a no-op
+ * on NHWC memory: a dense layer reads its input map as one row per image).
  */
-#include "xf_internal.h"
-
-static void bias_act(const xf_node *nd, float *y, int n)
-{
-    int64_t c = nd->cout;
-    if (nd->bias)
-        for (int64_t r = 0; r < (int64_t) n; r++)
-            for (int64_t j = 0; j < c; j++)
-                y[r * c + j] += nd->bias[j];
-    xf__act_apply(y, (size_t) n * (size_t) c, nd->act);
-}
+#include "gemm.h"
+#include "ops.h"
 
 void xf__dense(const xf_node *nd, const float *x, int n, int64_t in, float *y)
 {
-    /* one row at a time: the same BLAS path for any batch size (bit-identical results) */
     for (int r = 0; r < n; r++)
         xf__sgemm(1, nd->cout, in, x + (size_t) r * (size_t) in, nd->weight,
                   y + (size_t) r * (size_t) nd->cout, 0);
-    bias_act(nd, y, n);
+    xf__bias_act_rows(y, n, nd->cout, nd->bias, nd->act);
 }
 
-void xf__dense_ref(const xf_node *nd, const float *x, int n, int64_t in, float *y)
-{
-    for (int64_t r = 0; r < (int64_t) n; r++)
-        for (int64_t j = 0; j < nd->cout; j++) {
-            double s = 0;
-            for (int64_t i = 0; i < in; i++)
-                s += (double) x[r * in + i] * (double) nd->weight[i * nd->cout + j];
-            y[r * nd->cout + j] = (float) s;
-        }
-    bias_act(nd, y, n);
-}
-
-/* dy after the activation has been undone. */
 void xf__dense_backward(const xf_node *nd, const float *x, int n, int64_t in, const float *dy,
                         float *dx, float *dw, float *db)
 {
@@ -48,3 +27,69 @@ void xf__dense_backward(const xf_node *nd, const float *x, int n, int64_t in, co
     if (dx)
         xf__sgemm_t(0, 1, n, in, nd->cout, dy, nd->weight, dx, 0); /* dy W^T */
 }
+
+/* ---- descriptor ---- */
+static int64_t in_len(const xf_graph *g, const xf_node *nd)
+{
+    const xf_node *x = &g->nodes[nd->in[0]];
+    return x->h * x->w * x->c;
+}
+
+static xf_status dense_infer(const xf_graph *g, xf_node *nd, xf_error *err)
+{
+    (void) g;
+    if (nd->cout < 1)
+        return xf__node_shape_err(err, nd, "needs cout=");
+    nd->h = nd->w = 1;
+    nd->c = nd->cout;
+    return XF_OK;
+}
+
+static int dense_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
+{
+    shape[0] = in_len(g, nd), shape[1] = nd->cout;
+    return 2;
+}
+
+static void dense_forward(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                          int n, float *scratch)
+{
+    (void) scratch;
+    xf__dense(nd, x[0], n, in_len(g, nd), y);
+}
+
+static void dense_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
+                              float *y, int n)
+{
+    int64_t in = in_len(g, nd);
+    for (int64_t r = 0; r < (int64_t) n; r++)
+        for (int64_t j = 0; j < nd->cout; j++) {
+            double s = nd->bias ? (double) nd->bias[j] : 0;
+            for (int64_t i = 0; i < in; i++)
+                s += (double) x[0][r * in + i] * (double) nd->weight[i * nd->cout + j];
+            y[r * nd->cout + j] = (float) xf__act_ref(s, nd->act);
+        }
+}
+
+static void dense_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
+                           const float *y, const float *dy, float *const *dx, int n,
+                           float *scratch, float *dw, float *db)
+{
+    (void) y, (void) scratch;
+    xf__dense_backward(nd, x[0], n, in_len(g, nd), dy, dx[0], dw, db);
+}
+
+const xf_op_def xf__op_dense = {
+    .name = "dense",
+    .n_in = 1,
+    .attrs = XF_ATTR_COUT | XF_ATTR_ACT,
+    .shown = XF_ATTR_COUT,
+    .bias = 1,
+    .own_act = 1,
+    .fold_affine = 1,
+    .infer = dense_infer,
+    .weight_shape = dense_weight_shape,
+    .forward = dense_forward,
+    .forward_ref = dense_forward_ref,
+    .backward = dense_backward,
+};

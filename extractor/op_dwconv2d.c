@@ -1,10 +1,12 @@
 /* op_dwconv2d.c — depthwise 2-D convolution on NHWC float32, fused bias and activation.
  *
- * It is: a channel-vectorised kernel (each tap is one contiguous multiply-add over channels,
- * compiled for AVX2/FMA and baseline, chosen at run time), and a direct reference. Weights are
- * (kh, kw, c, mult) row-major; output channel = ci * mult + m. It is not: grouped convolution.
+ * It is: a channel-vectorised kernel for multiplier 1 (each tap is one contiguous multiply-add
+ * over channels, compiled for AVX2/FMA and baseline, chosen at run time), a plain loop for other
+ * multipliers, direct references in double (forward) and by output pixel (backward), and the
+ * dwconv2d descriptor. Weights are (kh, kw, c, mult) row-major; output channel = ci * mult + m.
+ * It is not: grouped convolution (op_conv2d.c).
  */
-#include "xf_internal.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -45,16 +47,40 @@ XF_CLONES static void dw_mult1(const xf_node *nd, const float *restrict x, int64
         }
 }
 
+/* any multiplier, one image: float accumulation, taps in the same order as dw_mult1 */
+static void dw_any(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c, float *y)
+{
+    int64_t m = nd->mult, oc = c * m;
+    for (int64_t oy = 0; oy < nd->h; oy++)
+        for (int64_t ox = 0; ox < nd->w; ox++) {
+            float *yp = y + (oy * nd->w + ox) * oc;
+            for (int64_t co = 0; co < oc; co++)
+                yp[co] = nd->bias ? nd->bias[co] : 0.0f;
+            for (int ky = 0; ky < nd->kh; ky++)
+                for (int kx = 0; kx < nd->kw; kx++) {
+                    int64_t iy = oy * nd->sh + ky - nd->pt, ix = ox * nd->sw + kx - nd->pl;
+                    if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                        continue;
+                    const float *xp = x + (iy * iw + ix) * c;
+                    const float *wp = nd->weight + (ky * nd->kw + kx) * oc;
+                    for (int64_t co = 0; co < oc; co++)
+                        yp[co] += xp[co / m] * wp[co];
+                }
+            xf__act_apply(yp, (size_t) oc, nd->act);
+        }
+}
+
 void xf__dwconv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t c,
                   float *y)
 {
-    if (nd->mult != 1) {
-        xf__dwconv2d_ref(nd, x, n, ih, iw, c, y);
-        return;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t) b * (size_t) (ih * iw * c);
+        float *yb = y + (size_t) b * (size_t) (nd->h * nd->w * c * nd->mult);
+        if (nd->mult == 1)
+            dw_mult1(nd, xb, ih, iw, c, yb);
+        else
+            dw_any(nd, xb, ih, iw, c, yb);
     }
-    for (int b = 0; b < n; b++)
-        dw_mult1(nd, x + (size_t) b * (size_t) (ih * iw * c), ih, iw, c,
-                 y + (size_t) b * (size_t) (nd->h * nd->w * c));
 }
 
 void xf__dwconv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t c,
@@ -77,9 +103,8 @@ void xf__dwconv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int6
                                 s += (double) x[((b * ih + iy) * iw + ix) * c + ci] *
                                      (double) nd->weight[((ky * nd->kw + kx) * c + ci) * m + k];
                             }
-                        float v = (float) s;
-                        xf__act_apply(&v, 1, nd->act);
-                        y[((b * nd->h + oy) * nd->w + ox) * oc + co] = v;
+                        y[((b * nd->h + oy) * nd->w + ox) * oc + co] =
+                            (float) xf__act_ref(s, nd->act);
                     }
 }
 
@@ -118,20 +143,27 @@ XF_CLONES static void dw_backward_mult1(const xf_node *nd, const float *restrict
         }
 }
 
-/* dy after the activation has been undone. Any multiplier; multiplier 1 vectorised. */
+/* dy after the activation has been undone. Multiplier 1 vectorised, else the reference. */
 void xf__dwconv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
                            int64_t c, const float *dy, float *dx, float *dw, float *db)
 {
-    int64_t m = nd->mult, oc = c * m;
-    if (m == 1) {
-        if (dx)
-            memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
-        for (int b = 0; b < n; b++)
-            dw_backward_mult1(nd, x + (size_t) b * (size_t) (ih * iw * c), ih, iw, c,
-                              dy + (size_t) b * (size_t) (nd->h * nd->w * c),
-                              dx ? dx + (size_t) b * (size_t) (ih * iw * c) : NULL, dw, db);
+    if (nd->mult != 1) {
+        xf__dwconv2d_backward_ref(nd, x, n, ih, iw, c, dy, dx, dw, db);
         return;
     }
+    if (dx)
+        memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
+    for (int b = 0; b < n; b++)
+        dw_backward_mult1(nd, x + (size_t) b * (size_t) (ih * iw * c), ih, iw, c,
+                          dy + (size_t) b * (size_t) (nd->h * nd->w * c),
+                          dx ? dx + (size_t) b * (size_t) (ih * iw * c) : NULL, dw, db);
+}
+
+/* Any multiplier, by output pixel and tap in plain loops: the twin of the vectorised path. */
+void xf__dwconv2d_backward_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                               int64_t c, const float *dy, float *dx, float *dw, float *db)
+{
+    int64_t m = nd->mult, oc = c * m;
     if (dx)
         memset(dx, 0, (size_t) n * (size_t) (ih * iw * c) * sizeof(float));
     for (int b = 0; b < n; b++)
@@ -161,3 +193,70 @@ void xf__dwconv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih,
                     }
             }
 }
+
+/* ---- descriptor ---- */
+static xf_status dwconv2d_infer(const xf_graph *g, xf_node *nd, xf_error *err)
+{
+    xf_status s = xf__window_infer(g, nd, err);
+    if (s)
+        return s;
+    if (nd->mult < 1)
+        nd->mult = 1;
+    nd->c = g->nodes[nd->in[0]].c * nd->mult;
+    return XF_OK;
+}
+
+static int dwconv2d_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *shape)
+{
+    shape[0] = nd->kh, shape[1] = nd->kw, shape[2] = g->nodes[nd->in[0]].c, shape[3] = nd->mult;
+    return 4;
+}
+
+static void dwconv2d_forward(const xf_graph *g, const xf_node *nd, const float *const *x,
+                             float *y, int n, float *scratch)
+{
+    (void) scratch;
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__dwconv2d(nd, x[0], n, xn->h, xn->w, xn->c, y);
+}
+
+static void dwconv2d_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
+                                 float *y, int n)
+{
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__dwconv2d_ref(nd, x[0], n, xn->h, xn->w, xn->c, y);
+}
+
+static void dwconv2d_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
+                              const float *y, const float *dy, float *const *dx, int n,
+                              float *scratch, float *dw, float *db)
+{
+    (void) y, (void) scratch;
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__dwconv2d_backward(nd, x[0], n, xn->h, xn->w, xn->c, dy, dx[0], dw, db);
+}
+
+static void dwconv2d_backward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
+                                  const float *y, const float *dy, float *const *dx, int n,
+                                  float *dw, float *db)
+{
+    (void) y;
+    const xf_node *xn = &g->nodes[nd->in[0]];
+    xf__dwconv2d_backward_ref(nd, x[0], n, xn->h, xn->w, xn->c, dy, dx[0], dw, db);
+}
+
+const xf_op_def xf__op_dwconv2d = {
+    .name = "dwconv2d",
+    .n_in = 1,
+    .attrs = XF_ATTR_WINDOW | XF_ATTR_MULT | XF_ATTR_ACT,
+    .shown = XF_ATTR_WINDOW,
+    .bias = 1,
+    .own_act = 1,
+    .fold_affine = 1,
+    .infer = dwconv2d_infer,
+    .weight_shape = dwconv2d_weight_shape,
+    .forward = dwconv2d_forward,
+    .forward_ref = dwconv2d_forward_ref,
+    .backward = dwconv2d_backward,
+    .backward_ref = dwconv2d_backward_ref,
+};

@@ -7,6 +7,8 @@
  * depend on the thread count. Memory is bounded by the ring, whatever the number of inputs.
  * It is not: output formatting or argument parsing.
  */
+#include "gemm.h"
+#include "model.h"
 #include "pipeline.h"
 
 #include <pthread.h>
@@ -161,7 +163,7 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
     p.n_batches = (n - o->start + (size_t) o->batch - 1) / (size_t) o->batch;
     p.n_slots = 2 * o->threads;
     p.in_len = xf_model_input_len(m);
-    xf_status ds = xf__session_dim(m, &o->so, &p.dim, err);
+    xf_status ds = xf_session_check(m, &o->so, &p.dim, err);
     if (ds)
         return ds;
     p.slots = calloc((size_t) p.n_slots, sizeof *p.slots);

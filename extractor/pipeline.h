@@ -5,7 +5,7 @@
 #ifndef XF_PIPELINE_H
 #define XF_PIPELINE_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 /* Called on the calling thread, in input order, once per input. vec is NULL on failure. */
 typedef xf_status (*xf_emit_fn)(void *user, size_t idx, const char *path, xf_status st,

@@ -5,7 +5,9 @@
  * consumer has run); feature pooling (avg/max/none) into the caller's buffer. It is not:
  * kernels (op_*.c) or anything that allocates during xf_session_run.
  */
-#include "xf_internal.h"
+#include "gemm.h"
+#include "model.h"
+#include "ops.h"
 
 #include <float.h>
 #include <string.h>
@@ -31,11 +33,6 @@ xf_session_opts xf_session_default_opts(void)
     o.max_batch = 1;
     o.pool = XF_POOL_AVG;
     return o;
-}
-
-static size_t node_floats(const xf_node *nd, int batch)
-{
-    return (size_t) batch * (size_t) (nd->h * nd->w * nd->c);
 }
 
 typedef struct {
@@ -66,7 +63,7 @@ static size_t plan(const xf_graph *g, const unsigned char *needed, const int *la
     for (int i = 0; i < n; i++)
         if (needed[i]) {
             /* 16-float (64-byte) granularity keeps every tensor aligned */
-            size_t sz = (node_floats(&g->nodes[i], batch) + 15) & ~(size_t) 15;
+            size_t sz = (xf__node_floats(&g->nodes[i], batch) + 15) & ~(size_t) 15;
             order[k].node = i;
             order[k].size = sz;
             k++;
@@ -82,7 +79,7 @@ static size_t plan(const xf_graph *g, const unsigned char *needed, const int *la
             for (int p = 0; p < n_placed; p++) {
                 int j = placed[p];
                 int overlap_time = !(last[j] < i || last[i] < j);
-                size_t jend = offset[j] + ((node_floats(&g->nodes[j], batch) + 15) & ~(size_t) 15);
+                size_t jend = offset[j] + ((xf__node_floats(&g->nodes[j], batch) + 15) & ~(size_t) 15);
                 if (overlap_time && off < jend && offset[j] < off + order[a].size) {
                     off = jend;
                     moved = 1;
@@ -111,7 +108,7 @@ static xf_status resolve(const xf_model *model, const xf_session_opts *o, int *l
     *n_layers = o->n_layers ? o->n_layers : 1;
     *dim = 0;
     for (int l = 0; l < *n_layers; l++) {
-        const char *name = o->n_layers ? o->layers[l] : model->feature_layer;
+        const char *name = o->n_layers ? o->layers[l] : model->meta.feature_layer;
         int idx = name ? xf__graph_find(&model->graph, name) : -1;
         if (idx < 0)
             return xf__fail(err, XF_ERR_ARG, "unknown layer '%s' (see --list-layers)",
@@ -123,7 +120,7 @@ static xf_status resolve(const xf_model *model, const xf_session_opts *o, int *l
     return XF_OK;
 }
 
-xf_status xf__session_dim(const xf_model *model, const xf_session_opts *opts, int64_t *dim,
+xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts, int64_t *dim,
                           xf_error *err)
 {
     int layer[XF_MAX_LAYERS], n;
@@ -177,12 +174,8 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
         last[s->layer[l]] = n;
     size_t scratch = 16;
     for (int i = 0; i < n; i++) {
-        const xf_node *nd = &g->nodes[i];
-        if (s->needed[i] && nd->op == XF_OP_CONV2D) {
-            const xf_node *x = &g->nodes[nd->in[0]];
-            size_t sc = xf__conv2d_scratch(nd, x->h, x->w, x->c);
-            scratch = sc > scratch ? sc : scratch;
-        }
+        size_t sc = s->needed[i] ? xf__node_scratch(g, &g->nodes[i]) : 0;
+        scratch = sc > scratch ? sc : scratch;
     }
     size_t total = plan(g, s->needed, last, o.max_batch, s->offset);
     free(last);
@@ -236,7 +229,7 @@ xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, s
         return xf__fail(err, XF_ERR_ARG, "output buffer holds %zu floats, need %lld", out_len,
                         (long long) n * s->feat_dim);
     const xf_graph *g = &s->model->graph;
-    memcpy(s->arena + s->offset[0], input, node_floats(&g->nodes[0], n) * sizeof(float));
+    memcpy(s->arena + s->offset[0], input, xf__node_floats(&g->nodes[0], n) * sizeof(float));
     for (int i = 1; i < g->n_nodes; i++)
         if (s->needed[i])
             xf__node_forward(g, i, s->buf, n, s->scratch);

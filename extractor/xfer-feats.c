@@ -7,6 +7,7 @@
  * Exit: 0 ok, 1 error, 2 usage.
  */
 #include "feats.h"
+#include "folder_labels.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>

@@ -72,17 +72,22 @@ void xf_log_set(xf_log_fn fn, void *user, xf_log_level max_level);
 typedef struct xf_model xf_model;
 
 typedef struct {
-    int verify_checksum; /* 1: check xfer.data.crc32c at open (reads every byte once)        */
+    int verify_checksum; /* 1 (default): check xfer.data.crc32c at open (reads every byte once;
+                          * about 1 ms per 10 MB)                                           */
 } xf_open_opts;
+
+xf_open_opts xf_open_default_opts(void);
 
 /* Opens and validates a weights file (weights/FORMAT.md). The file is mmapped read-only.
  * Statuses: XF_ERR_IO, XF_ERR_FORMAT, XF_ERR_BOUNDS, XF_ERR_SHAPE, XF_ERR_VALUE,
- * XF_ERR_UNSUPPORTED, XF_ERR_CHECKSUM, XF_ERR_NOMEM. opts may be NULL. */
+ * XF_ERR_UNSUPPORTED, XF_ERR_CHECKSUM, XF_ERR_NOMEM. opts NULL: xf_open_default_opts(). */
 xf_status xf_model_open(const char *path, const xf_open_opts *opts, xf_model **out, xf_error *err);
 void xf_model_free(xf_model *model);
 
 /* Metadata string value for key (e.g. "general.name"), or NULL. Lives as long as the model. */
 const char *xf_model_meta_str(const xf_model *model, const char *key);
+/* CRC-32C of the file's data section (xfer.data.crc32c): identifies the weights. */
+uint32_t xf_model_checksum(const xf_model *model);
 
 /* Input geometry: (1, H, W, C) float elements of one preprocessed image. */
 int xf_model_input_height(const xf_model *model);
@@ -92,6 +97,8 @@ size_t xf_model_input_len(const xf_model *model);
 /* Named tensors (node outputs) in graph order: index 0 .. count-1. */
 int xf_model_tensor_count(const xf_model *model);
 const char *xf_model_tensor_name(const xf_model *model, int i);
+/* The op that produces tensor i ("conv2d", "gap", ...; weights/FORMAT.md §1.1), or NULL. */
+const char *xf_model_tensor_op(const xf_model *model, int i);
 /* Output shape of tensor i for one image: h, w, c (dense outputs have h = w = 1); all 0 when i
  * is out of range. */
 void xf_model_tensor_shape(const xf_model *model, int i, int64_t *h, int64_t *w, int64_t *c);
@@ -137,10 +144,17 @@ typedef struct {
     int n_layers;                      /* 0: the model's default feature layer              */
     const char *layers[XF_MAX_LAYERS]; /* tensor names; outputs are concatenated in order   */
     xf_pool pool;                      /* per-layer spatial pooling (NONE: flatten H*W*C)   */
-    int threads;                       /* BLAS threads for this session (0: leave as is)    */
+    int threads;                       /* > 0: OpenBLAS threads of the whole process (its pool
+                                        * is global: the last session created with threads set
+                                        * wins); 0: leave as is. For parallel sessions use 1.  */
 } xf_session_opts;
 
 xf_session_opts xf_session_default_opts(void);
+
+/* Checks opts against the model (layer names, pooling) and gives the feature length a session
+ * would produce, allocating nothing. Statuses: XF_ERR_ARG. */
+xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts, int64_t *feat_dim,
+                           xf_error *err);
 
 /* Plans memory for opts (one arena; xf_session_run does no allocation).
  * Statuses: XF_ERR_ARG (unknown layer, bad batch), XF_ERR_NOMEM. */

@@ -1,8 +1,13 @@
 #!/bin/sh
-# run.sh — runs every test program in BUILD/tests, the compiled example and the CLI tests;
-# sums their "N passed, N failed[, N skipped]" lines and ends with the total in that form.
-# It is: the runner behind `make test`. It is not: a test itself.
+# run.sh — runs every test program in BUILD/tests, the fuzz targets replayed over their seeds
+# and regression files, and the CLI tests; sums their "N passed, N failed[, N skipped]" lines
+# and ends with the total in that form.
+# It is: the runner behind `make test` (which sets XF_TEST_DIR to BUILD/tests). It is not: a
+# test itself.
 BUILD=${1:-build}
+export XF_TEST_DIR=${XF_TEST_DIR:-$BUILD/tests}
+TD=$XF_TEST_DIR
+mkdir -p "$TD"
 pass=0; fail=0; skip=0
 tally() { # name, output file, exit code
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -1)
@@ -21,16 +26,23 @@ for t in "$BUILD"/tests/test_*; do
   grep -E '^(FAIL|SKIP)' "$out" | head -20
   tally "$(basename "$t")" "$out" $rc
 done
-# fuzz targets replayed over the files the tests wrote (a crash or sanitizer report fails)
-for t in wfile image; do
-  [ -x "$BUILD/tests/replay_$t" ] || continue
+# every fuzz target replayed over its seeds (the files the unit tests wrote, the committed
+# models) and tests/data/regress/TARGET: a crash or a sanitizer report fails
+for r in "$BUILD"/tests/replay_*; do
+  case "$r" in *.log) continue;; esac
+  t=${r##*/replay_}
+  case $t in
+    wfile) args="$TD/tiny.gguf $TD/tiny_backbone.gguf $TD/broken.gguf";;
+    image) args="$TD/img $TD/cls";;
+    tflite|onnx) args="tests/onnx/models $TD/tiny.gguf";;
+    *) args="";;
+  esac
   out="$BUILD/tests/replay_$t.log"
-  if [ $t = wfile ]; then args="build/tests/tiny.gguf build/tests/tiny_backbone.gguf weights"; else args="build/tests/img build/tests/cls"; fi
-  "$BUILD/tests/replay_$t" $args > "$out" 2>&1; rc=$?
+  "$r" $args tests/data/regress/$t > "$out" 2>&1; rc=$?
   tally "replay_$t" "$out" $rc
 done
 for t in tests/cli/*.sh; do
-  [ -f "$t" ] || continue
+  case "$t" in */lib.sh) continue;; esac
   out="$BUILD/tests/$(basename "$t").log"
   sh "$t" "$BUILD" > "$out" 2>&1; rc=$?
   grep -E '^(FAIL|SKIP)' "$out" | head -20

@@ -1,12 +1,15 @@
 /* t.h — the test harness: checks that count and report, one line per failure.
- * It is: T_CHECK, T_NEAR, T_SKIP and t_done(). It is not: a framework; each test is a program
- * whose last stdout line is "N passed, N failed" (tests/run.sh sums them).
+ * It is: T_CHECK, T_NEAR, T_SKIP, t_done() and t_path() (files under $XF_TEST_DIR, which the
+ * Makefile sets to the build's own tests folder, so variant builds never share fixtures). It is
+ * not: a framework; each test is a program whose last stdout line is "N passed, N failed"
+ * (tests/run.sh sums them).
  */
 #ifndef XF_T_H
 #define XF_T_H
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int t_pass, t_fail, t_skip;
 
@@ -43,6 +46,23 @@ static int t_pass, t_fail, t_skip;
         printf(__VA_ARGS__);                                                                       \
         printf("\n");                                                                              \
     } while (0)
+
+/* The test fixtures' folder: $XF_TEST_DIR, else build/tests. */
+static inline const char *t_dir(void)
+{
+    const char *d = getenv("XF_TEST_DIR");
+    return d && *d ? d : "build/tests";
+}
+
+/* t_dir()/name, in one of 8 rotating buffers (enough for any one call's arguments). */
+static inline const char *t_path(const char *name)
+{
+    static char buf[8][4096];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", t_dir(), name);
+    return buf[k];
+}
 
 static int t_done(void)
 {

@@ -5,7 +5,9 @@
  * the metadata from flags (preprocessing, feature layer, provenance, labels) and writes the
  * file atomically. It is not: a format parser (weights/convert/).
  */
+#include "cli.h"
 #include "convert/convert.h"
+#include "meta.h"
 
 #include <string.h>
 
@@ -185,8 +187,8 @@ int main(int argc, char **argv)
             return 2;
         }
     xf_error err;
-    xfc_graph g;
-    if (xfc_init(&g, &err) != XF_OK) {
+    xf_gbuild g;
+    if (xf__gb_init(&g, &err) != XF_OK) {
         fprintf(stderr, "xfer-convert: %s\n", err.msg);
         return 1;
     }
@@ -197,7 +199,7 @@ int main(int argc, char **argv)
     if ((size_h || size_w) && !(len >= 5 && strcmp(in + len - 5, ".onnx") == 0)) {
         fprintf(stderr, "xfer-convert: --size applies to ONNX models only (TF.js and TFLite "
                         "graphs have a fixed input size)\n");
-        xfc_free(&g);
+        xf__gb_free(&g);
         return 2;
     }
     if (len >= 5 && strcmp(in + len - 5, ".onnx") == 0) {
@@ -238,7 +240,7 @@ int main(int argc, char **argv)
             printf("%-48s %-9s %lldx%lldx%lld\n", nd->out_name, xf__op_name(nd->op),
                    (long long) nd->h, (long long) nd->w, (long long) nd->c);
         }
-        xfc_free(&g);
+        xf__gb_free(&g);
         return 0;
     }
     if (!s) {
@@ -286,12 +288,12 @@ int main(int argc, char **argv)
         if (!s && !ok)
             s = xf__fail(&err, XF_ERR_NOMEM, "out of memory");
         if (!s)
-            s = xfc_write(&g, out, &err);
+            s = xf__gb_write(&g, out, &err);
         if (!s)
             fprintf(stderr, "xfer-convert: wrote %s (%d nodes, feature layer %s)\n", out,
                     g.g.n_nodes, fl);
     }
-    xfc_free(&g);
+    xf__gb_free(&g);
     if (s) {
         fprintf(stderr, "xfer-convert: %s\n", err.msg);
         return s == XF_ERR_ARG ? 2 : 1;

@@ -3,7 +3,7 @@
  * It is: a thin main over xf_model (full validation) plus the raw key list from wfile.c.
  * It is not: a converter or an editor; it never writes.
  */
-#include "xf_internal.h"
+#include "model.h" /* an internal tool on purpose: it shows the raw file */
 
 #include <string.h>
 

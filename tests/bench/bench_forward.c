@@ -3,7 +3,7 @@
  * plus peak RSS. It is: the xfer side of `make bench`. It is not: a test (no pass/fail).
  * Usage: bench_forward WEIGHTS BATCH THREADS SECONDS [LAYER]  (default: the last tensor)
  */
-#include "xf_internal.h"
+#include "gemm.h"
 
 #include <pthread.h>
 #include <string.h>

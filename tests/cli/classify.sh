@@ -2,13 +2,9 @@
 # classify.sh — command-line behaviour of train-classifier and classify: the three-command
 # workflow on generated class folders with the tiny model, feature-file and image inputs,
 # output formats, metrics, and the refusals (wrong features, bad files, bad flags).
-B=${1:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else no "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-classify; rm -rf "$T"; mkdir -p "$T"
-W=build/tests/tiny.gguf; CLS=build/tests/cls   # written by test_wfile / test_image
+W=$TD/tiny.gguf; CLS=$TD/cls   # written by test_wfile / test_image
 TC=$B/train-classifier; CL=$B/classify
 
 $B/extract-features -w $W --quiet $CLS > "$T/f.bin"; check "extract class folders" "[ $? -eq 0 ]"
@@ -24,7 +20,7 @@ $CL -m "$T/clf.gguf" "$T/f.bin" --format json --top 1 > "$T/pred.json" 2>/dev/nu
 check "feature-file input, JSON lines" "[ \$(grep -c '\"label\"' $T/pred.json) -eq 24 ]"
 $CL -m "$T/clf.gguf" -w $W $CLS --confusion-png "$T/cm.png" >/dev/null 2>&1
 check "confusion PNG written" "head -c 4 $T/cm.png | grep -q PNG"
-$CL -m "$T/clf.gguf" -w $W build/tests/img > "$T/bad.tsv" 2>/dev/null; rc=$?
+$CL -m "$T/clf.gguf" -w $W $TD/img > "$T/bad.tsv" 2>/dev/null; rc=$?
 check "bad images: exit 3, one row each" "[ $rc -eq 3 ] && [ \$(grep -c '!error' $T/bad.tsv) -eq 4 ]"
 $B/extract-features -w $W --quiet --pool max $CLS > "$T/max.bin"
 $CL -m "$T/clf.gguf" "$T/max.bin" > /dev/null 2>"$T/err"; rc=$?
@@ -37,11 +33,12 @@ $CL -m $W "$T/f.bin" > /dev/null 2>"$T/err"; check "backbone head on another lay
 $CL -m $W $CLS --top 2 > "$T/own.tsv" 2>/dev/null; check "bare backbone gives its own classes" "[ $? -eq 0 ] && [ \$(wc -l < $T/own.tsv) -eq 24 ] && head -1 $T/own.tsv | grep -qE 'red|green|blue'"
 $TC "$T/f.bin" 2>/dev/null; check "missing -o exits 2" "[ $? -eq 2 ]"
 $TC "$T/f.bin" -o "$T/x.gguf" --solver magic 2>/dev/null; check "bad solver exits 2" "[ $? -eq 2 ]"
-$TC build/tests/one.bin -o "$T/x.gguf" --quiet 2>"$T/err"; check "one class: exit 1, message" "[ $? -eq 1 ] && grep -q 'two classes' $T/err && [ ! -e $T/x.gguf ]"
+$TC $TD/one.bin -o "$T/x.gguf" --quiet 2>"$T/err"; check "one class: exit 1, message" "[ $? -eq 1 ] && grep -q 'two classes' $T/err && [ ! -e $T/x.gguf ]"
 for s in svm l1lr l1svm cs; do
   $TC "$T/f.bin" -o "$T/$s.gguf" --solver $s --folds 3 --quiet 2>/dev/null && \
   $CL -m "$T/$s.gguf" "$T/f.bin" > /dev/null 2>"$T/$s.err"
   check "solver $s trains and classifies" "grep -q '^accuracy' $T/$s.err"
+  $TC "$T/f.bin" -o "$T/$s.2.gguf" --solver $s --folds 3 --quiet 2>/dev/null
+  check "solver $s: same data and seed, identical file (CV folds on threads)" "cmp -s $T/$s.gguf $T/$s.2.gguf"
 done
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

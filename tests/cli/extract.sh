@@ -2,14 +2,10 @@
 # extract.sh — command-line behaviour of extract-features and the compiled example, on the
 # tiny model and sample images written by test_wfile and test_image (run before this script).
 # It is: exit codes, messages, record counts, atomic output, byte-identical output for any -j.
-B=${1:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else no "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 EF=$B/extract-features
 T=$B/tests/cli; rm -rf "$T"; mkdir -p "$T"
-W=build/tests/tiny.gguf; IMG=build/tests/img   # written by test_wfile / test_image
+W=$TD/tiny.gguf; IMG=$TD/img   # written by test_wfile / test_image
 
 check "help exits 0" "$EF --help >/dev/null"
 $EF --frobnicate x 2>"$T/err"; check "unknown flag exits 2" "[ $? -eq 2 ] && grep -q 'unknown option' $T/err"
@@ -43,5 +39,4 @@ $B/examples/minimal "$W" "$IMG/a_good.jpg" > "$T/min" 2>&1
 check "example runs" "grep -q '6 features from layer c2' $T/min"
 $B/examples/minimal "$W" "$IMG/d_empty.jpg" > "$T/min" 2>&1
 check "example reports a bad image" "[ $? -eq 1 ] && grep -q 'empty file' $T/min"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -3,13 +3,9 @@
 # the written file works with classify and extract-features, frozen layers stay bit-identical
 # after training with momentum and weight decay, the same seed gives the same file, the disk
 # cache (--cache-dir) gives the same file and is reused, bad arguments are refused.
-B=${1:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else no "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-finetune; rm -rf "$T"; mkdir -p "$T"
-W=build/tests/tiny.gguf; CLS=build/tests/cls; FT=$B/finetune; EF=$B/extract-features
+W=$TD/tiny.gguf; CLS=$TD/cls; FT=$B/finetune; EF=$B/extract-features
 $FT $CLS --val $CLS -w $W -o "$T/ft.gguf" --unfreeze-from c2 --optimizer sgd --momentum 0.9 \
   --weight-decay 0.01 --lr 0.05 --epochs 30 --patience 0 --hidden 8 2>"$T/log"
 check "finetune with c2 unfrozen exits 0" "[ $? -eq 0 ] && [ -s $T/ft.gguf ]"
@@ -53,6 +49,5 @@ check "--augment: same seed, same file for any -j" "[ -s $T/aug1.gguf ] && cmp -
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown node exits 2" "[ $? -eq 2 ] && grep -q nope $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from fc 2>"$T/err"; check "node after the feature layer exits 2" "[ $? -eq 2 ]"
 $FT $CLS -w $W -o "$T/x.gguf" --optimizer magic 2>/dev/null; check "bad optimizer exits 2" "[ $? -eq 2 ]"
-$FT build/tests/big -w $W -o "$T/x.gguf" 2>"$T/err"; check "fewer than two classes exits 2" "[ $? -eq 2 ]"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+$FT $TD/big -w $W -o "$T/x.gguf" 2>"$T/err"; check "fewer than two classes exits 2" "[ $? -eq 2 ]"
+finish

@@ -4,11 +4,7 @@
 # (relative L2 below 1e-5), the converted model in extract-features and finetune, the flags, and
 # malformed files (truncated, bit-flipped, empty, not ONNX, unsupported operator): a clear
 # one-line error naming the file, exit 1, no crash and nothing written.
-B=${1:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else no "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-onnx; rm -rf "$T"; mkdir -p "$T"
 M=tests/onnx/models; CV=$B/xfer-convert
 for m in stem mobile shuffle next stem_bn; do
@@ -31,20 +27,20 @@ check "--size 64 rebuilds the graph" "[ $? -eq 0 ] && $B/xfer-inspect $T/s64.ggu
 $CV $M/shuffle.onnx -o "$T/bad.gguf" --size 48 2>"$T/err"
 check "--size that breaks a fixed reshape: clear error" "[ $? -eq 1 ] && grep -q 'shuffle.onnx' $T/err && [ ! -e $T/bad.gguf ]"
 $CV $M/stem.onnx -o "$T/x.gguf" --preset caffe 2>/dev/null; check "unknown preset exits 2" "[ $? -eq 2 ]"
-$B/extract-features -w "$T/mobile.gguf" --quiet build/tests/cls > "$T/f.bin" 2>"$T/ef.err"
+$B/extract-features -w "$T/mobile.gguf" --quiet $TD/cls > "$T/f.bin" 2>"$T/ef.err"
 check "extract-features runs the import" "[ $? -eq 0 ] && [ -s $T/f.bin ]"
-$B/finetune build/tests/cls -w "$T/next.gguf" --unfreeze 1 --epochs 2 --batch 8 -o "$T/ft.gguf" --quiet 2>"$T/ft.err"
+$B/finetune $TD/cls -w "$T/next.gguf" --unfreeze 1 --epochs 2 --batch 8 -o "$T/ft.gguf" --quiet 2>"$T/ft.err"
 check "finetune unfreezes the last block of an import" "[ $? -eq 0 ] && [ -s $T/ft.gguf ]"
 $CV $M/mobile.onnx -o "$T/mobile_plain.gguf" 2>/dev/null
-$B/finetune build/tests/cls -w "$T/mobile_plain.gguf" --unfreeze 5 --epochs 2 --batch 8 -o "$T/ftm.gguf" --quiet 2>"$T/ftm.err"
-check "finetune through squeeze-excitation, fused SiLU and PReLU" "[ $? -eq 0 ] && $B/classify -m $T/ftm.gguf build/tests/cls >/dev/null 2>&1"
+$B/finetune $TD/cls -w "$T/mobile_plain.gguf" --unfreeze 5 --epochs 2 --batch 8 -o "$T/ftm.gguf" --quiet 2>"$T/ftm.err"
+check "finetune through squeeze-excitation, fused SiLU and PReLU" "[ $? -eq 0 ] && $B/classify -m $T/ftm.gguf $TD/cls >/dev/null 2>&1"
 # batch norms kept apart (--keep-bn) and frozen in fine-tuning (--freeze-bn), PReLU head
 $CV $M/stem_bn.onnx -o "$T/bn.gguf" --keep-bn 2>/dev/null
 r=$($B/tests/onnx_check "$T/bn.gguf" $M/stem_bn.input.bin $M/stem_bn.logits.bin $M/stem_bn.feat.bin 1e-5 2>&1)
 check "--keep-bn: affine nodes, same outputs ($r)" "[ $? -eq 0 ] && $B/xfer-inspect $T/bn.gguf | grep -q ' affine '"
 tens() { $B/xfer-inspect "$1" --tensors | grep "$2" | awk '{print $1, $3}'; }
 for fr in "--freeze-bn" ""; do
-  $B/finetune build/tests/cls -w "$T/bn.gguf" --unfreeze-from /c1/Conv_output_0 --epochs 3 --batch 8 \
+  $B/finetune $TD/cls -w "$T/bn.gguf" --unfreeze-from /c1/Conv_output_0 --epochs 3 --batch 8 \
     --lr 0.05 --weight-decay 0.01 --hidden 8 --prelu -o "$T/bn_ft$fr.gguf" --quiet $fr 2>"$T/bnft.err"
   check "finetune $fr --prelu on a --keep-bn import" "[ $? -eq 0 ] && tens $T/bn_ft$fr.gguf ft_prelu1.weight | grep -q prelu"
   check "$fr: convolutions trained" "[ \"\$(tens $T/bn.gguf /c1/Conv_output_0.weight)\" != \"\$(tens $T/bn_ft$fr.gguf /c1/Conv_output_0.weight)\" ]"
@@ -73,4 +69,4 @@ head -c 3000 /dev/urandom > "$T/rand.onnx"; $CV "$T/rand.onnx" -o "$T/e.gguf" 2>
 check "random bytes: exit 1" "[ $? -eq 1 ]"
 sed 's/Relu/Relx/g' $M/stem.onnx > "$T/relx.onnx"; $CV "$T/relx.onnx" -o "$T/e.gguf" 2>"$T/err"
 check "unknown operator: names op and node" "[ $? -eq 1 ] && grep -q \"(Relx): operator not supported\" $T/err"
-echo "$pass passed, $fail failed"
+finish

@@ -1,14 +1,10 @@
 #!/bin/sh
 # resume.sh — an -o run killed with SIGKILL leaves nothing under the final name; --resume then
 # produces a file byte-identical to an uninterrupted run. Also the text formats and --l2norm.
-B=${1:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else no "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-resume; rm -rf "$T"; mkdir -p "$T/many"
-W=build/tests/tiny.gguf; EF=$B/extract-features
-i=0; while [ $i -lt 400 ]; do ln build/tests/big/photo.jpg "$T/many/img$(printf %04d $i).jpg"; i=$((i + 1)); done
+W=$TD/tiny.gguf; EF=$B/extract-features
+i=0; while [ $i -lt 400 ]; do ln $TD/big/photo.jpg "$T/many/img$(printf %04d $i).jpg"; i=$((i + 1)); done
 $EF -w $W --quiet -j 1 --batch 4 -o "$T/full.bin" "$T/many"
 check "uninterrupted run" "[ $? -eq 0 ] && [ -s $T/full.bin ]"
 $EF -w $W --quiet -j 1 --batch 4 -o "$T/part.bin" "$T/many" & pid=$!
@@ -30,11 +26,10 @@ $EF -w $W --quiet --pool max --resume -o "$T/other.bin" "$T/many" 2>"$T/err"
 check "--resume with other settings refused" "[ $? -eq 1 ] && grep -q 'other settings' $T/err"
 $EF -w $W --quiet --resume -o "$T/fresh.bin" "$T/many/img0001.jpg" 2>/dev/null
 check "--resume without a partial file starts fresh" "[ $? -eq 0 ] && [ -s $T/fresh.bin ]"
-$EF -w $W --quiet --format csv build/tests/cls > "$T/f.csv"
+$EF -w $W --quiet --format csv $TD/cls > "$T/f.csv"
 check "csv: header + 24 rows + 8 columns" "[ \$(wc -l < $T/f.csv) -eq 25 ] && head -1 $T/f.csv | grep -q '^path,status,f0,f1,f2,f3,f4,f5$'"
-$EF -w $W --quiet --format csv --l2norm build/tests/cls > "$T/n.csv"
+$EF -w $W --quiet --format csv --l2norm $TD/cls > "$T/n.csv"
 check "--l2norm: unit vectors" "tail -n +2 $T/n.csv | awk -F, '{s=0; for(i=3;i<=NF;i++) s+=\$i*\$i; if (s<0.9999||s>1.0001) bad=1} END {exit bad}'"
-$EF -w $W --quiet --format libsvm -o "$T/f.svm" build/tests/cls
+$EF -w $W --quiet --format libsvm -o "$T/f.svm" $TD/cls
 check "libsvm: labels from folders, classes file" "[ \$(wc -l < $T/f.svm) -eq 24 ] && grep -c '^0 ' $T/f.svm | grep -q 12 && grep -q 'cool' $T/f.svm.classes.txt"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -2,13 +2,9 @@
 # shard.sh — extraction split into shards (--shard I/N and auto/N from SLURM_ARRAY_TASK_ID),
 # --skip-existing reruns, xfer-feats merge (byte-identical to one run; missing, duplicated or
 # mismatched parts refused), xfer-feats convert/info. Uses the files resume.sh made.
-B=${1:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else no "$1"; fi; }
+. "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-shard; rm -rf "$T"; mkdir -p "$T"
-W=build/tests/tiny.gguf; EF=$B/extract-features; XF=$B/xfer-feats; MANY=$B/tests/cli-resume/many
+W=$TD/tiny.gguf; EF=$B/extract-features; XF=$B/xfer-feats; MANY=$B/tests/cli-resume/many
 FULL=$B/tests/cli-resume/full.bin
 for i in 0 1 2; do $EF -w $W --quiet --shard $i/3 -o "$T/p$i.bin" $MANY; done
 SLURM_ARRAY_TASK_ID=3 $EF -w $W --quiet --shard auto/4 -o "$T/auto3.bin" $MANY
@@ -31,6 +27,5 @@ $XF convert $FULL -o "$T/c.npy" --format npy; check "convert to npy = merge to n
 $XF info $FULL > "$T/info"; check "info counts" "grep -q '400 records (400 ok, 0 failed), dim 6' $T/info"
 $EF -w $W --quiet --shard 3/3 -o "$T/x.bin" $MANY 2>/dev/null; check "bad shard index exits 2" "[ $? -eq 2 ]"
 $EF -w $W --quiet --shard auto/3 -o "$T/x.bin" $MANY 2>/dev/null; check "auto without task id exits 2" "[ $? -eq 2 ]"
-$EF -w $W --quiet --max-failures 1 build/tests/img > /dev/null 2>&1; check "--max-failures stop exits 4" "[ $? -eq 4 ]"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+$EF -w $W --quiet --max-failures 1 $TD/img > /dev/null 2>&1; check "--max-failures stop exits 4" "[ $? -eq 4 ]"
+finish

@@ -42,7 +42,7 @@ static int run_path(const char *path)
     struct dirent *e;
     int n = 0;
     while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "README") == 0)
             continue;
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", path, e->d_name);

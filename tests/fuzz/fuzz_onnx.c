@@ -15,11 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     fwrite(data, 1, size, f);
     fclose(f);
-    xfc_graph g;
+    xf_gbuild g;
     xf_error err;
-    if (xfc_init(&g, &err) == XF_OK) {
+    if (xf__gb_init(&g, &err) == XF_OK) {
         xfc_from_onnx(path, 0, 0, &g, feature, sizeof feature, &err);
-        xfc_free(&g);
+        xf__gb_free(&g);
     }
     unlink(path);
     return 0;

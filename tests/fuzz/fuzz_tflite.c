@@ -15,13 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     fwrite(data, 1, size, f);
     fclose(f);
-    xfc_graph g;
+    xf_gbuild g;
     xf_error err;
     float mean[3], sd[3];
     int q;
-    if (xfc_init(&g, &err) == XF_OK) {
+    if (xf__gb_init(&g, &err) == XF_OK) {
         xfc_from_tflite(path, &g, mean, sd, &q, &err);
-        xfc_free(&g);
+        xf__gb_free(&g);
     }
     unlink(path);
     return 0;

@@ -5,7 +5,8 @@
  * as raw float32 files in OUT_DIR. Fused SiLU/HardSwish/GELU are split off their node first,
  * as finetune does. Usage: grad_dump WEIGHTS LOGITS_TENSOR OUT_DIR
  */
-#include "xf_internal.h"
+#include "model.h"
+#include "ops.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
  * smoothing. Relative L2 error below 1e-3 in float32. The groundwork of fine-tuning.
  */
 #include "t.h"
-#include "xf_internal.h"
+#include "ops.h"
 
 #include <string.h>
 

@@ -71,7 +71,7 @@ static int files_equal(const char *a, const char *b)
 
 static void test_train_predict(void)
 {
-    const char *fp = "build/tests/blobs.bin";
+    const char *fp = t_path("blobs.bin");
     write_blobs(fp, 3, 60, 4.0, D, 1);
     xf_featset fs;
     xf_error e;
@@ -89,9 +89,9 @@ static void test_train_predict(void)
         T_CHECKF((double) h.cv_accuracy > 0.9, "%s CV accuracy %.3f", xf__solver_name((xf_solver) solver),
                  (double) h.cv_accuracy);
         /* the head file round-trips and predicts the same */
-        T_CHECK(xf__head_write(&h, "build/tests/head.gguf", &e) == XF_OK);
+        T_CHECK(xf__head_write(&h, t_path("head.gguf"), &e) == XF_OK);
         xf_head r;
-        T_CHECK(xf__head_read("build/tests/head.gguf", &r, &e) == XF_OK);
+        T_CHECK(xf__head_read(t_path("head.gguf"), &r, &e) == XF_OK);
         int agree = 1, sums = 1, correct = 0;
         float dec[3], prob[3], dec2[3], prob2[3];
         for (size_t i = 0; i < 180; i++) {
@@ -120,9 +120,9 @@ static void test_train_predict(void)
     T_CHECK(xf__train_head(&fs, NULL, &o, &h1, &e) == XF_OK);
     o.threads = 2;
     T_CHECK(xf__train_head(&fs, NULL, &o, &h2, &e) == XF_OK);
-    xf__head_write(&h1, "build/tests/h1.gguf", &e);
-    xf__head_write(&h2, "build/tests/h2.gguf", &e);
-    T_CHECK(files_equal("build/tests/h1.gguf", "build/tests/h2.gguf"));
+    xf__head_write(&h1, t_path("h1.gguf"), &e);
+    xf__head_write(&h2, t_path("h2.gguf"), &e);
+    T_CHECK(files_equal(t_path("h1.gguf"), t_path("h2.gguf")));
     /* provenance check */
     T_CHECK(xf__head_check_features(&h1, fs.header_json, D, &e) == XF_OK);
     T_CHECK(xf__head_check_features(&h1, fs.header_json, D + 1, &e) == XF_ERR_ARG);
@@ -162,54 +162,54 @@ static void test_bad_inputs(void)
     xf_featset fs;
     xf_head h;
     xf_train_opts o = xf__train_default_opts();
-    write_blobs("build/tests/one.bin", 1, 20, 1.0, D, 0);
-    T_CHECK(xf__feats_read("build/tests/one.bin", &fs, &e) == XF_OK);
+    write_blobs(t_path("one.bin"), 1, 20, 1.0, D, 0);
+    T_CHECK(xf__feats_read(t_path("one.bin"), &fs, &e) == XF_OK);
     T_CHECK(xf__train_head(&fs, NULL, &o, &h, &e) == XF_ERR_ARG && strstr(e.msg, "two classes"));
     xf__featset_free(&fs);
-    write_blobs("build/tests/few.bin", 2, 3, 1.0, D, 0);
-    T_CHECK(xf__feats_read("build/tests/few.bin", &fs, &e) == XF_OK);
+    write_blobs(t_path("few.bin"), 2, 3, 1.0, D, 0);
+    T_CHECK(xf__feats_read(t_path("few.bin"), &fs, &e) == XF_OK);
     T_CHECK(xf__train_head(&fs, NULL, &o, &h, &e) == XF_ERR_ARG && strstr(e.msg, "--folds"));
     xf__featset_free(&fs);
     /* a labels file naming a class whose rows all failed */
-    FILE *lf = fopen("build/tests/labels.csv", "w");
+    FILE *lf = fopen(t_path("labels.csv"), "w");
     fprintf(lf, "path,label\nimg0000.jpg,cat\nimg0001.jpg,dog\nimg0002.jpg,cat\nbad.gif,bird\n");
     fclose(lf);
     xf_labelmap lm;
-    T_CHECK(xf__labels_read("build/tests/labels.csv", &lm, &e) == XF_OK && lm.n == 4);
-    write_blobs("build/tests/lab.bin", 2, 10, 3.0, D, 1);
-    T_CHECK(xf__feats_read("build/tests/lab.bin", &fs, &e) == XF_OK);
+    T_CHECK(xf__labels_read(t_path("labels.csv"), &lm, &e) == XF_OK && lm.n == 4);
+    write_blobs(t_path("lab.bin"), 2, 10, 3.0, D, 1);
+    T_CHECK(xf__feats_read(t_path("lab.bin"), &fs, &e) == XF_OK);
     o.folds = 2;
     T_CHECK(xf__train_head(&fs, &lm, &o, &h, &e) == XF_ERR_ARG);
     T_CHECKF(strstr(e.msg, "bird") != NULL, "%s", e.msg);
     xf__labels_free(&lm);
     xf__featset_free(&fs);
     /* truncated feature file: a clear error naming the record */
-    FILE *f = fopen("build/tests/blobs.bin", "rb");
+    FILE *f = fopen(t_path("blobs.bin"), "rb");
     char buf[4096];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    f = fopen("build/tests/cut.bin", "wb");
+    f = fopen(t_path("cut.bin"), "wb");
     fwrite(buf, 1, n - 7, f);
     fclose(f);
-    T_CHECK(xf__feats_read("build/tests/cut.bin", &fs, &e) == XF_ERR_IO && strstr(e.msg, "record"));
-    T_CHECK(tiny_write("build/tests/tiny_backbone.gguf", NULL, &e) == XF_OK);
-    T_CHECK(xf__feats_read("build/tests/tiny_backbone.gguf", &fs, &e) == XF_ERR_FORMAT);
+    T_CHECK(xf__feats_read(t_path("cut.bin"), &fs, &e) == XF_ERR_IO && strstr(e.msg, "record"));
+    T_CHECK(tiny_write(t_path("tiny_backbone.gguf"), NULL, &e) == XF_OK);
+    T_CHECK(xf__feats_read(t_path("tiny_backbone.gguf"), &fs, &e) == XF_ERR_FORMAT);
     /* tampered and truncated head files */
-    f = fopen("build/tests/head.gguf", "rb");
+    f = fopen(t_path("head.gguf"), "rb");
     static char hb[1 << 16];
     n = fread(hb, 1, sizeof hb, f);
     fclose(f);
     hb[n - 70] ^= 0x01;
-    f = fopen("build/tests/tampered.gguf", "wb");
+    f = fopen(t_path("tampered.gguf"), "wb");
     fwrite(hb, 1, n, f);
     fclose(f);
-    T_CHECK(xf__head_read("build/tests/tampered.gguf", &h, &e) == XF_ERR_CHECKSUM);
-    f = fopen("build/tests/short.gguf", "wb");
+    T_CHECK(xf__head_read(t_path("tampered.gguf"), &h, &e) == XF_ERR_CHECKSUM);
+    f = fopen(t_path("short.gguf"), "wb");
     fwrite(hb, 1, n / 2, f);
     fclose(f);
-    xf_status s = xf__head_read("build/tests/short.gguf", &h, &e);
+    xf_status s = xf__head_read(t_path("short.gguf"), &h, &e);
     T_CHECKF(s == XF_ERR_BOUNDS || s == XF_ERR_IO, "%s", e.msg);
-    T_CHECK(xf__head_read("build/tests/tiny_backbone.gguf", &h, &e) == XF_ERR_FORMAT &&
+    T_CHECK(xf__head_read(t_path("tiny_backbone.gguf"), &h, &e) == XF_ERR_FORMAT &&
             strstr(e.msg, "not a classifier head"));
 }
 
@@ -222,9 +222,9 @@ static void test_liblinear_tools(void)
     }
     xf_featset fs;
     xf_error e;
-    write_blobs("build/tests/ll.bin", 3, 40, 2.0, D, 0);
-    T_CHECK(xf__feats_read("build/tests/ll.bin", &fs, &e) == XF_OK);
-    FILE *f = fopen("build/tests/ll.svm", "w");
+    write_blobs(t_path("ll.bin"), 3, 40, 2.0, D, 0);
+    T_CHECK(xf__feats_read(t_path("ll.bin"), &fs, &e) == XF_OK);
+    FILE *f = fopen(t_path("ll.svm"), "w");
     for (size_t i = 0; i < fs.n; i++) {
         fprintf(f, "%d", (int) (i % 3));
         for (int j = 0; j < D; j++)
@@ -240,7 +240,8 @@ static void test_liblinear_tools(void)
         xf_featset sub = fs;
         size_t keep = fs.n;
         if (binary) { /* first two classes only */
-            const char *cmd = "awk '$1 != 2' build/tests/ll.svm > build/tests/ll2.svm";
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, "awk '$1 != 2' %s > %s", t_path("ll.svm"), t_path("ll2.svm"));
             T_CHECK(system(cmd) == 0);
             for (size_t i = 0; i < fs.n; i++)
                 if (i % 3 == 2)
@@ -249,14 +250,14 @@ static void test_liblinear_tools(void)
         }
         xf_head h;
         T_CHECK(xf__train_head(&sub, NULL, &o, &h, &e) == XF_OK && h.k == k);
-        char cmd[512];
-        const char *data = binary ? "build/tests/ll2.svm" : "build/tests/ll.svm";
+        char cmd[2048];
+        const char *data = binary ? t_path("ll2.svm") : t_path("ll.svm");
         snprintf(cmd, sizeof cmd,
-                 "liblinear-train -q -s 0 -c 0.5 -B 1 %s build/tests/ll.model && "
-                 "liblinear-predict -b 1 %s build/tests/ll.model build/tests/ll.out > /dev/null",
-                 data, data);
+                 "liblinear-train -q -s 0 -c 0.5 -B 1 %s %s && "
+                 "liblinear-predict -b 1 %s %s %s > /dev/null",
+                 data, t_path("ll.model"), data, t_path("ll.model"), t_path("ll.out"));
         T_CHECK(system(cmd) == 0);
-        FILE *po = fopen("build/tests/ll.out", "r");
+        FILE *po = fopen(t_path("ll.out"), "r");
         char line[512];
         int order[3] = {0, 1, 2}, nl = 0;
         T_CHECK(po && fgets(line, sizeof line, po)); /* "labels 0 1 2" in LIBLINEAR's order */
@@ -336,7 +337,7 @@ static void test_whiten(void)
     }
     xf_featset fs;
     xf_error e;
-    T_CHECK(xf__feats_read("build/tests/blobs.bin", &fs, &e) == XF_OK);
+    T_CHECK(xf__feats_read(t_path("blobs.bin"), &fs, &e) == XF_OK);
     xf_train_opts o = xf__train_default_opts();
     o.whiten = 1, o.dims = 4;
     xf_head h;
@@ -359,13 +360,13 @@ static void test_metrics(void)
     xf__confusion_add(&c, 1, 1), xf__confusion_add(&c, 1, 0);
     T_NEAR(xf__accuracy(&c), 9.0 / 12, 1e-12, 0);
     T_NEAR(xf__balanced_accuracy(&c), (0.8 + 0.5) / 2, 1e-12, 0);
-    T_CHECK(xf__confusion_png(&c, "build/tests/cm.png", &e) == XF_OK);
+    T_CHECK(xf__confusion_png(&c, t_path("cm.png"), &e) == XF_OK);
     xf__confusion_free(&c);
 }
 
 int main(void)
 {
-    mkdir("build/tests", 0755);
+    mkdir(t_dir(), 0755);
     test_train_predict();
     test_bad_inputs();
     test_liblinear_tools();

@@ -5,7 +5,7 @@
  * relative L2 below 1e-4. A missing weights file is a visible SKIP. It is not: a per-op test.
  */
 #include "t.h"
-#include "xf_internal.h"
+#include "model.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>

@@ -402,12 +402,12 @@ static void test_bad(void)
     EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
     free(m.p);
     /* a directory named .png, a missing file */
-    mkdir("build/tests/dir.png", 0755);
+    mkdir(t_path("dir.png"), 0755);
     xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
     float out[8 * 8 * 3];
     xf_error e;
-    T_CHECK(xf_image_load("build/tests/dir.png", &pp, out, &e) == XF_ERR_IO);
-    T_CHECK(xf_image_load("build/tests/missing.jpg", &pp, out, &e) == XF_ERR_IO);
+    T_CHECK(xf_image_load(t_path("dir.png"), &pp, out, &e) == XF_ERR_IO);
+    T_CHECK(xf_image_load(t_path("missing.jpg"), &pp, out, &e) == XF_ERR_IO);
     T_CHECK(strstr(e.msg, "missing.jpg") != NULL);
 }
 
@@ -470,8 +470,8 @@ static void test_preprocess(void)
 
 static void save(const char *name, const void *p, size_t n)
 {
-    char path[256];
-    snprintf(path, sizeof path, "build/tests/img/%s", name);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/img/%s", t_dir(), name);
     FILE *f = fopen(path, "wb");
     if (f) {
         fwrite(p, 1, n, f);
@@ -482,9 +482,9 @@ static void save(const char *name, const void *p, size_t n)
 /* Sample files for the tests/cli scripts: good and bad inputs in one folder. */
 static void write_samples(void)
 {
-    mkdir("build/tests/img", 0755);
-    mkdir("build/tests/img/sub", 0755);
-    mkdir("build/tests/img/dir.png", 0755);
+    mkdir(t_path("img"), 0755);
+    mkdir(t_path("img/sub"), 0755);
+    mkdir(t_path("img/dir.png"), 0755);
     uint8_t px[W * H * 3], *rows[H];
     pattern(px, W, H);
     for (int y = 0; y < H; y++)
@@ -527,15 +527,15 @@ static void write_samples(void)
         }
         jpeg_finish_compress(&c);
         jpeg_destroy_compress(&c);
-        mkdir("build/tests/big", 0755);
+        mkdir(t_path("big"), 0755);
         save("../big/photo.jpg", outb, outlen);
         free(outb);
         free(big);
     }
     /* two classes of 12 images each for the classifier CLI tests: warm vs cool colours */
-    mkdir("build/tests/cls", 0755);
-    mkdir("build/tests/cls/warm", 0755);
-    mkdir("build/tests/cls/cool", 0755);
+    mkdir(t_path("cls"), 0755);
+    mkdir(t_path("cls/warm"), 0755);
+    mkdir(t_path("cls/cool"), 0755);
     uint32_t r = 5;
     for (int c = 0; c < 2; c++)
         for (int i = 0; i < 12; i++) {
@@ -557,7 +557,7 @@ static void write_samples(void)
 int main(void)
 {
     mkdir("build", 0755);
-    mkdir("build/tests", 0755);
+    mkdir(t_dir(), 0755);
     write_samples();
     test_png();
     test_jpeg();

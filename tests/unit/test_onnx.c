@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#define PATH "build/tests/onnx_bad.onnx"
+#define PATH t_path("onnx_bad.onnx")
 
 typedef struct {
     Onnx__ModelProto model;
@@ -103,14 +103,14 @@ static void write_model(const net *n)
 static xf_status convert(const net *n, char *msg, size_t size)
 {
     write_model(n);
-    xfc_graph g;
+    xf_gbuild g;
     xf_error err;
     char feature[256];
-    xf_status s = xfc_init(&g, &err);
+    xf_status s = xf__gb_init(&g, &err);
     if (!s)
         s = xfc_from_onnx(PATH, 0, 0, &g, feature, sizeof feature, &err);
     snprintf(msg, size, "%s", s ? err.msg : "");
-    xfc_free(&g);
+    xf__gb_free(&g);
     return s;
 }
 
@@ -135,11 +135,11 @@ static double chain(char *op0, Onnx__AttributeProto **a0, int n0, char *op1,
     n.graph.n_initializer = 0;
     n.opset.version = 10; /* Clip bounds as attributes */
     write_model(&n);
-    xfc_graph g;
+    xf_gbuild g;
     xf_error err;
     char feature[256];
     double worst = 1e30;
-    if (xfc_init(&g, &err) != XF_OK)
+    if (xf__gb_init(&g, &err) != XF_OK)
         return worst;
     xf_status s = xfc_from_onnx(PATH, 0, 0, &g, feature, sizeof feature, &err);
     T_CHECKF(s == XF_OK, "%s + %s convert: %s", op0, op1, s ? err.msg : "");
@@ -162,7 +162,7 @@ static double chain(char *op0, Onnx__AttributeProto **a0, int n0, char *op1,
         for (int i = 0; i < nn; i++)
             free(bufs[i]);
     }
-    xfc_free(&g);
+    xf__gb_free(&g);
     return worst;
 }
 

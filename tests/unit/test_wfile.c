@@ -96,7 +96,7 @@ static int kv_index(const layout *L, const char *name)
     return -1;
 }
 
-static const char *TMP = "build/tests/broken.gguf";
+#define TMP t_path("broken.gguf")
 
 static xf_status open_bytes(const uint8_t *b, size_t n, int verify, xf_error *err)
 {
@@ -134,12 +134,12 @@ static uint8_t *load(const char *path, size_t *n)
     return b;
 }
 
-static void wrong_shape(xfc_graph *c)
+static void wrong_shape(xf_gbuild *c)
 {
     c->wshape[1][3] = 2; /* c1.weight written as (3,3,3,2): graph needs cout 4 */
 }
 
-static void missing_layer(xfc_graph *c)
+static void missing_layer(xf_gbuild *c)
 {
     xf__ww_str(c->meta, "xfer.feature.layer", "no_such_tensor");
 }
@@ -147,7 +147,7 @@ static void missing_layer(xfc_graph *c)
 int main(void)
 {
     xf_error err;
-    const char *good = "build/tests/tiny.gguf";
+    const char *good = t_path("tiny.gguf");
     T_CHECK(tiny_write(good, NULL, &err) == XF_OK);
     size_t n;
     uint8_t *b = load(good, &n);
@@ -166,7 +166,7 @@ int main(void)
         T_CHECK(xf_model_tensor_find(m, "prob") == 6);
         xf_model_free(m);
     }
-    T_CHECK(xf_model_open("build/tests/does-not-exist.gguf", NULL, &m, &err) == XF_ERR_IO &&
+    T_CHECK(xf_model_open(t_path("does-not-exist.gguf"), NULL, &m, &err) == XF_ERR_IO &&
             m == NULL);
     T_CHECK(strstr(err.msg, "does-not-exist.gguf") != NULL);
 
@@ -276,8 +276,8 @@ int main(void)
     }
 
     /* the writer never leaves a partial file under the final name */
-    T_CHECK(tiny_write("build/tests/no-such-dir/x.gguf", NULL, &err) == XF_ERR_IO);
-    T_CHECK(access("build/tests/no-such-dir/x.gguf", F_OK) != 0);
+    T_CHECK(tiny_write(t_path("no-such-dir/x.gguf"), NULL, &err) == XF_ERR_IO);
+    T_CHECK(access(t_path("no-such-dir/x.gguf"), F_OK) != 0);
     unlink(TMP);
     free(w);
     free(b);

@@ -80,7 +80,7 @@ static xf_status channel_affine(ctx *x, const Onnx__NodeProto *nd, value *a, con
 {
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_affine(x->c, a->node, scale, shift, exclusive(x, a), nm, x->err);
+    int j = xf__gb_affine(x->c, a->node, scale, shift, exclusive(x, a), nm, x->err);
     if (j < 0)
         return ox_fail_node(x, nd, x->err->code, x->err->msg);
     set_act(out, j, a->layout, 1);
@@ -116,7 +116,7 @@ static xf_status add_node(ctx *x, const Onnx__NodeProto *nd, xf_node *p, value *
 {
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_add(x->c, p, nm, NULL, x->err);
+    int j = xf__gb_add(x->c, p, nm, NULL, x->err);
     if (j < 0)
         return ox_fail_node(x, nd, x->err->code, x->err->msg);
     set_act(out, j, layout, 1);
@@ -132,7 +132,7 @@ static xf_status add_node_params(ctx *x, const Onnx__NodeProto *nd, xf_node *p, 
         free(w), free(b);
         return s;
     }
-    xfc_set_params(x->c, out->node, w, shape, ndims, b);
+    xf__gb_set_params(x->c, out->node, w, shape, ndims, b);
     return XF_OK;
 }
 
@@ -162,8 +162,8 @@ static int parse_pool_geometry(ctx *x, const Onnx__NodeProto *nd, const xf_node 
     p->pt = (int) pads[0], p->pl = (int) pads[1], p->pb = (int) pads[2], p->pr = (int) pads[3];
     if (auto_pad && (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0)) {
         int ekh = (p->kh - 1) * p->dil_h + 1, ekw = (p->kw - 1) * p->dil_w + 1;
-        xfc_same_pad(src->h, ekh, p->sh, &p->pt, &p->pb);
-        xfc_same_pad(src->w, ekw, p->sw, &p->pl, &p->pr);
+        xf__gb_same_pad(src->h, ekh, p->sh, &p->pt, &p->pb);
+        xf__gb_same_pad(src->w, ekw, p->sw, &p->pl, &p->pr);
         if (auto_pad[5] == 'L') { /* the extra cell goes first */
             int t = p->pt;
             p->pt = p->pb, p->pb = t;
@@ -345,7 +345,7 @@ static xf_status act_on(ctx *x, const Onnx__NodeProto *nd, int src, int layout, 
 {
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_activation(x->c, src, act, excl, nm, x->err);
+    int j = xf__gb_activation(x->c, src, act, excl, nm, x->err);
     if (j < 0)
         return ox_fail_node(x, nd, x->err->code, x->err->msg);
     set_act(out, j, layout, 1);
@@ -622,7 +622,7 @@ static xf_status op_batchnorm(ctx *x, const Onnx__NodeProto *nd, value *a, value
             return ox_fail_node(x, nd, XF_ERR_VALUE, "negative running variance");
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
-    int j = xfc_batchnorm(x->c, a->node, p[0]->f, p[1]->f, p[2]->f, p[3]->f,
+    int j = xf__gb_batchnorm(x->c, a->node, p[0]->f, p[1]->f, p[2]->f, p[3]->f,
                           ox_attr_f(nd, "epsilon", 1e-5f), exclusive(x, a), nm, x->err);
     if (j < 0)
         return ox_fail_node(x, nd, x->err->code, x->err->msg);
@@ -1017,7 +1017,7 @@ static void mark_live(ctx *x, unsigned char *live)
     free(want);
 }
 
-xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, char *feature,
+xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xf_gbuild *c, char *feature,
                         size_t feature_size, xf_error *err)
 {
     uint8_t *buf = NULL;
@@ -1170,7 +1170,7 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xfc_graph *c, 
     p.op = XF_OP_INPUT, p.h = H, p.w = W, p.c = 3;
     char nm[200];
     safe_name(&x, in->name, nm, sizeof nm);
-    int j = xfc_add(c, &p, nm, NULL, err);
+    int j = xf__gb_add(c, &p, nm, NULL, err);
     if (j < 0) {
         s = err->code;
         goto done;

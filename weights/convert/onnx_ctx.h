@@ -38,7 +38,7 @@ typedef struct {
 
 typedef struct {
     Onnx__GraphProto *g;
-    xfc_graph *c;
+    xf_gbuild *c;
     xf_error *err;
     const char *path;
     value *v; /* hash table keyed by name */

@@ -38,7 +38,7 @@ typedef struct {
 } ktensor;
 
 typedef struct {
-    xfc_graph *c;
+    xf_gbuild *c;
     wtable wt;
     ktensor *kt;
     int n_kt;
@@ -348,7 +348,7 @@ static int act_from(const char *a, xf_act *out)
 static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *cfg, ktensor **ins,
                        int n_in)
 {
-    xfc_graph *c = x->c;
+    xf_gbuild *c = x->c;
     xf_error *err = x->err;
     int node = -1;
     xf_node p;
@@ -420,8 +420,8 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
             if (pending)
                 return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': 'same' after "
                                 "ZeroPadding2D", x->path, name);
-            xfc_same_pad(src->h, p.kh, p.sh, &p.pt, &p.pb);
-            xfc_same_pad(src->w, p.kw, p.sw, &p.pl, &p.pr);
+            xf__gb_same_pad(src->h, p.kh, p.sh, &p.pt, &p.pb);
+            xf__gb_same_pad(src->w, p.kw, p.sw, &p.pl, &p.pr);
         } else if (strcmp(padding, "valid") == 0) {
             p.pt = ins[0]->pad[0], p.pb = ins[0]->pad[1], p.pl = ins[0]->pad[2], p.pr = ins[0]->pad[3];
             if (pending && p.op == XF_OP_AVGPOOL)
@@ -444,7 +444,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
             return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': activation '%s'", x->path,
                             name, json_str(cfg, "activation"));
         p.act = act;
-        if ((node = xfc_add(c, &p, name, NULL, err)) < 0)
+        if ((node = xf__gb_add(c, &p, name, NULL, err)) < 0)
             return xf__wrap(err, x->path);
         if (!is_pool) {
             int dw = p.op == XF_OP_DWCONV2D;
@@ -465,7 +465,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
                 }
             }
             int64_t shape[4] = {p.kh, p.kw, cin, dw ? p.mult : p.cout};
-            xfc_set_params(c, node, w, shape, 4, b);
+            xf__gb_set_params(c, node, w, shape, 4, b);
         }
         return kput(x, name, node, NULL);
     }
@@ -487,7 +487,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         float e = cJSON_IsNumber(eps) ? (float) eps->valuedouble : 1e-3f;
         int src_excl = kfind(x, c->g.nodes[ins[0]->node].out_name) == NULL ||
                        kfind(x, c->g.nodes[ins[0]->node].out_name)->uses <= 1;
-        node = xfc_batchnorm(c, ins[0]->node, g ? g->data : NULL, be ? be->data : NULL, mu->data,
+        node = xf__gb_batchnorm(c, ins[0]->node, g ? g->data : NULL, be ? be->data : NULL, mu->data,
                              va->data, e, src_excl, name, err);
         if (node < 0)
             return xf__wrap(err, x->path);
@@ -512,7 +512,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
             const char *a = json_str(cfg, "activation");
             if (strcmp(a, "softmax") == 0) {
                 p.op = XF_OP_SOFTMAX;
-                if ((node = xfc_add(c, &p, name, NULL, err)) < 0)
+                if ((node = xf__gb_add(c, &p, name, NULL, err)) < 0)
                     return xf__wrap(err, x->path);
                 return kput(x, name, node, NULL);
             }
@@ -524,7 +524,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         int src_excl = kfind(x, src_name) == NULL || kfind(x, src_name)->uses <= 1;
         if (act == XF_ACT_NONE)
             return kput(x, name, ins[0]->node, NULL);
-        if ((node = xfc_activation(c, ins[0]->node, act, src_excl, name, err)) < 0)
+        if ((node = xf__gb_activation(c, ins[0]->node, act, src_excl, name, err)) < 0)
             return xf__wrap(err, x->path);
         return kput(x, name, node, NULL);
     }
@@ -543,13 +543,13 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
                                 x->path, name, axis);
         }
         p.op = cls[0] == 'A' ? XF_OP_ADD : XF_OP_CONCAT;
-        if ((node = xfc_add(c, &p, name, NULL, err)) < 0)
+        if ((node = xf__gb_add(c, &p, name, NULL, err)) < 0)
             return xf__wrap(err, x->path);
         return kput(x, name, node, NULL);
     }
     if (strcmp(cls, "GlobalAveragePooling2D") == 0 || strcmp(cls, "Flatten") == 0) {
         p.op = cls[0] == 'G' ? XF_OP_GAP : XF_OP_FLATTEN;
-        if ((node = xfc_add(c, &p, name, NULL, err)) < 0)
+        if ((node = xf__gb_add(c, &p, name, NULL, err)) < 0)
             return xf__wrap(err, x->path);
         return kput(x, name, node, NULL);
     }
@@ -571,7 +571,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         /* with softmax: the dense output is "<name>_logits", the softmax node outputs "<name>" */
         char logits[300];
         snprintf(logits, sizeof logits, "%s_logits", name);
-        if ((node = xfc_add(c, &p, name, softmax ? logits : NULL, err)) < 0)
+        if ((node = xf__gb_add(c, &p, name, softmax ? logits : NULL, err)) < 0)
             return xf__wrap(err, x->path);
         const wentry *kw = need_w(x, name, "kernel", src->c * (int64_t) p.cout);
         if (!kw)
@@ -587,7 +587,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
             }
         }
         int64_t shape[2] = {src->c, p.cout};
-        xfc_set_params(c, node, w, shape, 2, b);
+        xf__gb_set_params(c, node, w, shape, 2, b);
         if (softmax) {
             xf_node sm;
             memset(&sm, 0, sizeof sm);
@@ -596,7 +596,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
             sm.n_in = 1;
             char smname[300];
             snprintf(smname, sizeof smname, "%s_softmax", name);
-            if ((node = xfc_add(c, &sm, smname, name, err)) < 0)
+            if ((node = xf__gb_add(c, &sm, smname, name, err)) < 0)
                 return xf__wrap(err, x->path);
         }
         return kput(x, name, node, NULL);
@@ -625,7 +625,7 @@ static int inbound(const cJSON *L, const char **names, int max)
     return n;
 }
 
-xf_status xfc_from_tfjs(const char *path, xfc_graph *c, xf_error *err)
+xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err)
 {
     char *text;
     size_t len;
@@ -732,7 +732,7 @@ xf_status xfc_from_tfjs(const char *path, xfc_graph *c, xf_error *err)
                 p.w = json_int(lc, "batch_shape", 2, 0);
                 p.c = json_int(lc, "batch_shape", 3, 0);
             }
-            int node = xfc_add(c, &p, is_input ? nm : "input", NULL, err);
+            int node = xf__gb_add(c, &p, is_input ? nm : "input", NULL, err);
             if (node < 0) {
                 s = xf__wrap(err, path);
                 goto done;

@@ -167,7 +167,7 @@ typedef struct {
     uint32_t n_buffers;
     tensor *t;
     uint32_t n_t;
-    xfc_graph *c;
+    xf_gbuild *c;
     const char *path;
     xf_error *err;
     float in_mean, in_std;
@@ -357,7 +357,7 @@ static int fused(ctx *x, int code, xf_act *act)
 
 static int add_node(ctx *x, xf_node *p, uint32_t out, xf_error *err)
 {
-    return xfc_add(x->c, p, x->t[out].name, NULL, err);
+    return xf__gb_add(x->c, p, x->t[out].name, NULL, err);
 }
 
 /* one operator */
@@ -465,8 +465,8 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
             if (pending)
                 return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': SAME after PAD",
                                 x->path, o->name);
-            xfc_same_pad(src->h, p.kh, p.sh, &p.pt, &p.pb);
-            xfc_same_pad(src->w, p.kw, p.sw, &p.pl, &p.pr);
+            xf__gb_same_pad(src->h, p.kh, p.sh, &p.pt, &p.pb);
+            xf__gb_same_pad(src->w, p.kw, p.sw, &p.pl, &p.pr);
         } else {
             p.pt = a->pad[0], p.pb = a->pad[1], p.pl = a->pad[2], p.pr = a->pad[3];
         }
@@ -519,7 +519,7 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
                 }
             }
             int64_t shape[4] = {p.kh, p.kw, cin, conv ? p.cout : p.mult};
-            xfc_set_params(x->c, node, wt, shape, 4, bd);
+            xf__gb_set_params(x->c, node, wt, shape, 4, bd);
         }
         o->node = node;
         return XF_OK;
@@ -615,7 +615,7 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
             return x->err->code;
         }
         int64_t shape[2] = {cin, p.cout};
-        xfc_set_params(x->c, node, wt, shape, 2, bd);
+        xf__gb_set_params(x->c, node, wt, shape, 2, bd);
         o->node = node;
         return XF_OK;
     }
@@ -636,7 +636,7 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
     case OP_RELU:
     case OP_RELU6:
         act = code == OP_LOGISTIC ? XF_ACT_SIGMOID : code == OP_RELU ? XF_ACT_RELU : XF_ACT_RELU6;
-        if ((node = xfc_activation(x->c, a->node, act, 0, o->name, x->err)) < 0)
+        if ((node = xf__gb_activation(x->c, a->node, act, 0, o->name, x->err)) < 0)
             return xf__wrap(x->err, x->path);
         o->node = node;
         return XF_OK;
@@ -687,7 +687,7 @@ static xf_status convert(ctx *x)
     memset(&p, 0, sizeof p);
     p.op = XF_OP_INPUT;
     p.h = in->shape[1], p.w = in->shape[2], p.c = 3;
-    if ((in->node = xfc_add(x->c, &p, in->name, NULL, x->err)) < 0)
+    if ((in->node = xf__gb_add(x->c, &p, in->name, NULL, x->err)) < 0)
         return xf__wrap(x->err, x->path);
     if ((in->type == T_UINT8 || in->type == T_INT8) && in->n_scale == 1) {
         /* real = scale * (q - zp), q = pixel (uint8) => mean zp/255, std 1/(255 scale) */
@@ -725,7 +725,7 @@ static xf_status convert(ctx *x)
     return XF_OK;
 }
 
-xf_status xfc_from_tflite(const char *path, xfc_graph *c, float *mean, float *stdv,
+xf_status xfc_from_tflite(const char *path, xf_gbuild *c, float *mean, float *stdv,
                           int *input_quantized, xf_error *err)
 {
     FILE *fp = fopen(path, "rb");

@@ -1,13 +1,14 @@
-/* xf_linear.h — linear classifiers trained with LIBLINEAR, exported to dense (W, b).
+/* linear.h — linear classifiers trained with LIBLINEAR, exported to dense (W, b).
  *
  * It is: solver names, training on dense rows, stratified k-fold cross-validation over a C
  * grid, Platt scaling, and the probability rule of each solver. It is not: feature
- * normalisation (train-classifier.c) or the head file (head.c).
+ * normalisation (train.c) or the head file (head.c). Training is linear_train.c (the only
+ * user of LIBLINEAR), the decision and probability rules linear_rule.c.
  */
 #ifndef XF_LINEAR_H
 #define XF_LINEAR_H
 
-#include "xf_internal.h"
+#include "base.h"
 
 typedef enum {
     XF_SOLVER_LR,       /* L2-regularised logistic regression (primal)     */
@@ -21,7 +22,6 @@ typedef enum {
 const char *xf__solver_name(xf_solver s); /* "lr", "svm", "l1lr", "l1svm", "cs" */
 int xf__solver_parse(const char *name, xf_solver *out);
 int xf__solver_is_logistic(xf_solver s);
-int xf__solver_liblinear_id(xf_solver s); /* LIBLINEAR's -s number */
 
 typedef struct {
     xf_solver solver;

@@ -1,14 +1,15 @@
-/* builder.c — graph construction shared by the converters (see builder.h).
+/* graph_build.c — a graph with owned weights, for the converters and fine-tuning (see
+ * graph_build.h).
  *
- * It is: node appending with graph.c's shape rules, BN folding, activation fusion, and the
- * final write through wfile.c. It is not: a parser of any source format.
+ * It is: node appending with the descriptors' shape rules, BN folding, activation fusion, and
+ * the final write through wfile.c. It is not: a parser of any source format.
  */
-#include "builder.h"
+#include "graph_build.h"
 
 #include <math.h>
 #include <string.h>
 
-xf_status xfc_init(xfc_graph *c, xf_error *err)
+xf_status xf__gb_init(xf_gbuild *c, xf_error *err)
 {
     memset(c, 0, sizeof *c);
     c->meta = xf__ww_create();
@@ -17,7 +18,7 @@ xf_status xfc_init(xfc_graph *c, xf_error *err)
     return XF_OK;
 }
 
-void xfc_free(xfc_graph *c)
+void xf__gb_free(xf_gbuild *c)
 {
     for (int i = 0; i < c->g.n_nodes; i++) {
         free(c->w[i]);
@@ -32,7 +33,7 @@ void xfc_free(xfc_graph *c)
     memset(c, 0, sizeof *c);
 }
 
-static int grow(xfc_graph *c)
+static int grow(xf_gbuild *c)
 {
     if (c->g.n_nodes < c->cap)
         return 1;
@@ -61,7 +62,7 @@ static int grow(xfc_graph *c)
     return 1;
 }
 
-int xfc_add(xfc_graph *c, const xf_node *proto, const char *name, const char *out, xf_error *err)
+int xf__gb_add(xf_gbuild *c, const xf_node *proto, const char *name, const char *out, xf_error *err)
 {
     if (!grow(c)) {
         xf__fail(err, XF_ERR_NOMEM, "out of memory");
@@ -99,7 +100,7 @@ int xfc_add(xfc_graph *c, const xf_node *proto, const char *name, const char *ou
     return i;
 }
 
-void xfc_set_params(xfc_graph *c, int idx, float *w, const int64_t *shape, int nd, float *b)
+void xf__gb_set_params(xf_gbuild *c, int idx, float *w, const int64_t *shape, int nd, float *b)
 {
     free(c->w[idx]);
     free(c->b[idx]);
@@ -110,7 +111,7 @@ void xfc_set_params(xfc_graph *c, int idx, float *w, const int64_t *shape, int n
         c->wshape[idx][i] = shape[i];
 }
 
-int xfc_rename(xfc_graph *c, int idx, const char *out)
+int xf__gb_rename(xf_gbuild *c, int idx, const char *out)
 {
     char *o = strdup(out);
     if (!o)
@@ -120,7 +121,7 @@ int xfc_rename(xfc_graph *c, int idx, const char *out)
     return 1;
 }
 
-static int64_t wcount(const xfc_graph *c, int idx)
+static int64_t wcount(const xf_gbuild *c, int idx)
 {
     int64_t n = 1;
     for (int i = 0; i < c->wnd[idx]; i++)
@@ -129,14 +130,12 @@ static int64_t wcount(const xfc_graph *c, int idx)
 }
 
 /* scale/shift (owned, either NULL) folded into idx or applied by a new affine node */
-static int apply_affine(xfc_graph *c, int idx, float *scale, float *shift, int foldable,
+static int apply_affine(xf_gbuild *c, int idx, float *scale, float *shift, int foldable,
                         const char *name, xf_error *err)
 {
     int64_t ch = c->g.nodes[idx].c;
     xf_node *nd = &c->g.nodes[idx];
-    foldable = foldable && nd->act == XF_ACT_NONE && c->w[idx] &&
-               (nd->op == XF_OP_CONV2D || nd->op == XF_OP_DWCONV2D || nd->op == XF_OP_DENSE ||
-                nd->op == XF_OP_LAYERNORM || nd->op == XF_OP_AFFINE);
+    foldable = foldable && nd->act == XF_ACT_NONE && c->w[idx] && xf__op(nd->op)->fold_affine;
     if (foldable) {
         int64_t n = wcount(c, idx);
         if (scale)
@@ -150,7 +149,7 @@ static int apply_affine(xfc_graph *c, int idx, float *scale, float *shift, int f
         for (int64_t k = 0; k < ch; k++)
             c->b[idx][k] = c->b[idx][k] * (scale ? scale[k] : 1.0f) + (shift ? shift[k] : 0.0f);
         free(scale), free(shift);
-        if (!xfc_rename(c, idx, name)) {
+        if (!xf__gb_rename(c, idx, name)) {
             xf__fail(err, XF_ERR_NOMEM, "out of memory");
             return -1;
         }
@@ -171,17 +170,17 @@ static int apply_affine(xfc_graph *c, int idx, float *scale, float *shift, int f
     p.op = XF_OP_AFFINE;
     p.in[0] = idx;
     p.n_in = 1;
-    int j = xfc_add(c, &p, name, NULL, err);
+    int j = xf__gb_add(c, &p, name, NULL, err);
     if (j < 0) {
         free(scale), free(shift);
         return -1;
     }
     int64_t shape[1] = {ch};
-    xfc_set_params(c, j, scale, shape, 1, shift);
+    xf__gb_set_params(c, j, scale, shape, 1, shift);
     return j;
 }
 
-int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, const float *mean,
+int xf__gb_batchnorm(xf_gbuild *c, int idx, const float *gamma, const float *beta, const float *mean,
                   const float *var, float eps, int exclusive, const char *name, xf_error *err)
 {
     int64_t ch = c->g.nodes[idx].c;
@@ -201,7 +200,7 @@ int xfc_batchnorm(xfc_graph *c, int idx, const float *gamma, const float *beta, 
     return apply_affine(c, idx, scale, shift, exclusive && !c->keep_bn, name, err);
 }
 
-int xfc_affine(xfc_graph *c, int idx, const float *scale, const float *shift, int exclusive,
+int xf__gb_affine(xf_gbuild *c, int idx, const float *scale, const float *shift, int exclusive,
                const char *name, xf_error *err)
 {
     size_t bytes = (size_t) c->g.nodes[idx].c * sizeof(float);
@@ -218,7 +217,7 @@ int xfc_affine(xfc_graph *c, int idx, const float *scale, const float *shift, in
     return apply_affine(c, idx, sc, sh, exclusive, name, err);
 }
 
-int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char *name,
+int xf__gb_activation(xf_gbuild *c, int idx, xf_act act, int exclusive, const char *name,
                    xf_error *err)
 {
     xf_node *nd = &c->g.nodes[idx];
@@ -227,7 +226,7 @@ int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char 
     if (exclusive && (nd->act == XF_ACT_NONE || merge) && nd->op != XF_OP_INPUT &&
         nd->op != XF_OP_SOFTMAX && nd->op != XF_OP_MAXPOOL) {
         nd->act = act;
-        if (!xfc_rename(c, idx, name)) {
+        if (!xf__gb_rename(c, idx, name)) {
             xf__fail(err, XF_ERR_NOMEM, "out of memory");
             return -1;
         }
@@ -239,10 +238,10 @@ int xfc_activation(xfc_graph *c, int idx, xf_act act, int exclusive, const char 
     p.act = act;
     p.in[0] = idx;
     p.n_in = 1;
-    return xfc_add(c, &p, name, NULL, err);
+    return xf__gb_add(c, &p, name, NULL, err);
 }
 
-void xfc_same_pad(int64_t in, int k, int s, int *before, int *after)
+void xf__gb_same_pad(int64_t in, int k, int s, int *before, int *after)
 {
     int64_t out = (in + s - 1) / s;
     int64_t total = (out - 1) * s + k - in;
@@ -252,7 +251,7 @@ void xfc_same_pad(int64_t in, int k, int s, int *before, int *after)
     *after = (int) (total - total / 2);
 }
 
-xf_status xfc_write(xfc_graph *c, const char *path, xf_error *err)
+xf_status xf__gb_write(xf_gbuild *c, const char *path, xf_error *err)
 {
     char *text = xf__graph_format(&c->g);
     if (!text || !xf__ww_str(c->meta, "xfer.graph", text)) {

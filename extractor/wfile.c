@@ -5,11 +5,12 @@
  * section; an atomic writer (tmp + fsync + rename). It is not: graph semantics (graph.c) or
  * model policy (model.c); it knows keys only as typed values.
  */
-#include "xf_internal.h"
+#include "wfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -121,8 +122,12 @@ static xf_status rd_num(cursor *c, uint32_t t, xf_kv *kv, double *d, const char 
     case XF_GGUF_I64: { int64_t x; memcpy(&x, b, 8); v = (double) x; if (kv) kv->num.i = x; break; }
     case XF_GGUF_F64: { double x; memcpy(&x, b, 8); v = x; break; }
     }
-    if (kv && t != XF_GGUF_U64 && t != XF_GGUF_I64) {
+    if (kv) {
         kv->num.f = v;
+        if (t != XF_GGUF_U64 && t != XF_GGUF_I64 && t != XF_GGUF_F32 && t != XF_GGUF_F64) {
+            kv->num.i = (int64_t) v; /* the other integer types are exact in a double */
+            kv->num.u = v < 0 ? 0 : (uint64_t) v;
+        }
     }
     *d = v;
     return XF_OK;
@@ -271,7 +276,7 @@ static xf_status check_values(const xf_wfile *wf, const xf_wtensor *t, const cha
     return XF_OK;
 }
 
-static xf_status parse(xf_wfile *wf, const char *name, xf_error *err)
+static xf_status parse(xf_wfile *wf, const char *name, unsigned flags, xf_error *err)
 {
     cursor c = {wf->base, wf->size, 0, name, err};
     xf_status s;
@@ -337,13 +342,13 @@ static xf_status parse(xf_wfile *wf, const char *name, xf_error *err)
     wf->align = 32;
     const xf_kv *al = xf__wfile_kv(wf, "general.alignment");
     if (al) {
-        if (al->type != XF_GGUF_U32 || al->num.f < 1 || al->num.f > 4096 ||
-            ((uint32_t) al->num.f & ((uint32_t) al->num.f - 1)) != 0) {
+        if (al->type != XF_GGUF_U32 || al->num.u < 1 || al->num.u > 4096 ||
+            ((uint32_t) al->num.u & ((uint32_t) al->num.u - 1)) != 0) {
             free(ptr);
             return xf__fail(err, XF_ERR_FORMAT,
                             "%s: general.alignment must be a u32 power of two <= 4096", name);
         }
-        wf->align = (uint32_t) al->num.f;
+        wf->align = (uint32_t) al->num.u;
     }
     size_t data_off = (c.pos + wf->align - 1) / wf->align * wf->align;
     if (data_off > wf->size) {
@@ -403,19 +408,19 @@ static xf_status parse(xf_wfile *wf, const char *name, xf_error *err)
     if (!fv || fv->type != XF_GGUF_U32)
         return xf__fail(err, XF_ERR_FORMAT,
                         "%s: missing u32 xfer.format_version (not an xfer file?)", name);
-    if (fv->num.f != XF_FORMAT_VERSION)
+    if (fv->num.u != XF_FORMAT_VERSION)
         return xf__fail(err, XF_ERR_UNSUPPORTED,
-                        "%s: xfer.format_version %.0f; this build reads version %d (reconvert "
+                        "%s: xfer.format_version %llu; this build reads version %d (reconvert "
                         "with this xfer-convert)",
-                        name, fv->num.f, XF_FORMAT_VERSION);
-    for (int i = 0; i < wf->n_t; i++)
+                        name, (unsigned long long) fv->num.u, XF_FORMAT_VERSION);
+    for (int i = 0; !(flags & XF_WFILE_HEADER_ONLY) && i < wf->n_t; i++)
         if ((s = check_values(wf, &wf->t[i], name, err)))
             return s;
     return XF_OK;
 }
 
-xf_status xf__wfile_parse(const void *buf, size_t len, const char *name, xf_wfile **out,
-                          xf_error *err)
+xf_status xf__wfile_parse(const void *buf, size_t len, const char *name, unsigned flags,
+                          xf_wfile **out, xf_error *err)
 {
     *out = NULL;
     xf_wfile *wf = calloc(1, sizeof *wf);
@@ -423,7 +428,7 @@ xf_status xf__wfile_parse(const void *buf, size_t len, const char *name, xf_wfil
         return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", name);
     wf->base = buf;
     wf->size = len;
-    xf_status s = parse(wf, name, err);
+    xf_status s = parse(wf, name, flags, err);
     if (s) {
         xf__wfile_free(wf);
         return s;
@@ -432,7 +437,7 @@ xf_status xf__wfile_parse(const void *buf, size_t len, const char *name, xf_wfil
     return XF_OK;
 }
 
-xf_status xf__wfile_open(const char *path, xf_wfile **out, xf_error *err)
+xf_status xf__wfile_open(const char *path, unsigned flags, xf_wfile **out, xf_error *err)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -451,7 +456,7 @@ xf_status xf__wfile_open(const char *path, xf_wfile **out, xf_error *err)
     close(fd);
     if (map == MAP_FAILED)
         return xf__fail(err, XF_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
-    xf_status s = xf__wfile_parse(map, (size_t) st.st_size, path, out, err);
+    xf_status s = xf__wfile_parse(map, (size_t) st.st_size, path, flags, out, err);
     if (s) {
         munmap(map, (size_t) st.st_size);
         return s;
@@ -508,7 +513,31 @@ xf_status xf__wfile_get_u32(const xf_wfile *wf, const char *key, uint32_t *out, 
     if (!kv || kv->type != XF_GGUF_U32)
         return xf__fail(err, XF_ERR_FORMAT, "%s metadata key '%s' (u32)",
                         kv ? "wrong type for" : "missing", key);
-    *out = (uint32_t) kv->num.f;
+    *out = (uint32_t) kv->num.u;
+    return XF_OK;
+}
+
+xf_status xf__wfile_get_f32(const xf_wfile *wf, const char *key, float *out, xf_error *err)
+{
+    const xf_kv *kv = xf__wfile_kv(wf, key);
+    if (!kv || kv->type != XF_GGUF_F32)
+        return xf__fail(err, XF_ERR_FORMAT, "%s metadata key '%s' (f32)",
+                        kv ? "wrong type for" : "missing", key);
+    if (!isfinite(kv->num.f))
+        return xf__fail(err, XF_ERR_VALUE, "metadata key '%s' is not finite", key);
+    *out = (float) kv->num.f;
+    return XF_OK;
+}
+
+xf_status xf__wfile_get_strs(const xf_wfile *wf, const char *key, char *const **out, int *n,
+                             xf_error *err)
+{
+    const xf_kv *kv = xf__wfile_kv(wf, key);
+    if (!kv || kv->type != XF_GGUF_ARR || kv->arr_type != XF_GGUF_STR)
+        return xf__fail(err, XF_ERR_FORMAT, "%s metadata key '%s' (string array)",
+                        kv ? "wrong type for" : "missing", key);
+    *out = kv->strs;
+    *n = (int) kv->count;
     return XF_OK;
 }
 
@@ -567,8 +596,8 @@ uint32_t xf__crc32c(uint32_t crc, const void *buf, size_t len)
     if (__builtin_cpu_supports("sse4.2"))
         return ~crc_hw(crc, p, len);
 #endif
-    if (!crc_table[1])
-        crc_init();
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init);
     while (len--)
         crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;

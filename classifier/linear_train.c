@@ -1,64 +1,27 @@
-/* linear.c — the only file that includes <linear.h>: LIBLINEAR training exported to dense
- * weights, stratified cross-validation, Platt scaling.
+/* linear_train.c — the only file that includes <linear.h>: LIBLINEAR training exported to
+ * dense weights, stratified cross-validation, Platt scaling.
  *
  * It is: problem construction (rows point into one node array: 16 bytes per value plus two
  * nodes per row), LIBLINEAR's check_parameter string wrapped into xf_error, its printing routed
- * to xf_log, and the decision/probability rules. It is not: any file format; the project never
- * reads LIBLINEAR's text model files.
+ * to xf_log. It is not: the decision and probability rules (linear_rule.c: inference never
+ * links LIBLINEAR) or any file format; the project never reads LIBLINEAR's text model files.
  */
-#include "xf_linear.h"
+#include "gemm.h"
+#include "linear.h"
 
 #include <linear.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
 
-static const char *const names[XF_SOLVER_COUNT_] = {"lr", "svm", "l1lr", "l1svm", "cs"};
 static const int ids[XF_SOLVER_COUNT_] = {L2R_LR, L2R_L2LOSS_SVC_DUAL, L1R_LR, L1R_L2LOSS_SVC,
                                           MCSVM_CS};
 
-const char *xf__solver_name(xf_solver s)
-{
-    return (unsigned) s < XF_SOLVER_COUNT_ ? names[s] : "?";
-}
-
-int xf__solver_parse(const char *name, xf_solver *out)
-{
-    for (int i = 0; i < XF_SOLVER_COUNT_; i++)
-        if (strcmp(name, names[i]) == 0) {
-            *out = (xf_solver) i;
-            return 1;
-        }
-    return 0;
-}
-
-int xf__solver_is_logistic(xf_solver s)
-{
-    return s == XF_SOLVER_LR || s == XF_SOLVER_L1LR;
-}
-
-int xf__solver_liblinear_id(xf_solver s)
-{
-    return ids[s];
-}
+static pthread_mutex_t rand_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void quiet_print(const char *s)
 {
     xf__log(XF_LOG_DEBUG, "%s", s);
-}
-
-void xf__linear_decision(const float *W, const float *b, int d, int k, const float *x, float *dec)
-{
-    for (int c = 0; c < k; c++)
-        dec[c] = b[c];
-    for (int j = 0; j < d; j++) {
-        float v = x[j];
-        if (v == 0.0f)
-            continue;
-        const float *w = W + (size_t) j * (size_t) k;
-        for (int c = 0; c < k; c++)
-            dec[c] += v * w[c];
-    }
 }
 
 /* One node array for all rows: nonzero values, the bias feature d+1 = 1, a terminator. */
@@ -136,7 +99,18 @@ static xf_status train_rows(struct feature_node **rows, const int *y, size_t m, 
         s = xf__fail(err, XF_ERR_ARG, "LIBLINEAR: %s", msg);
         goto done;
     }
-    if (!(mdl = train(&prob, &par))) {
+    /* LIBLINEAR's coordinate-descent solvers shuffle with the C library's rand(), one state for
+     * the process: trained one at a time from a fixed seed, the result does not depend on which
+     * cross-validation thread runs first (the primal logistic solver draws no random numbers) */
+    int draws = p->solver != XF_SOLVER_LR;
+    if (draws) {
+        pthread_mutex_lock(&rand_lock);
+        srand(1);
+    }
+    mdl = train(&prob, &par);
+    if (draws)
+        pthread_mutex_unlock(&rand_lock);
+    if (!mdl) {
         s = xf__fail(err, XF_ERR_NOMEM, "LIBLINEAR training failed");
         goto done;
     }
@@ -375,28 +349,4 @@ void xf__platt_fit(const float *f, const unsigned char *t, size_t n, float *Aout
     }
     *Aout = (float) A;
     *Bout = (float) B;
-}
-
-static double sigmoid(double z)
-{
-    return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
-void xf__linear_proba(const float *dec, int k, const float *platt, int logistic, float *prob)
-{
-    double sum = 0;
-    if (k == 2 && logistic && !platt) {
-        /* LIBLINEAR stores one vector for two classes: dec[1] == -dec[0] */
-        prob[0] = (float) sigmoid((double) dec[0]);
-        prob[1] = 1.0f - prob[0];
-        return;
-    }
-    for (int c = 0; c < k; c++) {
-        double z = platt ? -((double) platt[2 * c] * (double) dec[c] + (double) platt[2 * c + 1])
-                         : (double) dec[c];
-        prob[c] = (float) sigmoid(z);
-        sum += (double) prob[c];
-    }
-    for (int c = 0; c < k; c++)
-        prob[c] = sum > 0 ? (float) ((double) prob[c] / sum) : 1.0f / (float) k;
 }
