@@ -66,7 +66,7 @@ LIBS_LINEAR := -llinear
 
 MAINS_EXTRACTOR := extractor/extract-features.c extractor/xfer-feats.c
 MAINS_CLASSIFIER := classifier/train-classifier.c classifier/classify.c classifier/finetune-main.c
-TOOLS_SRC := extractor/defaults.c
+TOOLS_SRC := extractor/cli.c
 LIB_SRC  := $(filter-out $(MAINS_EXTRACTOR) $(TOOLS_SRC),$(wildcard extractor/*.c))
 CLS_SRC  := $(filter-out $(MAINS_CLASSIFIER),$(wildcard classifier/*.c))
 CONV_SRC := $(wildcard weights/convert/*.c)

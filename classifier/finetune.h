@@ -1,23 +1,14 @@
 /* finetune.h — training a new head, and optionally the top nodes of the backbone, with
  * backpropagation on the CPU.
- * It is: the trainable graph (a copy of the unfrozen nodes + an MLP head), optimizers, the
- * schedule, early stopping, and writing the result as an ordinary xfer weights file (backbone
- * with updated top nodes + head + softmax + class names). It is not: image loading (the main
- * caches the frozen part's output with the extraction pipeline) or augmentation.
+ * It is: the options, the boundary between the frozen and the trainable part, and the training
+ * run (finetune.c: epochs, schedule, early stopping) over cached boundary activations; what
+ * trains is ft_graph.c, the update rules optim.c, the output ft_write.c. It is not: image
+ * loading (ft_dataset.c caches the frozen part's output) or augmentation.
  */
 #ifndef XF_FINETUNE_H
 #define XF_FINETUNE_H
 
 #include "model.h"
-
-typedef enum {
-    XF_OPT_SGD,
-    XF_OPT_NESTEROV,
-    XF_OPT_ADAM,
-    XF_OPT_ADAMW,
-    XF_OPT_RMSPROP,
-    XF_OPT_ADAGRAD
-} xf_optimizer;
 
 typedef struct {
     const char *unfreeze_from; /* first trainable node (node or tensor name); NULL: head only */
@@ -30,8 +21,9 @@ typedef struct {
                                   --keep-bn) keep their scale and shift */
     int epochs, batch;
     float lr, weight_decay, momentum, dropout, label_smoothing;
-    xf_optimizer opt;
-    int warmup;   /* epochs of linear warm-up, then the schedule */
+    const char *optimizer;        /* a name of optim.c's table (default adamw) */
+    double beta1, beta2, eps, rho; /* the optimizers' constants (0.9, 0.999, 1e-8, 0.9) */
+    int warmup;       /* epochs of linear warm-up, then the schedule */
     int step_every;   /* > 0: step schedule, lr * step_gamma every step_every epochs;
                          0: cosine decay to 0 */
     float step_gamma;

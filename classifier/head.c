@@ -4,12 +4,11 @@
  * decision + probability computation, and the feature-provenance check (same backbone, layers,
  * pooling and preprocessing). It is not: training; inference never needs LIBLINEAR.
  */
-#include "feats.h"
 #include "head.h"
 #include "linear.h"
 #include "meta.h"
+#include "provenance.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 
@@ -200,10 +199,8 @@ xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err)
     xf_session_opts so = xf_session_default_opts();
     so.n_layers = 1;
     so.layers[0] = xf_model_tensor_name(m, last);
-    char json[8192];
     if (!h->labels || !h->W || !h->b || !h->solver || !h->normalize ||
-        !xf__features_json(m, &pp, &so, k, 0, json, sizeof json) ||
-        !(h->features_json = strdup(json)))
+        !(h->features_json = xf__provenance_make(m, &pp, &so, k, 0)))
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < k; i++)
         if (!(h->labels[i] = strdup(xf_model_label(m, i))))
@@ -241,39 +238,11 @@ void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob)
     xf__linear_proba(dec, h->k, h->platt, h->logistic, prob);
 }
 
-static char *field(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return v ? cJSON_PrintUnformatted(v) : NULL;
-}
-
 xf_status xf__head_check_features(const xf_head *h, const char *features_json, int64_t dim,
                                   xf_error *err)
 {
     if (dim != h->dim)
         return xf__fail(err, XF_ERR_ARG, "features have %lld dimensions, the classifier expects "
                         "%d", (long long) dim, h->dim);
-    cJSON *a = cJSON_Parse(h->features_json), *b = cJSON_Parse(features_json);
-    xf_status s = XF_OK;
-    static const char *const keys[] = {"weights_crc32c", "layers", "pool", "input", "l2norm"};
-    static const char *const what[] = {"a different backbone (weights file)", "different layers",
-                                       "different pooling", "different preprocessing",
-                                       "different normalisation"};
-    if (!a || !b) {
-        s = xf__fail(err, XF_ERR_FORMAT, "unreadable feature provenance");
-    } else {
-        for (int i = 0; i < 5 && !s; i++) {
-            char *x = field(a, keys[i]), *y = field(b, keys[i]);
-            if ((x || y) && (!x || !y || strcmp(x, y) != 0))
-                s = xf__fail(err, XF_ERR_ARG,
-                             "features were made with %s: %s is %s, the classifier was trained "
-                             "with %s",
-                             what[i], keys[i], y ? y : "absent", x ? x : "absent");
-            free(x);
-            free(y);
-        }
-    }
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    return s;
+    return xf__provenance_check(h->features_json, features_json, err);
 }

@@ -1,120 +1,90 @@
 /* train-classifier — feature file + labels -> classifier head file (GGUF).
  *
- * It is: argument parsing, reading feats.bin, calling xf__train_head and writing the head
- * atomically. Exit: 0 ok, 1 error, 2 usage. It is not: the training logic (train.c).
+ * It is: the option table, reading the feature file and the labels, xf__train_head and the
+ * head's write. It is not: the training logic (train.c, linear_train.c).
  */
-#include "pipeline.h"
+#include "cli.h"
+#include "io.h"
 #include "train.h"
 
 #include <string.h>
 #include <time.h>
 
-static void usage(FILE *f)
+/* --grid LO:HI:STEP (log10 C) */
+static int parse_grid(const char *v, void *dest, char *why, size_t n)
 {
-    fprintf(f,
-        "usage: train-classifier FEATS.bin -o CLASSIFIER.gguf [options]\n"
-        "Labels are the parent folder name of each image path unless --labels is given.\n"
-        "  -o FILE              output head file (written atomically)\n"
-        "  --labels FILE        CSV/TSV 'path,label' (full path or basename)\n"
-        "  --solver NAME        lr (default, L2 logistic regression), svm (L2-loss SVM),\n"
-        "                       l1lr, l1svm (L1-regularised), cs (Crammer-Singer)\n"
-        "  -C VALUE             fix C (default: chosen by stratified CV over 1e-4..10)\n"
-        "  --grid LO:HI:STEP    log10 C grid for CV (default -4:1:0.5)\n"
-        "  --folds K            cross-validation folds (default 5)\n"
-        "  --seed N             fold assignment seed (default 1): same seed, same model bytes\n"
-        "  --balanced           weight classes by n / (k * n_class)\n"
-        "  --normalize MODE     none (default) | l2 | standardize | l2+standardize\n"
-        "  --whiten pca|zca     whiten after the normalisation, learned on the training rows\n"
-        "  --dims K             whitening components kept (default: all)\n"
-        "  --quiet              no CV table\n");
+    double *g = dest;
+    char extra;
+    if (sscanf(v, "%lf:%lf:%lf%c", &g[0], &g[1], &g[2], &extra) != 3 || !(g[2] > 0) ||
+        g[1] < g[0] || g[0] <= -10 || g[1] >= 10 || (g[1] - g[0]) / g[2] > 99)
+        return snprintf(why, n, "expected LO:HI:STEP with -10 < LO <= HI < 10, STEP > 0, at "
+                        "most 100 values"), 0;
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *labels = NULL;
+    static const char *const solvers[] = {"lr", "svm", "l1lr", "l1svm", "cs", NULL};
+    static const char *const norms[] = {"none", "l2", "standardize", "l2+standardize", NULL};
+    static const char *const whitens[] = {"pca", "zca", NULL};
+    const char *out = NULL, *labels = NULL;
     xf_train_opts o = xf__train_default_opts();
-    o.verbose = 1;
-    o.threads = xf__cpu_count();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int takes = strcmp(a, "-o") == 0 || strcmp(a, "--labels") == 0 ||
-                    strcmp(a, "--solver") == 0 || strcmp(a, "-C") == 0 ||
-                    strcmp(a, "--grid") == 0 || strcmp(a, "--folds") == 0 ||
-                    strcmp(a, "--seed") == 0 || strcmp(a, "--normalize") == 0 ||
-                    strcmp(a, "--whiten") == 0 || strcmp(a, "--dims") == 0;
-        const char *v = takes ? (i + 1 < argc ? argv[++i] : NULL) : NULL;
-        char *end = NULL;
-        int ok = 1;
-        if (takes && !v) {
-            fprintf(stderr, "train-classifier: %s needs a value\n", a);
-            return 2;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "-o") == 0) {
-            out = v;
-        } else if (strcmp(a, "--labels") == 0) {
-            labels = v;
-        } else if (strcmp(a, "--solver") == 0) {
-            ok = xf__solver_parse(v, &o.lin.solver);
-        } else if (strcmp(a, "-C") == 0) {
-            o.fixed_C = strtod(v, &end);
-            ok = !*end && o.fixed_C > 0 && o.fixed_C < 1e9;
-        } else if (strcmp(a, "--grid") == 0) {
-            ok = sscanf(v, "%lf:%lf:%lf", &o.grid_lo, &o.grid_hi, &o.grid_step) == 3 &&
-                 o.grid_step > 0 && o.grid_hi >= o.grid_lo && o.grid_lo > -10 && o.grid_hi < 10;
-        } else if (strcmp(a, "--folds") == 0) {
-            o.folds = (int) strtol(v, &end, 10);
-            ok = !*end && o.folds >= 2 && o.folds <= 50;
-        } else if (strcmp(a, "--seed") == 0) {
-            o.seed = strtoull(v, &end, 10);
-            ok = !*end;
-        } else if (strcmp(a, "--normalize") == 0) {
-            ok = xf__norm_parse(v, &o.norm);
-        } else if (strcmp(a, "--whiten") == 0) {
-            o.whiten = strcmp(v, "pca") == 0 ? 1 : strcmp(v, "zca") == 0 ? 2 : 0;
-            ok = o.whiten != 0;
-        } else if (strcmp(a, "--dims") == 0) {
-            o.dims = (int) strtol(v, &end, 10);
-            ok = !*end && o.dims >= 1;
-        } else if (strcmp(a, "--balanced") == 0) {
-            o.lin.balanced = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o.verbose = 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "train-classifier: unknown option %s (see --help)\n", a);
-            return 2;
-        } else if (in) {
-            fprintf(stderr, "train-classifier: one feature file only\n");
-            return 2;
-        } else {
-            in = a;
-        }
-        if (!ok) {
-            fprintf(stderr, "train-classifier: bad value '%s' for %s (see --help)\n", v, a);
-            return 2;
-        }
-    }
-    if (!in || !out) {
-        usage(stderr);
-        return 2;
-    }
-    if (o.dims && !o.whiten) {
-        fprintf(stderr, "train-classifier: --dims goes with --whiten\n");
-        return 2;
-    }
+    int solver = 0, norm = 0, whiten = -1, quiet = 0, threads = 0;
+    double grid[3] = {o.grid_lo, o.grid_hi, o.grid_step};
+    const xf_cli_opt opts[] = {
+        {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "output classifier file"},
+        {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
+         .help = "CSV/TSV 'path,label' (full path or basename; a header row is recognised)"},
+        {"--solver", NULL, XF_CLI_CHOICE, &solver, .choices = solvers, .help = "lr (default, L2 "
+         "logistic regression), svm (L2-loss SVM), l1lr, l1svm (L1-regularised), cs "
+         "(Crammer-Singer)"},
+        {"-C", NULL, XF_CLI_DOUBLE, &o.fixed_C, 1e-300, 1e9, .meta = "VALUE",
+         .help = "fix C (default: chosen by stratified CV over 1e-4..10)"},
+        {"--grid", NULL, XF_CLI_FUNC, grid, .parse = parse_grid, .meta = "LO:HI:STEP",
+         .help = "log10 C grid for CV (default -4:1:0.5)"},
+        {"--folds", NULL, XF_CLI_INT, &o.folds, 2, 50, .meta = "K",
+         .help = "cross-validation folds (default 5)"},
+        {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N",
+         .help = "fold assignment seed (default 1): same seed, same classifier bytes"},
+        {"--balanced", NULL, XF_CLI_FLAG, &o.lin.balanced,
+         .help = "weight classes by n / (k * n_class)"},
+        {"--normalize", NULL, XF_CLI_CHOICE, &norm, .choices = norms,
+         .help = "feature normalisation learned on the training rows (default none)"},
+        {"--whiten", NULL, XF_CLI_CHOICE, &whiten, .choices = whitens,
+         .help = "PCA or ZCA whitening after the normalisation, learned on the training rows"},
+        {"--dims", NULL, XF_CLI_INT, &o.dims, 1, 1 << 22, .meta = "K",
+         .help = "whitening components kept (default: all)"},
+        XF_CLI_THREADS_OPT(&threads),
+        {"--quiet", "-q", XF_CLI_FLAG, &quiet, .help = "no CV table"},
+        {NULL},
+    };
+    const xf_cli cli = {"train-classifier", "FEATS.bin -o CLASSIFIER.gguf [options]",
+                        "Labels are the folder of each image path (the class folder under the "
+                        "extracted root) unless --labels is given.", NULL, opts};
+    char **in;
+    int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
+    if (rc >= 0)
+        return rc;
+    if (n_in != 1 || !out)
+        return xf_cli_usage(&cli, "expected one feature file and -o CLASSIFIER.gguf (see --help)");
+    if (o.dims && whiten < 0)
+        return xf_cli_usage(&cli, "--dims goes with --whiten");
+    o.lin.solver = (xf_solver) solver, o.norm = (xf_norm) norm, o.whiten = whiten + 1;
+    o.grid_lo = grid[0], o.grid_hi = grid[1], o.grid_step = grid[2];
+    o.verbose = !quiet, o.threads = xf_cli_threads(threads);
     xf_error err;
     xf_featset fs;
     xf_labelmap lm = {0};
-    if (xf__feats_read(in, &fs, &err) != XF_OK) {
-        fprintf(stderr, "train-classifier: %s\n", err.msg);
-        return 1;
+    if (xf__out_check(out, &err) || xf__feats_read(in[0], &fs, &err))
+        return xf_cli_fail(&cli, &err);
+    if (o.dims > fs.dim) {
+        xf__featset_free(&fs);
+        return xf_cli_usage(&cli, "--dims %d outside 1..%lld (the feature dimension)", o.dims,
+                            (long long) fs.dim);
     }
     if (labels && xf__labels_read(labels, &lm, &err) != XF_OK) {
-        fprintf(stderr, "train-classifier: %s\n", err.msg);
         xf__featset_free(&fs);
-        return 1;
+        return xf_cli_fail(&cli, &err);
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -124,18 +94,13 @@ int main(int argc, char **argv)
     if (!s) {
         s = xf__head_write(&h, out, &err);
         if (!s)
-            fprintf(stderr,
-                    "train-classifier: %s: %d classes, %u rows, %d-d, solver %s, C %.4g, CV "
-                    "accuracy %.4f, %.1f s\n",
+            fprintf(stderr, "train-classifier: %s: %d classes, %u rows, %d-d, solver %s, C %.4g, CV "
+                            "accuracy %.4f, %.1f s\n",
                     out, h.k, h.n_train, h.dim, h.solver, (double) h.C, (double) h.cv_accuracy,
                     (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) * 1e-9);
         xf__head_free(&h);
     }
     xf__labels_free(&lm);
     xf__featset_free(&fs);
-    if (s) {
-        fprintf(stderr, "train-classifier: %s\n", err.msg);
-        return 1;
-    }
-    return 0;
+    return s ? xf_cli_fail(&cli, &err) : XF_EXIT_OK;
 }

@@ -1,18 +1,142 @@
-/* cli.h — what the command-line tools share and the library does not: the weights search
- * policy and flag value helpers. It is: for the mains only (never in libxfer.a). It is not:
- * part of the library API.
+/* cli.h — the command-line kit of the seven tools (never part of libxfer): one table of options
+ * per tool, parsed the same way everywhere, help and man pages generated from the table, the
+ * status -> exit code map, the weights search, a progress display and checked standard output.
+ *
+ * It is: what every main shares. Conventions: --opt value, --opt=value, -o value, -ovalue,
+ * "--" ends the options, "-" is an operand (standard input or output), -h/--help, --version;
+ * a usage error exits 2 with one line naming the option. It is not: part of the library API.
  */
 #ifndef XF_CLI_H
 #define XF_CLI_H
 
 #include "base.h"
 
-/* "R,G,B" flag values (1 when three numbers). */
-int xf__parse3(const char *s, float *v);
+/* Exit codes, the same in every tool (README "Exit codes"). */
+enum {
+    XF_EXIT_OK = 0,      /* everything done                                              */
+    XF_EXIT_ERROR = 1,   /* a runtime error: bad weights or inputs, out of memory          */
+    XF_EXIT_USAGE = 2,   /* a usage error: unknown option, bad value, missing operand       */
+    XF_EXIT_PARTIAL = 3, /* finished, some inputs failed (each has a record)               */
+    XF_EXIT_STOPPED = 4, /* stopped by --max-failures                                      */
+    XF_EXIT_WRITE = 5,   /* cannot write the output (worth retrying: disk full, no folder)  */
+};
 
-/* The weights file tools use when none is named (1 when it exists), and the one whose
- * xfer.data.crc32c is crc_hex (1 when found). */
-int xf__default_weights(char *out, size_t size);
-int xf__weights_by_crc(const char *crc_hex, char *out, size_t size);
+/* The exit code of a library status. */
+int xf_cli_exit(xf_status s);
+
+typedef enum {
+    XF_CLI_FLAG,   /* int *: set to 1                                   */
+    XF_CLI_INT,    /* int *, within [lo, hi]                            */
+    XF_CLI_I64,    /* int64_t *, within [lo, hi]                        */
+    XF_CLI_U64,    /* uint64_t *                                        */
+    XF_CLI_FLOAT,  /* float *, within [lo, hi]                          */
+    XF_CLI_DOUBLE, /* double *, within [lo, hi]                         */
+    XF_CLI_STR,    /* const char **                                     */
+    XF_CLI_CHOICE, /* int *: the index of the value in choices          */
+    XF_CLI_RGB,    /* float[3]: "R,G,B"                                 */
+    XF_CLI_LIST,   /* xf_cli_list *: repeatable, values collected       */
+    XF_CLI_FUNC,   /* parse(value, dest, why): 0 with why on a bad value */
+} xf_cli_kind;
+
+typedef struct {
+    const char **v;
+    int n, max;
+} xf_cli_list;
+
+typedef struct {
+    const char *name; /* "--batch"; NULL ends a table                         */
+    const char *alt;  /* "-b" or NULL                                           */
+    xf_cli_kind kind;
+    void *dest;
+    double lo, hi;               /* INT, I64, FLOAT, DOUBLE bounds (inclusive) */
+    const char *const *choices;  /* CHOICE: NULL-terminated                      */
+    int (*parse)(const char *v, void *dest, char *why, size_t why_size); /* FUNC */
+    const char *meta;            /* the value's name in help: "N", "FILE"       */
+    const char *help;            /* one sentence; "(default ...)" at the end    */
+    int *seen;                   /* set to 1 when the option is given (may be NULL) */
+} xf_cli_opt;
+
+typedef struct {
+    const char *tool;     /* "extract-features"                                       */
+    const char *synopsis; /* "[options] PATH... > feats.bin" (one or more lines)       */
+    const char *about;    /* a paragraph printed after the synopsis                   */
+    const char *epilog;   /* printed after the options (exit codes, examples)          */
+    const xf_cli_opt *opts;
+} xf_cli;
+
+/* Parses argv against c->opts. Operands (non-options, "-", everything after "--") are moved to
+ * the front of argv[1..]: *operands = argv + 1, *n_operands of them. Returns -1 to go on, or
+ * the exit code to return now (0 after --help, --version or --man; 2 after a usage error, said
+ * on stderr). */
+int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *n_operands);
+/* "tool: <message>" on stderr, then returns XF_EXIT_USAGE. */
+int xf_cli_usage(const xf_cli *c, const char *fmt, ...) XF_PRINTF(2, 3);
+/* "tool: err->msg" on stderr, then returns xf_cli_exit(err->code). */
+int xf_cli_fail(const xf_cli *c, const xf_error *err);
+
+/* ---- shared option groups (each a few xf_cli_opt rows for a tool's table) ---- */
+typedef struct {
+    const char *path; /* -w: the weights file (NULL: the search below)                 */
+    int no_verify;    /* --no-verify: skip the data checksum                            */
+} xf_cli_weights;
+
+#define XF_CLI_WEIGHTS_OPTS(w)                                                                     \
+    {"--weights", "-w", XF_CLI_STR, &(w)->path, .meta = "FILE",                                    \
+     .help = "backbone weights file (default: $XFER_WEIGHTS, else the best of weights/ that "      \
+             "exists: mobilenet_v2_imagenet_tf2, mobilenet_v2_imagenet, mobilenet_v2)"},           \
+    {"--no-verify", NULL, XF_CLI_FLAG, &(w)->no_verify,                                            \
+     .help = "skip the weights file's checksum (verified by default: about 1 ms per 10 MB)"}
+
+#define XF_CLI_THREADS_OPT(j)                                                                      \
+    {"--jobs", "-j", XF_CLI_INT, (j), 1, 256, .meta = "N",                                         \
+     .help = "worker threads (default: the CPUs this process may use, honouring affinity and "     \
+             "cgroup quota)"}
+
+#define XF_CLI_BATCH_OPT(b)                                                                        \
+    {"--batch", NULL, XF_CLI_INT, (b), 1, 1024, .meta = "N",                                       \
+     .help = "images per forward pass (default 4)"}
+
+#define XF_CLI_QUIET_OPT(q)                                                                        \
+    {"--quiet", "-q", XF_CLI_FLAG, (q),                                                            \
+     .help = "no progress on stderr (failures and errors are still reported)"}
+
+/* the threads to use: j, or the CPUs available */
+int xf_cli_threads(int j);
+
+/* The weights file to use: w->path, else $XFER_WEIGHTS, else the first present of the
+ * preferred backbones in the weights folders (./weights, then beside the executable's build
+ * folder). Opens it (checksum verified unless --no-verify); on failure says why on stderr,
+ * with a hint when no weights were named, and returns the exit code (else -1). */
+int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, const char **used);
+/* The weights file in the weights folders whose data checksum is crc (1 when found), opening
+ * only headers. */
+int xf_cli_weights_by_crc(uint32_t crc, char *out, size_t size);
+
+/* The model's tensors with op and shape, the default feature layer marked (--list-layers). */
+void xf_cli_list_layers(const xf_model *m);
+
+/* ---- progress on stderr: a bar on a terminal (fitted to its width), a line every 5 s else ---- */
+typedef struct {
+    const char *tool, *unit; /* "extract-features", "images" */
+    size_t total, done, start;
+    double t0, last;
+    int tty, quiet, width, drawn;
+} xf_cli_progress;
+
+void xf_cli_progress_start(xf_cli_progress *p, const char *tool, const char *unit, size_t total,
+                           size_t start, int quiet);
+void xf_cli_progress_tick(xf_cli_progress *p, size_t done);
+/* A line above the bar (a failed input's reason): the bar is redrawn after it. */
+void xf_cli_progress_say(xf_cli_progress *p, const char *line);
+/* Ends the bar with "done in N s". */
+void xf_cli_progress_end(xf_cli_progress *p);
+
+/* ---- standard output ---- */
+/* After the last write to stdout: flushes it; on failure says "tool: stdout: write failed:
+ * <reason>" and returns XF_EXIT_WRITE, else XF_EXIT_OK. */
+int xf_cli_close_stdout(const xf_cli *c);
+
+/* "R,G,B" flag values (1 when three numbers). */
+int xf_cli_parse3(const char *s, float *v);
 
 #endif /* XF_CLI_H */

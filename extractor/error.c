@@ -22,6 +22,8 @@ const char *xf_status_name(xf_status s)
     case XF_ERR_SHAPE: return "XF_ERR_SHAPE";
     case XF_ERR_VALUE: return "XF_ERR_VALUE";
     case XF_ERR_IMAGE: return "XF_ERR_IMAGE";
+    case XF_ERR_WRITE: return "XF_ERR_WRITE";
+    case XF_ERR_STOPPED: return "XF_ERR_STOPPED";
     }
     return "XF_ERR_UNKNOWN";
 }

@@ -1,33 +1,54 @@
-/* feats.c — feature files (weights/FORMAT.md §2): writers for feats.bin, .npy, CSV and LIBSVM,
- * resume of an interrupted feats.bin, and the reader.
+/* feats.c — feature files (weights/FORMAT.md §2): the writer interface over the formats, the
+ * feats.bin codec with resume of an interrupted file, and the reader.
  *
- * It is: buffered, checked writes to "<name>.partial", fsync'd and renamed only when complete,
- * so the final name never holds a partial file; one bounded record parser shared by the reader
- * and by resume. It is not: decoding or the forward pass.
+ * It is: the format table, buffered checked writes through io.c (a complete file under the final
+ * name, or a "<name>.partial"), one bounded record parser shared by the reader and by resume.
+ * It is not: the npy and text codecs (feats_npy.c, feats_text.c), decoding or the forward pass.
  */
-#include "feats.h"
-#include "folder_labels.h"
+#include "feats_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
 
 #define BIN_MAGIC     "XFEATS\r\n"
-#define NPY_HEADER    128
 #define MAX_PATH_LEN  65536
 #define MAX_DIM       (1 << 22)
 #define MAX_JSON_LEN  (1 << 20)
 
+static const struct {
+    const char *name;
+    const xf_feats_codec *codec;
+} formats[XF_FEATS_COUNT_] = {
+    [XF_FEATS_BIN] = {"bin", &xf__feats_bin},
+    [XF_FEATS_NPY] = {"npy", &xf__feats_npy},
+    [XF_FEATS_CSV] = {"csv", &xf__feats_csv},
+    [XF_FEATS_LIBSVM] = {"libsvm", &xf__feats_libsvm},
+};
+
 int xf__feats_format_parse(const char *s, xf_feats_format *out)
 {
-    static const char *const names[] = {"bin", "npy", "csv", "libsvm"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, names[i]) == 0) {
+    for (int i = 0; i < XF_FEATS_COUNT_; i++)
+        if (strcmp(s, formats[i].name) == 0) {
             *out = (xf_feats_format) i;
             return 1;
         }
     return 0;
+}
+
+const char *xf__feats_format_name(xf_feats_format f)
+{
+    return (unsigned) f < XF_FEATS_COUNT_ ? formats[f].name : "?";
+}
+
+void xf__feats_final_name(const char *path, xf_feats_format fmt, char *out, size_t size)
+{
+    size_t pl = strlen(path);
+    int ext = pl > 4 && strcmp(path + pl - 4, ".npy") == 0;
+    snprintf(out, size, fmt == XF_FEATS_NPY && !ext ? "%s.npy" : "%s", path);
 }
 
 /* ---- record parsing (reader and resume) -------------------------------------------------- */
@@ -106,56 +127,82 @@ static int read_record(FILE *f, uint32_t dim, const char *name, size_t idx, char
     return 1;
 }
 
-/* ---- writer ------------------------------------------------------------------------------------ */
-struct xf_feats {
-    xf_feats_format fmt;
-    int64_t dim, rows;
-    FILE *f, *paths, *aux; /* aux: npy failed.tsv / libsvm classes.txt */
-    char *final[3], *tmp[3];
-    int n_files;
-    int to_stdout;
-    char **classes;
-    int n_classes;
-};
-
-static xf_status io_err(xf_error *err, const char *what)
+/* ---- the writer interface -------------------------------------------------------------- */
+xf_status xf__feats_io_err(xf_error *err, const xf_out *o)
 {
-    return xf__fail(err, XF_ERR_IO, "%s: write failed: %s", what, strerror(errno));
+    return xf__fail(err, XF_ERR_WRITE, "%s: write failed: %s",
+                    xf__out_in_place(o) ? (strcmp(o->path, "-") == 0 ? "stdout" : o->path) : o->tmp,
+                    strerror(errno));
 }
 
-static FILE *open_partial(xf_feats *x, const char *final, const char *mode, xf_error *err)
+xf_status xf__feats_out(xf_feats *x, const char *name, xf_out_kind kind, xf_error *err)
 {
-    int k = x->n_files;
-    size_t n = strlen(final) + 16;
-    x->final[k] = strdup(final);
-    x->tmp[k] = malloc(n);
-    if (!x->final[k] || !x->tmp[k]) {
-        free(x->final[k]);
-        free(x->tmp[k]);
-        xf__fail(err, XF_ERR_NOMEM, "out of memory");
-        return NULL;
+    XF_ASSERT(x->n_out < 3);
+    xf_status s = xf__out_open(&x->out[x->n_out], name, kind, err);
+    if (!s)
+        x->n_out++;
+    return s;
+}
+
+xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
+                         size_t *n_failed, xf_error *err)
+{
+    *out = NULL;
+    *n_done = *n_failed = 0;
+    if ((unsigned) o->fmt >= XF_FEATS_COUNT_)
+        return xf__fail(err, XF_ERR_ARG, "unknown feature format");
+    if (o->resume && (o->fmt != XF_FEATS_BIN || !o->path))
+        return xf__fail(err, XF_ERR_ARG, "--resume needs --format bin and -o FILE");
+    if (o->path && strlen(o->path) + 16 > 4096)
+        return xf__fail(err, XF_ERR_ARG, "output path too long");
+    xf_feats *x = calloc(1, sizeof *x);
+    if (!x)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    x->fmt = o->fmt;
+    x->dim = o->dim;
+    x->codec = formats[o->fmt].codec;
+    if (o->n_classes > 0 && o->classes) {
+        x->classes = calloc((size_t) o->n_classes, sizeof(char *));
+        for (int i = 0; x->classes && i < o->n_classes; i++)
+            x->classes[i] = strdup(o->classes[i]);
+        x->n_classes = o->n_classes;
     }
-    snprintf(x->tmp[k], n, "%s.partial", final);
-    x->n_files++;
-    FILE *f = fopen(x->tmp[k], mode);
-    if (!f)
-        xf__fail(err, XF_ERR_IO, "%s: cannot create: %s", x->tmp[k], strerror(errno));
-    return f;
+    xf_status s = x->codec->open(x, o, n_done, n_failed, err);
+    if (s) {
+        xf__feats_close(x, 0, NULL);
+        return s;
+    }
+    *out = x;
+    return XF_OK;
 }
 
-static void npy_header(char *h, int64_t rows, int64_t dim)
+xf_status xf__feats_write(xf_feats *x, const char *path, xf_status st, const float *vec,
+                          const char *reason, xf_error *err)
 {
-    memset(h, ' ', NPY_HEADER);
-    memcpy(h, "\x93NUMPY\x01\x00", 8);
-    uint16_t hl = NPY_HEADER - 10;
-    memcpy(h + 8, &hl, 2);
-    int n = snprintf(h + 10, NPY_HEADER - 10,
-                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
-                     (long long) rows, (long long) dim);
-    h[10 + n] = ' ';
-    h[NPY_HEADER - 1] = '\n';
+    return x->codec->write(x, path, st, vec, reason, err);
 }
 
+xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
+{
+    if (!x)
+        return XF_OK;
+    xf_status s = XF_OK;
+    if (commit && x->codec->finish)
+        s = x->codec->finish(x, err);
+    for (int k = 0; k < x->n_out; k++) {
+        if (commit && !s)
+            s = xf__out_commit(&x->out[k], err);
+        else
+            xf__out_discard(&x->out[k], k == 0 && x->keep);
+    }
+    for (int i = 0; x->classes && i < x->n_classes; i++)
+        free(x->classes[i]);
+    free(x->classes);
+    free(x);
+    return s;
+}
+
+/* ---- feats.bin ---------------------------------------------------------------------------- */
 static int write_bin_header(FILE *f, int64_t dim, const char *json)
 {
     uint32_t ver = 1, d = (uint32_t) dim, jl = (uint32_t) strlen(json);
@@ -164,15 +211,29 @@ static int write_bin_header(FILE *f, int64_t dim, const char *json)
            fwrite(json, 1, jl, f) == jl;
 }
 
-/* Continues x->tmp[0] (bin): checks its header, keeps whole records that match the expected
- * inputs, truncates the rest. */
+/* Continues the partial file: checks its header, keeps whole records that match the expected
+ * inputs, truncates the rest. A file too short to hold a header (killed before it was written)
+ * starts afresh. */
 static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
-                            size_t *n_failed, xf_error *err)
+                            size_t *n_failed, int *fresh, xf_error *err)
 {
-    const char *name = x->tmp[0];
-    FILE *f = x->f;
+    const char *name = x->out[0].tmp;
+    FILE *f = x->out[0].f;
     uint32_t dim;
     char *json = NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    rewind(f);
+    long need = 8 + 4 + 4 + 4 + (long) strlen(o->header_json);
+    if (size >= 0 && size < need) { /* no complete header: nothing to keep */
+        char magic[8];
+        size_t m = fread(magic, 1, 8, f);
+        if (memcmp(magic, BIN_MAGIC, m) != 0)
+            return xf__fail(err, XF_ERR_FORMAT, "%s: not an xfer feature file (bad magic)", name);
+        *fresh = 1;
+        return fflush(f) != 0 || ftruncate(fileno(f), 0) != 0 || fseek(f, 0, SEEK_SET) != 0
+                   ? xf__feats_io_err(err, &x->out[0])
+                   : XF_OK;
+    }
     xf_status s = read_header(f, name, &dim, &json, err);
     if (!s && (dim != o->dim || strcmp(json, o->header_json) != 0))
         s = xf__fail(err, XF_ERR_ARG, "%s: cannot resume: it was started with other settings "
@@ -205,265 +266,48 @@ static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
     }
     free(row);
     if (!s && (fflush(f) != 0 || ftruncate(fileno(f), good) != 0 || fseek(f, good, SEEK_SET) != 0))
-        s = io_err(err, name);
+        s = xf__feats_io_err(err, &x->out[0]);
     return s;
 }
 
-xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
-                         size_t *n_failed, xf_error *err)
+static xf_status bin_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
+                          xf_error *err)
 {
-    *out = NULL;
-    *n_done = *n_failed = 0;
-    xf_feats *x = calloc(1, sizeof *x);
-    if (!x)
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
-    x->fmt = o->fmt;
-    x->dim = o->dim;
-    xf_status s = XF_OK;
-    char name[4096];
-    const char *path = o->path;
-    size_t pl = path ? strlen(path) : 0;
-    if (path && pl + 16 > sizeof name) {
-        free(x);
-        return xf__fail(err, XF_ERR_ARG, "output path too long");
+    xf_status s = xf__feats_out(x, o->path ? o->path : "-", o->resume ? XF_OUT_RESUME : XF_OUT_PARTIAL,
+                                err);
+    if (s)
+        return s;
+    x->keep = 1; /* an interrupted bin output stays as "<name>.partial" for --resume */
+    int fresh = 1;
+    if (o->resume) {
+        fresh = 0;
+        if ((s = resume_bin(x, o, n_done, n_failed, &fresh, err)))
+            return s;
     }
-    if (o->resume && (o->fmt != XF_FEATS_BIN || !path)) {
-        free(x);
-        return xf__fail(err, XF_ERR_ARG, "--resume needs --format bin and -o FILE");
-    }
-    if (o->fmt == XF_FEATS_LIBSVM && o->n_classes > 0) {
-        x->classes = o->classes ? (char **) calloc((size_t) o->n_classes, sizeof(char *)) : NULL;
-        for (int i = 0; x->classes && i < o->n_classes; i++)
-            x->classes[i] = strdup(o->classes[i]);
-        x->n_classes = o->n_classes;
-    }
-    if (o->fmt == XF_FEATS_NPY || (o->fmt == XF_FEATS_LIBSVM && path)) {
-        int npy = o->fmt == XF_FEATS_NPY;
-        if (!path) {
-            xf__feats_close(x, 0, NULL);
-            return xf__fail(err, XF_ERR_ARG, "--format npy needs -o NAME");
-        }
-        int ext = npy && pl > 4 && strcmp(path + pl - 4, ".npy") == 0;
-        int base = (int) (ext ? pl - 4 : pl);
-        snprintf(name, sizeof name, npy ? "%.*s.npy" : "%.*s", base, path);
-        if (!(x->f = open_partial(x, name, "wb", err)))
-            goto fail;
-        snprintf(name, sizeof name, "%.*s.paths.txt", base, path);
-        if (!(x->paths = open_partial(x, name, "wb", err)))
-            goto fail;
-        snprintf(name, sizeof name, npy ? "%.*s.failed.tsv" : "%.*s.classes.txt", base, path);
-        if (!(x->aux = open_partial(x, name, "wb", err)))
-            goto fail;
-        if (npy) {
-            char h[NPY_HEADER];
-            npy_header(h, 0, o->dim);
-            if (fwrite(h, 1, NPY_HEADER, x->f) != NPY_HEADER) {
-                s = io_err(err, x->tmp[0]);
-                goto fail;
-            }
-        } else {
-            for (int i = 0; i < x->n_classes; i++)
-                fprintf(x->aux, "%d\t%s\n", i, x->classes[i]);
-        }
-        *out = x;
-        return XF_OK;
-    }
-    if (path) {
-        snprintf(name, sizeof name, "%s.partial", path);
-        int cont = o->resume && access(name, F_OK) == 0;
-        if (!(x->f = open_partial(x, path, cont ? "r+b" : "wb", err)))
-            goto fail;
-        if (cont) {
-            if ((s = resume_bin(x, o, n_done, n_failed, err)))
-                goto fail;
-            *out = x;
-            return XF_OK;
-        }
-    } else {
-        x->f = stdout;
-        x->to_stdout = 1;
-    }
-    int ok = 1;
-    if (o->fmt == XF_FEATS_BIN) {
-        ok = write_bin_header(x->f, o->dim, o->header_json);
-    } else if (o->fmt == XF_FEATS_CSV) {
-        ok = fprintf(x->f, "path,status") > 0;
-        for (int64_t j = 0; ok && j < o->dim; j++)
-            ok = fprintf(x->f, ",f%lld", (long long) j) > 0;
-        ok = ok && fputc('\n', x->f) != EOF;
-    }
-    if (!ok) {
-        s = io_err(err, path ? x->tmp[0] : "stdout");
-        goto fail;
-    }
-    *out = x;
+    if (fresh && !write_bin_header(x->out[0].f, o->dim, o->header_json))
+        return xf__feats_io_err(err, &x->out[0]);
     return XF_OK;
-fail:
-    if (!s)
-        s = err ? err->code : XF_ERR_IO;
-    xf__feats_close(x, 0, NULL);
-    return s;
 }
 
-static int class_of(const xf_feats *x, const char *path)
+static xf_status bin_write(xf_feats *x, const char *path, xf_status st, const float *vec,
+                           const char *reason, xf_error *err)
 {
-    const char *start;
-    size_t len;
-    if (!xf__parent_dir(path, &start, &len))
-        return -1;
-    for (int i = 0; i < x->n_classes; i++)
-        if (strlen(x->classes[i]) == len && memcmp(x->classes[i], start, len) == 0)
-            return i;
-    return -1;
-}
-
-static int csv_field(FILE *f, const char *s)
-{
-    if (fputc('"', f) == EOF)
-        return 0;
-    for (; *s; s++)
-        if ((*s == '"' && fputc('"', f) == EOF) || fputc(*s, f) == EOF)
-            return 0;
-    return fputc('"', f) != EOF;
-}
-
-xf_status xf__feats_write(xf_feats *x, const char *path, xf_status st, const float *vec,
-                          const char *reason, xf_error *err)
-{
-    const char *where = x->to_stdout ? "stdout" : x->tmp[0];
-    int ok = 1;
-    switch (x->fmt) {
-    case XF_FEATS_NPY:
-        if (st == XF_OK) {
-            ok = fwrite(vec, sizeof(float), (size_t) x->dim, x->f) == (size_t) x->dim &&
-                 fprintf(x->paths, "%s\n", path) >= 0;
-            x->rows++;
-        } else {
-            ok = fprintf(x->aux, "%s\t%s\t%s\n", path, xf_status_name(st), reason ? reason : "") >= 0;
-        }
-        break;
-    case XF_FEATS_CSV:
-        ok = csv_field(x->f, path) && fprintf(x->f, ",%d", (int) st) >= 0;
-        for (int64_t j = 0; ok && st == XF_OK && j < x->dim; j++)
-            ok = fprintf(x->f, ",%.9g", (double) vec[j]) >= 0;
-        ok = ok && fputc('\n', x->f) != EOF;
-        x->rows++;
-        break;
-    case XF_FEATS_LIBSVM:
-        if (st != XF_OK)
-            break;
-        ok = fprintf(x->f, "%d", class_of(x, path)) >= 0;
-        for (int64_t j = 0; ok && j < x->dim; j++)
-            if (vec[j] != 0.0f)
-                ok = fprintf(x->f, " %lld:%.9g", (long long) j + 1, (double) vec[j]) >= 0;
-        ok = ok && fputc('\n', x->f) != EOF && (!x->paths || fprintf(x->paths, "%s\n", path) >= 0);
-        x->rows++;
-        break;
-    case XF_FEATS_BIN: {
-        uint32_t pl = (uint32_t) strlen(path);
-        int32_t code = (int32_t) st;
-        ok = fwrite(&pl, 4, 1, x->f) == 1 && fwrite(path, 1, pl, x->f) == pl &&
-             fwrite(&code, 4, 1, x->f) == 1;
-        if (ok && st == XF_OK) {
-            ok = fwrite(vec, sizeof(float), (size_t) x->dim, x->f) == (size_t) x->dim;
-        } else if (ok) {
-            uint32_t rl = (uint32_t) (reason ? strlen(reason) : 0);
-            ok = fwrite(&rl, 4, 1, x->f) == 1 && fwrite(reason ? reason : "", 1, rl, x->f) == rl;
-        }
-        x->rows++;
-        break;
+    FILE *f = x->out[0].f;
+    uint32_t pl = (uint32_t) strlen(path);
+    int32_t code = (int32_t) st;
+    int ok = fwrite(&pl, 4, 1, f) == 1 && fwrite(path, 1, pl, f) == pl &&
+             fwrite(&code, 4, 1, f) == 1;
+    if (ok && st == XF_OK) {
+        ok = fwrite(vec, sizeof(float), (size_t) x->dim, f) == (size_t) x->dim;
+    } else if (ok) {
+        uint32_t rl = (uint32_t) (reason ? strlen(reason) : 0);
+        ok = fwrite(&rl, 4, 1, f) == 1 && fwrite(reason ? reason : "", 1, rl, f) == rl;
     }
-    }
-    return ok ? XF_OK : io_err(err, where);
+    x->rows++;
+    return ok ? XF_OK : xf__feats_io_err(err, &x->out[0]);
 }
 
-xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
-{
-    if (!x)
-        return XF_OK;
-    xf_status s = XF_OK;
-    if (commit && x->fmt == XF_FEATS_NPY && x->f) {
-        char h[NPY_HEADER];
-        npy_header(h, x->rows, x->dim);
-        if (fseek(x->f, 0, SEEK_SET) != 0 || fwrite(h, 1, NPY_HEADER, x->f) != NPY_HEADER)
-            s = io_err(err, x->tmp[0]);
-    }
-    FILE *files[3] = {x->f, x->paths, x->aux};
-    for (int k = 0; k < 3; k++) {
-        FILE *f = files[k];
-        if (!f)
-            continue;
-        if (f == stdout) {
-            if (fflush(f) != 0 && !s)
-                s = io_err(err, "stdout");
-            continue;
-        }
-        if (!s && (fflush(f) != 0 || (commit && fsync(fileno(f)) != 0)))
-            s = io_err(err, x->tmp[k]);
-        if (fclose(f) != 0 && !s)
-            s = io_err(err, x->tmp[k]);
-    }
-    /* an interrupted bin output stays as "<name>.partial" for --resume */
-    int keep = !commit && x->fmt == XF_FEATS_BIN;
-    for (int k = 0; k < x->n_files; k++) {
-        if (commit && !s && rename(x->tmp[k], x->final[k]) != 0)
-            s = xf__fail(err, XF_ERR_IO, "%s: rename failed: %s", x->final[k], strerror(errno));
-        if ((!commit || s) && !keep)
-            unlink(x->tmp[k]);
-        free(x->tmp[k]);
-        free(x->final[k]);
-    }
-    for (int i = 0; x->classes && i < x->n_classes; i++)
-        free(x->classes[i]);
-    free(x->classes);
-    free(x);
-    return s;
-}
-
-int xf__json_add_shard(char *buf, size_t size, int index, int count, size_t first, size_t n,
-                       size_t total)
-{
-    size_t len = strlen(buf);
-    if (len < 2 || buf[len - 1] != '}')
-        return 0;
-    int k = snprintf(buf + len - 1, size - (len - 1),
-                     ",\"shard\":{\"index\":%d,\"count\":%d,\"first\":%zu,\"records\":%zu,"
-                     "\"total\":%zu}}",
-                     index, count, first, n, total);
-    return k > 0 && (size_t) k < size - (len - 1);
-}
-
-void xf__json_drop_shard(char *buf)
-{
-    char *p = strstr(buf, ",\"shard\":{");
-    if (p)
-        strcpy(p, "}");
-}
-
-int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_opts *so,
-                      int64_t dim, int l2norm, char *buf, size_t size)
-{
-    char lay[2048] = "";
-    int n = so->n_layers ? so->n_layers : 1;
-    for (int l = 0; l < n; l++)
-        snprintf(lay + strlen(lay), sizeof lay - strlen(lay), "%s\"%s\"", l ? "," : "",
-                 so->n_layers ? so->layers[l] : xf_model_default_layer(m));
-    static const char *const pools[] = {"avg", "max", "none"};
-    const char *name = xf_model_meta_str(m, "general.name");
-    int len = snprintf(buf, size,
-                       "{\"weights\":\"%s\",\"weights_crc32c\":\"%08x\",\"layers\":[%s],"
-                       "\"pool\":\"%s\",\"dim\":%lld,\"input\":{\"height\":%d,\"width\":%d,"
-                       "\"crop_pct\":%g,\"resize\":\"shorter_side_bilinear_antialias,center_crop\","
-                       "\"mean\":[%g,%g,%g],\"std\":[%g,%g,%g],\"exif_rotate\":%s},"
-                       "\"l2norm\":%s,\"tool\":\"xfer %s\"}",
-                       name ? name : "", (unsigned) xf_model_checksum(m), lay,
-                       pools[so->pool], (long long) dim, pp->size_h, pp->size_w,
-                       (double) pp->crop_pct, (double) pp->mean[0], (double) pp->mean[1],
-                       (double) pp->mean[2], (double) pp->std[0], (double) pp->std[1],
-                       (double) pp->std[2], pp->exif_rotate ? "true" : "false", l2norm ? "true" : "false",
-                       XF_VERSION_STRING);
-    return len > 0 && (size_t) len < size;
-}
+const xf_feats_codec xf__feats_bin = {bin_open, bin_write, NULL};
 
 /* ---- reader ------------------------------------------------------------------------------------ */
 void xf__featset_free(xf_featset *fs)
@@ -533,4 +377,16 @@ xf_status xf__feats_read(const char *path, xf_featset *fs, xf_error *err)
     if (s)
         xf__featset_free(fs);
     return s;
+}
+
+int xf__feats_sniff(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    char magic[8];
+    int yes = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 8) == 8 &&
+              memcmp(magic, BIN_MAGIC, 8) == 0;
+    if (fd >= 0)
+        close(fd);
+    return yes;
 }

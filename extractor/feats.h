@@ -1,23 +1,26 @@
-/* feats.h — feature files: the streaming feats.bin format, NumPy .npy (+ paths, failures),
- * CSV and LIBSVM text (spec in weights/FORMAT.md §2), and the provenance JSON.
- * It is: writing (with resume), reading, format conversion helpers. It is not: image decoding or
- * the forward pass.
+/* feats.h — feature files: the streaming feats.bin format, NumPy .npy (+ paths, failures), CSV
+ * and LIBSVM text (spec in weights/FORMAT.md §2).
+ * It is: one writer interface over the formats (with resume of feats.bin) and the feats.bin
+ * reader. It is not: image decoding, the forward pass or the provenance JSON (provenance.h).
  */
 #ifndef XF_FEATS_H
 #define XF_FEATS_H
 
 #include "base.h"
 
-typedef enum { XF_FEATS_BIN, XF_FEATS_NPY, XF_FEATS_CSV, XF_FEATS_LIBSVM } xf_feats_format;
+typedef enum { XF_FEATS_BIN, XF_FEATS_NPY, XF_FEATS_CSV, XF_FEATS_LIBSVM, XF_FEATS_COUNT_ } xf_feats_format;
 
+/* "bin", "npy", "csv", "libsvm" -> format (1), else 0. */
 int xf__feats_format_parse(const char *s, xf_feats_format *out);
+const char *xf__feats_format_name(xf_feats_format f);
 
 typedef struct xf_feats xf_feats;
 
 typedef struct {
-    const char *path; /* NULL: stdout (bin, csv, libsvm). Files are written as "<path>.partial"
-                       * and renamed when complete. npy: NAME.npy + NAME.paths.txt +
-                       * NAME.failed.tsv; libsvm: NAME + NAME.paths.txt + NAME.classes.txt */
+    const char *path; /* NULL or "-": stdout (bin, csv, libsvm). Files are written as
+                       * "<path>.partial" and renamed when complete (io.h). npy: NAME.npy +
+                       * NAME.paths.txt + NAME.failed.tsv; libsvm: NAME + NAME.paths.txt +
+                       * NAME.classes.txt */
     xf_feats_format fmt;
     int64_t dim;
     const char *header_json;
@@ -38,19 +41,8 @@ xf_status xf__feats_write(xf_feats *f, const char *path, xf_status st, const flo
 /* Finishes (npy: fixes the row count; files: fsync + rename). commit=0 keeps the partial file
  * of a bin output for --resume and removes the others. */
 xf_status xf__feats_close(xf_feats *f, int commit, xf_error *err);
-
-/* Provenance JSON of features made with model + pp + session options (the feats.bin header, and
- * what a classifier head records). Returns 0 when it does not fit in size bytes. */
-int xf__features_json(const xf_model *m, const xf_preproc *pp, const xf_session_opts *so,
-                      int64_t dim, int l2norm, char *buf, size_t size);
-
-/* Appends "shard":{...} to a provenance JSON object in buf (the merged file drops it again, so
- * merged shards equal a single run byte for byte). Returns 0 when it does not fit. */
-int xf__json_add_shard(char *buf, size_t size, int index, int count, size_t first, size_t n,
-                       size_t total);
-/* Removes the "shard" member added above (no-op without one). */
-void xf__json_drop_shard(char *buf);
-
+/* The file a finished output of o's path and format is found under (npy: NAME.npy). */
+void xf__feats_final_name(const char *path, xf_feats_format fmt, char *out, size_t size);
 
 /* ---- reading feats.bin ---- */
 typedef struct {
@@ -67,5 +59,7 @@ typedef struct {
  * error naming the file and the record index. */
 xf_status xf__feats_read(const char *path, xf_featset *out, xf_error *err);
 void xf__featset_free(xf_featset *fs);
+/* 1 when the file starts with the feats.bin magic. */
+int xf__feats_sniff(const char *path);
 
-#endif
+#endif /* XF_FEATS_H */

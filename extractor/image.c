@@ -8,6 +8,7 @@
  * (preprocess.c), and no other file includes jpeglib.h or png.h.
  */
 #include "image.h"
+#include "io.h"
 #include "picture.h"
 
 #include <errno.h>
@@ -361,59 +362,20 @@ xf_status xf__decode_mem(const void *data, size_t len, const char *name, const x
     return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not a JPEG, PNG or BMP (%s)", name, kind);
 }
 
-xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
-                        xf_error *err)
-{
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return xf__fail(err, XF_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t) st.st_size > max_bytes) {
-        fclose(f);
-        return xf__fail(err, XF_ERR_IMAGE, "%s: file is %lld bytes, over the %zu-byte limit",
-                        path, (long long) st.st_size, max_bytes);
-    }
-    size_t n = (size_t) st.st_size;
-    uint8_t *buf = malloc(n + 1);
-    if (!buf) {
-        fclose(f);
-        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(buf, 1, n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != n) {
-        free(buf);
-        return xf__fail(err, XF_ERR_IO, "%s: read failed", path);
-    }
-    *out = buf;
-    *len = n;
-    return XF_OK;
-}
-
 xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long) getpid()) >= (int) sizeof tmp)
-        return xf__fail(err, XF_ERR_ARG, "%s: path too long", path);
-    FILE *volatile f = fopen(tmp, "wb");
-    if (!f)
-        return xf__fail(err, XF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    xf_out o;
+    xf_status s = xf__out_open(&o, path, XF_OUT_TEMP, err);
+    if (s)
+        return s;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, info ? &info : NULL);
-        fclose(f);
-        unlink(tmp);
-        return xf__fail(err, XF_ERR_IO, "%s: PNG write failed", path);
+        xf__out_discard(&o, 0);
+        return xf__fail(err, XF_ERR_WRITE, "%s: PNG write failed", path);
     }
-    png_init_io(png, f);
+    png_init_io(png, o.f);
     png_set_IHDR(png, info, (png_uint_32) w, (png_uint_32) h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -421,11 +383,5 @@ xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, x
         png_write_row(png, px + (size_t) y * (size_t) w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return xf__fail(err, XF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return XF_OK;
+    return xf__out_commit(&o, err);
 }

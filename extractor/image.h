@@ -24,8 +24,6 @@ typedef struct {
 
 xf_status xf__decode_mem(const void *data, size_t len, const char *name, const xf_decode_opts *o,
                          xf_rgb *out, xf_error *err);
-xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
-                        xf_error *err);
 void xf__rgb_free(xf_rgb *im);
 int xf__exif_orientation(const uint8_t *d, size_t n);
 /* Applies im->orientation in place (new buffer); sets it to 1. */

@@ -221,8 +221,8 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
             s = o->emit(o->user, first + i, paths[first + i], sl->st[i],
                         ok ? sl->out + i * (size_t) p.dim : NULL, ok ? NULL : sl->reason[i], err);
             if (!s && o->max_failures && *n_failed >= o->max_failures)
-                s = xf__fail(err, XF_ERR_ARG, "stopped after %zu failed inputs (--max-failures)",
-                             *n_failed);
+                s = xf__fail(err, XF_ERR_STOPPED, "stopped after %zu failed inputs "
+                             "(--max-failures)", *n_failed);
         }
         pthread_mutex_lock(&p.mu);
         sl->state = SLOT_EMPTY;

@@ -22,7 +22,7 @@ typedef struct {
     size_t start;            /* first index to process (resume)                  */
 } xf_pipeline_opts;
 
-/* Returns XF_OK when every input was attempted, XF_ERR_ARG when max_failures stopped it, or
+/* Returns XF_OK when every input was attempted, XF_ERR_STOPPED when max_failures stopped it, or
  * the first fatal status (emit failure, out of memory). *n_failed counts failed inputs. */
 xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
                            const xf_pipeline_opts *o, size_t *n_failed, xf_error *err);

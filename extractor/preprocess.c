@@ -6,6 +6,7 @@
  * training a seeded random resized crop + flip, and (v/255 - mean) / std. It is not: decoding (image.c).
  */
 #include "image.h"
+#include "io.h"
 
 #include <math.h>
 #include <string.h>

@@ -10,6 +10,7 @@
 #include "ops.h"
 
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 struct xf_session {
@@ -19,6 +20,7 @@ struct xf_session {
     int layer[XF_MAX_LAYERS];
     xf_pool pool;
     int64_t feat_dim;
+    int l2norm;
     unsigned char *needed;
     size_t *offset; /* floats, per node */
     float **buf;    /* per node: arena + offset */
@@ -143,6 +145,7 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     s->model = model;
     s->max_batch = o.max_batch;
     s->pool = o.pool;
+    s->l2norm = o.l2norm;
     xf_status st = resolve(model, &o, s->layer, &s->n_layers, &s->feat_dim, err);
     if (st) {
         xf_session_free(s);
@@ -255,6 +258,15 @@ xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, s
             }
         }
         col += width;
+    }
+    for (int b = 0; s->l2norm && b < n; b++) { /* the whole vector, all layers */
+        float *ob = out + (size_t) b * (size_t) s->feat_dim;
+        double n2 = 0;
+        for (int64_t j = 0; j < s->feat_dim; j++)
+            n2 += (double) ob[j] * (double) ob[j];
+        float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
+        for (int64_t j = 0; j < s->feat_dim; j++)
+            ob[j] *= inv;
     }
     return XF_OK;
 }

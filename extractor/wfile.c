@@ -2,9 +2,10 @@
  *
  * It is: bounded parsing of the header, metadata and tensor table of an mmapped file, with a
  * specific status for each malformation; NaN/Inf and overlap checks; CRC32C of the data
- * section; an atomic writer (tmp + fsync + rename). It is not: graph semantics (graph.c) or
+ * section; the writer (complete files only, through io.c). It is not: graph semantics (graph.c) or
  * model policy (model.c); it knows keys only as typed values.
  */
+#include "io.h"
 #include "wfile.h"
 
 #include <errno.h>
@@ -905,30 +906,15 @@ xf_status xf__ww_write(xf_wwriter *w, const char *path, xf_error *err)
         s = xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long) getpid()) >= (int) sizeof tmp) {
-        s = xf__fail(err, XF_ERR_ARG, "%s: path too long", path);
+    xf_out o;
+    if ((s = xf__out_open(&o, path, XF_OUT_TEMP, err)))
+        goto done;
+    if (fwrite(head.p, 1, head.len, o.f) != head.len || fwrite(data.p, 1, data.len, o.f) != data.len) {
+        s = xf__fail(err, XF_ERR_WRITE, "%s: write failed: %s", path, strerror(errno));
+        xf__out_discard(&o, 0);
         goto done;
     }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        s = xf__fail(err, XF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        goto done;
-    }
-    int ok = fwrite(head.p, 1, head.len, f) == head.len &&
-             fwrite(data.p, 1, data.len, f) == data.len && fflush(f) == 0 &&
-             fsync(fileno(f)) == 0;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok)
-            e = errno;
-        unlink(tmp);
-        s = xf__fail(err, XF_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
+    s = xf__out_commit(&o, err);
 done:
     free(head.p);
     free(data.p);

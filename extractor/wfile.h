@@ -109,7 +109,8 @@ int xf__ww_strs(xf_wwriter *w, const char *key, const char *const *vals, int n);
 /* F32 tensor with dims in GGUF order (ne[0] fastest); data copied. */
 int xf__ww_tensor(xf_wwriter *w, const char *name, int n_dims, const int64_t *ne,
                   const float *data);
-/* Writes path.tmp, fsyncs, renames onto path. Adds general.alignment and xfer.data.crc32c. */
+/* Writes path as a complete file (io.h). Adds general.alignment, xfer.format_version and
+ * xfer.data.crc32c. */
 xf_status xf__ww_write(xf_wwriter *w, const char *path, xf_error *err);
 
 #endif /* XF_WFILE_H */

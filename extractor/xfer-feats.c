@@ -4,32 +4,23 @@
  * rewrites a feats.bin as npy/csv/libsvm/bin; `merge` joins the parts of a sharded run
  * (extract-features --shard) after checking they share one provenance and cover the input
  * list exactly once, giving the bytes a single run would have written. It is not: extraction.
- * Exit: 0 ok, 1 error, 2 usage.
  */
+#include "cli.h"
 #include "feats.h"
 #include "folder_labels.h"
+#include "provenance.h"
 
-#include <cjson/cJSON.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: xfer-feats info FILE...\n"
-               "       xfer-feats convert IN.bin -o OUT --format npy|csv|libsvm|bin\n"
-               "       xfer-feats merge PART.bin... -o OUT [--format bin|npy]\n"
-               "merge checks that the parts share weights, layers, pooling and preprocessing and\n"
-               "that every shard 0..N-1 is present exactly once, then writes them in input order.\n");
-}
 
 static int info(int n, char **files)
 {
-    int rc = 0;
+    int rc = XF_EXIT_OK;
     for (int i = 0; i < n; i++) {
         xf_featset fs;
         xf_error err;
         if (xf__feats_read(files[i], &fs, &err) != XF_OK) {
             fprintf(stderr, "xfer-feats: %s\n", err.msg);
-            rc = 1;
+            rc = XF_EXIT_ERROR;
             continue;
         }
         size_t failed = 0;
@@ -63,7 +54,7 @@ static xf_status write_sets(xf_featset *sets, int n_sets, const char *header, co
             all[i++] = sets[k].paths[r];
     int n_classes = fmt == XF_FEATS_LIBSVM ? xf__parent_classes(all, total, &classes) : 0;
     xf_feats_opts fo = {out, fmt, sets[0].dim, header, classes, n_classes, 0, NULL, 0};
-    xf_feats *f;
+    xf_feats *f = NULL;
     size_t nd, nf;
     xf_status s = xf__feats_open(&fo, &f, &nd, &nf, err);
     for (int k = 0; !s && k < n_sets; k++)
@@ -83,67 +74,46 @@ static xf_status write_sets(xf_featset *sets, int n_sets, const char *header, co
     return s;
 }
 
-static long jint(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (long) v->valuedouble : -1;
-}
-
 static xf_status merge(int n, char **files, const char *out, xf_feats_format fmt, xf_error *err)
 {
-    xf_featset *sets = calloc((size_t) n, sizeof *sets);
+    xf_featset *sets = calloc((size_t) n, sizeof *sets), *sorted = NULL;
     int *order = malloc((size_t) n * sizeof *order);
-    long count = -1, total = -1;
+    xf_shard first = {0, -1, 0, 0, -1};
     char *base = NULL;
     xf_status s = sets && order ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    for (int k = 0; order && k < n; k++)
+        order[k] = -1;
     for (int i = 0; i < n && !s; i++) {
+        xf_shard sh;
         if ((s = xf__feats_read(files[i], &sets[i], err)))
             break;
-        cJSON *j = cJSON_Parse(sets[i].header_json);
-        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(j, "shard");
-        long idx = jint(sh, "index"), cnt = jint(sh, "count"), first = jint(sh, "first");
-        long recs = jint(sh, "records"), tot = jint(sh, "total");
-        cJSON_Delete(j);
-        if (idx < 0 || cnt < 1 || idx >= cnt || first < 0 || recs < 0 || tot < 0) {
-            s = xf__fail(err, XF_ERR_FORMAT, "%s: not a shard (made without --shard)", files[i]);
+        if ((s = xf__provenance_take_shard(sets[i].header_json, &sh, 1, err))) {
+            xf__wrap(err, files[i]);
             break;
         }
-        if ((size_t) recs != sets[i].n) {
+        if ((size_t) sh.records != sets[i].n)
             s = xf__fail(err, XF_ERR_FORMAT, "%s: shard %ld holds %zu of its %ld records "
-                         "(incomplete part?)", files[i], idx, sets[i].n, recs);
-            break;
-        }
-        if (count < 0) {
-            count = cnt, total = tot;
-            for (long k = 0; k < n; k++)
-                order[k] = -1;
-        }
-        if (cnt != count || tot != total) {
+                         "(incomplete part?)", files[i], sh.index, sets[i].n, sh.records);
+        else if (first.count >= 0 && (sh.count != first.count || sh.total != first.total))
             s = xf__fail(err, XF_ERR_FORMAT, "%s: shard of %ld over %ld inputs, others are of "
-                         "%ld over %ld", files[i], cnt, tot, count, total);
-            break;
-        }
-        if (cnt != n) {
-            s = xf__fail(err, XF_ERR_FORMAT, "%d parts given for a run of %ld shards", n, cnt);
-            break;
-        }
-        if (order[idx] >= 0) {
-            s = xf__fail(err, XF_ERR_FORMAT, "shard %ld given twice (%s and %s)", idx,
-                         files[order[idx]], files[i]);
-            break;
-        }
-        order[idx] = i;
-        xf__json_drop_shard(sets[i].header_json);
-        if (!base) {
-            base = sets[i].header_json;
-        } else if (strcmp(base, sets[i].header_json) != 0) {
+                         "%ld over %ld", files[i], sh.count, sh.total, first.count, first.total);
+        else if (sh.count != n)
+            s = xf__fail(err, XF_ERR_FORMAT, "%d parts given for a run of %ld shards", n, sh.count);
+        else if (order[sh.index] >= 0)
+            s = xf__fail(err, XF_ERR_FORMAT, "shard %ld given twice (%s and %s)", sh.index,
+                         files[order[sh.index]], files[i]);
+        else if (base && strcmp(base, sets[i].header_json) != 0)
             s = xf__fail(err, XF_ERR_FORMAT, "%s: made with other weights, layers, pooling or "
                          "preprocessing than %s", files[i], files[0]);
+        if (s)
             break;
-        }
+        first = first.count < 0 ? sh : first;
+        order[sh.index] = i;
+        base = base ? base : sets[i].header_json;
     }
-    xf_featset *sorted = s ? NULL : malloc((size_t) n * sizeof *sorted);
     size_t expect = 0;
+    if (!s && !(sorted = malloc((size_t) n * sizeof *sorted)))
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
     for (int k = 0; !s && k < n; k++) {
         if (order[k] < 0) {
             s = xf__fail(err, XF_ERR_FORMAT, "shard %d of %d is missing", k, n);
@@ -152,9 +122,9 @@ static xf_status merge(int n, char **files, const char *out, xf_feats_format fmt
         sorted[k] = sets[order[k]];
         expect += sorted[k].n;
     }
-    if (!s && (long) expect != total)
+    if (!s && (long) expect != first.total)
         s = xf__fail(err, XF_ERR_FORMAT, "the shards hold %zu records, the run had %ld inputs",
-                     expect, total);
+                     expect, first.total);
     if (!s)
         s = write_sets(sorted, n, base, out, fmt, err);
     free(sorted);
@@ -167,49 +137,48 @@ static xf_status merge(int n, char **files, const char *out, xf_feats_format fmt
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *cmd = argv[1], *out = NULL;
-    xf_feats_format fmt = XF_FEATS_BIN;
-    int n = 0;
-    char **files = argv + 2;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            out = argv[++i];
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            if (!xf__feats_format_parse(argv[++i], &fmt)) {
-                fprintf(stderr, "xfer-feats: unknown format '%s'\n", argv[i]);
-                return 2;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "xfer-feats: unknown option %s (see --help)\n", argv[i]);
-            return 2;
-        } else {
-            files[n++] = argv[i];
-        }
-    }
-    if (strcmp(cmd, "info") == 0 && n > 0)
-        return info(n, files);
+    static const char *const formats[] = {"bin", "npy", "csv", "libsvm", NULL};
+    const char *out = NULL;
+    int fmt = XF_FEATS_BIN;
+    const xf_cli_opt opts[] = {
+        {"--out", "-o", XF_CLI_STR, &out, .meta = "OUT", .help = "output of convert and merge"},
+        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = formats,
+         .help = "output format of convert and merge (default bin)"},
+        {NULL},
+    };
+    const xf_cli cli = {"xfer-feats",
+                        "info FILE...\n       xfer-feats convert IN.bin -o OUT --format "
+                        "npy|csv|libsvm|bin\n       xfer-feats merge PART.bin... -o OUT "
+                        "[--format bin|npy|csv|libsvm]",
+                        "merge checks that the parts share weights, layers, pooling and "
+                        "preprocessing and that every shard 0..N-1 is present exactly once, then "
+                        "writes them in input order.", NULL, opts};
+    char **ops;
+    int n, rc = xf_cli_parse(&cli, argc, argv, &ops, &n);
+    if (rc >= 0)
+        return rc;
+    const char *cmd = n ? ops[0] : "";
     xf_error err;
     xf_status s;
-    if (strcmp(cmd, "convert") == 0 && n == 1 && out) {
+    if (strcmp(cmd, "info") == 0 && n > 1) {
+        rc = info(n - 1, ops + 1);
+        int wrc = xf_cli_close_stdout(&cli);
+        return wrc ? wrc : rc;
+    } else if (strcmp(cmd, "convert") == 0 && n == 2 && out) {
         xf_featset fs;
-        if ((s = xf__feats_read(files[0], &fs, &err)) == XF_OK) {
-            xf__json_drop_shard(fs.header_json);
-            s = write_sets(&fs, 1, fs.header_json, out, fmt, &err);
+        xf_shard sh;
+        if ((s = xf__feats_read(ops[1], &fs, &err)) == XF_OK) {
+            xf__provenance_take_shard(fs.header_json, &sh, 1, NULL); /* a part stands alone */
+            s = write_sets(&fs, 1, fs.header_json, out, (xf_feats_format) fmt, &err);
             xf__featset_free(&fs);
         }
-    } else if (strcmp(cmd, "merge") == 0 && n > 0 && out) {
-        s = merge(n, files, out, fmt, &err);
+    } else if (strcmp(cmd, "merge") == 0 && n > 1 && out) {
+        s = merge(n - 1, ops + 1, out, (xf_feats_format) fmt, &err);
+    } else if (strcmp(cmd, "info") && strcmp(cmd, "convert") && strcmp(cmd, "merge")) {
+        return xf_cli_usage(&cli, "%s%s%s: expected info, convert or merge (see --help)",
+                            n ? "unknown command '" : "no command", n ? cmd : "", n ? "'" : "");
     } else {
-        usage(stderr);
-        return 2;
+        return xf_cli_usage(&cli, "%s: missing files or -o OUT (see --help)", cmd);
     }
-    if (s) {
-        fprintf(stderr, "xfer-feats: %s\n", err.msg);
-        return 1;
-    }
-    return 0;
+    return s ? xf_cli_fail(&cli, &err) : XF_EXIT_OK;
 }

@@ -52,6 +52,8 @@ typedef enum {
     XF_ERR_SHAPE = -8,       /* a tensor's shape does not match what the graph needs         */
     XF_ERR_VALUE = -9,       /* a NaN or Inf value, or a value outside its allowed range     */
     XF_ERR_IMAGE = -10,      /* an image is corrupt, truncated or too large                  */
+    XF_ERR_WRITE = -11,      /* an output cannot be written (no folder, disk full, permission) */
+    XF_ERR_STOPPED = -12,    /* the work was stopped on purpose (a failure limit was reached) */
 } xf_status;
 
 /* Caller-owned error: every function that can fail fills it (when not NULL). */
@@ -144,6 +146,7 @@ typedef struct {
     int n_layers;                      /* 0: the model's default feature layer              */
     const char *layers[XF_MAX_LAYERS]; /* tensor names; outputs are concatenated in order   */
     xf_pool pool;                      /* per-layer spatial pooling (NONE: flatten H*W*C)   */
+    int l2norm;                        /* 1: each image's whole vector scaled to unit length */
     int threads;                       /* > 0: OpenBLAS threads of the whole process (its pool
                                         * is global: the last session created with threads set
                                         * wins); 0: leave as is. For parallel sessions use 1.  */

@@ -1,9 +1,8 @@
-/* xfer-convert — converts a pretrained model into an xfer weights file.
+/* xfer-convert — converts a pretrained model (TF.js, TFLite, ONNX) into an xfer weights file.
  *
- * It is: a thin main: picks the reader from the input (model.json = TF.js layers model, .tflite,
- * .onnx), adds
- * the metadata from flags (preprocessing, feature layer, provenance, labels) and writes the
- * file atomically. It is not: a format parser (weights/convert/).
+ * It is: the option table, the reader chosen from the file (convert/convert.c), the metadata
+ * from flags (preprocessing, feature layer, provenance, labels; meta.c writes it) and the
+ * write. It is not: a format parser (weights/convert/).
  */
 #include "cli.h"
 #include "convert/convert.h"
@@ -11,60 +10,45 @@
 
 #include <string.h>
 
-static void usage(FILE *f)
+/* --size N or HxW */
+static int parse_size(const char *v, void *dest, char *why, size_t n)
 {
-    fprintf(f,
-            "usage: xfer-convert MODEL -o OUT.gguf [options]\n"
-            "  MODEL                 TF.js layers model.json (binary shards beside it), a\n"
-            "                        .tflite file (weights dequantized to float), or an .onnx\n"
-            "                        file (torchvision/timm conv nets, float32)\n"
-            "  -o FILE               output weights file (written atomically)\n"
-            "  --name NAME           general.name\n"
-            "  --arch ARCH           general.architecture (default: xfer)\n"
-            "  --license SPDX        general.license\n"
-            "  --source TEXT         provenance: source package@version or URL\n"
-            "  --source-hash TEXT    provenance: integrity hash of the source artifact\n"
-            "  --feature-layer T     default feature tensor (default: last spatial tensor)\n"
-            "  --trainable-from T    first tensor fine-tuning may unfreeze\n"
-            "  --pretrained-until T  last tensor that keeps the original pretrained weights\n"
-            "  --mean R,G,B          on [0,1] pixels (default: a quantized TFLite input's\n"
-            "                        own scale/zero point; ONNX: ImageNet's; else 0,0,0)\n"
-            "  --std R,G,B           on [0,1] pixels (default: likewise, else 1,1,1)\n"
-            "  --crop-pct F          resize shorter side to size/F, center crop (default 0.875)\n"
-            "  --labels FILE         class labels, one per line\n"
-            "  --size N | HxW        network input size (default: the model's own)\n"
-            "  --preset NAME         preprocessing of a model family; flags given after it win:\n"
-            "                        torchvision      ImageNet mean/std, crop 0.875\n"
-            "                        timm-inception   mean 0.5, std 0.5, crop 0.875\n"
-            "                        keras-mobilenet  mean 0.5, std 0.5, crop 0.875\n"
-            "  --list-layers         print every tensor (name, shape) and exit (no -o needed)\n"
-            "  --keep-bn             keep batch norms as their own affine nodes instead of\n"
-            "                        folding them into the convolutions (finetune --freeze-bn)\n");
+    int *hw = dest;
+    char *end;
+    long h = strtol(v, &end, 10), w = h;
+    if (*end == 'x')
+        w = strtol(end + 1, &end, 10);
+    if (*end || h < 8 || w < 8 || h > 4096 || w > 4096)
+        return snprintf(why, n, "expected N or HxW in 8..4096"), 0;
+    hw[0] = (int) h, hw[1] = (int) w;
+    return 1;
 }
 
-static int read_labels(const char *path, char ***out, int *n)
+/* one label per line, any length */
+static xf_status read_labels(const char *path, char ***out, int *n, xf_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[1024];
+    uint8_t *text;
+    size_t len;
+    xf_status s = xf__read_file(path, (size_t) 64 << 20, &text, &len, err);
     char **v = NULL;
     int k = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
+    for (char *p = (char *) text, *nl; !s && p && *p; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        size_t l = nl ? (size_t) (nl - p) : strlen(p);
+        if (l && p[l - 1] == '\r')
+            l--;
         char **nv = realloc(v, (size_t) (k + 1) * sizeof *nv);
-        if (!nv || !(nv[k] = strdup(line))) {
+        if (!nv || !(nv[k] = strndup(p, l))) {
             free(nv ? nv : v);
-            fclose(f);
-            return 0;
+            v = NULL, k = 0;
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            break;
         }
-        v = nv;
-        k++;
+        v = nv, k++;
     }
-    fclose(f);
-    *out = v;
-    *n = k;
-    return 1;
+    free(text);
+    *out = v, *n = k;
+    return s;
 }
 
 /* The map that the last global pooling reduces (extract-features pools it the same way);
@@ -72,11 +56,9 @@ static int read_labels(const char *path, char ***out, int *n)
 static const char *default_feature(const xf_graph *g)
 {
     for (int i = g->n_nodes - 1; i > 0; i--) {
-        const xf_node *nd = &g->nodes[i];
-        const xf_node *src = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
-        int global = nd->op == XF_OP_GAP ||
-                     ((nd->op == XF_OP_AVGPOOL || nd->op == XF_OP_MAXPOOL) && nd->h == 1 &&
-                      nd->w == 1);
+        const xf_node *nd = &g->nodes[i], *src = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+        int global = nd->op == XF_OP_GAP || ((nd->op == XF_OP_AVGPOOL || nd->op == XF_OP_MAXPOOL) &&
+                                             nd->h == 1 && nd->w == 1);
         if (global && src && src->h * src->w > 1)
             return src->out_name;
     }
@@ -85,155 +67,87 @@ static const char *default_feature(const xf_graph *g)
 
 int main(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *name = NULL, *arch = "xfer", *license = NULL;
-    const char *source = NULL, *hash = NULL, *feature = NULL, *trainable = NULL, *pre = NULL;
-    const char *labels = NULL;
-    float mean[3] = {0, 0, 0}, stdv[3] = {1, 1, 1}, crop = 0.875f;
-    int have_norm = 0, size_h = 0, size_w = 0, list = 0, keep_bn = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = a[0] == '-' && strcmp(a, "-h") != 0 && strcmp(a, "--help") != 0 &&
-                    strcmp(a, "--list-layers") != 0 && strcmp(a, "--keep-bn") != 0;
-        if (takes && !v) {
-            fprintf(stderr, "xfer-convert: %s needs a value\n", a);
-            return 2;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "-o") == 0) {
-            out = v;
-        } else if (strcmp(a, "--name") == 0) {
-            name = v;
-        } else if (strcmp(a, "--arch") == 0) {
-            arch = v;
-        } else if (strcmp(a, "--license") == 0) {
-            license = v;
-        } else if (strcmp(a, "--source") == 0) {
-            source = v;
-        } else if (strcmp(a, "--source-hash") == 0) {
-            hash = v;
-        } else if (strcmp(a, "--feature-layer") == 0) {
-            feature = v;
-        } else if (strcmp(a, "--trainable-from") == 0) {
-            trainable = v;
-        } else if (strcmp(a, "--pretrained-until") == 0) {
-            pre = v;
-        } else if (strcmp(a, "--labels") == 0) {
-            labels = v;
-        } else if (strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) {
-            have_norm = 1;
-            if (!xf__parse3(v, a[2] == 'm' ? mean : stdv)) {
-                fprintf(stderr, "xfer-convert: %s expects R,G,B\n", a);
-                return 2;
-            }
-        } else if (strcmp(a, "--list-layers") == 0 || strcmp(a, "--keep-bn") == 0) {
-            *(a[2] == 'l' ? &list : &keep_bn) = 1;
-            continue;
-        } else if (strcmp(a, "--size") == 0) {
-            char *end;
-            long h = strtol(v, &end, 10), w = h;
-            if (*end == 'x')
-                w = strtol(end + 1, &end, 10);
-            if (*end || h < 8 || w < 8 || h > 4096 || w > 4096) {
-                fprintf(stderr, "xfer-convert: --size expects N or HxW in 8..4096\n");
-                return 2;
-            }
-            size_h = (int) h, size_w = (int) w;
-        } else if (strcmp(a, "--preset") == 0) {
-            static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
-            static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
-            crop = 0.875f;
-            have_norm = 1;
-            if (strcmp(v, "torchvision") == 0) {
-                memcpy(mean, imagenet_mean, sizeof mean);
-                memcpy(stdv, imagenet_std, sizeof stdv);
-            } else if (strcmp(v, "timm-inception") == 0 || strcmp(v, "keras-mobilenet") == 0) {
-                for (int c = 0; c < 3; c++)
-                    mean[c] = 0.5f, stdv[c] = 0.5f;
-            } else {
-                fprintf(stderr, "xfer-convert: unknown --preset %s (torchvision, timm-inception, "
-                                "keras-mobilenet)\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--crop-pct") == 0) {
-            char *end;
-            crop = strtof(v, &end);
-            if (*end || !(crop > 0.05f && crop <= 1)) {
-                fprintf(stderr, "xfer-convert: --crop-pct expects a number in (0.05, 1]\n");
-                return 2;
-            }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "xfer-convert: unknown option %s (see --help)\n", a);
-            return 2;
-        } else {
-            if (in) {
-                fprintf(stderr, "xfer-convert: one input model only\n");
-                return 2;
-            }
-            in = a;
-            continue;
-        }
-        i++;
-    }
-    if (!in || (!out && !list)) {
-        usage(stderr);
-        return 2;
-    }
-    for (int c = 0; c < 3; c++)
-        if (!(stdv[c] > 0)) {
-            fprintf(stderr, "xfer-convert: --std values must be > 0\n");
-            return 2;
-        }
-    xf_error err;
+    static const char *const presets[] = {"torchvision", "timm-inception", "keras-mobilenet", NULL};
+    xf_meta m = {.arch = "xfer", .kind = "backbone", .converter = "xfer-convert " XF_VERSION_STRING,
+                 .layout = "nhwc", .color = "rgb", .resize = XF_RESIZE_BILINEAR, .crop_pct = 0.875f};
+    const char *out = NULL, *labels = NULL;
+    float mean[3], sd[3], crop = 0;
+    int has_mean = 0, has_std = 0, has_preset = 0, preset = 0, size[2] = {0, 0}, list = 0;
     xf_gbuild g;
-    if (xf__gb_init(&g, &err) != XF_OK) {
-        fprintf(stderr, "xfer-convert: %s\n", err.msg);
-        return 1;
-    }
-    g.keep_bn = keep_bn;
-    size_t len = strlen(in);
-    xf_status s;
-    char onnx_feature[256] = "";
-    if ((size_h || size_w) && !(len >= 5 && strcmp(in + len - 5, ".onnx") == 0)) {
-        fprintf(stderr, "xfer-convert: --size applies to ONNX models only (TF.js and TFLite "
-                        "graphs have a fixed input size)\n");
+    const xf_cli_opt opts[] = {
+        {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "output weights file"},
+        {"--name", NULL, XF_CLI_STR, &m.name, .meta = "NAME", .help = "general.name (default: "
+         "the model path)"},
+        {"--arch", NULL, XF_CLI_STR, &m.arch, .meta = "ARCH", .help = "general.architecture "
+         "(default: xfer)"},
+        {"--license", NULL, XF_CLI_STR, &m.license, .meta = "SPDX", .help = "general.license"},
+        {"--source", NULL, XF_CLI_STR, &m.source, .meta = "TEXT",
+         .help = "provenance: source package@version or URL"},
+        {"--source-hash", NULL, XF_CLI_STR, &m.integrity, .meta = "TEXT",
+         .help = "provenance: integrity hash of the source artifact"},
+        {"--feature-layer", NULL, XF_CLI_STR, &m.feature_layer, .meta = "T", .help = "default "
+         "feature tensor (default: ONNX: the input of the final classifier; else the last map "
+         "before a global pooling)"},
+        {"--trainable-from", NULL, XF_CLI_STR, &m.trainable_from, .meta = "T",
+         .help = "first tensor fine-tuning may unfreeze"},
+        {"--pretrained-until", NULL, XF_CLI_STR, &m.pretrained_until, .meta = "T",
+         .help = "last tensor that keeps the original pretrained weights"},
+        {"--preset", NULL, XF_CLI_CHOICE, &preset, .choices = presets, .seen = &has_preset,
+         .help = "preprocessing of a model family (explicit --mean/--std/--crop-pct win): "
+         "torchvision: ImageNet mean/std, crop 0.875; timm-inception and keras-mobilenet: mean "
+         "0.5, std 0.5, crop 0.875"},
+        {"--mean", NULL, XF_CLI_RGB, mean, .meta = "R,G,B", .seen = &has_mean, .help = "on [0,1] "
+         "pixels (default: a quantized TFLite input's own scale/zero point; ONNX: ImageNet's; "
+         "else 0,0,0)"},
+        {"--std", NULL, XF_CLI_RGB, sd, .meta = "R,G,B", .seen = &has_std,
+         .help = "on [0,1] pixels (default: likewise, else 1,1,1)"},
+        {"--crop-pct", NULL, XF_CLI_FLOAT, &crop, 0.0501, 1, .meta = "F",
+         .help = "resize the shorter side to size/F, then center crop (default 0.875)"},
+        {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
+         .help = "class labels, one per line"},
+        {"--size", NULL, XF_CLI_FUNC, size, .parse = parse_size, .meta = "N|HxW",
+         .help = "network input size (ONNX; default: the model's own)"},
+        {"--list-layers", NULL, XF_CLI_FLAG, &list,
+         .help = "print every tensor (name, op, shape) and exit (no -o needed)"},
+        {"--keep-bn", NULL, XF_CLI_FLAG, &g.keep_bn, .help = "keep batch norms as their own "
+         "affine nodes instead of folding them into the convolutions (finetune --freeze-bn)"},
+        {NULL},
+    };
+    const xf_cli cli = {"xfer-convert", "MODEL -o OUT.gguf [options]",
+                        "MODEL is a TF.js layers model.json (binary shards beside it), a .tflite "
+                        "file (weights dequantized to float), or an .onnx file (torchvision/timm "
+                        "conv nets, float32).", NULL, opts};
+    xf_error err;
+    if (xf__gb_init(&g, &err) != XF_OK)
+        return xf_cli_fail(&cli, &err);
+    char **in;
+    int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
+    const xfc_reader *rd = rc < 0 && n_in == 1 ? xfc_reader_for(in[0]) : NULL;
+    if (rc < 0 && (n_in != 1 || (!out && !list)))
+        rc = xf_cli_usage(&cli, "expected one MODEL and -o OUT.gguf (see --help)");
+    else if (rc < 0 && !rd)
+        rc = (xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected %s)", in[0],
+                       xfc_reader_names()),
+              xf_cli_fail(&cli, &err));
+    else if (rc < 0 && (size[0] || size[1]) && !rd->resizable)
+        rc = xf_cli_usage(&cli, "--size applies to ONNX models only (TF.js and TFLite graphs "
+                          "have a fixed input size)");
+    else if (rc < 0 && has_std && !(sd[0] > 0 && sd[1] > 0 && sd[2] > 0))
+        rc = xf_cli_usage(&cli, "--std values must be > 0");
+    else if (rc < 0 && out && xf__out_check(out, &err) != XF_OK)
+        rc = xf_cli_fail(&cli, &err);
+    if (rc >= 0) {
         xf__gb_free(&g);
-        return 2;
+        return rc;
     }
-    if (len >= 5 && strcmp(in + len - 5, ".onnx") == 0) {
-        s = xfc_from_onnx(in, size_h, size_w, &g, onnx_feature, sizeof onnx_feature, &err);
-        if (!s && !have_norm) { /* ONNX conv nets are nearly all torchvision/timm ImageNet */
-            static const float m0[3] = {0.485f, 0.456f, 0.406f}, s0[3] = {0.229f, 0.224f, 0.225f};
-            memcpy(mean, m0, sizeof mean);
-            memcpy(stdv, s0, sizeof stdv);
-            fprintf(stderr, "xfer-convert: no --preset/--mean/--std: ImageNet mean/std assumed "
-                            "(--preset torchvision)\n");
+    xfc_hints h = {.size_h = size[0], .size_w = size[1], .std = {1, 1, 1}};
+    xf_status s = rd->read(in[0], &h, &g, &err);
+    const char *chk[3] = {m.feature_layer, m.trainable_from, m.pretrained_until};
+    for (int k = 0; k < 3 && !s; k++)
+        if (chk[k] && (k == 0 ? xf__graph_find(&g.g, chk[k]) : xf__graph_find_node(&g.g, chk[k])) < 0) {
+            xf__gb_free(&g);
+            return xf_cli_usage(&cli, "%s: no tensor named '%s' in the model", in[0], chk[k]);
         }
-    } else if (len >= 5 && strcmp(in + len - 5, ".json") == 0) {
-        s = xfc_from_tfjs(in, &g, &err);
-    } else if (len >= 7 && strcmp(in + len - 7, ".tflite") == 0) {
-        float qm[3], qs[3];
-        int quant = 0;
-        s = xfc_from_tflite(in, &g, qm, qs, &quant, &err);
-        if (!s && quant && !have_norm) {
-            memcpy(mean, qm, sizeof qm);
-            memcpy(stdv, qs, sizeof qs);
-            fprintf(stderr, "xfer-convert: input normalisation from the file's quantization: "
-                            "mean %g, std %g\n", (double) mean[0], (double) stdv[0]);
-        }
-    } else {
-        s = xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected model.json, .tflite or .onnx)",
-                     in);
-    }
-    if (!s) {
-        const char *chk[3] = {feature, trainable, pre};
-        for (int k = 0; k < 3 && !s; k++)
-            if (chk[k] && (k == 0 ? xf__graph_find(&g.g, chk[k]) : xf__graph_find_node(&g.g, chk[k])) < 0)
-                s = xf__fail(&err, XF_ERR_ARG, "%s: no tensor named '%s' in the model", in,
-                             chk[k]);
-    }
     if (!s && list) {
         for (int i = 0; i < g.g.n_nodes; i++) {
             const xf_node *nd = &g.g.nodes[i];
@@ -241,62 +155,46 @@ int main(int argc, char **argv)
                    (long long) nd->h, (long long) nd->w, (long long) nd->c);
         }
         xf__gb_free(&g);
-        return 0;
+        return xf_cli_close_stdout(&cli);
     }
+    /* preprocessing: what the file implies unless a flag says otherwise; then the preset, then
+     * the explicit flags */
+    static const float imagenet[2][3] = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+    int flagged = has_preset || has_mean || has_std, hinted = h.has_norm && !flagged;
+    for (int c = 0; c < 3; c++) {
+        m.mean[c] = has_preset ? (preset == 0 ? imagenet[0][c] : 0.5f) : hinted ? h.mean[c] : 0;
+        m.std[c] = has_preset ? (preset == 0 ? imagenet[1][c] : 0.5f) : hinted ? h.std[c] : 1;
+    }
+    if (has_mean)
+        memcpy(m.mean, mean, sizeof mean);
+    if (has_std)
+        memcpy(m.std, sd, sizeof sd);
+    if (crop > 0)
+        m.crop_pct = crop;
+    if (!s && hinted)
+        fprintf(stderr, "xfer-convert: %s: mean %g, std %g\n", h.norm_why, (double) m.mean[0],
+                (double) m.std[0]);
+    char **lv = NULL;
+    int n_lv = 0;
+    if (!s && labels && (s = read_labels(labels, &lv, &n_lv, &err)) == XF_OK)
+        m.labels = lv, m.n_labels = n_lv;
     if (!s) {
         const xf_node *inp = &g.g.nodes[0];
-        const char *fl = feature ? feature : onnx_feature[0] ? onnx_feature : default_feature(&g.g);
-        const xf_node *fn = &g.g.nodes[xf__graph_find(&g.g, fl)];
-        xf_wwriter *m = g.meta;
-        int ok = xf__ww_str(m, "general.architecture", arch) &&
-                 xf__ww_str(m, "general.name", name ? name : in) &&
-                 xf__ww_str(m, "xfer.kind", "backbone") &&
-                 xf__ww_str(m, "xfer.converter", "xfer-convert " XF_VERSION_STRING) &&
-                 xf__ww_u32(m, "xfer.input.height", (uint32_t) inp->h) &&
-                 xf__ww_u32(m, "xfer.input.width", (uint32_t) inp->w) &&
-                 xf__ww_u32(m, "xfer.input.channels", (uint32_t) inp->c) &&
-                 xf__ww_str(m, "xfer.input.layout", "nhwc") &&
-                 xf__ww_str(m, "xfer.input.color", "rgb") &&
-                 xf__ww_str(m, "xfer.input.resize", "shorter_side_bilinear_antialias,center_crop") &&
-                 xf__ww_f32(m, "xfer.input.crop_pct", crop) &&
-                 xf__ww_f32s(m, "xfer.input.mean", mean, 3) &&
-                 xf__ww_f32s(m, "xfer.input.std", stdv, 3) &&
-                 xf__ww_str(m, "xfer.feature.layer", fl) &&
-                 xf__ww_u32(m, "xfer.feature.dim", (uint32_t) fn->c);
-        if (ok && license)
-            ok = xf__ww_str(m, "general.license", license);
-        if (ok && source)
-            ok = xf__ww_str(m, "xfer.source", source);
-        if (ok && hash)
-            ok = xf__ww_str(m, "xfer.source.integrity", hash);
-        if (ok && trainable)
-            ok = xf__ww_str(m, "xfer.trainable.from", trainable);
-        if (ok && pre)
-            ok = xf__ww_str(m, "xfer.pretrained.until", pre);
-        if (ok && labels) {
-            char **lv = NULL;
-            int n = 0;
-            if (!read_labels(labels, &lv, &n)) {
-                s = xf__fail(&err, XF_ERR_IO, "%s: cannot read labels", labels);
-            } else {
-                ok = xf__ww_strs(m, "xfer.labels", (const char *const *) lv, n);
-                for (int k = 0; k < n; k++)
-                    free(lv[k]);
-                free(lv);
-            }
-        }
-        if (!s && !ok)
-            s = xf__fail(&err, XF_ERR_NOMEM, "out of memory");
-        if (!s)
-            s = xf__gb_write(&g, out, &err);
-        if (!s)
-            fprintf(stderr, "xfer-convert: wrote %s (%d nodes, feature layer %s)\n", out,
-                    g.g.n_nodes, fl);
+        m.name = m.name ? m.name : in[0];
+        m.height = (uint32_t) inp->h, m.width = (uint32_t) inp->w, m.channels = (uint32_t) inp->c;
+        m.feature_layer = m.feature_layer ? m.feature_layer
+                          : h.feature[0]  ? h.feature
+                                          : default_feature(&g.g);
+        m.feature_dim = (uint32_t) g.g.nodes[xf__graph_find(&g.g, m.feature_layer)].c;
+        s = xf__meta_write(g.meta, &m) ? xf__gb_write(&g, out, &err)
+                                       : xf__fail(&err, XF_ERR_NOMEM, "out of memory");
     }
+    if (!s)
+        fprintf(stderr, "xfer-convert: wrote %s (%d nodes, feature layer %s)\n", out, g.g.n_nodes,
+                m.feature_layer);
+    for (int k = 0; k < n_lv; k++)
+        free(lv[k]);
+    free(lv);
     xf__gb_free(&g);
-    if (s) {
-        fprintf(stderr, "xfer-convert: %s\n", err.msg);
-        return s == XF_ERR_ARG ? 2 : 1;
-    }
-    return 0;
+    return s ? xf_cli_fail(&cli, &err) : XF_EXIT_OK;
 }

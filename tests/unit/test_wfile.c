@@ -276,7 +276,7 @@ int main(void)
     }
 
     /* the writer never leaves a partial file under the final name */
-    T_CHECK(tiny_write(t_path("no-such-dir/x.gguf"), NULL, &err) == XF_ERR_IO);
+    T_CHECK(tiny_write(t_path("no-such-dir/x.gguf"), NULL, &err) == XF_ERR_WRITE);
     T_CHECK(access(t_path("no-such-dir/x.gguf"), F_OK) != 0);
     unlink(TMP);
     free(w);

@@ -1,10 +1,36 @@
-/* convert.h — entry points of the source-format readers used by xfer-convert.
- * It is: one function per format filling an xf_gbuild. It is not: metadata policy (the main).
+/* convert.h — the source-format readers behind xfer-convert, as one table.
+ * It is: one reader per format filling an xf_gbuild, with what the format says about its own
+ * preprocessing and feature layer (hints), and the lookup by file name or content. It is not:
+ * metadata policy (the main) or the graph builder (extractor/graph_build.h).
  */
 #ifndef XF_CONVERT_H
 #define XF_CONVERT_H
 
 #include "graph_build.h"
+#include "io.h"
+
+/* What a source file tells about itself, beyond its graph and weights. */
+typedef struct {
+    int size_h, size_w;  /* in: the input size to build for (0: the file's; resizable readers) */
+    int has_norm;        /* out: the file implies a normalisation (mean/std below) ...          */
+    float mean[3], std[3];
+    const char *norm_why; /* ... for this reason, said on stderr when no flag overrides it      */
+    char feature[256];   /* out: the default feature tensor ("": the last map before pooling)  */
+} xfc_hints;
+
+typedef struct {
+    const char *name;   /* "onnx"                                     */
+    const char *suffix; /* "model.json" style file-name ending        */
+    int resizable;      /* --size rebuilds the graph at another size  */
+    /* 1 when the first bytes look like this format */
+    int (*sniff)(const uint8_t *head, size_t n);
+    xf_status (*read)(const char *path, xfc_hints *h, xf_gbuild *c, xf_error *err);
+} xfc_reader;
+
+/* The reader for path: by its name's ending, else by its first bytes; NULL when none fits. */
+const xfc_reader *xfc_reader_for(const char *path);
+/* "model.json, .tflite or .onnx" */
+const char *xfc_reader_names(void);
 
 /* TF.js layers model: path to model.json (shards beside it). */
 xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err);

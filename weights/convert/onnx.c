@@ -963,31 +963,6 @@ static xf_status op_node(ctx *x, size_t i)
     return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "operator not supported");
 }
 
-static xf_status read_file(const char *path, uint8_t **buf, size_t *len, xf_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || (size_t) st.st_size > MAX_FILE) {
-        fclose(f);
-        return xf__fail(err, XF_ERR_BOUNDS, "%s: empty, unreadable or larger than 4 GiB", path);
-    }
-    *len = (size_t) st.st_size;
-    *buf = malloc(*len);
-    if (!*buf) {
-        fclose(f);
-        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(*buf, 1, *len, f);
-    fclose(f);
-    if (got != *len) {
-        free(*buf);
-        return xf__fail(err, XF_ERR_IO, "%s: short read", path);
-    }
-    return XF_OK;
-}
-
 /* marks the nodes that lead to a graph output (others are skipped) */
 static void mark_live(ctx *x, unsigned char *live)
 {
@@ -1022,7 +997,7 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xf_gbuild *c, 
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    xf_status s = read_file(path, &buf, &len, err);
+    xf_status s = xf__read_file(path, MAX_FILE, &buf, &len, err);
     if (s)
         return s;
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);

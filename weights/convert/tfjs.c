@@ -48,50 +48,10 @@ typedef struct {
 
 static xf_status read_all(const char *path, size_t max, char **out, size_t *len, xf_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            if (cap > max + 1) {
-                if (n > max) {
-                    free(buf);
-                    fclose(f);
-                    return xf__fail(err, XF_ERR_BOUNDS, "%s: larger than %zu bytes", path, max);
-                }
-                cap = max + 1;
-            }
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-        if (n > max) {
-            free(buf);
-            fclose(f);
-            return xf__fail(err, XF_ERR_BOUNDS, "%s: larger than %zu bytes", path, max);
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return xf__fail(err, XF_ERR_IO, "%s: read error", path);
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return XF_OK;
+    uint8_t *buf;
+    xf_status s = xf__read_file(path, max, &buf, len, err);
+    *out = (char *) buf;
+    return s;
 }
 
 static void wtable_free(wtable *t)

@@ -728,23 +728,11 @@ static xf_status convert(ctx *x)
 xf_status xfc_from_tflite(const char *path, xf_gbuild *c, float *mean, float *stdv,
                           int *input_quantized, xf_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    if (len <= 0 || len > (1L << 30)) {
-        fclose(fp);
-        return xf__fail(err, XF_ERR_BOUNDS, "%s: size %ld outside 1 B..1 GiB", path, len);
-    }
-    uint8_t *b = malloc((size_t) len);
-    size_t got = b ? fread(b, 1, (size_t) len, fp) : 0;
-    fclose(fp);
-    if (!b || got != (size_t) len) {
-        free(b);
-        return xf__fail(err, b ? XF_ERR_IO : XF_ERR_NOMEM, "%s: read failed", path);
-    }
+    uint8_t *b;
+    size_t len;
+    xf_status s = xf__read_file(path, (size_t) 1 << 30, &b, &len, err);
+    if (s)
+        return s;
     ctx x;
     memset(&x, 0, sizeof x);
     x.f.b = b;
@@ -752,7 +740,7 @@ xf_status xfc_from_tflite(const char *path, xf_gbuild *c, float *mean, float *st
     x.c = c;
     x.path = path;
     x.err = err;
-    xf_status s = convert(&x);
+    s = convert(&x);
     if (!s && x.in_quant) {
         for (int i = 0; i < 3; i++) {
             mean[i] = x.in_mean;

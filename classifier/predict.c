@@ -1,0 +1,220 @@
+/* predict.c — applying a classifier and reporting (see predict.h).
+ *
+ * It is: top-k selection, the TSV line (paths escaped so a tab or newline in a file name cannot
+ * shift columns) or the JSON line (cJSON: any name gives valid JSON), the confusion matrix of
+ * the inputs whose true class is known. It is not: extraction or option parsing.
+ */
+#include "feats.h"
+#include "metrics.h"
+#include "predict.h"
+#include "wfile.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+struct xf_predictor {
+    const xf_head *h;
+    xf_predict_opts o;
+    xf_confusion cm;
+    size_t failed, unknown_truth;
+    float *dec, *prob;
+    int *order;
+};
+
+int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err)
+{
+    xf_wfile *wf;
+    const char *kind = NULL;
+    memset(h, 0, sizeof *h);
+    xf_status s = xf__wfile_open(path, XF_WFILE_HEADER_ONLY, &wf, err);
+    if (s)
+        return -1;
+    int is_head = xf__wfile_get_str(wf, "xfer.kind", &kind, NULL) == XF_OK &&
+                  strcmp(kind, "head") == 0;
+    int tuned = xf__wfile_kv(wf, "xfer.finetune") != NULL;
+    xf__wfile_free(wf);
+    if (is_head)
+        return xf__head_read(path, h, err) ? -1 : XF_CLASSIFIER_HEAD;
+    xf_open_opts oo = xf_open_default_opts();
+    oo.verify_checksum = verify;
+    xf_model *m;
+    if (xf_model_open(path, &oo, &m, err))
+        return -1;
+    s = xf__head_from_backbone(m, h, err);
+    xf_model_free(m);
+    if (s) {
+        xf__wrap(err, path);
+        return -1;
+    }
+    return tuned ? XF_CLASSIFIER_FINETUNED : XF_CLASSIFIER_BACKBONE;
+}
+
+xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_predictor **out,
+                               xf_error *err)
+{
+    xf_predictor *p = calloc(1, sizeof *p);
+    if (!p)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    p->h = h;
+    p->o = *o;
+    p->o.top = o->top < h->k ? o->top : h->k;
+    p->dec = malloc((size_t) h->k * sizeof(float));
+    p->prob = malloc((size_t) h->k * sizeof(float));
+    p->order = malloc((size_t) h->k * sizeof(int));
+    xf_status s = p->dec && p->prob && p->order ? xf__confusion_init(&p->cm, h->k, err)
+                                                : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    if (s) {
+        xf__predictor_free(p);
+        return s;
+    }
+    *out = p;
+    return XF_OK;
+}
+
+void xf__predictor_free(xf_predictor *p)
+{
+    if (!p)
+        return;
+    xf__confusion_free(&p->cm);
+    free(p->dec), free(p->prob), free(p->order);
+    free(p);
+}
+
+/* a path in a TSV field: backslash, tab, newline and other control bytes escaped */
+static void tsv_path(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        if (c == '\\')
+            fputs("\\\\", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c == '\r')
+            fputs("\\r", stdout);
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+    }
+}
+
+/* a probability as "%.6f" writes it */
+static cJSON *prob6(float v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.6f", (double) v);
+    return cJSON_CreateNumber(strtod(b, NULL));
+}
+
+static xf_status print_json(cJSON *j, xf_error *err)
+{
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!text)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    int ok = puts(text) >= 0;
+    free(text);
+    return ok ? XF_OK : xf__fail(err, XF_ERR_WRITE, "stdout: write failed");
+}
+
+xf_status xf__predict_one(xf_predictor *p, const char *path, xf_status st, const float *vec,
+                          const char *reason, xf_error *err)
+{
+    const xf_head *h = p->h;
+    char buf[1024];
+    const char *truth = xf__label_of(p->o.labels, path, buf, sizeof buf);
+    if (st != XF_OK) {
+        p->failed++;
+        if (p->o.json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "path", path);
+            cJSON_AddStringToObject(j, "error", reason ? reason : "");
+            return print_json(j, err);
+        }
+        tsv_path(path);
+        printf("\t!error\t");
+        tsv_path(reason ? reason : "");
+        putchar('\n');
+        return ferror(stdout) ? xf__fail(err, XF_ERR_WRITE, "stdout: write failed") : XF_OK;
+    }
+    xf__head_predict(h, vec, p->dec, p->prob);
+    for (int i = 0; i < h->k; i++)
+        p->order[i] = i;
+    for (int i = 0; i < p->o.top; i++) /* partial selection sort: top entries by probability */
+        for (int j = i + 1; j < h->k; j++)
+            if (p->prob[p->order[j]] > p->prob[p->order[i]]) {
+                int t = p->order[i];
+                p->order[i] = p->order[j];
+                p->order[j] = t;
+            }
+    int t = truth ? xf__class_index(h->labels, h->k, truth) : -1;
+    if (t >= 0)
+        xf__confusion_add(&p->cm, t, p->order[0]);
+    else
+        p->unknown_truth++;
+    if (p->o.json) {
+        cJSON *j = cJSON_CreateObject(), *top = cJSON_CreateArray();
+        cJSON_AddStringToObject(j, "path", path);
+        if (t >= 0)
+            cJSON_AddStringToObject(j, "truth", truth);
+        for (int i = 0; top && i < p->o.top; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "label", h->labels[p->order[i]]);
+            cJSON_AddItemToObject(e, "prob", prob6(p->prob[p->order[i]]));
+            cJSON_AddItemToArray(top, e);
+        }
+        cJSON_AddItemToObject(j, "top", top);
+        return print_json(j, err);
+    }
+    tsv_path(path);
+    for (int i = 0; i < p->o.top; i++) {
+        putchar('\t');
+        tsv_path(h->labels[p->order[i]]);
+        printf("\t%.6f", (double) p->prob[p->order[i]]);
+    }
+    putchar('\n');
+    return ferror(stdout) ? xf__fail(err, XF_ERR_WRITE, "stdout: write failed") : XF_OK;
+}
+
+xf_status xf__predict_feature_file(xf_predictor *p, const char *path, xf_error *err)
+{
+    xf_featset fs;
+    xf_status s = xf__feats_read(path, &fs, err);
+    if (s)
+        return s;
+    if ((s = xf__head_check_features(p->h, fs.header_json, fs.dim, err)) && p->h->direct) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        s = xf__fail(err, XF_ERR_ARG, "this classifier is a model that classifies images (give "
+                     "it the images), not these features: %s", why);
+    }
+    if (s)
+        xf__wrap(err, path);
+    for (size_t i = 0; i < fs.n && !s; i++) {
+        if (fs.status[i] != XF_OK && !p->o.quiet)
+            fprintf(stderr, "%s\n", fs.reasons[i] ? fs.reasons[i] : fs.paths[i]);
+        s = xf__predict_one(p, fs.paths[i], fs.status[i], fs.x + i * (size_t) fs.dim,
+                            fs.reasons[i], err);
+    }
+    xf__featset_free(&fs);
+    return s;
+}
+
+xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err)
+{
+    *failed = p->failed > 0;
+    if (p->cm.n == 0) {
+        if (p->o.png)
+            fprintf(stderr, "classify: no true labels known; --confusion-png not written\n");
+        return XF_OK;
+    }
+    if (!p->o.quiet) {
+        xf__confusion_print(&p->cm, p->h->labels, stderr);
+        if (p->unknown_truth)
+            fprintf(stderr, "(%zu inputs without a known true class are not counted)\n",
+                    p->unknown_truth);
+    }
+    return p->o.png ? xf__confusion_png(&p->cm, p->o.png, err) : XF_OK;
+}

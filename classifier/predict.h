@@ -1,0 +1,39 @@
+/* predict.h — applying a classifier and reporting: one output line per input (TSV or JSON),
+ * the evaluation against known labels, and what a classifier file is.
+ * It is: the part of classify that is not option parsing, usable on feature files and on the
+ * pipeline's records alike. It is not: feature extraction or training.
+ */
+#ifndef XF_PREDICT_H
+#define XF_PREDICT_H
+
+#include "head.h"
+#include "labels.h"
+
+typedef struct {
+    int top;                     /* labels per input (capped at the class count)          */
+    int json;                    /* JSON lines instead of TSV                              */
+    int quiet;                   /* no metrics or failure lines on stderr                  */
+    const char *png;             /* draw the confusion matrix here (NULL: no picture)      */
+    const xf_labelmap *labels;   /* true labels (NULL: the folder names)                   */
+} xf_predict_opts;
+
+typedef struct xf_predictor xf_predictor;
+
+enum { XF_CLASSIFIER_HEAD, XF_CLASSIFIER_FINETUNED, XF_CLASSIFIER_BACKBONE };
+/* Opens path as a classifier: a head file (train-classifier), or a weights file whose last
+ * tensor is a softmax over its labels (a fine-tuned model, or a backbone such as the ImageNet
+ * ones) as a head that passes the probabilities through. Returns the kind, or -1 with err. */
+int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err);
+
+xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_predictor **out,
+                               xf_error *err);
+/* One input: its line on stdout and its place in the evaluation. */
+xf_status xf__predict_one(xf_predictor *p, const char *path, xf_status st, const float *vec,
+                          const char *reason, xf_error *err);
+/* Every record of a feature file, after checking its provenance against the classifier's. */
+xf_status xf__predict_feature_file(xf_predictor *p, const char *path, xf_error *err);
+/* The evaluation on stderr and the picture; *failed: inputs that failed. */
+xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err);
+void xf__predictor_free(xf_predictor *p);
+
+#endif /* XF_PREDICT_H */

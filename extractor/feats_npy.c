@@ -1,0 +1,74 @@
+/* feats_npy.c — the NumPy output: NAME.npy (format 1.0, '<f4', shape (rows, dim), successful
+ * rows only), NAME.paths.txt (one path per row) and NAME.failed.tsv (path, status, reason).
+ * It is: the npy codec of the feature-file writer (feats_impl.h). It is not: a reader.
+ */
+#include "feats_impl.h"
+
+#include <string.h>
+
+#define NPY_HEADER 128
+
+static void npy_header(char *h, int64_t rows, int64_t dim)
+{
+    memset(h, ' ', NPY_HEADER);
+    memcpy(h, "\x93NUMPY\x01\x00", 8);
+    uint16_t hl = NPY_HEADER - 10;
+    memcpy(h + 8, &hl, 2);
+    int n = snprintf(h + 10, NPY_HEADER - 10,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
+                     (long long) rows, (long long) dim);
+    h[10 + n] = ' ';
+    h[NPY_HEADER - 1] = '\n';
+}
+
+static xf_status npy_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
+                          xf_error *err)
+{
+    (void) n_done, (void) n_failed;
+    if (!o->path || strcmp(o->path, "-") == 0)
+        return xf__fail(err, XF_ERR_ARG, "--format npy needs -o NAME");
+    char name[4200];
+    size_t pl = strlen(o->path);
+    int base = (int) (pl > 4 && strcmp(o->path + pl - 4, ".npy") == 0 ? pl - 4 : pl);
+    xf_status s;
+    snprintf(name, sizeof name, "%.*s.npy", base, o->path);
+    if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
+        return s;
+    snprintf(name, sizeof name, "%.*s.paths.txt", base, o->path);
+    if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
+        return s;
+    snprintf(name, sizeof name, "%.*s.failed.tsv", base, o->path);
+    if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
+        return s;
+    char h[NPY_HEADER];
+    npy_header(h, 0, o->dim);
+    return fwrite(h, 1, NPY_HEADER, x->out[0].f) == NPY_HEADER ? XF_OK
+                                                               : xf__feats_io_err(err, &x->out[0]);
+}
+
+static xf_status npy_write(xf_feats *x, const char *path, xf_status st, const float *vec,
+                           const char *reason, xf_error *err)
+{
+    if (st != XF_OK)
+        return fprintf(x->out[2].f, "%s\t%s\t%s\n", path, xf_status_name(st),
+                       reason ? reason : "") >= 0
+                   ? XF_OK
+                   : xf__feats_io_err(err, &x->out[2]);
+    x->rows++;
+    if (fwrite(vec, sizeof(float), (size_t) x->dim, x->out[0].f) != (size_t) x->dim)
+        return xf__feats_io_err(err, &x->out[0]);
+    return fprintf(x->out[1].f, "%s\n", path) >= 0 ? XF_OK : xf__feats_io_err(err, &x->out[1]);
+}
+
+/* the row count goes into the header once all rows are there */
+static xf_status npy_finish(xf_feats *x, xf_error *err)
+{
+    char h[NPY_HEADER];
+    npy_header(h, x->rows, x->dim);
+    FILE *f = x->out[0].f;
+    return fseek(f, 0, SEEK_SET) == 0 && fwrite(h, 1, NPY_HEADER, f) == NPY_HEADER
+               ? XF_OK
+               : xf__feats_io_err(err, &x->out[0]);
+}
+
+const xf_feats_codec xf__feats_npy = {npy_open, npy_write, npy_finish};

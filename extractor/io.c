@@ -1,0 +1,288 @@
+/* io.c — reading input files and writing output files (see io.h).
+ *
+ * It is: open(O_NONBLOCK) + fstat before any read (a FIFO or device given as an input is "not a
+ * regular file", never a hang), and the output rules: exclusive temporary names or a locked
+ * PATH.partial opened without following symlinks, the existing file's mode and owner kept,
+ * fsync of file and folder around the rename. It is not: buffering policy or formats.
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                        xf_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return xf__fail(err, XF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return xf__fail(err, XF_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t) st.st_size > max_bytes) {
+        close(fd);
+        return xf__fail(err, XF_ERR_BOUNDS, "%s: file is %lld bytes, over the %zu-byte limit",
+                        path, (long long) st.st_size, max_bytes);
+    }
+    size_t n = (size_t) st.st_size, got = 0;
+    uint8_t *buf = malloc(n + 1);
+    if (!buf) {
+        close(fd);
+        return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory for %zu bytes", path, n);
+    }
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : 0;
+            close(fd);
+            free(buf);
+            return xf__fail(err, XF_ERR_IO, "%s: read failed: %s", path,
+                            e ? strerror(e) : "the file shrank while being read");
+        }
+        got += (size_t) r;
+    }
+    close(fd);
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return XF_OK;
+}
+
+/* ---- writing ---- */
+static mode_t current_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    unsigned m = 0;
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %o", &m) == 1) {
+            found = 1;
+            break;
+        }
+    if (f)
+        fclose(f);
+    if (!found) { /* older kernels: read it by setting it (not thread-safe, but rare) */
+        mode_t old = umask(022);
+        umask(old);
+        return old;
+    }
+    return (mode_t) m;
+}
+
+static void out_free(xf_out *o)
+{
+    free(o->path);
+    free(o->tmp);
+    o->path = o->tmp = NULL;
+    o->f = NULL;
+    o->fd = -1;
+}
+
+/* fsync of the folder holding path, so the rename survives a power loss */
+static void sync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+xf_status xf__out_check(const char *path, xf_error *err)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0)
+        return XF_OK;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return xf__fail(err, XF_ERR_WRITE, "%s: is a directory", path);
+        if (!S_ISREG(st.st_mode))
+            return XF_OK; /* written in place */
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    const char *dir = dirname(copy);
+    xf_status s = XF_OK;
+    if (stat(dir, &st) != 0)
+        s = xf__fail(err, XF_ERR_WRITE, "%s: cannot create: %s", path, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        s = xf__fail(err, XF_ERR_WRITE, "%s: cannot create: %s is not a directory", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        s = xf__fail(err, XF_ERR_WRITE, "%s: cannot create: %s", path, strerror(errno));
+    free(copy);
+    return s;
+}
+
+int xf__out_in_place(const xf_out *o)
+{
+    return o->tmp == NULL;
+}
+
+xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    o->kind = kind;
+    if (!(o->path = strdup(path)))
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    struct stat st;
+    int is_stdout = strcmp(path, "-") == 0;
+    if (is_stdout || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+        if (kind == XF_OUT_RESUME) {
+            out_free(o);
+            return xf__fail(err, XF_ERR_ARG, "%s: --resume needs a regular output file", path);
+        }
+        o->fd = is_stdout ? STDOUT_FILENO : open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        o->f = is_stdout ? stdout : o->fd >= 0 ? fdopen(o->fd, "wb") : NULL;
+        if (!o->f) {
+            xf_status s = xf__fail(err, XF_ERR_WRITE, "%s: cannot open for writing: %s", path,
+                                   strerror(errno));
+            if (o->fd >= 0)
+                close(o->fd);
+            out_free(o);
+            return s;
+        }
+        return XF_OK;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        out_free(o);
+        return xf__fail(err, XF_ERR_WRITE, "%s: is a directory", path);
+    }
+    if (stat(path, &st) == 0) { /* an existing file keeps its mode and owner */
+        o->had_file = 1;
+        o->mode = st.st_mode & 07777;
+        o->uid = st.st_uid;
+        o->gid = st.st_gid;
+    } else {
+        o->mode = 0666 & ~current_umask();
+    }
+    size_t len = strlen(path) + 16;
+    if (!(o->tmp = malloc(len))) {
+        out_free(o);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
+    if (kind == XF_OUT_TEMP) {
+        snprintf(o->tmp, len, "%s.tmp.XXXXXX", path);
+        o->fd = mkostemp(o->tmp, O_CLOEXEC);
+    } else {
+        snprintf(o->tmp, len, "%s.partial", path);
+        /* never through a symlink planted at the predictable name; a hard link to another
+         * file is refused below */
+        for (int tries = 0; tries < 8; tries++) {
+            o->fd = open(o->tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+            if (o->fd < 0)
+                break;
+            if (flock(o->fd, LOCK_EX | LOCK_NB) != 0) {
+                int e = errno;
+                close(o->fd);
+                xf_status s =
+                    e == EWOULDBLOCK
+                        ? xf__fail(err, XF_ERR_IO, "%s: in use by another process (another run "
+                                   "writing the same output?)", o->tmp)
+                        : xf__fail(err, XF_ERR_WRITE, "%s: cannot lock: %s", o->tmp, strerror(e));
+                out_free(o);
+                return s;
+            }
+            /* the lock is ours; check the name still leads to this file (a finishing run may
+             * have renamed it away before we locked) */
+            struct stat a, b;
+            if (fstat(o->fd, &a) == 0 && lstat(o->tmp, &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino)
+                break;
+            close(o->fd);
+            o->fd = -1;
+        }
+        struct stat a;
+        if (o->fd >= 0 && (fstat(o->fd, &a) != 0 || !S_ISREG(a.st_mode) || a.st_nlink != 1)) {
+            close(o->fd);
+            xf_status s = xf__fail(err, XF_ERR_WRITE, "%s: not a plain file of its own (a hard "
+                                   "link?); remove it", o->tmp);
+            out_free(o);
+            return s;
+        }
+        if (o->fd >= 0 && kind == XF_OUT_PARTIAL && ftruncate(o->fd, 0) != 0) {
+            xf_status s = xf__fail(err, XF_ERR_WRITE, "%s: cannot truncate: %s", o->tmp,
+                                   strerror(errno));
+            close(o->fd);
+            out_free(o);
+            return s;
+        }
+    }
+    if (o->fd < 0) {
+        xf_status s = xf__fail(err, XF_ERR_WRITE, "%s: cannot create: %s", path,
+                               errno == ELOOP ? "a symlink is in the way of the partial file"
+                                              : strerror(errno));
+        out_free(o);
+        return s;
+    }
+    if (!(o->f = fdopen(o->fd, kind == XF_OUT_TEMP ? "wb" : "r+b"))) {
+        xf_status s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        close(o->fd);
+        unlink(o->tmp);
+        out_free(o);
+        return s;
+    }
+    return XF_OK;
+}
+
+xf_status xf__out_commit(xf_out *o, xf_error *err)
+{
+    if (!o->f)
+        return xf__fail(err, XF_ERR_ARG, "output already closed");
+    int e = 0;
+    if (fflush(o->f) != 0)
+        e = errno;
+    if (o->tmp) {
+        if (!e && fsync(o->fd) != 0)
+            e = errno;
+        if (!e && fchmod(o->fd, o->mode) != 0)
+            e = errno;
+        if (!e && o->had_file && (o->uid != geteuid() || o->gid != getegid()))
+            (void) !fchown(o->fd, o->uid, o->gid); /* may fail unless root: then ours */
+    }
+    int in_place_stdout = o->f == stdout;
+    if (!in_place_stdout && fclose(o->f) != 0 && !e)
+        e = errno;
+    o->f = NULL;
+    if (o->tmp && !e && rename(o->tmp, o->path) != 0)
+        e = errno;
+    xf_status s = XF_OK;
+    if (e) {
+        s = xf__fail(err, XF_ERR_WRITE, "%s: write failed: %s", o->path, strerror(e));
+        if (o->tmp)
+            unlink(o->tmp);
+    } else if (o->tmp) {
+        sync_dir(o->path);
+    }
+    out_free(o);
+    return s;
+}
+
+void xf__out_discard(xf_out *o, int keep)
+{
+    if (o->f && o->f != stdout)
+        fclose(o->f);
+    else if (o->f)
+        fflush(o->f);
+    o->f = NULL;
+    if (o->tmp && !(keep && o->kind != XF_OUT_TEMP))
+        unlink(o->tmp);
+    out_free(o);
+}

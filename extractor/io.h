@@ -1,0 +1,57 @@
+/* io.h — how xfer reads an input file and writes a file the user named.
+ *
+ * It is: the one whole-file reader (regular files only, never blocking on a FIFO or a device,
+ * bounded size) and the one output writer every tool uses: a complete file appears under the
+ * final name or nothing does (a temporary name in the same folder, fsync, rename, fsync of the
+ * folder), except when the name is standard output ("-") or not a regular file (a device, FIFO
+ * or socket, or a symlink to one: written in place, never replaced). It is not: any format.
+ */
+#ifndef XF_IO_H
+#define XF_IO_H
+
+#include "base.h"
+
+#include <sys/types.h>
+
+/* Reads a whole regular file of at most max_bytes into a malloc'd buffer with a NUL after the
+ * last byte. Statuses: XF_ERR_IO (cannot open, not a regular file, read error), XF_ERR_BOUNDS
+ * (larger than max_bytes), XF_ERR_NOMEM. */
+xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                        xf_error *err);
+
+typedef enum {
+    XF_OUT_TEMP,    /* written as PATH.tmp.XXXXXX (created exclusively), renamed at commit      */
+    XF_OUT_PARTIAL, /* written as PATH.partial (locked: a second writer is refused), emptied   */
+    XF_OUT_RESUME,  /* PATH.partial as it is (created when absent), locked, for --resume        */
+} xf_out_kind;
+
+typedef struct {
+    char *path;    /* the name the user gave ("-": standard output)                 */
+    char *tmp;     /* the file written, renamed onto path at commit; NULL: in place   */
+    FILE *f;       /* write through this                                             */
+    int fd;
+    xf_out_kind kind;
+    mode_t mode;   /* the final file's mode (an existing file's own, else 0666 & ~umask) */
+    uid_t uid;     /* an existing file's owner, kept when we may (root)              */
+    gid_t gid;
+    int had_file;
+} xf_out;
+
+/* Opens path for writing (see xf_out_kind; standard output and special files are written in
+ * place whatever the kind). Statuses: XF_ERR_WRITE (cannot create: no folder, permission,
+ * a folder of that name), XF_ERR_IO (in use by another process), XF_ERR_ARG (resume of a
+ * special file), XF_ERR_NOMEM. */
+xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *err);
+/* 1 when o writes path in place (standard output, a device, FIFO or socket). */
+int xf__out_in_place(const xf_out *o);
+/* Completes the file: flush, fsync, the final mode and owner, rename, fsync of the folder;
+ * closes. XF_ERR_WRITE naming path on failure (the temporary file is then removed). */
+xf_status xf__out_commit(xf_out *o, xf_error *err);
+/* Abandons the file: closes; a temporary file is removed, a partial one stays when keep (for
+ * --resume) and is removed otherwise. Safe on a closed or zeroed xf_out. */
+void xf__out_discard(xf_out *o, int keep);
+/* XF_ERR_WRITE when path cannot be written (its folder is missing or not writable, or path is
+ * a folder): the check a long job makes before it starts. "-" and special files pass. */
+xf_status xf__out_check(const char *path, xf_error *err);
+
+#endif /* XF_IO_H */
