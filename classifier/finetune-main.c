@@ -13,35 +13,13 @@
 
 #include <string.h>
 
-/* --hidden N[,N...] */
-static int parse_hidden(const char *v, void *dest, char *why, size_t n)
-{
-    xf_ft_opts *o = dest;
-    char *end;
-    o->n_hidden = 0;
-    for (const char *p = v; *p; p = *end ? end + 1 : end) {
-        long h = strtol(p, &end, 10);
-        if (end == p || h < 1 || h > 65536 || (*end != ',' && *end) || o->n_hidden == 4)
-            return snprintf(why, n, "expected up to 4 sizes N[,N...] in 1..65536"), 0;
-        o->hidden[o->n_hidden++] = (int) h;
-    }
-    return o->n_hidden > 0 || (snprintf(why, n, "expected N[,N...]"), 0);
-}
-
-static void tick(void *user, size_t done, size_t total)
-{
-    xf_cli_progress *p = user;
-    p->total = total;
-    xf_cli_progress_tick(p, done);
-}
-
 /* one caching pass with its progress line */
 static xf_status cache(xf_ftdata *d, const xf_model *m, const char *dir, const char *layer,
                        int pooled, int threads, int quiet, xf_error *err)
 {
     xf_cli_progress bar;
     xf_cli_progress_start(&bar, "finetune", "images", 0, 0, quiet);
-    d->progress = tick, d->progress_user = &bar;
+    d->progress = xf_cli_progress_hook, d->progress_user = &bar;
     xf_status s = xf__ftdata_fill(d, m, dir, layer, pooled, threads, 0, 0, err);
     xf_cli_progress_end(&bar);
     d->progress = NULL;
@@ -54,6 +32,7 @@ int main(int argc, char **argv)
     xf_cli_weights w = {0};
     const char *val = NULL, *out = NULL, *cache_dir = NULL;
     int threads = 0, augment = 0, quiet = 0, opt = 3;
+    xf_cli_ints hidden = {o.hidden, 0, 4};
     const xf_cli_opt opts[] = {
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "the fine-tuned model"},
         {"--val", NULL, XF_CLI_STR, &val, .meta = "DIR",
@@ -64,41 +43,32 @@ int main(int argc, char **argv)
          "extract-features --list-layers)"},
         {"--unfreeze", NULL, XF_CLI_INT, &o.unfreeze, 1, 1e6, .meta = "K",
          .help = "or: the last K weighted nodes (earlier if a residual crosses)"},
-        {"--hidden", NULL, XF_CLI_FUNC, &o, .parse = parse_hidden, .meta = "N[,N...]",
+        {"--hidden", NULL, XF_CLI_FUNC, &hidden, .parse = xf_cli_parse_ints, .meta = "N[,N...]",
          .help = "MLP head hidden sizes (ReLU); default: a linear head"},
-        {"--leaky", NULL, XF_CLI_FLAG, &o.leaky, .help = "leaky ReLU (slope 0.01) in the hidden "
-         "layers"},
-        {"--prelu", NULL, XF_CLI_FLAG, &o.prelu,
-         .help = "PReLU in the hidden layers (a learned slope per unit)"},
+        {"--leaky", NULL, XF_CLI_FLAG, &o.leaky, .help = "leaky ReLU (0.01) in hidden layers"},
+        {"--prelu", NULL, XF_CLI_FLAG, &o.prelu, .help = "PReLU (a slope per unit) in hidden layers"},
         {"--freeze-bn", NULL, XF_CLI_FLAG, &o.freeze_bn, .help = "keep the scale/shift of "
          "unfrozen batch norms (models converted with xfer-convert --keep-bn)"},
-        {"--epochs", NULL, XF_CLI_INT, &o.epochs, 1, 10000, .meta = "N", .help = "(default 20)"},
-        {"--batch", NULL, XF_CLI_INT, &o.batch, 1, 4096, .meta = "N", .help = "(default 32)"},
-        {"--lr", NULL, XF_CLI_FLOAT, &o.lr, 1e-12, 9.999, .meta = "F", .help = "(default 1e-3)"},
-        {"--weight-decay", NULL, XF_CLI_FLOAT, &o.weight_decay, 0, 1e3, .meta = "F",
-         .help = "on trainable weights, not biases (default 1e-4)"},
-        {"--optimizer", NULL, XF_CLI_CHOICE, &opt, .choices = xf__optim_names,
-         .help = "(default adamw)"},
-        {"--momentum", NULL, XF_CLI_FLOAT, &o.momentum, 0, 0.9999, .meta = "F",
-         .help = "SGD and Nesterov (default 0.9)"},
-        {"--beta1", NULL, XF_CLI_DOUBLE, &o.beta1, 0, 0.999999, .meta = "F",
-         .help = "Adam's first-moment decay (default 0.9)"},
-        {"--beta2", NULL, XF_CLI_DOUBLE, &o.beta2, 0, 0.999999999, .meta = "F",
-         .help = "Adam's second-moment decay (default 0.999)"},
+        {"--epochs", NULL, XF_CLI_INT, &o.epochs, 1, 10000, .meta = "N", .help = "(20)"},
+        {"--batch", NULL, XF_CLI_INT, &o.batch, 1, 4096, .meta = "N", .help = "(32)"},
+        {"--lr", NULL, XF_CLI_FLOAT, &o.lr, 1e-12, 9.999, .meta = "F", .help = "(1e-3)"},
+        {"--weight-decay", NULL, XF_CLI_FLOAT, &o.weight_decay, 0, 1e3, .meta = "F", .help =
+         "on trainable weights, not biases (default 1e-4)"},
+        {"--optimizer", NULL, XF_CLI_CHOICE, &opt, .choices = xf__optim_names, .help = "(adamw)"},
+        {"--momentum", NULL, XF_CLI_FLOAT, &o.momentum, 0, 0.9999, .meta = "F", .help = "SGD (0.9)"},
+        {"--beta1", NULL, XF_CLI_DOUBLE, &o.beta1, 0, 0.999999, .meta = "F", .help = "Adam (0.9)"},
+        {"--beta2", NULL, XF_CLI_DOUBLE, &o.beta2, 0, 1 - 1e-9, .meta = "F", .help = "Adam (0.999)"},
         {"--eps", NULL, XF_CLI_DOUBLE, &o.eps, 1e-30, 1, .meta = "F",
-         .help = "Adam, RMSprop and AdaGrad's denominator guard (default 1e-8)"},
-        {"--rho", NULL, XF_CLI_DOUBLE, &o.rho, 0, 0.999999, .meta = "F",
-         .help = "RMSprop's decay of the squared gradient (default 0.9)"},
-        {"--dropout", NULL, XF_CLI_FLOAT, &o.dropout, 0, 0.9999, .meta = "F", .help = "(default 0)"},
-        {"--label-smoothing", NULL, XF_CLI_FLOAT, &o.label_smoothing, 0, 0.9999, .meta = "F",
-         .help = "(default 0)"},
+         .help = "Adam, RMSprop and AdaGrad's denominator guard (1e-8)"},
+        {"--rho", NULL, XF_CLI_DOUBLE, &o.rho, 0, 0.999999, .meta = "F", .help = "RMSprop (0.9)"},
+        {"--dropout", NULL, XF_CLI_FLOAT, &o.dropout, 0, 0.9999, .meta = "F", .help = "(0)"},
+        {"--label-smoothing", NULL, XF_CLI_FLOAT, &o.label_smoothing, 0, 0.9999, .meta = "F"},
         {"--balanced", NULL, XF_CLI_FLAG, &o.balanced, .help = "class weights n / (k * n_class)"},
         {"--warmup", NULL, XF_CLI_INT, &o.warmup, 0, 10000, .meta = "EPOCHS",
          .help = "linear warm-up, then cosine decay (default 1)"},
         {"--step-epochs", NULL, XF_CLI_INT, &o.step_every, 1, 10000, .meta = "N",
          .help = "instead of cosine: multiply lr by --step-gamma every N epochs"},
-        {"--step-gamma", NULL, XF_CLI_FLOAT, &o.step_gamma, 1e-6, 1, .meta = "F",
-         .help = "(default 0.1)"},
+        {"--step-gamma", NULL, XF_CLI_FLOAT, &o.step_gamma, 1e-6, 1, .meta = "F", .help = "(0.1)"},
         {"--patience", NULL, XF_CLI_INT, &o.patience, 0, 10000, .meta = "N", .help = "stop after "
          "N epochs without a better val accuracy, keeping the best epoch (default 5; 0: never)"},
         {"--augment", NULL, XF_CLI_FLAG, &augment, .help = "random resized crop + flip: the "
@@ -122,22 +92,20 @@ int main(int argc, char **argv)
         return rc;
     if (n_in != 1 || !out)
         return xf_cli_usage(&cli, "expected one TRAIN_DIR and -o OUT.gguf (see --help)");
-    o.optimizer = xf__optim_at(opt)->name, o.verbose = !quiet;
+    o.optimizer = xf__optim_at(opt)->name, o.verbose = !quiet, o.n_hidden = hidden.n;
     xf_error err;
-    if (xf__out_check(out, &err))
-        return xf_cli_fail(&cli, &err);
     xf_model *m;
     const char *wpath;
+    if (xf__out_check(out, &err))
+        return xf_cli_fail(&cli, &err);
     if ((rc = xf_cli_open_model(&cli, &w, &m, &wpath)) >= 0)
         return rc;
     const char *layer;
     int pooled, nt = xf_cli_threads(threads);
     xf_ftdata tr = {0}, va = {0};
     xf_status s = xf__ft_boundary(m, &o, &layer, &pooled, &err);
-    if (s) { /* a bad --unfreeze-from or --unfreeze */
-        xf_model_free(m);
-        return xf_cli_usage(&cli, "%s", err.msg);
-    }
+    if (s) /* a bad --unfreeze-from or --unfreeze */
+        return (xf_model_free(m), xf_cli_usage(&cli, "%s", err.msg));
     int t = xf_model_tensor_find(m, layer);
     int64_t h, ww, c;
     xf_model_tensor_shape(m, t, &h, &ww, &c);

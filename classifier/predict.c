@@ -6,6 +6,7 @@
  */
 #include "feats.h"
 #include "metrics.h"
+#include "provenance.h"
 #include "predict.h"
 #include "wfile.h"
 
@@ -176,6 +177,40 @@ xf_status xf__predict_one(xf_predictor *p, const char *path, xf_status st, const
     }
     putchar('\n');
     return ferror(stdout) ? xf__fail(err, XF_ERR_WRITE, "stdout: write failed") : XF_OK;
+}
+
+static xf_status emit(void *user, size_t idx, const char *path, xf_status st, const float *vec,
+                      const char *reason, xf_error *err)
+{
+    xf_predictor *p = user;
+    if (p->o.on_record)
+        p->o.on_record(p->o.user, idx + 1, st == XF_OK ? NULL : reason);
+    return xf__predict_one(p, path, st, vec, reason, err);
+}
+
+xf_status xf__predict_images(xf_predictor *p, const xf_model *m, const xf_inputs *in,
+                             const xf_pipeline_opts *policy, xf_error *err)
+{
+    xf_pipeline_opts pl = *policy;
+    char *layer_store[XF_MAX_LAYERS] = {0}, *made = NULL;
+    int64_t dim;
+    xf_status s = xf__provenance_options(p->h->features_json, m, &pl.pp, &pl.so, layer_store,
+                                         &pl.so.l2norm, err);
+    pl.pp.allow_truncated = policy->pp.allow_truncated; /* the caller's decoding policy */
+    pl.pp.max_pixels = policy->pp.max_pixels;
+    if (!s && (s = xf_session_check(m, &pl.so, &dim, err)) == XF_OK &&
+        !(made = xf__provenance_make(m, &pl.pp, &pl.so, dim, pl.so.l2norm)))
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    if (!s && (s = xf__head_check_features(p->h, made, dim, err)))
+        xf__wrap(err, "the backbone");
+    free(made);
+    size_t n_failed;
+    pl.emit = emit, pl.user = p;
+    if (!s)
+        s = xf__pipeline_run(m, in->paths, in->n, &pl, &n_failed, err);
+    for (int l = 0; l < XF_MAX_LAYERS; l++)
+        free(layer_store[l]);
+    return s;
 }
 
 xf_status xf__predict_feature_file(xf_predictor *p, const char *path, xf_error *err)

@@ -7,7 +7,9 @@
 #define XF_PREDICT_H
 
 #include "head.h"
+#include "inputs.h"
 #include "labels.h"
+#include "pipeline.h"
 
 typedef struct {
     int top;                     /* labels per input (capped at the class count)          */
@@ -15,6 +17,9 @@ typedef struct {
     int quiet;                   /* no metrics or failure lines on stderr                  */
     const char *png;             /* draw the confusion matrix here (NULL: no picture)      */
     const xf_labelmap *labels;   /* true labels (NULL: the folder names)                   */
+    /* after each image (reason: a failure's), for progress; may be NULL */
+    void (*on_record)(void *user, size_t done, const char *reason);
+    void *user;
 } xf_predict_opts;
 
 typedef struct xf_predictor xf_predictor;
@@ -30,6 +35,11 @@ xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_pr
 /* One input: its line on stdout and its place in the evaluation. */
 xf_status xf__predict_one(xf_predictor *p, const char *path, xf_status st, const float *vec,
                           const char *reason, xf_error *err);
+/* Every image of in through backbone m with the classifier's own layers, pooling and
+ * preprocessing (its features' provenance, checked against m; policy: threads, batch and the
+ * decoding rules). */
+xf_status xf__predict_images(xf_predictor *p, const xf_model *m, const xf_inputs *in,
+                             const xf_pipeline_opts *policy, xf_error *err);
 /* Every record of a feature file, after checking its provenance against the classifier's. */
 xf_status xf__predict_feature_file(xf_predictor *p, const char *path, xf_error *err);
 /* The evaluation on stderr and the picture; *failed: inputs that failed. */

@@ -319,6 +319,73 @@ int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *
     return rc;
 }
 
+int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
+                         const xf_cli_preproc *p, const xf_cli_decode *d)
+{
+    int h = xf_model_input_height(m), w = xf_model_input_width(m);
+    if (p && p->size && (p->size != h || p->size != w))
+        return xf_cli_usage(c, "--size %d: this model's graph is fixed at %dx%d", p->size, h, w);
+    if (p && p->crop > 0)
+        pp->crop_pct = p->crop;
+    if (p && p->has_mean)
+        memcpy(pp->mean, p->mean, sizeof pp->mean);
+    if (p && p->has_std)
+        memcpy(pp->std, p->std, sizeof pp->std);
+    if (d->no_exif)
+        pp->exif_rotate = 0;
+    pp->allow_truncated = d->allow_truncated;
+    if (d->has_max_pixels)
+        pp->max_pixels = d->max_pixels;
+    return -1;
+}
+
+int xf_cli_parse_shard(const char *v, void *dest, char *why, size_t n)
+{
+    long *sh = dest; /* index, count */
+    char *end;
+    const char *slash = strchr(v, '/'), *env = NULL;
+    sh[1] = slash ? strtol(slash + 1, &end, 10) : 0;
+    if (!slash || *end || sh[1] < 1 || sh[1] > 1000000)
+        return snprintf(why, n, "expected I/N with 0 <= I < N, or auto/N"), 0;
+    if (strncmp(v, "auto/", 5) == 0) {
+        if (!(env = getenv("SLURM_ARRAY_TASK_ID")) || !*env)
+            env = getenv("JOB_COMPLETION_INDEX");
+        if (!env || !*env)
+            return snprintf(why, n, "auto/N needs SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"), 0;
+    }
+    sh[0] = strtol(env ? env : v, &end, 10);
+    if (end != (env ? env + strlen(env) : slash) || sh[0] < 0 || sh[0] >= sh[1])
+        return snprintf(why, n, "expected I/N with 0 <= I < N (task index %s)", env ? env : v), 0;
+    return 1;
+}
+
+int xf_cli_parse_ints(const char *v, void *dest, char *why, size_t n)
+{
+    xf_cli_ints *l = dest;
+    char *end;
+    l->n = 0;
+    for (const char *p = v; *p; p = *end ? end + 1 : end) {
+        long x = strtol(p, &end, 10);
+        if (end == p || x < 1 || x > 65536 || (*end != ',' && *end) || l->n == l->max)
+            return snprintf(why, n, "expected up to %d numbers N[,N...] in 1..65536", l->max), 0;
+        l->v[l->n++] = (int) x;
+    }
+    return l->n > 0 || (snprintf(why, n, "expected N[,N...]"), 0);
+}
+
+int xf_cli_parse_size(const char *v, void *dest, char *why, size_t n)
+{
+    int *hw = dest;
+    char *end;
+    long h = strtol(v, &end, 10), w = h;
+    if (*end == 'x')
+        w = strtol(end + 1, &end, 10);
+    if (*end || h < 8 || w < 8 || h > 4096 || w > 4096)
+        return snprintf(why, n, "expected N or HxW in 8..4096"), 0;
+    hw[0] = (int) h, hw[1] = (int) w;
+    return 1;
+}
+
 int xf_cli_threads(int j)
 {
     return j > 0 ? j : xf__cpu_count();
@@ -385,6 +452,30 @@ int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, co
     if (used)
         *used = path;
     return -1;
+}
+
+int xf_cli_open_model_by_crc(const xf_cli *c, xf_cli_weights *w, uint32_t crc, const char *name,
+                             xf_model **m, const char **used)
+{
+    static char found[4096];
+    if (!w->path && !getenv("XFER_WEIGHTS")) {
+        if (!xf_cli_weights_by_crc(crc, found, sizeof found)) {
+            fprintf(stderr, "%s: the classifier was trained on features of backbone '%s' "
+                            "(weights checksum %08x), which is not in weights/; give its file "
+                            "with -w FILE\n", c->tool, name, (unsigned) crc);
+            return XF_EXIT_ERROR;
+        }
+        w->path = found;
+    }
+    int rc = xf_cli_open_model(c, w, m, used);
+    if (rc < 0 && xf_model_checksum(*m) != crc) {
+        fprintf(stderr, "%s: %s is not the backbone the classifier was trained on: its weights "
+                        "checksum is %08x, the classifier needs '%s' (%08x)\n", c->tool, *used,
+                (unsigned) xf_model_checksum(*m), name, (unsigned) crc);
+        xf_model_free(*m);
+        return XF_EXIT_ERROR;
+    }
+    return rc;
 }
 
 int xf_cli_weights_by_crc(uint32_t crc, char *out, size_t size)
@@ -492,6 +583,13 @@ void xf_cli_progress_tick(xf_cli_progress *p, size_t done)
                 rate > 0 ? (double) (p->total - p->done) / rate : 0);
         p->last = t;
     }
+}
+
+void xf_cli_progress_hook(void *user, size_t done, size_t total)
+{
+    xf_cli_progress *p = user;
+    p->total = total;
+    xf_cli_progress_tick(p, done);
 }
 
 void xf_cli_progress_say(xf_cli_progress *p, const char *line)

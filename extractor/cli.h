@@ -21,6 +21,12 @@ enum {
     XF_EXIT_WRITE = 5,   /* cannot write the output (worth retrying: disk full, no folder)  */
 };
 
+/* The exit codes as the tools' help gives them. */
+#define XF_CLI_EXIT_TEXT                                                                           \
+    "exit: 0 all inputs done; 1 fatal error (weights, inputs, memory); 2 usage;\n"                 \
+    "      3 finished, some inputs failed (each has a record); 4 stopped by --max-failures;\n"     \
+    "      5 cannot write the output (no such directory, disk full...: worth retrying)\n"
+
 /* The exit code of a library status. */
 int xf_cli_exit(xf_status s);
 
@@ -100,6 +106,52 @@ typedef struct {
     {"--quiet", "-q", XF_CLI_FLAG, (q),                                                            \
      .help = "no progress on stderr (failures and errors are still reported)"}
 
+/* decoding policy of images (extract-features, classify, finetune) */
+typedef struct {
+    int no_exif, allow_truncated, has_max_pixels;
+    int64_t max_pixels;
+} xf_cli_decode;
+
+#define XF_CLI_DECODE_OPTS(d)                                                                      \
+    {"--allow-truncated", NULL, XF_CLI_FLAG, &(d)->allow_truncated,                               \
+     .help = "accept JPEGs with corrupt/truncated data (libjpeg fills grey)"},                     \
+    {"--max-pixels", NULL, XF_CLI_I64, &(d)->max_pixels, 1, 2e9, .meta = "N",                      \
+     .seen = &(d)->has_max_pixels, .help = "refuse larger images (default 67108864)"}
+
+/* preprocessing overrides of extract-features (the file's own by default) */
+typedef struct {
+    int size, has_mean, has_std;
+    float crop, mean[3], std[3];
+} xf_cli_preproc;
+
+#define XF_CLI_PREPROC_OPTS(p, d)                                                                  \
+    {"--size", NULL, XF_CLI_INT, &(p)->size, 1, 4096, .meta = "N",                                 \
+     .help = "input size (must equal the model's)"},                                               \
+    {"--crop-pct", NULL, XF_CLI_FLOAT, &(p)->crop, 0.0501, 1, .meta = "F",                          \
+     .help = "resize the shorter side to size/F, then center crop (default: the file's)"},        \
+    {"--mean", NULL, XF_CLI_RGB, (p)->mean, .meta = "R,G,B", .seen = &(p)->has_mean,               \
+     .help = "subtracted from [0,1] pixels (default: the file's)"},                                \
+    {"--std", NULL, XF_CLI_RGB, (p)->std, .meta = "R,G,B", .seen = &(p)->has_std,                  \
+     .help = "divides after the mean (default: the file's)"},                                      \
+    {"--no-exif-rotate", NULL, XF_CLI_FLAG, &(d)->no_exif, .help = "ignore JPEG EXIF orientation"}, \
+    XF_CLI_DECODE_OPTS(d)
+
+/* applies the flags to pp (the model's); p may be NULL (decoding policy only). Returns the
+ * usage exit code when they do not fit the model, else -1. */
+int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
+                         const xf_cli_preproc *p, const xf_cli_decode *d);
+
+/* --shard I/N or auto/N (I from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) into long[2] */
+int xf_cli_parse_shard(const char *v, void *dest, char *why, size_t n);
+/* "N[,N...]" into xf_cli_ints (values in [1, 65536], at most max) */
+typedef struct {
+    int *v;
+    int n, max;
+} xf_cli_ints;
+int xf_cli_parse_ints(const char *v, void *dest, char *why, size_t n);
+/* --size N or HxW into int[2] */
+int xf_cli_parse_size(const char *v, void *dest, char *why, size_t n);
+
 /* the threads to use: j, or the CPUs available */
 int xf_cli_threads(int j);
 
@@ -108,6 +160,10 @@ int xf_cli_threads(int j);
  * folder). Opens it (checksum verified unless --no-verify); on failure says why on stderr,
  * with a hint when no weights were named, and returns the exit code (else -1). */
 int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, const char **used);
+/* The backbone whose data checksum is crc (named `name` where it was recorded): -w, checked to
+ * be it, else the file of that checksum in the weights folders. Like xf_cli_open_model. */
+int xf_cli_open_model_by_crc(const xf_cli *c, xf_cli_weights *w, uint32_t crc, const char *name,
+                             xf_model **m, const char **used);
 /* The weights file in the weights folders whose data checksum is crc (1 when found), opening
  * only headers. */
 int xf_cli_weights_by_crc(uint32_t crc, char *out, size_t size);
@@ -126,6 +182,8 @@ typedef struct {
 void xf_cli_progress_start(xf_cli_progress *p, const char *tool, const char *unit, size_t total,
                            size_t start, int quiet);
 void xf_cli_progress_tick(xf_cli_progress *p, size_t done);
+/* For a library's progress hook (user: the xf_cli_progress): the total may become known late. */
+void xf_cli_progress_hook(void *user, size_t done, size_t total);
 /* A line above the bar (a failed input's reason): the bar is redrawn after it. */
 void xf_cli_progress_say(xf_cli_progress *p, const char *line);
 /* Ends the bar with "done in N s". */

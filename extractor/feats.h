@@ -59,6 +59,12 @@ typedef struct {
  * error naming the file and the record index. */
 xf_status xf__feats_read(const char *path, xf_featset *out, xf_error *err);
 void xf__featset_free(xf_featset *fs);
+/* feats_merge.c: records [0, n) of each set in order into one output with the given header. */
+xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
+                               xf_feats_format fmt, xf_error *err);
+/* feats_merge.c: the parts files[0..n) of a sharded run, checked, in input order into out. */
+xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt,
+                          xf_error *err);
 /* 1 when the file starts with the feats.bin magic. */
 int xf__feats_sniff(const char *path);
 

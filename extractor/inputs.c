@@ -157,6 +157,15 @@ xf_status xf__inputs_add_list(xf_inputs *in, const char *list, xf_error *err)
     return s;
 }
 
+xf_status xf__inputs_collect(xf_inputs *in, char *const *paths, int n, const char *list,
+                             xf_error *err)
+{
+    xf_status s = XF_OK;
+    for (int i = 0; i < n && !s; i++)
+        s = xf__inputs_add(in, paths[i], NULL, err);
+    return !s && list ? xf__inputs_add_list(in, list, err) : s;
+}
+
 void xf__inputs_free(xf_inputs *in)
 {
     for (size_t i = 0; i < in->n; i++)

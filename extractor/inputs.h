@@ -17,6 +17,9 @@ xf_status xf__inputs_add(xf_inputs *in, const char *path,
                          void (*warn)(const char *path, const char *reason), xf_error *err);
 /* Adds paths from a list file ("-" = stdin), newline or NUL separated. */
 xf_status xf__inputs_add_list(xf_inputs *in, const char *list, xf_error *err);
+/* Every path of paths[0..n) (xf__inputs_add), then the list file when not NULL. */
+xf_status xf__inputs_collect(xf_inputs *in, char *const *paths, int n, const char *list,
+                             xf_error *err);
 void xf__inputs_free(xf_inputs *in);
 
 #endif

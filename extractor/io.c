@@ -59,6 +59,32 @@ xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_
     return XF_OK;
 }
 
+xf_status xf__read_lines(const char *path, char ***out, int *n, xf_error *err)
+{
+    uint8_t *text;
+    size_t len;
+    xf_status s = xf__read_file(path, (size_t) 64 << 20, &text, &len, err);
+    char **v = NULL;
+    int k = 0;
+    for (char *p = (char *) text, *nl; !s && p && *p; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        size_t l = nl ? (size_t) (nl - p) : strlen(p);
+        if (l && p[l - 1] == '\r')
+            l--;
+        char **nv = realloc(v, (size_t) (k + 1) * sizeof *nv);
+        if (!nv || !(nv[k] = strndup(p, l))) {
+            free(nv ? nv : v);
+            v = NULL, k = 0;
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        v = nv, k++;
+    }
+    free(text);
+    *out = v, *n = k;
+    return s;
+}
+
 /* ---- writing ---- */
 static mode_t current_umask(void)
 {

@@ -19,6 +19,10 @@
 xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
                         xf_error *err);
 
+/* The lines of a text file (any length; a CR before the LF dropped): *out malloc'd (free each
+ * and the array), *n of them. */
+xf_status xf__read_lines(const char *path, char ***out, int *n, xf_error *err);
+
 typedef enum {
     XF_OUT_TEMP,    /* written as PATH.tmp.XXXXXX (created exclusively), renamed at commit      */
     XF_OUT_PARTIAL, /* written as PATH.partial (locked: a second writer is refused), emptied   */

@@ -10,61 +10,6 @@
 
 #include <string.h>
 
-/* --size N or HxW */
-static int parse_size(const char *v, void *dest, char *why, size_t n)
-{
-    int *hw = dest;
-    char *end;
-    long h = strtol(v, &end, 10), w = h;
-    if (*end == 'x')
-        w = strtol(end + 1, &end, 10);
-    if (*end || h < 8 || w < 8 || h > 4096 || w > 4096)
-        return snprintf(why, n, "expected N or HxW in 8..4096"), 0;
-    hw[0] = (int) h, hw[1] = (int) w;
-    return 1;
-}
-
-/* one label per line, any length */
-static xf_status read_labels(const char *path, char ***out, int *n, xf_error *err)
-{
-    uint8_t *text;
-    size_t len;
-    xf_status s = xf__read_file(path, (size_t) 64 << 20, &text, &len, err);
-    char **v = NULL;
-    int k = 0;
-    for (char *p = (char *) text, *nl; !s && p && *p; p = nl ? nl + 1 : NULL) {
-        nl = strchr(p, '\n');
-        size_t l = nl ? (size_t) (nl - p) : strlen(p);
-        if (l && p[l - 1] == '\r')
-            l--;
-        char **nv = realloc(v, (size_t) (k + 1) * sizeof *nv);
-        if (!nv || !(nv[k] = strndup(p, l))) {
-            free(nv ? nv : v);
-            v = NULL, k = 0;
-            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
-            break;
-        }
-        v = nv, k++;
-    }
-    free(text);
-    *out = v, *n = k;
-    return s;
-}
-
-/* The map that the last global pooling reduces (extract-features pools it the same way);
- * without a global pooling, the last tensor. */
-static const char *default_feature(const xf_graph *g)
-{
-    for (int i = g->n_nodes - 1; i > 0; i--) {
-        const xf_node *nd = &g->nodes[i], *src = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
-        int global = nd->op == XF_OP_GAP || ((nd->op == XF_OP_AVGPOOL || nd->op == XF_OP_MAXPOOL) &&
-                                             nd->h == 1 && nd->w == 1);
-        if (global && src && src->h * src->w > 1)
-            return src->out_name;
-    }
-    return g->nodes[g->n_nodes - 1].out_name;
-}
-
 int main(int argc, char **argv)
 {
     static const char *const presets[] = {"torchvision", "timm-inception", "keras-mobilenet", NULL};
@@ -105,7 +50,7 @@ int main(int argc, char **argv)
          .help = "resize the shorter side to size/F, then center crop (default 0.875)"},
         {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
          .help = "class labels, one per line"},
-        {"--size", NULL, XF_CLI_FUNC, size, .parse = parse_size, .meta = "N|HxW",
+        {"--size", NULL, XF_CLI_FUNC, size, .parse = xf_cli_parse_size, .meta = "N|HxW",
          .help = "network input size (ONNX; default: the model's own)"},
         {"--list-layers", NULL, XF_CLI_FLAG, &list,
          .help = "print every tensor (name, op, shape) and exit (no -o needed)"},
@@ -176,7 +121,7 @@ int main(int argc, char **argv)
                 (double) m.std[0]);
     char **lv = NULL;
     int n_lv = 0;
-    if (!s && labels && (s = read_labels(labels, &lv, &n_lv, &err)) == XF_OK)
+    if (!s && labels && (s = xf__read_lines(labels, &lv, &n_lv, &err)) == XF_OK)
         m.labels = lv, m.n_labels = n_lv;
     if (!s) {
         const xf_node *inp = &g.g.nodes[0];
@@ -184,7 +129,7 @@ int main(int argc, char **argv)
         m.height = (uint32_t) inp->h, m.width = (uint32_t) inp->w, m.channels = (uint32_t) inp->c;
         m.feature_layer = m.feature_layer ? m.feature_layer
                           : h.feature[0]  ? h.feature
-                                          : default_feature(&g.g);
+                                          : xfc_default_feature(&g.g);
         m.feature_dim = (uint32_t) g.g.nodes[xf__graph_find(&g.g, m.feature_layer)].c;
         s = xf__meta_write(g.meta, &m) ? xf__gb_write(&g, out, &err)
                                        : xf__fail(&err, XF_ERR_NOMEM, "out of memory");

@@ -33,14 +33,13 @@ static void print_kv(const xf_kv *kv)
         printf("%s] (%llu)\n", kv->count > 6 ? ", ..." : "", (unsigned long long) kv->count);
     } else if (strcmp(kv->key, XF_KEY_CRC32C) == 0) {
         printf("%08llx\n", (unsigned long long) kv->num.u); /* as the feature files show it */
-    } else if (kv->type == XF_GGUF_U64 || kv->type == XF_GGUF_U32 || kv->type == XF_GGUF_U16 ||
-               kv->type == XF_GGUF_U8) {
-        printf("%llu\n", (unsigned long long) kv->num.u);
-    } else if (kv->type == XF_GGUF_I64 || kv->type == XF_GGUF_I32 || kv->type == XF_GGUF_I16 ||
-               kv->type == XF_GGUF_I8 || kv->type == XF_GGUF_BOOL) {
-        printf("%lld\n", (long long) kv->num.i);
-    } else {
+    } else if (kv->type == XF_GGUF_F32 || kv->type == XF_GGUF_F64) {
         printf("%.9g\n", kv->num.f);
+    } else if (kv->type == XF_GGUF_U8 || kv->type == XF_GGUF_U16 || kv->type == XF_GGUF_U32 ||
+               kv->type == XF_GGUF_U64) {
+        printf("%llu\n", (unsigned long long) kv->num.u);
+    } else {
+        printf("%lld\n", (long long) kv->num.i);
     }
 }
 

@@ -82,3 +82,17 @@ const char *xfc_reader_names(void)
 {
     return "model.json (TF.js), .tflite or .onnx";
 }
+
+/* The map that the last global pooling reduces (extract-features pools it the same way);
+ * without a global pooling, the last tensor. */
+const char *xfc_default_feature(const xf_graph *g)
+{
+    for (int i = g->n_nodes - 1; i > 0; i--) {
+        const xf_node *nd = &g->nodes[i], *src = nd->n_in ? &g->nodes[nd->in[0]] : NULL;
+        int global = nd->op == XF_OP_GAP || ((nd->op == XF_OP_AVGPOOL || nd->op == XF_OP_MAXPOOL) &&
+                                             nd->h == 1 && nd->w == 1);
+        if (global && src && src->h * src->w > 1)
+            return src->out_name;
+    }
+    return g->nodes[g->n_nodes - 1].out_name;
+}

@@ -29,6 +29,9 @@ typedef struct {
 
 /* The reader for path: by its name's ending, else by its first bytes; NULL when none fits. */
 const xfc_reader *xfc_reader_for(const char *path);
+/* The map that a graph's last global pooling reduces (what extract-features pools the same way);
+ * without a global pooling, the last tensor. */
+const char *xfc_default_feature(const xf_graph *g);
 /* "model.json, .tflite or .onnx" */
 const char *xfc_reader_names(void);
 
