@@ -29,9 +29,9 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *labels = NULL;
     int threads = 0, batch = 4;
     const xf_cli_opt opts[] = {
-        {"--model", "-m", XF_CLI_STR, &model_path, .meta = "FILE", .help = "the classifier: a "
-         "head from train-classifier, a fine-tuned model from finetune, or a backbone with its "
-         "own labels (the ImageNet weights: ImageNet top-5)"},
+        {"--model", "-m", XF_CLI_STR, &model_path, .meta = "FILE",
+         .help = "the classifier: a head from train-classifier, a fine-tuned model from finetune, "
+                 "or a backbone with its own labels (the ImageNet weights: ImageNet top-5)"},
         XF_CLI_WEIGHTS_OPTS(&w),
         {"--top", NULL, XF_CLI_INT, &po.top, 1, 100000, .meta = "K",
          .help = "labels per input (default: 5, at most the number of classes)"},
@@ -48,10 +48,12 @@ int main(int argc, char **argv)
         {"--quiet", "-q", XF_CLI_FLAG, &po.quiet, .help = "no progress or metrics on stderr"},
         {NULL},
     };
-    const xf_cli cli = {"classify", "-m CLASSIFIER.gguf [options] (IMAGES/DIRS... | FEATS.bin)",
+    const xf_cli cli = {
+        "classify", "-m CLASSIFIER.gguf [options] (IMAGES/DIRS... | FEATS.bin)",
         "Prints one line per input on stdout. When true labels are known (the class folders, "
         "or --labels), accuracy, balanced accuracy, per-class precision/recall/F1 and the "
-        "confusion matrix go to stderr.", XF_CLI_EXIT_TEXT, opts};
+        "confusion matrix go to stderr.",
+        XF_CLI_EXIT_TEXT, opts};
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
     if (rc >= 0)
@@ -62,9 +64,9 @@ int main(int argc, char **argv)
     xf_head h;
     xf_model *model = NULL;
     const char *used = NULL;
-    int kind = po.png && xf__out_check(po.png, &err) ? -1
-                                                     : xf__classifier_open(model_path, !w.no_verify,
-                                                                           &h, &err);
+    int kind = po.png && xf__out_check(po.png, &err)
+                   ? -1
+                   : xf__classifier_open(model_path, !w.no_verify, &h, &err);
     if (kind < 0)
         return xf_cli_fail(&cli, &err);
     int feats_mode = xf__feats_sniff(in[0]);

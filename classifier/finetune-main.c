@@ -5,8 +5,8 @@
  * `extract-features -w OUT` its tuned features. It is not: the training (finetune.c).
  */
 #include "cli.h"
-#include "ft_dataset.h"
 #include "finetune.h"
+#include "ft_dataset.h"
 #include "gemm.h"
 #include "io.h"
 #include "optim.h"
@@ -38,26 +38,28 @@ int main(int argc, char **argv)
         {"--val", NULL, XF_CLI_STR, &val, .meta = "DIR",
          .help = "validation images (class folders) for early stopping"},
         XF_CLI_WEIGHTS_OPTS(&w),
-        {"--unfreeze-from", NULL, XF_CLI_STR, &o.unfreeze_from, .meta = "NODE", .help = "train "
-         "this node and everything after it up to the feature layer (default: head only; see "
-         "extract-features --list-layers)"},
+        {"--unfreeze-from", NULL, XF_CLI_STR, &o.unfreeze_from, .meta = "NODE",
+         .help = "train this node and everything after it up to the feature layer (default: head "
+                 "only; see extract-features --list-layers)"},
         {"--unfreeze", NULL, XF_CLI_INT, &o.unfreeze, 1, 1e6, .meta = "K",
          .help = "or: the last K weighted nodes (earlier if a residual crosses)"},
         {"--hidden", NULL, XF_CLI_FUNC, &hidden, .parse = xf_cli_parse_ints, .meta = "N[,N...]",
          .help = "MLP head hidden sizes (ReLU); default: a linear head"},
         {"--leaky", NULL, XF_CLI_FLAG, &o.leaky, .help = "leaky ReLU (0.01) in hidden layers"},
-        {"--prelu", NULL, XF_CLI_FLAG, &o.prelu, .help = "PReLU (a slope per unit) in hidden layers"},
-        {"--freeze-bn", NULL, XF_CLI_FLAG, &o.freeze_bn, .help = "keep the scale/shift of "
-         "unfrozen batch norms (models converted with xfer-convert --keep-bn)"},
+        {"--prelu", NULL, XF_CLI_FLAG, &o.prelu, .help = "PReLU (learned slopes) in hidden layers"},
+        {"--freeze-bn", NULL, XF_CLI_FLAG, &o.freeze_bn,
+         .help = "keep the scale/shift of unfrozen batch norms (models converted with xfer-convert "
+                 "--keep-bn)"},
         {"--epochs", NULL, XF_CLI_INT, &o.epochs, 1, 10000, .meta = "N", .help = "(20)"},
         {"--batch", NULL, XF_CLI_INT, &o.batch, 1, 4096, .meta = "N", .help = "(32)"},
         {"--lr", NULL, XF_CLI_FLOAT, &o.lr, 1e-12, 9.999, .meta = "F", .help = "(1e-3)"},
-        {"--weight-decay", NULL, XF_CLI_FLOAT, &o.weight_decay, 0, 1e3, .meta = "F", .help =
-         "on trainable weights, not biases (default 1e-4)"},
+        {"--weight-decay", NULL, XF_CLI_FLOAT, &o.weight_decay, 0, 1e3, .meta = "F",
+         .help = "on trainable weights, not biases (default 1e-4)"},
         {"--optimizer", NULL, XF_CLI_CHOICE, &opt, .choices = xf__optim_names, .help = "(adamw)"},
-        {"--momentum", NULL, XF_CLI_FLOAT, &o.momentum, 0, 0.9999, .meta = "F", .help = "SGD (0.9)"},
+        {"--momentum", NULL, XF_CLI_FLOAT, &o.momentum, 0, 0.9999, .meta = "F", .help = "(0.9)"},
         {"--beta1", NULL, XF_CLI_DOUBLE, &o.beta1, 0, 0.999999, .meta = "F", .help = "Adam (0.9)"},
-        {"--beta2", NULL, XF_CLI_DOUBLE, &o.beta2, 0, 1 - 1e-9, .meta = "F", .help = "Adam (0.999)"},
+        {"--beta2", NULL, XF_CLI_DOUBLE, &o.beta2, 0, 1 - 1e-9, .meta = "F",
+         .help = "Adam (0.999)"},
         {"--eps", NULL, XF_CLI_DOUBLE, &o.eps, 1e-30, 1, .meta = "F",
          .help = "Adam, RMSprop and AdaGrad's denominator guard (1e-8)"},
         {"--rho", NULL, XF_CLI_DOUBLE, &o.rho, 0, 0.999999, .meta = "F", .help = "RMSprop (0.9)"},
@@ -69,15 +71,18 @@ int main(int argc, char **argv)
         {"--step-epochs", NULL, XF_CLI_INT, &o.step_every, 1, 10000, .meta = "N",
          .help = "instead of cosine: multiply lr by --step-gamma every N epochs"},
         {"--step-gamma", NULL, XF_CLI_FLOAT, &o.step_gamma, 1e-6, 1, .meta = "F", .help = "(0.1)"},
-        {"--patience", NULL, XF_CLI_INT, &o.patience, 0, 10000, .meta = "N", .help = "stop after "
-         "N epochs without a better val accuracy, keeping the best epoch (default 5; 0: never)"},
-        {"--augment", NULL, XF_CLI_FLAG, &augment, .help = "random resized crop + flip: the "
-         "frozen part runs again every epoch on new crops (the validation set is not augmented)"},
-        {"--cache-dir", NULL, XF_CLI_STR, &cache_dir, .meta = "DIR", .help = "keep the frozen "
-         "part's outputs in a file in DIR instead of memory; a later run with the same model, "
-         "boundary and images reuses it (not the training set with --augment)"},
-        {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N", .help = "(default 1): same seed, "
-         "same file, whatever -j"},
+        {"--patience", NULL, XF_CLI_INT, &o.patience, 0, 10000, .meta = "N",
+         .help = "stop after N epochs without a better val accuracy, keeping the best epoch "
+                 "(default 5; 0: never)"},
+        {"--augment", NULL, XF_CLI_FLAG, &augment,
+         .help = "random resized crop + flip: the frozen part runs again every epoch on new crops "
+                 "(the validation set is not augmented)"},
+        {"--cache-dir", NULL, XF_CLI_STR, &cache_dir, .meta = "DIR",
+         .help =
+             "keep the frozen part's outputs in a file in DIR instead of memory; a later run with "
+             "the same model, boundary and images reuses it (not the training set with --augment)"},
+        {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N",
+         .help = "(default 1): same seed, same file, whatever -j"},
         XF_CLI_THREADS_OPT(&threads),
         {"--quiet", "-q", XF_CLI_FLAG, &quiet, .help = "no progress or per-epoch log"},
         {NULL},
@@ -85,7 +90,8 @@ int main(int argc, char **argv)
     const xf_cli cli = {"finetune", "TRAIN_DIR [--val VAL_DIR] -o OUT.gguf [options]",
                         "Labels are the image folders' names. The frozen part runs once per "
                         "image (cached); the per-epoch log marks with * the epochs that improved "
-                        "the validation accuracy, and the best one is kept.", NULL, opts};
+                        "the validation accuracy, and the best one is kept.",
+                        NULL, opts};
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
     if (rc >= 0)

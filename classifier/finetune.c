@@ -61,7 +61,8 @@ static xf_status work_alloc(const xf_ftgraph *t, int batch, work *w, xf_error *e
     for (int i = 0; ok && i < n; i++) {
         const xf_node *nd = &t->gb.g.nodes[i];
         size_t f = xf__node_floats(nd, batch) + 16;
-        ok = (w->buf[i] = xf__alloc(f * sizeof(float))) && (w->grad[i] = xf__alloc(f * sizeof(float))) &&
+        ok = (w->buf[i] = xf__alloc(f * sizeof(float))) &&
+             (w->grad[i] = xf__alloc(f * sizeof(float))) &&
              (w->tmp[i] = xf__alloc(f * sizeof(float))) && (w->mask[i] = calloc(f, 1));
         size_t c2 = 2 * xf__node_scratch(&t->gb.g, nd);
         sc = c2 > sc ? c2 : sc;
@@ -95,7 +96,8 @@ static void forward(xf_ftgraph *t, work *w, int n, float dropout, uint64_t *seed
             size_t len = xf__node_floats(&t->gb.g.nodes[i], n);
             float keep = 1.0f / (1.0f - dropout);
             for (size_t j = 0; j < len; j++) {
-                w->mask[i][j] = (double) (rnd_u64(seed) >> 11) / 9007199254740992.0 >= (double) dropout;
+                w->mask[i][j] =
+                    (double) (rnd_u64(seed) >> 11) / 9007199254740992.0 >= (double) dropout;
                 w->buf[i][j] = w->mask[i][j] ? w->buf[i][j] * keep : 0.0f;
             }
         }
@@ -195,7 +197,10 @@ static char *record(const xf_ftgraph *t, const xf_ft_opts *o, const xf_optim *op
     cJSON_AddStringToObject(j, "unfreeze_from", first);
     cJSON_AddNumberToObject(j, "trainable_nodes", trained);
     cJSON_AddItemToObject(j, "hidden", hidden);
-    cJSON_AddStringToObject(j, "hidden_activation", o->prelu ? "prelu" : o->leaky ? "leaky" : "relu");
+    cJSON_AddStringToObject(j, "hidden_activation",
+                            o->prelu   ? "prelu"
+                            : o->leaky ? "leaky"
+                                       : "relu");
     cJSON_AddNumberToObject(j, "best_epoch", epoch);
     snprintf(v, sizeof v, "%.4f", acc);
     cJSON_AddNumberToObject(j, acc_key, strtod(v, NULL));
@@ -211,7 +216,8 @@ static char *record(const xf_ftgraph *t, const xf_ft_opts *o, const xf_optim *op
     return text;
 }
 
-/* ---- the loop ----------------------------------------------------------------------------------- */
+/* ---- the loop -----------------------------------------------------------------------------------
+ */
 static xf_status snapshot(const xf_ftgraph *t, float ***best, xf_error *err)
 {
     if (!*best && !(*best = calloc((size_t) t->gb.g.n_nodes * 2, sizeof(float *))))
@@ -229,10 +235,10 @@ static xf_status snapshot(const xf_ftgraph *t, float ***best, xf_error *err)
     return XF_OK;
 }
 
-xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
-                       const int *train_y, size_t n_train, const float *val_x, const int *val_y,
-                       size_t n_val, int64_t bdim, int k, char *const *labels,
-                       const char *out_path, xf_error *err)
+xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, const int *train_y,
+                       size_t n_train, const float *val_x, const int *val_y, size_t n_val,
+                       int64_t bdim, int k, char *const *labels, const char *out_path,
+                       xf_error *err)
 {
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || o->dropout < 0 || o->dropout >= 1 ||
         n_train < 1 || k < 2)
@@ -289,7 +295,8 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
         for (size_t r0 = 0; !s && r0 < n_train; r0 += (size_t) o->batch) {
             int cnt = (int) (n_train - r0 < (size_t) o->batch ? n_train - r0 : (size_t) o->batch);
             for (int r = 0; r < cnt; r++) {
-                memcpy(w.buf[0] + (size_t) r * (size_t) bdim, train_x + order[r0 + (size_t) r] * (size_t) bdim,
+                memcpy(w.buf[0] + (size_t) r * (size_t) bdim,
+                       train_x + order[r0 + (size_t) r] * (size_t) bdim,
                        (size_t) bdim * sizeof(float));
                 yb[r] = train_y[order[r0 + (size_t) r]];
             }
@@ -309,7 +316,7 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
                             : (double) o->lr * 0.5 *
                                   (1 + cos(3.141592653589793 * (double) (step - warm) /
                                            (double) (total - warm + 1)));
-            xf_optim_hp hp = {(double) (float) lr, o->beta1, o->beta2, o->eps, o->rho,
+            xf_optim_hp hp = {(double) (float) lr,  o->beta1, o->beta2, o->eps, o->rho,
                               (double) o->momentum, step};
             update(&t, opt, &hp, o->weight_decay);
         }
@@ -317,19 +324,21 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
             break;
         struct timespec t_mid;
         clock_gettime(CLOCK_MONOTONIC, &t_mid);
-        double train_secs = (double) (t_mid.tv_sec - t0.tv_sec) +
-                            (double) (t_mid.tv_nsec - t0.tv_nsec) * 1e-9;
+        double train_secs =
+            (double) (t_mid.tv_sec - t0.tv_sec) + (double) (t_mid.tv_nsec - t0.tv_nsec) * 1e-9;
         double vl = 0, va = 0;
         evaluate(&t, &w, n_val ? val_x : train_x, n_val ? val_y : train_y, n_val ? n_val : n_train,
                  bdim, &vl, &va);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double) (t1.tv_sec - t_mid.tv_sec) + (double) (t1.tv_nsec - t_mid.tv_nsec) * 1e-9;
+        double secs =
+            (double) (t1.tv_sec - t_mid.tv_sec) + (double) (t1.tv_nsec - t_mid.tv_nsec) * 1e-9;
         int better = va > best_acc || (va == best_acc && vl < best_loss);
         if (o->verbose)
-            xf__log(XF_LOG_INFO, "finetune: epoch %2d  train loss %.4f  %s loss %.4f  %s accuracy "
-                    "%.4f  train %.2f s  eval %.2f s%s\n", ep, tl / (double) n_train,
-                    n_val ? "val" : "train (eval)", vl, n_val ? "val" : "train (eval)", va,
-                    train_secs, secs, better ? "  *" : "");
+            xf__log(XF_LOG_INFO,
+                    "finetune: epoch %2d  train loss %.4f  %s loss %.4f  %s accuracy "
+                    "%.4f  train %.2f s  eval %.2f s%s\n",
+                    ep, tl / (double) n_train, n_val ? "val" : "train (eval)", vl,
+                    n_val ? "val" : "train (eval)", va, train_secs, secs, better ? "  *" : "");
         if (better) {
             best_acc = va, best_loss = vl, best_epoch = ep, since = 0;
             s = snapshot(&t, &best, err);
@@ -350,8 +359,8 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
         if (o->verbose)
             xf__log(XF_LOG_INFO, "finetune: keeping epoch %d (%s accuracy %.4f)\n", best_epoch,
                     n_val ? "val" : "train", best_acc);
-        char *info = record(&t, o, opt, best_epoch, n_val ? "val_accuracy" : "train_accuracy",
-                            best_acc);
+        char *info =
+            record(&t, o, opt, best_epoch, n_val ? "val_accuracy" : "train_accuracy", best_acc);
         s = info ? xf__ft_write(m, &t, labels, k, info, out_path, err)
                  : xf__fail(err, XF_ERR_NOMEM, "out of memory");
         free(info);

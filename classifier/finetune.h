@@ -21,11 +21,11 @@ typedef struct {
                                   --keep-bn) keep their scale and shift */
     int epochs, batch;
     float lr, weight_decay, momentum, dropout, label_smoothing;
-    const char *optimizer;        /* a name of optim.c's table (default adamw) */
+    const char *optimizer;         /* a name of optim.c's table (default adamw) */
     double beta1, beta2, eps, rho; /* the optimizers' constants (0.9, 0.999, 1e-8, 0.9) */
-    int warmup;       /* epochs of linear warm-up, then the schedule */
-    int step_every;   /* > 0: step schedule, lr * step_gamma every step_every epochs;
-                         0: cosine decay to 0 */
+    int warmup;                    /* epochs of linear warm-up, then the schedule */
+    int step_every;                /* > 0: step schedule, lr * step_gamma every step_every epochs;
+                                      0: cosine decay to 0 */
     float step_gamma;
     int balanced; /* class weights n / (k * n_class) in the loss */
     int patience; /* stop after this many epochs without a better val accuracy (0: never) */
@@ -41,15 +41,15 @@ xf_ft_opts xf__ft_default_opts(void);
 
 /* Where the frozen part ends: the tensor to cache per image (layer name for extraction, and
  * whether it is pooled), checked to be the only tensor the trainable part reads. */
-xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer,
-                          int *pooled, xf_error *err);
+xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer, int *pooled,
+                          xf_error *err);
 
 /* Trains on cached boundary activations (train_x: n_train rows of bdim floats) with labels in
  * 0..k-1, evaluates on val each epoch (may be empty: then the last epoch is kept), writes
  * out_path. Frozen weights are never copied or written to: they stay in the mmapped model. */
-xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x,
-                       const int *train_y, size_t n_train, const float *val_x, const int *val_y,
-                       size_t n_val, int64_t bdim, int k, char *const *labels,
-                       const char *out_path, xf_error *err);
+xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, const int *train_y,
+                       size_t n_train, const float *val_x, const int *val_y, size_t n_val,
+                       int64_t bdim, int k, char *const *labels, const char *out_path,
+                       xf_error *err);
 
 #endif

@@ -4,8 +4,8 @@
  * label of each image's folder, the cache key and reuse, the per-epoch augmented refill. It is
  * not: the cache file's format (ftcache.c).
  */
-#include "folder_labels.h"
 #include "ft_dataset.h"
+#include "folder_labels.h"
 #include "inputs.h"
 #include "labels.h"
 #include "pipeline.h"
@@ -51,8 +51,7 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
 }
 
 xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, const char *layer,
-                          int pooled, int threads, int augment, uint64_t aug_seed,
-                          xf_error *err)
+                          int pooled, int threads, int augment, uint64_t aug_seed, xf_error *err)
 {
     xf_inputs in = {0};
     xf_status s = xf__inputs_add(&in, dir, NULL, err);

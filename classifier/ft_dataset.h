@@ -10,15 +10,15 @@
 #include "ftcache.h"
 
 typedef struct {
-    float *x;       /* n rows of dim floats */
-    int *y;         /* n labels in 0..k-1  */
+    float *x; /* n rows of dim floats */
+    int *y;   /* n labels in 0..k-1  */
     size_t n, cap;
     int64_t dim;
     char **classes; /* sorted class names (the training set's) */
     int k;
-    int grow;       /* the training set: its folders define the classes */
-    size_t skipped; /* images that failed or whose class is unknown */
-    size_t total;   /* images of the current caching pass */
+    int grow;             /* the training set: its folders define the classes */
+    size_t skipped;       /* images that failed or whose class is unknown */
+    size_t total;         /* images of the current caching pass */
     const char *disk_dir; /* --cache-dir: rows go to a file, x and y map it */
     xf_ftcache disk;
     int mapped;
@@ -32,8 +32,7 @@ typedef struct {
  * skips images of other classes. With disk_dir, a cache file of the same model, boundary,
  * preprocessing and images is reused. */
 xf_status xf__ftdata_fill(xf_ftdata *d, const xf_model *m, const char *dir, const char *layer,
-                          int pooled, int threads, int augment, uint64_t aug_seed,
-                          xf_error *err);
+                          int pooled, int threads, int augment, uint64_t aug_seed, xf_error *err);
 /* Training rows of an epoch's augmented crops, for xf_ft_opts.refresh: d's images again, in
  * the same order, with the epoch's seed, into train_x. */
 typedef struct {

@@ -45,8 +45,10 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
         return xf__fail(err, XF_ERR_ARG, "--unfreeze-from '%s' comes after the feature layer '%s'",
                         o->unfreeze_from, m->meta.feature_layer);
     if (g->nodes[u].n_in != 1)
-        return xf__fail(err, XF_ERR_ARG, "--unfreeze-from '%s' has %d inputs; start at a node "
-                        "with one", o->unfreeze_from, g->nodes[u].n_in);
+        return xf__fail(err, XF_ERR_ARG,
+                        "--unfreeze-from '%s' has %d inputs; start at a node "
+                        "with one",
+                        o->unfreeze_from, g->nodes[u].n_in);
     int b = g->nodes[u].in[0];
     memset(train, 0, (size_t) g->n_nodes);
     train[f] = 1;
@@ -59,7 +61,8 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
         for (int k = 0; train[i] && k < g->nodes[i].n_in; k++) {
             int j = g->nodes[i].in[k];
             if (j != b && !(j >= u && train[j]))
-                return xf__fail(err, XF_ERR_ARG, "--unfreeze-from '%s': node '%s' also reads '%s' "
+                return xf__fail(err, XF_ERR_ARG,
+                                "--unfreeze-from '%s': node '%s' also reads '%s' "
                                 "from the frozen part; unfreeze from an earlier node",
                                 o->unfreeze_from, g->nodes[i].name, g->nodes[j].out_name);
             for (int k2 = 0; k2 < k; k2++)
@@ -72,8 +75,8 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
     return XF_OK;
 }
 
-xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer,
-                          int *pooled, xf_error *err)
+xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer, int *pooled,
+                          xf_error *err)
 {
     unsigned char *train = calloc((size_t) m->graph.n_nodes, 1);
     int u, b, f;
@@ -101,8 +104,8 @@ static double rnd_normal(uint64_t *s)
     return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-static int tg_add(xf_ftgraph *t, const xf_node *proto, const char *name, const char *out,
-                  int src, xf_error *err)
+static int tg_add(xf_ftgraph *t, const xf_node *proto, const char *name, const char *out, int src,
+                  xf_error *err)
 {
     int i = xf__gb_add(&t->gb, proto, name, out, err);
     if (i >= 0)
@@ -210,8 +213,8 @@ xf_status xf__ftgraph_build(const xf_model *m, const xf_ft_opts *o, int k, int n
             if (split)
                 q.act = XF_ACT_NONE;
             int j = tg_add(t, &q, g->nodes[i].name, split ? pre : g->nodes[i].out_name, i, err);
-            if (j < 0 || (s = tg_params(t, j, n_state, g->nodes[i].weight, g->nodes[i].bias,
-                                        &seed, err))) {
+            if (j < 0 ||
+                (s = tg_params(t, j, n_state, g->nodes[i].weight, g->nodes[i].bias, &seed, err))) {
                 s = s ? s : err->code;
                 goto done;
             }

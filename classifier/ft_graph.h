@@ -17,12 +17,12 @@ typedef struct {
 } xf_param;
 
 typedef struct {
-    xf_gbuild gb;           /* node 0: input (the boundary tensor); trainable copies; the head */
-    int *src;               /* the model node each node copies (-1: input, split act, head)    */
-    xf_param *w, *b;        /* per node: weight and bias (their values are gb.w / gb.b)         */
-    unsigned char *frozen;  /* parameters not updated (affine nodes under --freeze-bn)         */
-    unsigned char *drop;    /* dropout on this node's output (the last node of a hidden layer) */
-    int head_first;         /* the first head node                                              */
+    xf_gbuild gb;          /* node 0: input (the boundary tensor); trainable copies; the head */
+    int *src;              /* the model node each node copies (-1: input, split act, head)    */
+    xf_param *w, *b;       /* per node: weight and bias (their values are gb.w / gb.b)         */
+    unsigned char *frozen; /* parameters not updated (affine nodes under --freeze-bn)         */
+    unsigned char *drop;   /* dropout on this node's output (the last node of a hidden layer) */
+    int head_first;        /* the first head node                                              */
 } xf_ftgraph;
 
 /* Builds the trainable graph for k classes; n_state: the optimizer's state vectors. */

@@ -90,4 +90,3 @@ xf_status xf__ft_write(const xf_model *m, const xf_ftgraph *t, char *const *labe
     xf__gb_free(&c);
     return s;
 }
-

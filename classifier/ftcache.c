@@ -38,7 +38,7 @@ uint64_t xf__ftcache_key(const xf_model *m, const char *layer, int pooled, const
     h = fnv(h, &pooled, sizeof pooled);
     int geo[3] = {pp->size_h, pp->size_w, pp->exif_rotate};
     float nums[7] = {pp->crop_pct, pp->mean[0], pp->mean[1], pp->mean[2],
-                     pp->std[0], pp->std[1], pp->std[2]};
+                     pp->std[0],   pp->std[1],  pp->std[2]};
     h = fnv(h, geo, sizeof geo);
     h = fnv(h, nums, sizeof nums);
     for (int i = 0; i < k; i++)
@@ -70,8 +70,8 @@ static int map_file(xf_ftcache *c, const char *path, uint64_t key, int64_t dim, 
     struct stat st;
     header h;
     int ok = fstat(fd, &st) == 0 && st.st_size >= HEADER && pread(fd, &h, sizeof h, 0) == HEADER &&
-             memcmp(h.magic, MAGIC, 8) == 0 && h.key == key && h.dim == dim && h.k == (uint32_t) k &&
-             h.n < ((uint64_t) 1 << 40) && dim > 0 &&
+             memcmp(h.magic, MAGIC, 8) == 0 && h.key == key && h.dim == dim &&
+             h.k == (uint32_t) k && h.n < ((uint64_t) 1 << 40) && dim > 0 &&
              (uint64_t) st.st_size == HEADER + h.n * (uint64_t) dim * 4 + h.n * 4;
     void *map = ok && h.n ? mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);
@@ -148,8 +148,8 @@ xf_status xf__ftcache_finish(xf_ftcache *c, int k, float **x, int **y, size_t *n
     free(c->y);
     c->y = NULL;
     if (!ok || rename(c->tmp, c->path) != 0) {
-        xf_status s = xf__fail(err, XF_ERR_IO, "%s: cannot complete the cache: %s", c->tmp,
-                               strerror(errno));
+        xf_status s =
+            xf__fail(err, XF_ERR_IO, "%s: cannot complete the cache: %s", c->tmp, strerror(errno));
         unlink(c->tmp);
         return s;
     }

@@ -13,12 +13,12 @@
 
 typedef struct {
     char path[4096], tmp[4200];
-    FILE *f;      /* open while writing */
+    FILE *f; /* open while writing */
     int64_t dim;
     uint64_t key;
     size_t n, cap;
-    int *y;       /* labels while writing */
-    void *map;    /* the finished file, mapped */
+    int *y;    /* labels while writing */
+    void *map; /* the finished file, mapped */
     size_t maplen;
 } xf_ftcache;
 

@@ -67,8 +67,8 @@ static float *copy_tensor(const xf_wfile *wf, const char *name, int n_dims, cons
     }
     for (int i = 0; i < n_dims; i++)
         if (t->ne[i] != ne[i]) {
-            xf__fail(err, XF_ERR_SHAPE, "tensor '%s': dimension %d is %lld, expected %lld", name,
-                     i, (long long) t->ne[i], (long long) ne[i]);
+            xf__fail(err, XF_ERR_SHAPE, "tensor '%s': dimension %d is %lld, expected %lld", name, i,
+                     (long long) t->ne[i], (long long) ne[i]);
             return NULL;
         }
     float *p = malloc(t->n_elems * sizeof(float));
@@ -107,8 +107,10 @@ static xf_status load(const xf_wfile *wf, xf_head *h, xf_error *err)
     if ((s = xf__wfile_get_str(wf, XF_KEY_KIND, &kind, err)))
         return s;
     if (strcmp(kind, "head") != 0)
-        return xf__fail(err, XF_ERR_FORMAT, "xfer.kind is '%s', not a classifier head (a "
-                        "backbone? pass it with -w)", kind);
+        return xf__fail(err, XF_ERR_FORMAT,
+                        "xfer.kind is '%s', not a classifier head (a "
+                        "backbone? pass it with -w)",
+                        kind);
     char *const *labels;
     int n_labels = 0;
     if ((s = xf__wfile_get_u32(wf, XF_KEY_HEAD_DIM, &dim, err)) ||
@@ -183,7 +185,8 @@ xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err)
     xf_model_tensor_shape(m, last, &hh, &ww, &c);
     int k = xf_model_label_count(m);
     if (k < 2 || hh != 1 || ww != 1 || c != k)
-        return xf__fail(err, XF_ERR_ARG, "this backbone has no classifier of its own (its last "
+        return xf__fail(err, XF_ERR_ARG,
+                        "this backbone has no classifier of its own (its last "
                         "tensor is not one score per stored label); train one with "
                         "train-classifier");
     if (strcmp(xf_model_tensor_op(m, last), "softmax") != 0)
@@ -242,7 +245,9 @@ xf_status xf__head_check_features(const xf_head *h, const char *features_json, i
                                   xf_error *err)
 {
     if (dim != h->dim)
-        return xf__fail(err, XF_ERR_ARG, "features have %lld dimensions, the classifier expects "
-                        "%d", (long long) dim, h->dim);
+        return xf__fail(err, XF_ERR_ARG,
+                        "features have %lld dimensions, the classifier expects "
+                        "%d",
+                        (long long) dim, h->dim);
     return xf__provenance_check(h->features_json, features_json, err);
 }

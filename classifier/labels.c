@@ -1,6 +1,6 @@
 /* labels.c — true labels from folder names or a labels file. See labels.h. */
-#include "folder_labels.h"
 #include "labels.h"
+#include "folder_labels.h"
 
 #include <errno.h>
 #include <string.h>

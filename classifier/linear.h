@@ -11,11 +11,11 @@
 #include "base.h"
 
 typedef enum {
-    XF_SOLVER_LR,       /* L2-regularised logistic regression (primal)     */
-    XF_SOLVER_SVM,      /* L2-regularised L2-loss SVM (dual)               */
-    XF_SOLVER_L1LR,     /* L1-regularised logistic regression              */
-    XF_SOLVER_L1SVM,    /* L1-regularised L2-loss SVM                      */
-    XF_SOLVER_CS,       /* Crammer-Singer multi-class SVM                  */
+    XF_SOLVER_LR,    /* L2-regularised logistic regression (primal)     */
+    XF_SOLVER_SVM,   /* L2-regularised L2-loss SVM (dual)               */
+    XF_SOLVER_L1LR,  /* L1-regularised logistic regression              */
+    XF_SOLVER_L1SVM, /* L1-regularised L2-loss SVM                      */
+    XF_SOLVER_CS,    /* Crammer-Singer multi-class SVM                  */
     XF_SOLVER_COUNT_
 } xf_solver;
 

@@ -25,8 +25,7 @@ static void quiet_print(const char *s)
 }
 
 /* One node array for all rows: nonzero values, the bias feature d+1 = 1, a terminator. */
-static struct feature_node *build_nodes(const float *X, size_t n, int d,
-                                        struct feature_node **rows)
+static struct feature_node *build_nodes(const float *X, size_t n, int d, struct feature_node **rows)
 {
     size_t per_row = (size_t) d + 2, total;
     if (!xf__mul_size(n ? n : 1, per_row, &total))
@@ -145,8 +144,10 @@ xf_status xf__linear_train(const float *X, const int *y, size_t n, int d, int k,
     struct feature_node **rows = malloc((n ? n : 1) * sizeof *rows);
     struct feature_node *nodes = rows ? build_nodes(X, n, d, rows) : NULL;
     xf_status s = nodes ? train_rows(rows, y, n, d, k, p, W, b, err)
-                        : xf__fail(err, XF_ERR_NOMEM, "out of memory for %zu x %d training "
-                                   "values (LIBLINEAR needs 16 bytes per value)", n, d);
+                        : xf__fail(err, XF_ERR_NOMEM,
+                                   "out of memory for %zu x %d training "
+                                   "values (LIBLINEAR needs 16 bytes per value)",
+                                   n, d);
     free(nodes);
     free(rows);
     return s;

@@ -62,8 +62,8 @@ static void adamw(const xf_optim_hp *hp, float wd, float *p, float *g, float *co
     adam_like(hp, wd, p, g, st, n, 1);
 }
 
-static void squares(const xf_optim_hp *hp, float wd, float *p, float *g, float *const *st,
-                    size_t n, int rmsprop)
+static void squares(const xf_optim_hp *hp, float wd, float *p, float *g, float *const *st, size_t n,
+                    int rmsprop)
 {
     float *v = st[0];
     double rho = hp->rho;
@@ -76,25 +76,23 @@ static void squares(const xf_optim_hp *hp, float wd, float *p, float *g, float *
     }
 }
 
-static void rmsprop(const xf_optim_hp *hp, float wd, float *p, float *g, float *const *st,
-                    size_t n)
+static void rmsprop(const xf_optim_hp *hp, float wd, float *p, float *g, float *const *st, size_t n)
 {
     squares(hp, wd, p, g, st, n, 1);
 }
 
-static void adagrad(const xf_optim_hp *hp, float wd, float *p, float *g, float *const *st,
-                    size_t n)
+static void adagrad(const xf_optim_hp *hp, float wd, float *p, float *g, float *const *st, size_t n)
 {
     squares(hp, wd, p, g, st, n, 0);
 }
 
 static const xf_optim table[] = {
-    {"sgd", 1, sgd},         {"nesterov", 1, nesterov}, {"adam", 2, adam},
-    {"adamw", 2, adamw},     {"rmsprop", 1, rmsprop},   {"adagrad", 1, adagrad},
+    {"sgd", 1, sgd},     {"nesterov", 1, nesterov}, {"adam", 2, adam},
+    {"adamw", 2, adamw}, {"rmsprop", 1, rmsprop},   {"adagrad", 1, adagrad},
 };
 
-const char *const xf__optim_names[] = {"sgd", "nesterov", "adam", "adamw", "rmsprop", "adagrad",
-                                       NULL};
+const char *const xf__optim_names[] = {"sgd",     "nesterov", "adam", "adamw",
+                                       "rmsprop", "adagrad",  NULL};
 
 const xf_optim *xf__optim_at(int i)
 {

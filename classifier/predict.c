@@ -4,10 +4,10 @@
  * shift columns) or the JSON line (cJSON: any name gives valid JSON), the confusion matrix of
  * the inputs whose true class is known. It is not: extraction or option parsing.
  */
+#include "predict.h"
 #include "feats.h"
 #include "metrics.h"
 #include "provenance.h"
-#include "predict.h"
 #include "wfile.h"
 
 #include <cjson/cJSON.h>
@@ -30,8 +30,8 @@ int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err)
     xf_status s = xf__wfile_open(path, XF_WFILE_HEADER_ONLY, &wf, err);
     if (s)
         return -1;
-    int is_head = xf__wfile_get_str(wf, "xfer.kind", &kind, NULL) == XF_OK &&
-                  strcmp(kind, "head") == 0;
+    int is_head =
+        xf__wfile_get_str(wf, "xfer.kind", &kind, NULL) == XF_OK && strcmp(kind, "head") == 0;
     int tuned = xf__wfile_kv(wf, "xfer.finetune") != NULL;
     xf__wfile_free(wf);
     if (is_head)
@@ -222,16 +222,18 @@ xf_status xf__predict_feature_file(xf_predictor *p, const char *path, xf_error *
     if ((s = xf__head_check_features(p->h, fs.header_json, fs.dim, err)) && p->h->direct) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
-        s = xf__fail(err, XF_ERR_ARG, "this classifier is a model that classifies images (give "
-                     "it the images), not these features: %s", why);
+        s = xf__fail(err, XF_ERR_ARG,
+                     "this classifier is a model that classifies images (give "
+                     "it the images), not these features: %s",
+                     why);
     }
     if (s)
         xf__wrap(err, path);
     for (size_t i = 0; i < fs.n && !s; i++) {
         if (fs.status[i] != XF_OK && !p->o.quiet)
             fprintf(stderr, "%s\n", fs.reasons[i] ? fs.reasons[i] : fs.paths[i]);
-        s = xf__predict_one(p, fs.paths[i], fs.status[i], fs.x + i * (size_t) fs.dim,
-                            fs.reasons[i], err);
+        s = xf__predict_one(p, fs.paths[i], fs.status[i], fs.x + i * (size_t) fs.dim, fs.reasons[i],
+                            err);
     }
     xf__featset_free(&fs);
     return s;

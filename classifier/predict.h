@@ -12,11 +12,11 @@
 #include "pipeline.h"
 
 typedef struct {
-    int top;                     /* labels per input (capped at the class count)          */
-    int json;                    /* JSON lines instead of TSV                              */
-    int quiet;                   /* no metrics or failure lines on stderr                  */
-    const char *png;             /* draw the confusion matrix here (NULL: no picture)      */
-    const xf_labelmap *labels;   /* true labels (NULL: the folder names)                   */
+    int top;                   /* labels per input (capped at the class count)          */
+    int json;                  /* JSON lines instead of TSV                              */
+    int quiet;                 /* no metrics or failure lines on stderr                  */
+    const char *png;           /* draw the confusion matrix here (NULL: no picture)      */
+    const xf_labelmap *labels; /* true labels (NULL: the folder names)                   */
     /* after each image (reason: a failure's), for progress; may be NULL */
     void (*on_record)(void *user, size_t done, const char *reason);
     void *user;

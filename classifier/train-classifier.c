@@ -17,8 +17,10 @@ static int parse_grid(const char *v, void *dest, char *why, size_t n)
     char extra;
     if (sscanf(v, "%lf:%lf:%lf%c", &g[0], &g[1], &g[2], &extra) != 3 || !(g[2] > 0) ||
         g[1] < g[0] || g[0] <= -10 || g[1] >= 10 || (g[1] - g[0]) / g[2] > 99)
-        return snprintf(why, n, "expected LO:HI:STEP with -10 < LO <= HI < 10, STEP > 0, at "
-                        "most 100 values"), 0;
+        return snprintf(why, n,
+                        "expected LO:HI:STEP with -10 < LO <= HI < 10, STEP > 0, at "
+                        "most 100 values"),
+               0;
     return 1;
 }
 
@@ -35,9 +37,9 @@ int main(int argc, char **argv)
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "output classifier file"},
         {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
          .help = "CSV/TSV 'path,label' (full path or basename; a header row is recognised)"},
-        {"--solver", NULL, XF_CLI_CHOICE, &solver, .choices = solvers, .help = "lr (default, L2 "
-         "logistic regression), svm (L2-loss SVM), l1lr, l1svm (L1-regularised), cs "
-         "(Crammer-Singer)"},
+        {"--solver", NULL, XF_CLI_CHOICE, &solver, .choices = solvers,
+         .help = "lr (default, L2 logistic regression), svm (L2-loss SVM), l1lr, l1svm "
+                 "(L1-regularised), cs (Crammer-Singer)"},
         {"-C", NULL, XF_CLI_DOUBLE, &o.fixed_C, 1e-300, 1e9, .meta = "VALUE",
          .help = "fix C (default: chosen by stratified CV over 1e-4..10)"},
         {"--grid", NULL, XF_CLI_FUNC, grid, .parse = parse_grid, .meta = "LO:HI:STEP",
@@ -60,7 +62,8 @@ int main(int argc, char **argv)
     };
     const xf_cli cli = {"train-classifier", "FEATS.bin -o CLASSIFIER.gguf [options]",
                         "Labels are the folder of each image path (the class folder under the "
-                        "extracted root) unless --labels is given.", NULL, opts};
+                        "extracted root) unless --labels is given.",
+                        NULL, opts};
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
     if (rc >= 0)
@@ -94,8 +97,9 @@ int main(int argc, char **argv)
     if (!s) {
         s = xf__head_write(&h, out, &err);
         if (!s)
-            fprintf(stderr, "train-classifier: %s: %d classes, %u rows, %d-d, solver %s, C %.4g, CV "
-                            "accuracy %.4f, %.1f s\n",
+            fprintf(stderr,
+                    "train-classifier: %s: %d classes, %u rows, %d-d, solver %s, C %.4g, CV "
+                    "accuracy %.4f, %.1f s\n",
                     out, h.k, h.n_train, h.dim, h.solver, (double) h.C, (double) h.cv_accuracy,
                     (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) * 1e-9);
         xf__head_free(&h);

@@ -1,6 +1,6 @@
 /* train.c — feature set + labels -> classifier head (see train.h). */
-#include "gemm.h"
 #include "train.h"
+#include "gemm.h"
 
 #include <math.h>
 #include <string.h>
@@ -119,16 +119,19 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     if (lm && lm->n) { /* every class of the labels file must keep examples */
         for (size_t i = 0; i < lm->n; i++)
             if (xf__class_index(h->labels, k, lm->label[i]) < 0) {
-                s = xf__fail(err, XF_ERR_ARG, "class '%s' has no usable example after filtering "
-                             "(all its images failed or are missing)", lm->label[i]);
+                s = xf__fail(err, XF_ERR_ARG,
+                             "class '%s' has no usable example after filtering "
+                             "(all its images failed or are missing)",
+                             lm->label[i]);
                 goto done;
             }
     }
     for (int c = 0; c < k; c++)
         if (count[c] < o->folds) {
-            s = xf__fail(err, XF_ERR_ARG, "class '%s' has %d examples; %d-fold cross-validation "
-                         "needs at least %d (use --folds)", h->labels[c], count[c], o->folds,
-                         o->folds);
+            s = xf__fail(err, XF_ERR_ARG,
+                         "class '%s' has %d examples; %d-fold cross-validation "
+                         "needs at least %d (use --folds)",
+                         h->labels[c], count[c], o->folds, o->folds);
             goto done;
         }
     /* normalisation learned on these rows */
@@ -205,8 +208,8 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         Cs[i] = o->fixed_C > 0 ? o->fixed_C : pow(10.0, o->grid_lo + i * o->grid_step);
     xf__stratified_folds(y, n, k, o->folds, o->seed, fold);
     int best;
-    if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, Cs, n_C, fold, o->folds, o->threads, acc,
-                           &best, dec, err)))
+    if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, Cs, n_C, fold, o->folds, o->threads, acc, &best,
+                           dec, err)))
         goto done;
     if (o->verbose) {
         xf__log(XF_LOG_INFO, "train-classifier: %d-fold stratified CV (%s, %zu rows, %d classes)\n",
@@ -282,7 +285,9 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     h->solver = strdup(xf__solver_name(o->lin.solver));
     char norm[64];
     snprintf(norm, sizeof norm, "%s%s", xf__norm_name(o->norm),
-             o->whiten == 1 ? "+pca" : o->whiten == 2 ? "+zca" : "");
+             o->whiten == 1   ? "+pca"
+             : o->whiten == 2 ? "+zca"
+                              : "");
     if (o->whiten)
         snprintf(norm + strlen(norm), sizeof norm - strlen(norm), "%d", o->dims ? o->dims : d);
     h->normalize = strdup(norm);

@@ -15,7 +15,7 @@ typedef enum { XF_NORM_NONE, XF_NORM_L2, XF_NORM_STANDARDIZE, XF_NORM_L2_STANDAR
 
 typedef struct {
     xf_lin_params lin;
-    double fixed_C;   /* > 0: use it (CV still reported) */
+    double fixed_C;                     /* > 0: use it (CV still reported) */
     double grid_lo, grid_hi, grid_step; /* log10 C grid */
     int folds;
     uint64_t seed;

@@ -17,7 +17,8 @@ xf_status xf__whiten_fit(const float *X, size_t n, int d, int dims, int zca, flo
 {
     *map = *mean = NULL;
     if (dims < 1 || dims > d)
-        return xf__fail(err, XF_ERR_ARG, "--dims %d outside 1..%d (the feature dimension)", dims, d);
+        return xf__fail(err, XF_ERR_ARG, "--dims %d outside 1..%d (the feature dimension)", dims,
+                        d);
     if (n < 2)
         return xf__fail(err, XF_ERR_ARG, "whitening needs at least two rows");
     size_t dd = (size_t) d * (size_t) d;

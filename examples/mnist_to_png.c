@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 static const char *const classes[10] = {"tshirt_top", "trouser", "pullover", "dress", "coat",
-                                        "sandal", "shirt", "sneaker", "bag", "ankle_boot"};
+                                        "sandal",     "shirt",   "sneaker",  "bag",   "ankle_boot"};
 
 static int read_be32(gzFile f, unsigned *v)
 {

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 
 /* Kept in release builds; only for our own invariants, never for input. */
-#define XF_ASSERT(c)                                                                               \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "xfer: internal error %s:%d: %s\n", __FILE__, __LINE__, #c);           \
-            abort();                                                                               \
-        }                                                                                          \
+#define XF_ASSERT(c)                                                                     \
+    do {                                                                                 \
+        if (!(c)) {                                                                      \
+            fprintf(stderr, "xfer: internal error %s:%d: %s\n", __FILE__, __LINE__, #c); \
+            abort();                                                                     \
+        }                                                                                \
     } while (0)
 
 /* Hot loops are compiled twice, for AVX+FMA and for baseline x86-64, chosen at load time by

@@ -18,10 +18,14 @@
 int xf_cli_exit(xf_status s)
 {
     switch (s) {
-    case XF_OK: return XF_EXIT_OK;
-    case XF_ERR_WRITE: return XF_EXIT_WRITE;
-    case XF_ERR_STOPPED: return XF_EXIT_STOPPED;
-    default: return XF_EXIT_ERROR;
+    case XF_OK:
+        return XF_EXIT_OK;
+    case XF_ERR_WRITE:
+        return XF_EXIT_WRITE;
+    case XF_ERR_STOPPED:
+        return XF_EXIT_STOPPED;
+    default:
+        return XF_EXIT_ERROR;
     }
 }
 
@@ -194,7 +198,9 @@ static int set(const xf_cli *c, const xf_cli_opt *o, const char *v)
     char why[200] = "";
     int ok = 1;
     switch (o->kind) {
-    case XF_CLI_FLAG: *(int *) o->dest = 1; break;
+    case XF_CLI_FLAG:
+        *(int *) o->dest = 1;
+        break;
     case XF_CLI_INT:
     case XF_CLI_I64: {
         long long x = strtoll(v, &end, 10);
@@ -228,7 +234,9 @@ static int set(const xf_cli *c, const xf_cli_opt *o, const char *v)
             snprintf(why, sizeof why, "expected a number in [%g, %g]", o->lo, o->hi);
         break;
     }
-    case XF_CLI_STR: *(const char **) o->dest = v; break;
+    case XF_CLI_STR:
+        *(const char **) o->dest = v;
+        break;
     case XF_CLI_CHOICE: {
         ok = 0;
         for (int i = 0; o->choices[i] && !ok; i++)
@@ -255,7 +263,9 @@ static int set(const xf_cli *c, const xf_cli_opt *o, const char *v)
         l->v[l->n++] = v;
         break;
     }
-    case XF_CLI_FUNC: ok = o->parse(v, o->dest, why, sizeof why); break;
+    case XF_CLI_FUNC:
+        ok = o->parse(v, o->dest, why, sizeof why);
+        break;
     }
     if (!ok)
         return xf_cli_usage(c, "bad value '%s' for %s: %s", v, o->name, why);
@@ -434,9 +444,11 @@ int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, co
             }
     }
     if (!found) {
-        fprintf(stderr, "%s: no weights file: none of weights/%s, %s, %s exists; run 'make "
-                        "weights' (WEIGHTS_MIRROR=DIR for a folder of the .tflite files) or give "
-                        "-w FILE\n", c->tool, preferred[0], preferred[1], preferred[2]);
+        fprintf(stderr,
+                "%s: no weights file: none of weights/%s, %s, %s exists; run 'make "
+                "weights' (WEIGHTS_MIRROR=DIR for a folder of the .tflite files) or give "
+                "-w FILE\n",
+                c->tool, preferred[0], preferred[1], preferred[2]);
         return XF_EXIT_ERROR;
     }
     xf_open_opts oo = xf_open_default_opts();
@@ -445,8 +457,10 @@ int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, co
     if (xf_model_open(path, &oo, m, &err) != XF_OK) {
         fprintf(stderr, "%s: %s\n", c->tool, err.msg);
         if (err.code == XF_ERR_CHECKSUM)
-            fprintf(stderr, "%s: the file is damaged: fetch or convert it again (--no-verify "
-                            "uses it anyway)\n", c->tool);
+            fprintf(stderr,
+                    "%s: the file is damaged: fetch or convert it again (--no-verify "
+                    "uses it anyway)\n",
+                    c->tool);
         return XF_EXIT_ERROR;
     }
     if (used)
@@ -460,18 +474,21 @@ int xf_cli_open_model_by_crc(const xf_cli *c, xf_cli_weights *w, uint32_t crc, c
     static char found[4096];
     if (!w->path && !getenv("XFER_WEIGHTS")) {
         if (!xf_cli_weights_by_crc(crc, found, sizeof found)) {
-            fprintf(stderr, "%s: the classifier was trained on features of backbone '%s' "
-                            "(weights checksum %08x), which is not in weights/; give its file "
-                            "with -w FILE\n", c->tool, name, (unsigned) crc);
+            fprintf(stderr,
+                    "%s: the classifier was trained on features of backbone '%s' "
+                    "(weights checksum %08x), which is not in weights/; give its file "
+                    "with -w FILE\n",
+                    c->tool, name, (unsigned) crc);
             return XF_EXIT_ERROR;
         }
         w->path = found;
     }
     int rc = xf_cli_open_model(c, w, m, used);
     if (rc < 0 && xf_model_checksum(*m) != crc) {
-        fprintf(stderr, "%s: %s is not the backbone the classifier was trained on: its weights "
-                        "checksum is %08x, the classifier needs '%s' (%08x)\n", c->tool, *used,
-                (unsigned) xf_model_checksum(*m), name, (unsigned) crc);
+        fprintf(stderr,
+                "%s: %s is not the backbone the classifier was trained on: its weights "
+                "checksum is %08x, the classifier needs '%s' (%08x)\n",
+                c->tool, *used, (unsigned) xf_model_checksum(*m), name, (unsigned) crc);
         xf_model_free(*m);
         return XF_EXIT_ERROR;
     }
@@ -494,8 +511,8 @@ int xf_cli_weights_by_crc(uint32_t crc, char *out, size_t size)
             if (xf__wfile_open(out, XF_WFILE_HEADER_ONLY, &wf, NULL) != XF_OK)
                 continue;
             uint32_t got;
-            int match = xf__wfile_get_u32(wf, "xfer.data.crc32c", &got, NULL) == XF_OK &&
-                        got == crc;
+            int match =
+                xf__wfile_get_u32(wf, "xfer.data.crc32c", &got, NULL) == XF_OK && got == crc;
             xf__wfile_free(wf);
             if (match) {
                 closedir(dir);
@@ -536,8 +553,8 @@ void xf_cli_progress_start(xf_cli_progress *p, const char *tool, const char *uni
     struct winsize ws;
     const char *cols = getenv("COLUMNS");
     p->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col
-               : cols && atoi(cols) > 0                                     ? atoi(cols)
-                                                                            : 80;
+               : cols && atoi(cols) > 0                                    ? atoi(cols)
+                                                                           : 80;
 }
 
 static void draw(xf_cli_progress *p)
@@ -577,10 +594,9 @@ void xf_cli_progress_tick(xf_cli_progress *p, size_t done)
         p->last = t;
     } else if (!p->tty && t - p->last >= 5) { /* logs: a line every 5 s, never during warm-up */
         double el = t - p->t0, rate = (double) (p->done - p->start) / el;
-        fprintf(stderr, "%s: %zu/%zu %s (%d%%), %.1f %s/s, elapsed %.0f s, ETA %.0f s\n",
-                p->tool, p->done, p->total, p->unit,
-                p->total ? (int) (100 * p->done / p->total) : 100, rate, p->unit, el,
-                rate > 0 ? (double) (p->total - p->done) / rate : 0);
+        fprintf(stderr, "%s: %zu/%zu %s (%d%%), %.1f %s/s, elapsed %.0f s, ETA %.0f s\n", p->tool,
+                p->done, p->total, p->unit, p->total ? (int) (100 * p->done / p->total) : 100, rate,
+                p->unit, el, rate > 0 ? (double) (p->total - p->done) / rate : 0);
         p->last = t;
     }
 }
@@ -638,8 +654,8 @@ void xf_cli_list_layers(const xf_model *m)
         int64_t h, ww, c;
         xf_model_tensor_shape(m, i, &h, &ww, &c);
         const char *name = xf_model_tensor_name(m, i);
-        printf("%-*s %-9s (%lld, %lld, %lld)%s\n", w, name, xf_model_tensor_op(m, i),
-               (long long) h, (long long) ww, (long long) c,
+        printf("%-*s %-9s (%lld, %lld, %lld)%s\n", w, name, xf_model_tensor_op(m, i), (long long) h,
+               (long long) ww, (long long) c,
                strcmp(name, xf_model_default_layer(m)) == 0 ? "  [default]" : "");
     }
 }

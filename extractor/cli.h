@@ -22,9 +22,9 @@ enum {
 };
 
 /* The exit codes as the tools' help gives them. */
-#define XF_CLI_EXIT_TEXT                                                                           \
-    "exit: 0 all inputs done; 1 fatal error (weights, inputs, memory); 2 usage;\n"                 \
-    "      3 finished, some inputs failed (each has a record); 4 stopped by --max-failures;\n"     \
+#define XF_CLI_EXIT_TEXT                                                                       \
+    "exit: 0 all inputs done; 1 fatal error (weights, inputs, memory); 2 usage;\n"             \
+    "      3 finished, some inputs failed (each has a record); 4 stopped by --max-failures;\n" \
     "      5 cannot write the output (no such directory, disk full...: worth retrying)\n"
 
 /* The exit code of a library status. */
@@ -54,12 +54,12 @@ typedef struct {
     const char *alt;  /* "-b" or NULL                                           */
     xf_cli_kind kind;
     void *dest;
-    double lo, hi;               /* INT, I64, FLOAT, DOUBLE bounds (inclusive) */
-    const char *const *choices;  /* CHOICE: NULL-terminated                      */
+    double lo, hi;              /* INT, I64, FLOAT, DOUBLE bounds (inclusive) */
+    const char *const *choices; /* CHOICE: NULL-terminated                      */
     int (*parse)(const char *v, void *dest, char *why, size_t why_size); /* FUNC */
-    const char *meta;            /* the value's name in help: "N", "FILE"       */
-    const char *help;            /* one sentence; "(default ...)" at the end    */
-    int *seen;                   /* set to 1 when the option is given (may be NULL) */
+    const char *meta; /* the value's name in help: "N", "FILE"       */
+    const char *help; /* one sentence; "(default ...)" at the end    */
+    int *seen;        /* set to 1 when the option is given (may be NULL) */
 } xf_cli_opt;
 
 typedef struct {
@@ -87,24 +87,38 @@ typedef struct {
 } xf_cli_weights;
 
 #define XF_CLI_WEIGHTS_OPTS(w)                                                                     \
-    {"--weights", "-w", XF_CLI_STR, &(w)->path, .meta = "FILE",                                    \
+    {"--weights",                                                                                  \
+     "-w",                                                                                         \
+     XF_CLI_STR,                                                                                   \
+     &(w)->path,                                                                                   \
+     .meta = "FILE",                                                                               \
      .help = "backbone weights file (default: $XFER_WEIGHTS, else the best of weights/ that "      \
              "exists: mobilenet_v2_imagenet_tf2, mobilenet_v2_imagenet, mobilenet_v2)"},           \
-    {"--no-verify", NULL, XF_CLI_FLAG, &(w)->no_verify,                                            \
-     .help = "skip the weights file's checksum (verified by default: about 1 ms per 10 MB)"}
+    {                                                                                              \
+        "--no-verify", NULL, XF_CLI_FLAG, &(w)->no_verify,                                         \
+            .help = "skip the weights file's checksum (verified by default: about 1 ms per 10 MB)" \
+    }
 
-#define XF_CLI_THREADS_OPT(j)                                                                      \
-    {"--jobs", "-j", XF_CLI_INT, (j), 1, 256, .meta = "N",                                         \
-     .help = "worker threads (default: the CPUs this process may use, honouring affinity and "     \
-             "cgroup quota)"}
+#define XF_CLI_THREADS_OPT(j)                                                                     \
+    {                                                                                             \
+        "--jobs", "-j", XF_CLI_INT, (j), 1, 256,                                                  \
+            .meta = "N",                                                                          \
+            .help =                                                                               \
+                "worker threads (default: the CPUs this process may use, honouring affinity and " \
+                "cgroup quota)"                                                                   \
+    }
 
-#define XF_CLI_BATCH_OPT(b)                                                                        \
-    {"--batch", NULL, XF_CLI_INT, (b), 1, 1024, .meta = "N",                                       \
-     .help = "images per forward pass (default 4)"}
+#define XF_CLI_BATCH_OPT(b)                                                                      \
+    {                                                                                            \
+        "--batch", NULL, XF_CLI_INT, (b), 1, 1024, .meta = "N",                                  \
+                                                   .help = "images per forward pass (default 4)" \
+    }
 
-#define XF_CLI_QUIET_OPT(q)                                                                        \
-    {"--quiet", "-q", XF_CLI_FLAG, (q),                                                            \
-     .help = "no progress on stderr (failures and errors are still reported)"}
+#define XF_CLI_QUIET_OPT(q)                                                          \
+    {                                                                                \
+        "--quiet", "-q", XF_CLI_FLAG, (q),                                           \
+            .help = "no progress on stderr (failures and errors are still reported)" \
+    }
 
 /* decoding policy of images (extract-features, classify, finetune) */
 typedef struct {
@@ -112,11 +126,14 @@ typedef struct {
     int64_t max_pixels;
 } xf_cli_decode;
 
-#define XF_CLI_DECODE_OPTS(d)                                                                      \
-    {"--allow-truncated", NULL, XF_CLI_FLAG, &(d)->allow_truncated,                               \
-     .help = "accept JPEGs with corrupt/truncated data (libjpeg fills grey)"},                     \
-    {"--max-pixels", NULL, XF_CLI_I64, &(d)->max_pixels, 1, 2e9, .meta = "N",                      \
-     .seen = &(d)->has_max_pixels, .help = "refuse larger images (default 67108864)"}
+#define XF_CLI_DECODE_OPTS(d)                                                  \
+    {"--allow-truncated", NULL, XF_CLI_FLAG, &(d)->allow_truncated,            \
+     .help = "accept JPEGs with corrupt/truncated data (libjpeg fills grey)"}, \
+    {                                                                          \
+        "--max-pixels", NULL, XF_CLI_I64, &(d)->max_pixels, 1, 2e9,            \
+            .meta = "N", .seen = &(d)->has_max_pixels,                         \
+            .help = "refuse larger images (default 67108864)"                  \
+    }
 
 /* preprocessing overrides of extract-features (the file's own by default) */
 typedef struct {
@@ -124,17 +141,34 @@ typedef struct {
     float crop, mean[3], std[3];
 } xf_cli_preproc;
 
-#define XF_CLI_PREPROC_OPTS(p, d)                                                                  \
-    {"--size", NULL, XF_CLI_INT, &(p)->size, 1, 4096, .meta = "N",                                 \
-     .help = "input size (must equal the model's)"},                                               \
-    {"--crop-pct", NULL, XF_CLI_FLOAT, &(p)->crop, 0.0501, 1, .meta = "F",                          \
-     .help = "resize the shorter side to size/F, then center crop (default: the file's)"},        \
-    {"--mean", NULL, XF_CLI_RGB, (p)->mean, .meta = "R,G,B", .seen = &(p)->has_mean,               \
-     .help = "subtracted from [0,1] pixels (default: the file's)"},                                \
-    {"--std", NULL, XF_CLI_RGB, (p)->std, .meta = "R,G,B", .seen = &(p)->has_std,                  \
-     .help = "divides after the mean (default: the file's)"},                                      \
-    {"--no-exif-rotate", NULL, XF_CLI_FLAG, &(d)->no_exif, .help = "ignore JPEG EXIF orientation"}, \
-    XF_CLI_DECODE_OPTS(d)
+#define XF_CLI_PREPROC_OPTS(p, d)                                                              \
+    {"--size", NULL, XF_CLI_INT,  &(p)->size,                                                  \
+     1,        4096, .meta = "N", .help = "input size (must equal the model's)"},              \
+        {"--crop-pct",                                                                         \
+         NULL,                                                                                 \
+         XF_CLI_FLOAT,                                                                         \
+         &(p)->crop,                                                                           \
+         0.0501,                                                                               \
+         1,                                                                                    \
+         .meta = "F",                                                                          \
+         .help = "resize the shorter side to size/F, then center crop (default: the file's)"}, \
+        {"--mean",                                                                             \
+         NULL,                                                                                 \
+         XF_CLI_RGB,                                                                           \
+         (p)->mean,                                                                            \
+         .meta = "R,G,B",                                                                      \
+         .seen = &(p)->has_mean,                                                               \
+         .help = "subtracted from [0,1] pixels (default: the file's)"},                        \
+        {"--std",                                                                              \
+         NULL,                                                                                 \
+         XF_CLI_RGB,                                                                           \
+         (p)->std,                                                                             \
+         .meta = "R,G,B",                                                                      \
+         .seen = &(p)->has_std,                                                                \
+         .help = "divides after the mean (default: the file's)"},                              \
+        {"--no-exif-rotate", NULL, XF_CLI_FLAG, &(d)->no_exif,                                 \
+         .help = "ignore JPEG EXIF orientation"},                                              \
+        XF_CLI_DECODE_OPTS(d)
 
 /* applies the flags to pp (the model's); p may be NULL (decoding policy only). Returns the
  * usage exit code when they do not fit the model, else -1. */

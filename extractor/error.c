@@ -11,19 +11,32 @@
 const char *xf_status_name(xf_status s)
 {
     switch (s) {
-    case XF_OK: return "XF_OK";
-    case XF_ERR_IO: return "XF_ERR_IO";
-    case XF_ERR_FORMAT: return "XF_ERR_FORMAT";
-    case XF_ERR_NOMEM: return "XF_ERR_NOMEM";
-    case XF_ERR_ARG: return "XF_ERR_ARG";
-    case XF_ERR_UNSUPPORTED: return "XF_ERR_UNSUPPORTED";
-    case XF_ERR_CHECKSUM: return "XF_ERR_CHECKSUM";
-    case XF_ERR_BOUNDS: return "XF_ERR_BOUNDS";
-    case XF_ERR_SHAPE: return "XF_ERR_SHAPE";
-    case XF_ERR_VALUE: return "XF_ERR_VALUE";
-    case XF_ERR_IMAGE: return "XF_ERR_IMAGE";
-    case XF_ERR_WRITE: return "XF_ERR_WRITE";
-    case XF_ERR_STOPPED: return "XF_ERR_STOPPED";
+    case XF_OK:
+        return "XF_OK";
+    case XF_ERR_IO:
+        return "XF_ERR_IO";
+    case XF_ERR_FORMAT:
+        return "XF_ERR_FORMAT";
+    case XF_ERR_NOMEM:
+        return "XF_ERR_NOMEM";
+    case XF_ERR_ARG:
+        return "XF_ERR_ARG";
+    case XF_ERR_UNSUPPORTED:
+        return "XF_ERR_UNSUPPORTED";
+    case XF_ERR_CHECKSUM:
+        return "XF_ERR_CHECKSUM";
+    case XF_ERR_BOUNDS:
+        return "XF_ERR_BOUNDS";
+    case XF_ERR_SHAPE:
+        return "XF_ERR_SHAPE";
+    case XF_ERR_VALUE:
+        return "XF_ERR_VALUE";
+    case XF_ERR_IMAGE:
+        return "XF_ERR_IMAGE";
+    case XF_ERR_WRITE:
+        return "XF_ERR_WRITE";
+    case XF_ERR_STOPPED:
+        return "XF_ERR_STOPPED";
     }
     return "XF_ERR_UNKNOWN";
 }

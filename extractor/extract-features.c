@@ -21,8 +21,9 @@ static void on_start(void *user, size_t count, int64_t dim, size_t resumed)
 {
     ui *u = user;
     if (!u->quiet)
-        fprintf(stderr, "extract-features: backbone %s, layer %s, %lld-d, %zu inputs, %d thread%s\n",
-                u->backbone, u->layer, (long long) dim, count, u->threads, u->threads == 1 ? "" : "s");
+        fprintf(
+            stderr, "extract-features: backbone %s, layer %s, %lld-d, %zu inputs, %d thread%s\n",
+            u->backbone, u->layer, (long long) dim, count, u->threads, u->threads == 1 ? "" : "s");
     if (resumed && !u->quiet)
         fprintf(stderr, "extract-features: resuming after %zu records already written\n", resumed);
     xf_cli_progress_start(&u->bar, "extract-features", "images", count, resumed, u->quiet);
@@ -40,24 +41,21 @@ static void on_record(void *user, size_t done, size_t count, const char *reason)
 int main(int argc, char **argv)
 {
     static const char *const pools[] = {"avg", "max", "none", NULL};
-    static const char *const formats[] = {"bin", "npy", "csv", "libsvm", NULL};
     xf_cli_weights w = {0};
     xf_cli_preproc pre = {0};
     xf_cli_decode dec = {0};
     const char *out = NULL, *list = NULL, *layer_v[XF_MAX_LAYERS];
     xf_cli_list layers = {layer_v, 0, XF_MAX_LAYERS};
     int list_layers = 0, quiet = 0, threads = 0, batch = 4, l2norm = 0, resume = 0, skip = 0;
-    int pool = XF_POOL_AVG, fmt = XF_FEATS_BIN, has_fmt = 0, has_shard = 0;
+    int pool = XF_POOL_AVG, fmt = XF_FEATS_BIN, has_shard = 0;
     int64_t max_fail = 0;
     long shard[2] = {0, 1};
     const xf_cli_opt opts[] = {
         XF_CLI_WEIGHTS_OPTS(&w),
-        {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "write to FILE (as "
-         "FILE.partial, renamed when complete; '-' or a device: written in place)"},
-        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = formats, .seen = &has_fmt, .help =
-         "bin (default), npy (-o NAME: NAME.npy, NAME.paths.txt, NAME.failed.tsv), csv, libsvm "
-         "(label = index of the parent folder among the sorted folder names; with -o also "
-         "NAME.paths.txt and NAME.classes.txt)"},
+        {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE",
+         .help = "write to FILE (as FILE.partial, renamed when complete)"},
+        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = xf__feats_format_names,
+         .help = "default bin; npy: -o NAME writes NAME.npy, NAME.paths.txt, NAME.failed.tsv"},
         {"--list", NULL, XF_CLI_STR, &list, .meta = "FILE",
          .help = "more input paths from FILE ('-' = stdin), newline or NUL separated"},
         {"--layer", NULL, XF_CLI_LIST, &layers, .meta = "NAME",
@@ -65,17 +63,16 @@ int main(int argc, char **argv)
         {"--list-layers", NULL, XF_CLI_FLAG, &list_layers, .help = "print the tensors and exit"},
         {"--pool", NULL, XF_CLI_CHOICE, &pool, .choices = pools,
          .help = "spatial pooling per layer (default avg; none: flattened H*W*C)"},
-        {"--l2norm", NULL, XF_CLI_FLAG, &l2norm, .help = "scale each image's vector to unit length"},
+        {"--l2norm", NULL, XF_CLI_FLAG, &l2norm, .help = "scale each vector to unit length"},
         XF_CLI_PREPROC_OPTS(&pre, &dec),
         {"--resume", NULL, XF_CLI_FLAG, &resume, .help = "continue from FILE.partial"},
         XF_CLI_THREADS_OPT(&threads),
         XF_CLI_BATCH_OPT(&batch),
         {"--max-failures", NULL, XF_CLI_I64, &max_fail, 1, 2e9, .meta = "N",
          .help = "stop after N failed images (default: never)"},
-        {"--shard", NULL, XF_CLI_FUNC, shard, .parse = xf_cli_parse_shard, .meta = "I/N", .seen =
-         &has_shard, .help = "only the I-th of N contiguous parts of the sorted input list (I "
-         "from 0); auto/N takes I from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX. Merge the "
-         "parts with xfer-feats merge"},
+        {"--shard", NULL, XF_CLI_FUNC, shard, .parse = xf_cli_parse_shard, .meta = "I/N",
+         .seen = &has_shard,
+         .help = "part I (from 0; auto: $SLURM_ARRAY_TASK_ID) of N of the inputs"},
         {"--skip-existing", NULL, XF_CLI_FLAG, &skip,
          .help = "with -o: exit 0 at once when the output already exists"},
         XF_CLI_QUIET_OPT(&quiet),
@@ -83,14 +80,16 @@ int main(int argc, char **argv)
     };
     const xf_cli cli = {"extract-features", "[options] PATH... > feats.bin",
                         "PATH is an image (JPEG, PNG or BMP, sniffed from the bytes) or a "
-                        "directory (recursive, sorted).", XF_CLI_EXIT_TEXT, opts};
+                        "directory (recursive, sorted).",
+                        XF_CLI_EXIT_TEXT, opts};
     char **paths;
     int n_paths, rc = xf_cli_parse(&cli, argc, argv, &paths, &n_paths);
     if (rc >= 0)
         return rc;
     char fin[4200];
-    if (skip && out && (xf__feats_final_name(out, (xf_feats_format) fmt, fin, sizeof fin),
-                        access(fin, F_OK) == 0)) {
+    if (skip && out &&
+        (xf__feats_final_name(out, (xf_feats_format) fmt, fin, sizeof fin),
+         access(fin, F_OK) == 0)) {
         if (!quiet)
             fprintf(stderr, "extract-features: %s exists, skipped (--skip-existing)\n", fin);
         return 0;
@@ -100,9 +99,10 @@ int main(int argc, char **argv)
     if ((rc = xf_cli_open_model(&cli, &w, &model, &wpath)) >= 0)
         return rc;
     xf_error err;
-    xf_extract_opts eo = {.out = out, .fmt = (xf_feats_format) fmt, .resume = resume,
-                          .sharded = has_shard, .shard_index = shard[0], .shard_count = shard[1],
-                          .on_start = on_start, .on_record = on_record};
+    xf_extract_opts eo = {0};
+    eo.out = out, eo.fmt = (xf_feats_format) fmt, eo.resume = resume, eo.sharded = has_shard;
+    eo.shard_index = shard[0], eo.shard_count = shard[1];
+    eo.on_start = on_start, eo.on_record = on_record;
     xf_pipeline_opts *po = &eo.po;
     po->threads = xf_cli_threads(threads), po->batch = batch, po->max_failures = (size_t) max_fail;
     po->pp = xf_model_preproc(model);
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         rc = xf_cli_usage(&cli, "no input paths (see --help)");
     else if (!out && fmt == XF_FEATS_BIN && isatty(STDOUT_FILENO))
         rc = xf_cli_usage(&cli, "refusing to write binary features to a terminal; redirect "
-                          "(> feats.bin) or use -o FILE");
+                                "(> feats.bin) or use -o FILE");
     else if ((rc = xf_cli_apply_preproc(&cli, model, &po->pp, &pre, &dec)) < 0 &&
              xf_session_check(model, &po->so, &dim, &err) != XF_OK)
         rc = xf_cli_usage(&cli, "%s", err.msg);
@@ -128,9 +128,9 @@ int main(int argc, char **argv)
     xf_status s = xf__inputs_collect(&in, paths, n_paths, list, &err);
     char name[4200];
     snprintf(name, sizeof name, "%s (%s)", xf_model_meta_str(model, "general.name"), wpath);
-    ui u = {.backbone = name, .layer = layers.n ? layer_v[0] : xf_model_default_layer(model),
-            .threads = po->threads, .quiet = quiet};
-    eo.user = &u;
+    ui u = {0};
+    u.backbone = name, u.layer = layers.n ? layer_v[0] : xf_model_default_layer(model);
+    u.threads = po->threads, u.quiet = quiet, eo.user = &u;
     xf_extract_result r = {0, 0};
     if (!s)
         s = xf__extract(model, in.paths, in.n, &eo, &r, &err);

@@ -44,9 +44,10 @@ xf_status xf__extract(const xf_model *m, char *const *paths, size_t n, const xf_
         header = with;
     }
     char **classes = NULL;
-    int n_classes = header && o->fmt == XF_FEATS_LIBSVM ? xf__parent_classes(paths, n, &classes)
-                                                         : 0;
-    xf_feats_opts fo = {o->out, o->fmt, dim, header, classes, n_classes < 0 ? 0 : n_classes,
+    int n_classes =
+        header && o->fmt == XF_FEATS_LIBSVM ? xf__parent_classes(paths, n, &classes) : 0;
+    xf_feats_opts fo = {o->out,    o->fmt,        dim,
+                        header,    classes,       n_classes < 0 ? 0 : n_classes,
                         o->resume, paths + first, r->count};
     run rn = {o, NULL, 0, r->count};
     size_t n_failed = 0, done_failed = 0;

@@ -10,11 +10,11 @@
 #include "pipeline.h"
 
 typedef struct {
-    xf_pipeline_opts po;     /* preprocessing, layers, pooling, threads, batch, failure limit */
-    const char *out;         /* NULL or "-": standard output                                  */
+    xf_pipeline_opts po; /* preprocessing, layers, pooling, threads, batch, failure limit */
+    const char *out;     /* NULL or "-": standard output                                  */
     xf_feats_format fmt;
     int resume;
-    int sharded;             /* only part shard_index of shard_count, recorded in the header   */
+    int sharded; /* only part shard_index of shard_count, recorded in the header   */
     long shard_index, shard_count;
     /* hooks (may be NULL): before the run, and after every record (reason: a failure's) */
     void (*on_start)(void *user, size_t count, int64_t dim, size_t resumed);

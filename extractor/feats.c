@@ -9,15 +9,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define BIN_MAGIC     "XFEATS\r\n"
-#define MAX_PATH_LEN  65536
-#define MAX_DIM       (1 << 22)
-#define MAX_JSON_LEN  (1 << 20)
+#define BIN_MAGIC    "XFEATS\r\n"
+#define MAX_PATH_LEN 65536
+#define MAX_DIM      (1 << 22)
+#define MAX_JSON_LEN (1 << 20)
 
 static const struct {
     const char *name;
@@ -28,6 +28,8 @@ static const struct {
     [XF_FEATS_CSV] = {"csv", &xf__feats_csv},
     [XF_FEATS_LIBSVM] = {"libsvm", &xf__feats_libsvm},
 };
+
+const char *const xf__feats_format_names[] = {"bin", "npy", "csv", "libsvm", NULL};
 
 int xf__feats_format_parse(const char *s, xf_feats_format *out)
 {
@@ -81,8 +83,8 @@ static xf_status read_header(FILE *f, const char *name, uint32_t *dim, char **js
         return xf__fail(err, XF_ERR_IO, "%s: truncated header", name);
     if (ver != 1 || *dim < 1 || *dim > MAX_DIM)
         return xf__fail(err, ver != 1 ? XF_ERR_UNSUPPORTED : XF_ERR_BOUNDS,
-                        "%s: version %u, dim %u (this build reads version 1, dim 1..%d)", name,
-                        ver, *dim, MAX_DIM);
+                        "%s: version %u, dim %u (this build reads version 1, dim 1..%d)", name, ver,
+                        *dim, MAX_DIM);
     if (!(*json = read_str(f, MAX_JSON_LEN, &eof)))
         return xf__fail(err, XF_ERR_IO, "%s: truncated or oversized header", name);
     return XF_OK;
@@ -144,8 +146,8 @@ xf_status xf__feats_out(xf_feats *x, const char *name, xf_out_kind kind, xf_erro
     return s;
 }
 
-xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
-                         size_t *n_failed, xf_error *err)
+xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done, size_t *n_failed,
+                         xf_error *err)
 {
     *out = NULL;
     *n_done = *n_failed = 0;
@@ -207,15 +209,14 @@ static int write_bin_header(FILE *f, int64_t dim, const char *json)
 {
     uint32_t ver = 1, d = (uint32_t) dim, jl = (uint32_t) strlen(json);
     return fwrite(BIN_MAGIC, 1, 8, f) == 8 && fwrite(&ver, 4, 1, f) == 1 &&
-           fwrite(&d, 4, 1, f) == 1 && fwrite(&jl, 4, 1, f) == 1 &&
-           fwrite(json, 1, jl, f) == jl;
+           fwrite(&d, 4, 1, f) == 1 && fwrite(&jl, 4, 1, f) == 1 && fwrite(json, 1, jl, f) == jl;
 }
 
 /* Continues the partial file: checks its header, keeps whole records that match the expected
  * inputs, truncates the rest. A file too short to hold a header (killed before it was written)
  * starts afresh. */
-static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
-                            size_t *n_failed, int *fresh, xf_error *err)
+static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
+                            int *fresh, xf_error *err)
 {
     const char *name = x->out[0].tmp;
     FILE *f = x->out[0].f;
@@ -236,7 +237,8 @@ static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
     }
     xf_status s = read_header(f, name, &dim, &json, err);
     if (!s && (dim != o->dim || strcmp(json, o->header_json) != 0))
-        s = xf__fail(err, XF_ERR_ARG, "%s: cannot resume: it was started with other settings "
+        s = xf__fail(err, XF_ERR_ARG,
+                     "%s: cannot resume: it was started with other settings "
                      "(weights, layers, pooling or preprocessing); remove it or drop --resume",
                      name);
     free(json);
@@ -255,8 +257,10 @@ static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
         free(p);
         free(reason);
         if (!match) {
-            s = xf__fail(err, XF_ERR_ARG, "%s: cannot resume: record %zu is not the same input "
-                         "as before (the input list changed)", name, *n_done);
+            s = xf__fail(err, XF_ERR_ARG,
+                         "%s: cannot resume: record %zu is not the same input "
+                         "as before (the input list changed)",
+                         name, *n_done);
             break;
         }
         (*n_done)++;
@@ -273,8 +277,8 @@ static xf_status resume_bin(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
 static xf_status bin_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
                           xf_error *err)
 {
-    xf_status s = xf__feats_out(x, o->path ? o->path : "-", o->resume ? XF_OUT_RESUME : XF_OUT_PARTIAL,
-                                err);
+    xf_status s =
+        xf__feats_out(x, o->path ? o->path : "-", o->resume ? XF_OUT_RESUME : XF_OUT_PARTIAL, err);
     if (s)
         return s;
     x->keep = 1; /* an interrupted bin output stays as "<name>.partial" for --resume */
@@ -295,8 +299,8 @@ static xf_status bin_write(xf_feats *x, const char *path, xf_status st, const fl
     FILE *f = x->out[0].f;
     uint32_t pl = (uint32_t) strlen(path);
     int32_t code = (int32_t) st;
-    int ok = fwrite(&pl, 4, 1, f) == 1 && fwrite(path, 1, pl, f) == pl &&
-             fwrite(&code, 4, 1, f) == 1;
+    int ok =
+        fwrite(&pl, 4, 1, f) == 1 && fwrite(path, 1, pl, f) == pl && fwrite(&code, 4, 1, f) == 1;
     if (ok && st == XF_OK) {
         ok = fwrite(vec, sizeof(float), (size_t) x->dim, f) == (size_t) x->dim;
     } else if (ok) {
@@ -309,7 +313,8 @@ static xf_status bin_write(xf_feats *x, const char *path, xf_status st, const fl
 
 const xf_feats_codec xf__feats_bin = {bin_open, bin_write, NULL};
 
-/* ---- reader ------------------------------------------------------------------------------------ */
+/* ---- reader ------------------------------------------------------------------------------------
+ */
 void xf__featset_free(xf_featset *fs)
 {
     if (!fs)

@@ -8,11 +8,18 @@
 
 #include "base.h"
 
-typedef enum { XF_FEATS_BIN, XF_FEATS_NPY, XF_FEATS_CSV, XF_FEATS_LIBSVM, XF_FEATS_COUNT_ } xf_feats_format;
+typedef enum {
+    XF_FEATS_BIN,
+    XF_FEATS_NPY,
+    XF_FEATS_CSV,
+    XF_FEATS_LIBSVM,
+    XF_FEATS_COUNT_
+} xf_feats_format;
 
 /* "bin", "npy", "csv", "libsvm" -> format (1), else 0. */
 int xf__feats_format_parse(const char *s, xf_feats_format *out);
 const char *xf__feats_format_name(xf_feats_format f);
+extern const char *const xf__feats_format_names[]; /* NULL-terminated, in enum order */
 
 typedef struct xf_feats xf_feats;
 
@@ -33,8 +40,8 @@ typedef struct {
 
 /* Opens an output. With resume, *n_done records (of which *n_failed failed) were already in the
  * partial file and the caller continues at input *n_done. */
-xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
-                         size_t *n_failed, xf_error *err);
+xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done, size_t *n_failed,
+                         xf_error *err);
 /* One record: status XF_OK with vec (dim floats), or an error status with a reason. */
 xf_status xf__feats_write(xf_feats *f, const char *path, xf_status st, const float *vec,
                           const char *reason, xf_error *err);
@@ -63,8 +70,7 @@ void xf__featset_free(xf_featset *fs);
 xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
                                xf_feats_format fmt, xf_error *err);
 /* feats_merge.c: the parts files[0..n) of a sharded run, checked, in input order into out. */
-xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt,
-                          xf_error *err);
+xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt, xf_error *err);
 /* 1 when the file starts with the feats.bin magic. */
 int xf__feats_sniff(const char *path);
 

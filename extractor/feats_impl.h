@@ -23,7 +23,7 @@ struct xf_feats {
     int64_t dim, rows;
     xf_out out[3]; /* the main file, then companions */
     int n_out;
-    int keep;      /* an uncommitted main file stays for --resume */
+    int keep; /* an uncommitted main file stays for --resume */
     char **classes;
     int n_classes;
 };

@@ -11,7 +11,7 @@
 
 /* Writes records [0, n) of each set in order into one output. */
 xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
-                            xf_feats_format fmt, xf_error *err)
+                               xf_feats_format fmt, xf_error *err)
 {
     size_t total = 0;
     for (int k = 0; k < n_sets; k++)
@@ -63,19 +63,25 @@ xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format 
             break;
         }
         if ((size_t) sh.records != sets[i].n)
-            s = xf__fail(err, XF_ERR_FORMAT, "%s: shard %ld holds %zu of its %ld records "
-                         "(incomplete part?)", files[i], sh.index, sets[i].n, sh.records);
+            s = xf__fail(err, XF_ERR_FORMAT,
+                         "%s: shard %ld holds %zu of its %ld records "
+                         "(incomplete part?)",
+                         files[i], sh.index, sets[i].n, sh.records);
         else if (first.count >= 0 && (sh.count != first.count || sh.total != first.total))
-            s = xf__fail(err, XF_ERR_FORMAT, "%s: shard of %ld over %ld inputs, others are of "
-                         "%ld over %ld", files[i], sh.count, sh.total, first.count, first.total);
+            s = xf__fail(err, XF_ERR_FORMAT,
+                         "%s: shard of %ld over %ld inputs, others are of "
+                         "%ld over %ld",
+                         files[i], sh.count, sh.total, first.count, first.total);
         else if (sh.count != n)
             s = xf__fail(err, XF_ERR_FORMAT, "%d parts given for a run of %ld shards", n, sh.count);
         else if (order[sh.index] >= 0)
             s = xf__fail(err, XF_ERR_FORMAT, "shard %ld given twice (%s and %s)", sh.index,
                          files[order[sh.index]], files[i]);
         else if (base && strcmp(base, sets[i].header_json) != 0)
-            s = xf__fail(err, XF_ERR_FORMAT, "%s: made with other weights, layers, pooling or "
-                         "preprocessing than %s", files[i], files[0]);
+            s = xf__fail(err, XF_ERR_FORMAT,
+                         "%s: made with other weights, layers, pooling or "
+                         "preprocessing than %s",
+                         files[i], files[0]);
         if (s)
             break;
         first = first.count < 0 ? sh : first;
@@ -105,4 +111,3 @@ xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format 
     free(order);
     return s;
 }
-

@@ -61,8 +61,8 @@ static int class_of(const xf_feats *x, const char *path)
     return -1;
 }
 
-static xf_status libsvm_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
-                             size_t *n_failed, xf_error *err)
+static xf_status libsvm_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
+                             xf_error *err)
 {
     (void) n_done, (void) n_failed;
     int to_file = o->path && strcmp(o->path, "-") != 0;

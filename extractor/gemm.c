@@ -71,7 +71,8 @@ xf_status xf__ssyevd(int d, float *a, float *w, xf_error *err)
 {
 #ifdef XF_NO_BLAS
     (void) d, (void) a, (void) w;
-    return xf__fail(err, XF_ERR_UNSUPPORTED, "eigen-decomposition needs LAPACK (a build with "
+    return xf__fail(err, XF_ERR_UNSUPPORTED,
+                    "eigen-decomposition needs LAPACK (a build with "
                     "OpenBLAS, not BLAS=0)");
 #else
     /* a is symmetric, so its row-major and column-major readings agree; LAPACK's column j

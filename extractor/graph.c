@@ -98,11 +98,20 @@ static unsigned attr_of(const char *k)
         const char *key;
         unsigned attr;
     } keys[] = {
-        {"h", XF_ATTR_HWC},          {"w", XF_ATTR_HWC},        {"c", XF_ATTR_HWC},
-        {"k", XF_ATTR_K},            {"s", XF_ATTR_S},          {"pad", XF_ATTR_PAD},
-        {"cout", XF_ATTR_COUT},      {"groups", XF_ATTR_GROUPS}, {"dil", XF_ATTR_DIL},
-        {"mult", XF_ATTR_MULT},      {"count_pad", XF_ATTR_COUNT_PAD},
-        {"begin", XF_ATTR_RANGE},    {"end", XF_ATTR_RANGE},    {"eps", XF_ATTR_EPS},
+        {"h", XF_ATTR_HWC},
+        {"w", XF_ATTR_HWC},
+        {"c", XF_ATTR_HWC},
+        {"k", XF_ATTR_K},
+        {"s", XF_ATTR_S},
+        {"pad", XF_ATTR_PAD},
+        {"cout", XF_ATTR_COUT},
+        {"groups", XF_ATTR_GROUPS},
+        {"dil", XF_ATTR_DIL},
+        {"mult", XF_ATTR_MULT},
+        {"count_pad", XF_ATTR_COUNT_PAD},
+        {"begin", XF_ATTR_RANGE},
+        {"end", XF_ATTR_RANGE},
+        {"eps", XF_ATTR_EPS},
         {"act", XF_ATTR_ACT},
     };
     for (size_t i = 0; i < XF_COUNT(keys); i++)
@@ -143,8 +152,10 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
     if (!attr)
         return bad(err, line, "unknown attribute", k);
     if (!(xf__op(nd->op)->attrs & attr))
-        return xf__fail(err, XF_ERR_FORMAT, "xfer.graph line %d: attribute '%s' is not one of "
-                        "op %s's", line, k, xf__op_name(nd->op));
+        return xf__fail(err, XF_ERR_FORMAT,
+                        "xfer.graph line %d: attribute '%s' is not one of "
+                        "op %s's",
+                        line, k, xf__op_name(nd->op));
     switch (attr) {
     case XF_ATTR_ACT:
         for (int a = 0; a < XF_ACT_COUNT_; a++)
@@ -188,13 +199,26 @@ static xf_status parse_attr(xf_graph *g, xf_node *nd, int line, char *tok, xf_er
     if (parse_ints(v, vals, 1) != 1)
         return bad(err, line, "expected an int for", k);
     switch (attr) {
-    case XF_ATTR_HWC: *(k[0] == 'h' ? &nd->h : k[0] == 'w' ? &nd->w : &nd->c) = vals[0]; break;
-    case XF_ATTR_COUT: nd->cout = vals[0]; break;
-    case XF_ATTR_GROUPS: nd->groups = vals[0]; break;
-    case XF_ATTR_MULT: nd->mult = vals[0]; break;
-    case XF_ATTR_COUNT_PAD: nd->count_pad = vals[0]; break;
-    case XF_ATTR_RANGE: *(k[0] == 'b' ? &nd->begin : &nd->end) = vals[0]; break;
-    default: XF_ASSERT(0);
+    case XF_ATTR_HWC:
+        *(k[0] == 'h' ? &nd->h : k[0] == 'w' ? &nd->w : &nd->c) = vals[0];
+        break;
+    case XF_ATTR_COUT:
+        nd->cout = vals[0];
+        break;
+    case XF_ATTR_GROUPS:
+        nd->groups = vals[0];
+        break;
+    case XF_ATTR_MULT:
+        nd->mult = vals[0];
+        break;
+    case XF_ATTR_COUNT_PAD:
+        nd->count_pad = vals[0];
+        break;
+    case XF_ATTR_RANGE:
+        *(k[0] == 'b' ? &nd->begin : &nd->end) = vals[0];
+        break;
+    default:
+        XF_ASSERT(0);
     }
     return XF_OK;
 }
@@ -245,10 +269,11 @@ xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
                         (int) nd->op);
     const xf_op_def *d = xf__op(nd->op);
     if (d->n_in == XF_IN_MANY ? nd->n_in < 2 : nd->n_in != d->n_in)
-        return shape_err(err, nd, d->n_in == 0   ? "takes no input"
-                                  : d->n_in == 1 ? "needs exactly one input"
-                                  : d->n_in == 2 ? "needs exactly two inputs"
-                                                 : "needs at least two inputs");
+        return shape_err(err, nd,
+                         d->n_in == 0   ? "takes no input"
+                         : d->n_in == 1 ? "needs exactly one input"
+                         : d->n_in == 2 ? "needs exactly two inputs"
+                                        : "needs at least two inputs");
     nd->groups = nd->groups ? nd->groups : 1;
     nd->dil_h = nd->dil_h ? nd->dil_h : 1;
     nd->dil_w = nd->dil_w ? nd->dil_w : 1;
@@ -371,8 +396,8 @@ static xf_status bind_one(const xf_wfile *wf, const float *const *data, const xf
         for (int i = 0; i < t->n_dims; i++)
             snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "",
                      (long long) t->ne[i]);
-        return xf__fail(err, XF_ERR_SHAPE, "tensor '%s': shape [%s], graph needs [%s]", tname,
-                        got, want);
+        return xf__fail(err, XF_ERR_SHAPE, "tensor '%s': shape [%s], graph needs [%s]", tname, got,
+                        want);
     }
     *out = data[t - wf->t];
     used[t - wf->t] = 1;
@@ -461,8 +486,8 @@ static int cat_attrs(char **buf, size_t *len, size_t *cap, const xf_node *nd)
         ok = cat(buf, len, cap, " h=%lld w=%lld c=%lld", (long long) nd->h, (long long) nd->w,
                  (long long) nd->c);
     if (ok && WANT(XF_ATTR_K, 1))
-        ok = cat(buf, len, cap, " k=%d,%d s=%d,%d pad=%d,%d,%d,%d", nd->kh, nd->kw, nd->sh,
-                 nd->sw, nd->pt, nd->pb, nd->pl, nd->pr);
+        ok = cat(buf, len, cap, " k=%d,%d s=%d,%d pad=%d,%d,%d,%d", nd->kh, nd->kw, nd->sh, nd->sw,
+                 nd->pt, nd->pb, nd->pl, nd->pr);
     if (ok && WANT(XF_ATTR_COUT, 1))
         ok = cat(buf, len, cap, " cout=%d", nd->cout);
     if (ok && WANT(XF_ATTR_GROUPS, nd->groups != 1))

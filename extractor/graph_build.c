@@ -180,11 +180,13 @@ static int apply_affine(xf_gbuild *c, int idx, float *scale, float *shift, int f
     return j;
 }
 
-int xf__gb_batchnorm(xf_gbuild *c, int idx, const float *gamma, const float *beta, const float *mean,
-                  const float *var, float eps, int exclusive, const char *name, xf_error *err)
+int xf__gb_batchnorm(xf_gbuild *c, int idx, const float *gamma, const float *beta,
+                     const float *mean, const float *var, float eps, int exclusive,
+                     const char *name, xf_error *err)
 {
     int64_t ch = c->g.nodes[idx].c;
-    float *scale = malloc((size_t) ch * sizeof(float)), *shift = malloc((size_t) ch * sizeof(float));
+    float *scale = malloc((size_t) ch * sizeof(float)),
+          *shift = malloc((size_t) ch * sizeof(float));
     if (!scale || !shift) {
         free(scale);
         free(shift);
@@ -201,7 +203,7 @@ int xf__gb_batchnorm(xf_gbuild *c, int idx, const float *gamma, const float *bet
 }
 
 int xf__gb_affine(xf_gbuild *c, int idx, const float *scale, const float *shift, int exclusive,
-               const char *name, xf_error *err)
+                  const char *name, xf_error *err)
 {
     size_t bytes = (size_t) c->g.nodes[idx].c * sizeof(float);
     float *sc = scale ? malloc(bytes) : NULL, *sh = shift ? malloc(bytes) : NULL;
@@ -218,7 +220,7 @@ int xf__gb_affine(xf_gbuild *c, int idx, const float *scale, const float *shift,
 }
 
 int xf__gb_activation(xf_gbuild *c, int idx, xf_act act, int exclusive, const char *name,
-                   xf_error *err)
+                      xf_error *err)
 {
     xf_node *nd = &c->g.nodes[idx];
     /* relu6(relu(x)) = relu6(x): PyTorch exports some ReLU6 as Relu then Clip */

@@ -1,10 +1,10 @@
 /* image.c — JPEG and PNG bytes -> 8-bit RGB pixels, defensively.
  *
- * It is: format sniffing from the bytes, uncompressed 24/32-bit BMP, libjpeg-turbo decoding (grey, YCbCr, CMYK/YCCK incl.
- * Adobe-inverted, DCT-domain downscaling, EXIF orientation, warnings as errors, a progressive
- * scan limit) and libpng low-level decoding (palette, grey, alpha composited on white, 16-bit
- * scaled, interlaced), with pixel limits checked before any large allocation. libjpeg's
- * longjmp error model stays inside this file. It is not: resizing or normalisation
+ * It is: format sniffing from the bytes, uncompressed 24/32-bit BMP, libjpeg-turbo decoding (grey,
+ * YCbCr, CMYK/YCCK incl. Adobe-inverted, DCT-domain downscaling, EXIF orientation, warnings as
+ * errors, a progressive scan limit) and libpng low-level decoding (palette, grey, alpha composited
+ * on white, 16-bit scaled, interlaced), with pixel limits checked before any large allocation.
+ * libjpeg's longjmp error model stays inside this file. It is not: resizing or normalisation
  * (preprocess.c), and no other file includes jpeglib.h or png.h.
  */
 #include "image.h"
@@ -78,7 +78,8 @@ int xf__exif_orientation(const uint8_t *d, size_t n)
     return 1;
 }
 
-/* ---- JPEG --------------------------------------------------------------------------------------- */
+/* ---- JPEG ---------------------------------------------------------------------------------------
+ */
 typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
@@ -144,7 +145,8 @@ static xf_status decode_jpeg(const uint8_t *data, size_t len, const char *name,
     }
     int orient = 1;
     for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && (orient = xf__exif_orientation(m->data, m->data_length)) != 1)
+        if (m->marker == JPEG_APP0 + 1 &&
+            (orient = xf__exif_orientation(m->data, m->data_length)) != 1)
             break;
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     int inverted = cmyk && cinfo.saw_Adobe_marker;
@@ -202,7 +204,8 @@ static xf_status decode_jpeg(const uint8_t *data, size_t len, const char *name,
     return XF_OK;
 }
 
-/* ---- PNG ---------------------------------------------------------------------------------------- */
+/* ---- PNG ----------------------------------------------------------------------------------------
+ */
 typedef struct {
     const uint8_t *p;
     size_t len, pos;
@@ -269,8 +272,7 @@ static xf_status decode_png(const uint8_t *data, size_t len, const char *name,
     size_t rb = png_get_rowbytes(png, info);
     if (png_get_channels(png, info) != 3 || rb != (size_t) w * 3) {
         png_destroy_read_struct(&png, &info, NULL);
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: PNG layout not reducible to 8-bit RGB",
-                        name);
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: PNG layout not reducible to 8-bit RGB", name);
     }
     px = malloc((size_t) h * rb + 1);
     rows = malloc((size_t) h * sizeof(png_bytep) + 1);
@@ -299,8 +301,8 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
-static xf_status decode_bmp(const uint8_t *d, size_t len, const char *name,
-                            const xf_decode_opts *o, xf_rgb *out, xf_error *err)
+static xf_status decode_bmp(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
+                            xf_rgb *out, xf_error *err)
 {
     if (len < 54)
         return xf__fail(err, XF_ERR_IMAGE, "%s: truncated BMP header", name);
@@ -308,14 +310,16 @@ static xf_status decode_bmp(const uint8_t *d, size_t len, const char *name,
     int32_t w = (int32_t) le32(d + 18), h = (int32_t) le32(d + 22);
     unsigned bpp = (unsigned) (d[28] | d[29] << 8);
     if (hsize < 40 || (bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)))
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: BMP with %u bits/pixel, compression %u "
-                        "(only uncompressed 24/32-bit)", name, bpp, comp);
+        return xf__fail(err, XF_ERR_UNSUPPORTED,
+                        "%s: BMP with %u bits/pixel, compression %u "
+                        "(only uncompressed 24/32-bit)",
+                        name, bpp, comp);
     int top_down = h < 0;
     int64_t hh = top_down ? -(int64_t) h : h;
     if (w < 1 || hh < 1 || (uint64_t) w * (uint64_t) hh > (uint64_t) o->max_pixels)
-        return w < 1 || hh < 1 ? xf__fail(err, XF_ERR_IMAGE, "%s: BMP size %dx%lld", name, w,
-                                          (long long) hh)
-                               : too_big(err, name, (uint64_t) w, (uint64_t) hh, o->max_pixels);
+        return w < 1 || hh < 1
+                   ? xf__fail(err, XF_ERR_IMAGE, "%s: BMP size %dx%lld", name, w, (long long) hh)
+                   : too_big(err, name, (uint64_t) w, (uint64_t) hh, o->max_pixels);
     size_t stride = ((size_t) w * bpp / 8 + 3) & ~(size_t) 3;
     if (off > len || stride * (size_t) hh > len - off)
         return xf__fail(err, XF_ERR_IMAGE, "%s: truncated BMP pixel data", name);

@@ -15,7 +15,7 @@ typedef struct {
 
 typedef struct {
     int64_t max_pixels;
-    int min_side;    /* JPEG may be DCT-downscaled while its shorter side stays >= this */
+    int min_side; /* JPEG may be DCT-downscaled while its shorter side stays >= this */
     int exif_rotate;
     int allow_truncated;
 } xf_decode_opts;

@@ -30,8 +30,8 @@ xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_
     }
     if ((uint64_t) st.st_size > max_bytes) {
         close(fd);
-        return xf__fail(err, XF_ERR_BOUNDS, "%s: file is %lld bytes, over the %zu-byte limit",
-                        path, (long long) st.st_size, max_bytes);
+        return xf__fail(err, XF_ERR_BOUNDS, "%s: file is %lld bytes, over the %zu-byte limit", path,
+                        (long long) st.st_size, max_bytes);
     }
     size_t n = (size_t) st.st_size, got = 0;
     uint8_t *buf = malloc(n + 1);
@@ -220,8 +220,10 @@ xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *
                 close(o->fd);
                 xf_status s =
                     e == EWOULDBLOCK
-                        ? xf__fail(err, XF_ERR_IO, "%s: in use by another process (another run "
-                                   "writing the same output?)", o->tmp)
+                        ? xf__fail(err, XF_ERR_IO,
+                                   "%s: in use by another process (another run "
+                                   "writing the same output?)",
+                                   o->tmp)
                         : xf__fail(err, XF_ERR_WRITE, "%s: cannot lock: %s", o->tmp, strerror(e));
                 out_free(o);
                 return s;
@@ -238,14 +240,16 @@ xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *
         struct stat a;
         if (o->fd >= 0 && (fstat(o->fd, &a) != 0 || !S_ISREG(a.st_mode) || a.st_nlink != 1)) {
             close(o->fd);
-            xf_status s = xf__fail(err, XF_ERR_WRITE, "%s: not a plain file of its own (a hard "
-                                   "link?); remove it", o->tmp);
+            xf_status s = xf__fail(err, XF_ERR_WRITE,
+                                   "%s: not a plain file of its own (a hard "
+                                   "link?); remove it",
+                                   o->tmp);
             out_free(o);
             return s;
         }
         if (o->fd >= 0 && kind == XF_OUT_PARTIAL && ftruncate(o->fd, 0) != 0) {
-            xf_status s = xf__fail(err, XF_ERR_WRITE, "%s: cannot truncate: %s", o->tmp,
-                                   strerror(errno));
+            xf_status s =
+                xf__fail(err, XF_ERR_WRITE, "%s: cannot truncate: %s", o->tmp, strerror(errno));
             close(o->fd);
             out_free(o);
             return s;

@@ -30,13 +30,13 @@ typedef enum {
 } xf_out_kind;
 
 typedef struct {
-    char *path;    /* the name the user gave ("-": standard output)                 */
-    char *tmp;     /* the file written, renamed onto path at commit; NULL: in place   */
-    FILE *f;       /* write through this                                             */
+    char *path; /* the name the user gave ("-": standard output)                 */
+    char *tmp;  /* the file written, renamed onto path at commit; NULL: in place   */
+    FILE *f;    /* write through this                                             */
     int fd;
     xf_out_kind kind;
-    mode_t mode;   /* the final file's mode (an existing file's own, else 0666 & ~umask) */
-    uid_t uid;     /* an existing file's owner, kept when we may (root)              */
+    mode_t mode; /* the final file's mode (an existing file's own, else 0666 & ~umask) */
+    uid_t uid;   /* an existing file's owner, kept when we may (root)              */
     gid_t gid;
     int had_file;
 } xf_out;

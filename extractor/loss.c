@@ -13,8 +13,8 @@ double xf__softmax_xent(const float *logits, const int *labels, int n, int64_t k
     for (int r = 0; r < n; r++) {
         float *p = dlogits + (int64_t) r * k;
         for (int64_t j = 0; j < k; j++) {
-            double target = (double) smoothing / (double) k +
-                            (j == labels[r] ? 1.0 - (double) smoothing : 0.0);
+            double target =
+                (double) smoothing / (double) k + (j == labels[r] ? 1.0 - (double) smoothing : 0.0);
             loss -= target * log((double) p[j] + 1e-30);
             p[j] = (float) (((double) p[j] - target) / n);
         }

@@ -7,14 +7,41 @@
 #include <string.h>
 
 const char *const xf__meta_keys[] = {
-    XF_KEY_ARCH, XF_KEY_NAME, XF_KEY_LICENSE, XF_KEY_ALIGNMENT, XF_KEY_FORMAT_VERSION, XF_KEY_KIND,
-    XF_KEY_GRAPH, XF_KEY_INPUT_HEIGHT, XF_KEY_INPUT_WIDTH, XF_KEY_INPUT_CHANNELS,
-    XF_KEY_INPUT_LAYOUT, XF_KEY_INPUT_COLOR, XF_KEY_INPUT_RESIZE, XF_KEY_INPUT_CROP_PCT,
-    XF_KEY_INPUT_MEAN, XF_KEY_INPUT_STD, XF_KEY_FEATURE_LAYER, XF_KEY_FEATURE_DIM,
-    XF_KEY_TRAINABLE_FROM, XF_KEY_PRETRAINED_UNTIL, XF_KEY_LABELS, XF_KEY_SOURCE,
-    XF_KEY_SOURCE_INTEGRITY, XF_KEY_CONVERTER, XF_KEY_FINETUNE, XF_KEY_CRC32C, XF_KEY_HEAD_DIM,
-    XF_KEY_HEAD_SOLVER, XF_KEY_HEAD_NORMALIZE, XF_KEY_HEAD_L2, XF_KEY_HEAD_PROBA, XF_KEY_HEAD_C,
-    XF_KEY_HEAD_CV_ACCURACY, XF_KEY_HEAD_TRAIN_COUNT, XF_KEY_FEATURES,
+    XF_KEY_ARCH,
+    XF_KEY_NAME,
+    XF_KEY_LICENSE,
+    XF_KEY_ALIGNMENT,
+    XF_KEY_FORMAT_VERSION,
+    XF_KEY_KIND,
+    XF_KEY_GRAPH,
+    XF_KEY_INPUT_HEIGHT,
+    XF_KEY_INPUT_WIDTH,
+    XF_KEY_INPUT_CHANNELS,
+    XF_KEY_INPUT_LAYOUT,
+    XF_KEY_INPUT_COLOR,
+    XF_KEY_INPUT_RESIZE,
+    XF_KEY_INPUT_CROP_PCT,
+    XF_KEY_INPUT_MEAN,
+    XF_KEY_INPUT_STD,
+    XF_KEY_FEATURE_LAYER,
+    XF_KEY_FEATURE_DIM,
+    XF_KEY_TRAINABLE_FROM,
+    XF_KEY_PRETRAINED_UNTIL,
+    XF_KEY_LABELS,
+    XF_KEY_SOURCE,
+    XF_KEY_SOURCE_INTEGRITY,
+    XF_KEY_CONVERTER,
+    XF_KEY_FINETUNE,
+    XF_KEY_CRC32C,
+    XF_KEY_HEAD_DIM,
+    XF_KEY_HEAD_SOLVER,
+    XF_KEY_HEAD_NORMALIZE,
+    XF_KEY_HEAD_L2,
+    XF_KEY_HEAD_PROBA,
+    XF_KEY_HEAD_C,
+    XF_KEY_HEAD_CV_ACCURACY,
+    XF_KEY_HEAD_TRAIN_COUNT,
+    XF_KEY_FEATURES,
 };
 const int xf__meta_key_count = (int) XF_COUNT(xf__meta_keys);
 
@@ -35,8 +62,8 @@ static xf_status opt_u32(const xf_wfile *wf, const char *key, uint32_t *out, xf_
 static xf_status convention(const char *key, const char *val, const char *known, xf_error *err)
 {
     if (val && strcmp(val, known) != 0)
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s is '%s'; this build implements '%s' only",
-                        key, val, known);
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s is '%s'; this build implements '%s' only", key,
+                        val, known);
     return XF_OK;
 }
 
@@ -81,8 +108,9 @@ xf_status xf__meta_read(const xf_wfile *wf, const xf_graph *g, xf_meta *m, xf_er
     const xf_node *in = &g->nodes[0];
     if ((m->height && m->height != in->h) || (m->width && m->width != in->w) ||
         (m->channels && m->channels != in->c))
-        return xf__fail(err, XF_ERR_SHAPE, "xfer.input is %ux%ux%u, the graph's input %lldx%lldx%lld",
-                        m->height, m->width, m->channels, (long long) in->h, (long long) in->w,
+        return xf__fail(err, XF_ERR_SHAPE,
+                        "xfer.input is %ux%ux%u, the graph's input %lldx%lldx%lld", m->height,
+                        m->width, m->channels, (long long) in->h, (long long) in->w,
                         (long long) in->c);
     if (in->c != 3)
         return xf__fail(err, XF_ERR_UNSUPPORTED, "input has %lld channels; images need 3",
@@ -119,7 +147,8 @@ int xf__meta_write(xf_wwriter *w, const xf_meta *m)
     STR(XF_KEY_INPUT_COLOR, m->color);
     STR(XF_KEY_INPUT_RESIZE, m->resize);
     ok = ok && xf__ww_f32(w, XF_KEY_INPUT_CROP_PCT, m->crop_pct) &&
-         xf__ww_f32s(w, XF_KEY_INPUT_MEAN, m->mean, 3) && xf__ww_f32s(w, XF_KEY_INPUT_STD, m->std, 3);
+         xf__ww_f32s(w, XF_KEY_INPUT_MEAN, m->mean, 3) &&
+         xf__ww_f32s(w, XF_KEY_INPUT_STD, m->std, 3);
     STR(XF_KEY_FEATURE_LAYER, m->feature_layer);
     U32(XF_KEY_FEATURE_DIM, m->feature_dim);
     STR(XF_KEY_LICENSE, m->license);

@@ -31,8 +31,7 @@ static xf_status expand_f16(xf_model *m, const float **f32, xf_error *err)
             free(f);
             if (no)
                 m->owned = no;
-            return xf__fail(err, XF_ERR_NOMEM, "out of memory expanding F16 tensor '%s'",
-                            t->name);
+            return xf__fail(err, XF_ERR_NOMEM, "out of memory expanding F16 tensor '%s'", t->name);
         }
         m->owned = no;
         m->owned[m->n_owned++] = f;
@@ -56,7 +55,8 @@ static xf_status load(xf_model *m, const xf_open_opts *opts, xf_error *err)
     if ((s = xf__wfile_get_str(wf, XF_KEY_GRAPH, &graph, err))) {
         const char *kind = NULL;
         if (xf__wfile_get_str(wf, XF_KEY_KIND, &kind, NULL) == XF_OK && strcmp(kind, "head") == 0)
-            return xf__fail(err, XF_ERR_FORMAT, "a classifier head, not a backbone (it classifies "
+            return xf__fail(err, XF_ERR_FORMAT,
+                            "a classifier head, not a backbone (it classifies "
                             "features: give it to classify -m; xfer-inspect shows it)");
         return s;
     }
@@ -73,8 +73,7 @@ static xf_status load(xf_model *m, const xf_open_opts *opts, xf_error *err)
         s = xf__graph_bind(&m->graph, wf, f32, used, err);
     for (int i = 0; !s && i < wf->n_t; i++)
         if (!used[i])
-            s = xf__fail(err, XF_ERR_FORMAT, "tensor '%s' is not used by the graph",
-                         wf->t[i].name);
+            s = xf__fail(err, XF_ERR_FORMAT, "tensor '%s' is not used by the graph", wf->t[i].name);
     free(used);
     free(f32);
     if (s || (s = xf__meta_read(wf, &m->graph, &m->meta, err)))

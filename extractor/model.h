@@ -11,11 +11,11 @@
 
 struct xf_model {
     xf_wfile *wf;
-    xf_meta meta;    /* validated metadata (borrowing wf's strings) */
-    xf_graph graph;  /* parsed, bound to wf's tensors */
-    float **owned;   /* F16 tensors expanded to F32 */
+    xf_meta meta;   /* validated metadata (borrowing wf's strings) */
+    xf_graph graph; /* parsed, bound to wf's tensors */
+    float **owned;  /* F16 tensors expanded to F32 */
     int n_owned;
-    xf_preproc pp;   /* the file's preprocessing */
+    xf_preproc pp; /* the file's preprocessing */
 };
 
 #endif /* XF_MODEL_H */

@@ -53,15 +53,16 @@ xf_status xf__node_backward(const xf_graph *g, int i, float *const *bufs, float 
         dx[k] = grads[nd->in[k]];
     }
     if (!d->backward)
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "no backward pass for %s node '%s'%s",
-                        d->name, nd->name,
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "no backward pass for %s node '%s'%s", d->name,
+                        nd->name,
                         nd->op == XF_OP_SOFTMAX ? " (train the logits, not the softmax)" : "");
     if (d->act_input && !xf__act_invertible(nd->act))
         xf__act_backward_x(x[0], dy, xf__node_floats(nd, n), nd->act);
     else if (!xf__act_invertible(nd->act))
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "node '%s': a fused %s activation has no "
-                        "backward pass (split it into an act node)", nd->name,
-                        xf__act_name(nd->act));
+        return xf__fail(err, XF_ERR_UNSUPPORTED,
+                        "node '%s': a fused %s activation has no "
+                        "backward pass (split it into an act node)",
+                        nd->name, xf__act_name(nd->act));
     else
         xf__act_backward(bufs[i], dy, xf__node_floats(nd, n), nd->act);
     d->backward(g, nd, x, bufs[i], dy, dx, n, scratch, dw, db);

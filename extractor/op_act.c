@@ -25,8 +25,9 @@ static inline float exp_poly(float x)
     x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
     float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest, no libm */
     float r = x - n * 0.693145752f - n * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666418f +
-                     r * (0.00833340362f + r * 0.00138874701f)))));
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f +
+                                                  r * (0.0416666418f + r * (0.00833340362f +
+                                                                            r * 0.00138874701f)))));
     int32_t bits = (int32_t) ((n + 127.0f) * 8388608.0f); /* 2^n's bits: no integer vector ops */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
@@ -38,15 +39,18 @@ static inline float exp_poly(float x)
 static inline float one_plus_erf(float x)
 {
     float a = x < 0 ? -x : x, t = 1.0f / (1.0f + 0.3275911f * a);
-    float q = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
-              t * (-1.453152027f + t * 1.061405429f)))) * exp_poly(-a * a);
+    float q = t *
+              (0.254829592f +
+               t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f)))) *
+              exp_poly(-a * a);
     return x < 0 ? q : 2.0f - q;
 }
 
 XF_CLONES void xf__act_apply(float *restrict x, size_t n, xf_act act)
 {
     switch (act) {
-    case XF_ACT_NONE: break;
+    case XF_ACT_NONE:
+        break;
     case XF_ACT_RELU:
         for (size_t i = 0; i < n; i++)
             x[i] = x[i] > 0 ? x[i] : 0;
@@ -79,7 +83,8 @@ XF_CLONES void xf__act_apply(float *restrict x, size_t n, xf_act act)
         for (size_t i = 0; i < n; i++)
             x[i] = 0.5f * x[i] * one_plus_erf(x[i] * (float) M_SQRT1_2);
         break;
-    case XF_ACT_COUNT_: break;
+    case XF_ACT_COUNT_:
+        break;
     }
 }
 
@@ -110,16 +115,26 @@ XF_CLONES void xf__bias_act_rows(float *restrict y, int64_t rows, int64_t c,
 double xf__act_ref(double x, xf_act act)
 {
     switch (act) {
-    case XF_ACT_NONE: return x;
-    case XF_ACT_RELU: return x > 0 ? x : 0;
-    case XF_ACT_RELU6: return x > 0 ? (x < 6 ? x : 6) : 0;
-    case XF_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    case XF_ACT_LEAKY: return x > 0 ? x : 0.01 * x;
-    case XF_ACT_SILU: return x / (1 + exp(-x));
-    case XF_ACT_HARDSIGMOID: return fmin(fmax(x + 3, 0), 6) / 6;
-    case XF_ACT_HARDSWISH: return x * fmin(fmax(x + 3, 0), 6) / 6;
-    case XF_ACT_GELU: return 0.5 * x * (1 + erf(x * M_SQRT1_2));
-    case XF_ACT_COUNT_: break;
+    case XF_ACT_NONE:
+        return x;
+    case XF_ACT_RELU:
+        return x > 0 ? x : 0;
+    case XF_ACT_RELU6:
+        return x > 0 ? (x < 6 ? x : 6) : 0;
+    case XF_ACT_SIGMOID:
+        return 1 / (1 + exp(-x));
+    case XF_ACT_LEAKY:
+        return x > 0 ? x : 0.01 * x;
+    case XF_ACT_SILU:
+        return x / (1 + exp(-x));
+    case XF_ACT_HARDSIGMOID:
+        return fmin(fmax(x + 3, 0), 6) / 6;
+    case XF_ACT_HARDSWISH:
+        return x * fmin(fmax(x + 3, 0), 6) / 6;
+    case XF_ACT_GELU:
+        return 0.5 * x * (1 + erf(x * M_SQRT1_2));
+    case XF_ACT_COUNT_:
+        break;
     }
     return x;
 }
@@ -127,7 +142,8 @@ double xf__act_ref(double x, xf_act act)
 void xf__act_backward(const float *y, float *dy, size_t n, xf_act act)
 {
     switch (act) {
-    case XF_ACT_NONE: break;
+    case XF_ACT_NONE:
+        break;
     case XF_ACT_RELU:
         for (size_t i = 0; i < n; i++)
             dy[i] = y[i] > 0 ? dy[i] : 0;
@@ -151,7 +167,8 @@ void xf__act_backward(const float *y, float *dy, size_t n, xf_act act)
     case XF_ACT_SILU:
     case XF_ACT_HARDSWISH:
     case XF_ACT_GELU:
-    case XF_ACT_COUNT_: XF_ASSERT(0); /* callers use xf__act_backward_x */
+    case XF_ACT_COUNT_:
+        XF_ASSERT(0); /* callers use xf__act_backward_x */
     }
 }
 
@@ -160,10 +177,17 @@ void xf__act_backward_x(const float *x, float *dy, size_t n, xf_act act)
     for (size_t i = 0; i < n; i++) {
         float v = x[i], d = 1;
         switch (act) {
-        case XF_ACT_NONE: break;
-        case XF_ACT_RELU: d = v > 0; break;
-        case XF_ACT_RELU6: d = v > 0 && v < 6; break;
-        case XF_ACT_LEAKY: d = v > 0 ? 1.0f : 0.01f; break;
+        case XF_ACT_NONE:
+            break;
+        case XF_ACT_RELU:
+            d = v > 0;
+            break;
+        case XF_ACT_RELU6:
+            d = v > 0 && v < 6;
+            break;
+        case XF_ACT_LEAKY:
+            d = v > 0 ? 1.0f : 0.01f;
+            break;
         case XF_ACT_SIGMOID: {
             float s = 1.0f / (1.0f + expf(-v));
             d = s * (1 - s);
@@ -174,13 +198,18 @@ void xf__act_backward_x(const float *x, float *dy, size_t n, xf_act act)
             d = s * (1 + v * (1 - s));
             break;
         }
-        case XF_ACT_HARDSIGMOID: d = v > -3 && v < 3 ? 1.0f / 6.0f : 0; break;
-        case XF_ACT_HARDSWISH: d = v < -3 ? 0 : v > 3 ? 1 : (2 * v + 3) / 6.0f; break;
+        case XF_ACT_HARDSIGMOID:
+            d = v > -3 && v < 3 ? 1.0f / 6.0f : 0;
+            break;
+        case XF_ACT_HARDSWISH:
+            d = v < -3 ? 0 : v > 3 ? 1 : (2 * v + 3) / 6.0f;
+            break;
         case XF_ACT_GELU:
             d = 0.5f * (1.0f + erff(v * (float) M_SQRT1_2)) +
                 v * expf(-0.5f * v * v) * (float) (0.5 * M_2_SQRTPI * M_SQRT1_2);
             break;
-        case XF_ACT_COUNT_: break;
+        case XF_ACT_COUNT_:
+            break;
         }
         dy[i] *= d;
     }

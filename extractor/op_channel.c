@@ -80,8 +80,8 @@ static void prelu_forward(const xf_graph *g, const xf_node *nd, const float *con
     xf__prelu(x[0], rows_of(nd, n), nd->c, nd->weight, y);
 }
 
-static void prelu_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
-                              float *y, int n)
+static void prelu_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                              int n)
 {
     (void) g;
     for (int64_t r = 0; r < rows_of(nd, n); r++)
@@ -92,8 +92,8 @@ static void prelu_forward_ref(const xf_graph *g, const xf_node *nd, const float 
 }
 
 static void prelu_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
-                           const float *y, const float *dy, float *const *dx, int n,
-                           float *scratch, float *dw, float *db)
+                           const float *y, const float *dy, float *const *dx, int n, float *scratch,
+                           float *dw, float *db)
 {
     (void) g, (void) y, (void) scratch, (void) db;
     xf__prelu_backward(x[0], rows_of(nd, n), nd->c, nd->weight, dy, dx[0], dw);
@@ -173,8 +173,8 @@ static void slice_forward(const xf_graph *g, const xf_node *nd, const float *con
     xf__slice(x[0], rows_of(nd, n), g->nodes[nd->in[0]].c, nd->begin, nd->end, y);
 }
 
-static void slice_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
-                              float *y, int n)
+static void slice_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                              int n)
 {
     int64_t xc = g->nodes[nd->in[0]].c;
     for (int64_t r = 0; r < rows_of(nd, n); r++)
@@ -183,8 +183,8 @@ static void slice_forward_ref(const xf_graph *g, const xf_node *nd, const float 
 }
 
 static void slice_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
-                           const float *y, const float *dy, float *const *dx, int n,
-                           float *scratch, float *dw, float *db)
+                           const float *y, const float *dy, float *const *dx, int n, float *scratch,
+                           float *dw, float *db)
 {
     (void) x, (void) y, (void) scratch, (void) dw, (void) db;
     if (dx[0])

@@ -3,10 +3,10 @@
  * It is: 1x1 stride-1 convolutions as GEMMs over each image's pixels; everything else as
  * row-chunked im2col + GEMM (chunks sized to stay in cache), bias + activation applied while
  * the chunk is hot. GEMM shapes never depend on the batch size, so an image's features are
- * bit-identical in any batch; direct-loop references of forward and backward for the tests. Weights are (kh, kw,
- * cin / groups, cout) row-major, as the converters store them; group g maps input channels
- * [g*cin/G, (g+1)*cin/G) to output channels [g*cout/G, (g+1)*cout/G), one GEMM per group on a
- * column block of the weights. Dilation spaces the taps. It is not: depthwise (op_dwconv2d.c).
+ * bit-identical in any batch; direct-loop references of forward and backward for the tests. Weights
+ * are (kh, kw, cin / groups, cout) row-major, as the converters store them; group g maps input
+ * channels [g*cin/G, (g+1)*cin/G) to output channels [g*cout/G, (g+1)*cout/G), one GEMM per group
+ * on a column block of the weights. Dilation spaces the taps. It is not: depthwise (op_dwconv2d.c).
  */
 #include "gemm.h"
 #include "ops.h"
@@ -15,7 +15,6 @@
 
 #define CHUNK_FLOATS (1 << 18) /* im2col chunk budget: 1 MiB */
 #define MIN_ROWS     128
-
 
 static int is_pointwise(const xf_node *nd)
 {
@@ -197,8 +196,8 @@ void xf__conv2d_backward(const xf_node *nd, const float *x, int n, int64_t ih, i
                     xf__sgemm_gen(1, 0, k, og, rows, col, k, dyg, cout, dw + gi * og, cout, 1);
                 }
                 if (dxb) { /* dcol = dy[:, group cols] @ W[:, group cols]^T */
-                    xf__sgemm_gen(0, 1, rows, k, og, dyg, cout, nd->weight + gi * og, cout,
-                                  dcol, k, 0);
+                    xf__sgemm_gen(0, 1, rows, k, og, dyg, cout, nd->weight + gi * og, cout, dcol, k,
+                                  0);
                     col2im_add(nd, dcol, ih, iw, cin, gi * cg, cg, r0, rows, dxb);
                 }
             }
@@ -238,7 +237,10 @@ static void conv2d_backward_ref_k(const xf_node *nd, const float *x, int n, int6
                                 int64_t xi = ((b * ih + iy) * iw + ix) * cin + co / og * cg + ci;
                                 s += g * (double) x[xi];
                                 if (dx)
-                                    dx[xi] += (float) (g * (double) nd->weight[((ky * nd->kw + kx) * cg + ci) * cout + co]);
+                                    dx[xi] +=
+                                        (float) (g *
+                                                 (double) nd->weight
+                                                     [((ky * nd->kw + kx) * cg + ci) * cout + co]);
                             }
                     if (dw)
                         dw[((ky * nd->kw + kx) * cg + ci) * cout + co] += (float) s;
@@ -297,8 +299,8 @@ static void conv2d_backward(const xf_graph *g, const xf_node *nd, const float *c
 }
 
 static void conv2d_backward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
-                                const float *y, const float *dy, float *const *dx, int n,
-                                float *dw, float *db)
+                                const float *y, const float *dy, float *const *dx, int n, float *dw,
+                                float *db)
 {
     (void) y;
     const xf_node *xn = &g->nodes[nd->in[0]];

@@ -58,8 +58,8 @@ static void dense_forward(const xf_graph *g, const xf_node *nd, const float *con
     xf__dense(nd, x[0], n, in_len(g, nd), y);
 }
 
-static void dense_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
-                              float *y, int n)
+static void dense_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                              int n)
 {
     int64_t in = in_len(g, nd);
     for (int64_t r = 0; r < (int64_t) n; r++)
@@ -72,8 +72,8 @@ static void dense_forward_ref(const xf_graph *g, const xf_node *nd, const float 
 }
 
 static void dense_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
-                           const float *y, const float *dy, float *const *dx, int n,
-                           float *scratch, float *dw, float *db)
+                           const float *y, const float *dy, float *const *dx, int n, float *scratch,
+                           float *dw, float *db)
 {
     (void) y, (void) scratch;
     xf__dense_backward(nd, x[0], n, in_len(g, nd), dy, dx[0], dw, db);

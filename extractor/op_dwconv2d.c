@@ -10,10 +10,9 @@
 
 #include <string.h>
 
-
 /* mult == 1: y[oy, ox, :] = sum over taps of x[iy, ix, :] * w[ky, kx, :] */
-XF_CLONES static void dw_mult1(const xf_node *nd, const float *restrict x, int64_t ih,
-                               int64_t iw, int64_t c, float *restrict y)
+XF_CLONES static void dw_mult1(const xf_node *nd, const float *restrict x, int64_t ih, int64_t iw,
+                               int64_t c, float *restrict y)
 {
     for (int64_t oy = 0; oy < nd->h; oy++)
         for (int64_t ox = 0; ox < nd->w; ox++) {
@@ -212,8 +211,8 @@ static int dwconv2d_weight_shape(const xf_graph *g, const xf_node *nd, int64_t *
     return 4;
 }
 
-static void dwconv2d_forward(const xf_graph *g, const xf_node *nd, const float *const *x,
-                             float *y, int n, float *scratch)
+static void dwconv2d_forward(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                             int n, float *scratch)
 {
     (void) scratch;
     const xf_node *xn = &g->nodes[nd->in[0]];

@@ -131,8 +131,8 @@ static void concat_forward_ref(const xf_graph *g, const xf_node *nd, const float
         int64_t o = 0;
         for (int k = 0; k < nd->n_in; k++)
             for (int64_t j = 0; j < g->nodes[nd->in[k]].c; j++, o++)
-                y[p * nd->c + o] = (float) xf__act_ref(
-                    (double) x[k][p * g->nodes[nd->in[k]].c + j], nd->act);
+                y[p * nd->c + o] =
+                    (float) xf__act_ref((double) x[k][p * g->nodes[nd->in[k]].c + j], nd->act);
     }
 }
 

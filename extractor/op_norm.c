@@ -101,8 +101,8 @@ static xf_status layernorm_infer(const xf_graph *g, xf_node *nd, xf_error *err)
     return XF_OK;
 }
 
-static void layernorm_forward(const xf_graph *g, const xf_node *nd, const float *const *x,
-                              float *y, int n, float *scratch)
+static void layernorm_forward(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                              int n, float *scratch)
 {
     (void) g, (void) scratch;
     xf__layernorm(nd, x[0], n * nd->h * nd->w, nd->c, y);

@@ -120,8 +120,8 @@ void xf__gap_backward(const float *dy, int n, int64_t hw, int64_t c, float *dx)
 }
 
 /* ---- references and descriptors ---- */
-static void window_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
-                       int64_t c, float *y)
+static void window_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t c,
+                       float *y)
 {
     int is_max = nd->op == XF_OP_MAXPOOL;
     for (int b = 0; b < n; b++)
@@ -158,16 +158,16 @@ static void pool_forward(const xf_graph *g, const xf_node *nd, const float *cons
     xf__pool2d(nd, x[0], n, xn->h, xn->w, xn->c, y);
 }
 
-static void pool_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x,
-                             float *y, int n)
+static void pool_forward_ref(const xf_graph *g, const xf_node *nd, const float *const *x, float *y,
+                             int n)
 {
     const xf_node *xn = &g->nodes[nd->in[0]];
     window_ref(nd, x[0], n, xn->h, xn->w, xn->c, y);
 }
 
 static void pool_backward(const xf_graph *g, const xf_node *nd, const float *const *x,
-                          const float *y, const float *dy, float *const *dx, int n,
-                          float *scratch, float *dw, float *db)
+                          const float *y, const float *dy, float *const *dx, int n, float *scratch,
+                          float *dw, float *db)
 {
     (void) y, (void) scratch, (void) dw, (void) db;
     const xf_node *xn = &g->nodes[nd->in[0]];

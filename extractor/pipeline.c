@@ -7,9 +7,9 @@
  * depend on the thread count. Memory is bounded by the ring, whatever the number of inputs.
  * It is not: output formatting or argument parsing.
  */
+#include "pipeline.h"
 #include "gemm.h"
 #include "model.h"
-#include "pipeline.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -221,8 +221,10 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
             s = o->emit(o->user, first + i, paths[first + i], sl->st[i],
                         ok ? sl->out + i * (size_t) p.dim : NULL, ok ? NULL : sl->reason[i], err);
             if (!s && o->max_failures && *n_failed >= o->max_failures)
-                s = xf__fail(err, XF_ERR_STOPPED, "stopped after %zu failed inputs "
-                             "(--max-failures)", *n_failed);
+                s = xf__fail(err, XF_ERR_STOPPED,
+                             "stopped after %zu failed inputs "
+                             "(--max-failures)",
+                             *n_failed);
         }
         pthread_mutex_lock(&p.mu);
         sl->state = SLOT_EMPTY;

@@ -12,14 +12,14 @@ typedef xf_status (*xf_emit_fn)(void *user, size_t idx, const char *path, xf_sta
                                 const float *vec, const char *reason, xf_error *err);
 
 typedef struct {
-    int threads;             /* worker threads (>= 1), one session each          */
-    int batch;               /* images per forward pass                           */
-    xf_preproc pp;           /* decoding + preprocessing                          */
-    xf_session_opts so;      /* layers and pooling (max_batch is set to batch)    */
+    int threads;        /* worker threads (>= 1), one session each          */
+    int batch;          /* images per forward pass                           */
+    xf_preproc pp;      /* decoding + preprocessing                          */
+    xf_session_opts so; /* layers and pooling (max_batch is set to batch)    */
     xf_emit_fn emit;
     void *user;
-    size_t max_failures;     /* stop after this many failed inputs (0: never)     */
-    size_t start;            /* first index to process (resume)                  */
+    size_t max_failures; /* stop after this many failed inputs (0: never)     */
+    size_t start;        /* first index to process (resume)                  */
 } xf_pipeline_opts;
 
 /* Returns XF_OK when every input was attempted, XF_ERR_STOPPED when max_failures stopped it, or

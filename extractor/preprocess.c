@@ -3,7 +3,8 @@
  * It is: EXIF orientation, resize of the shorter side to size/crop_pct with antialiased
  * bilinear (Pillow's BILINEAR: triangle filter widened by the downscale factor, i.e. area-like
  * averaging when shrinking), center crop (only the cropped output pixels are computed), or for
- * training a seeded random resized crop + flip, and (v/255 - mean) / std. It is not: decoding (image.c).
+ * training a seeded random resized crop + flip, and (v/255 - mean) / std. It is not: decoding
+ * (image.c).
  */
 #include "image.h"
 #include "io.h"
@@ -23,14 +24,30 @@ static uint64_t splitmix(uint64_t *s)
 static void orient_src(int o, int w, int h, int x, int y, int *sx, int *sy)
 {
     switch (o) {
-    case 2: *sx = w - 1 - x, *sy = y; break;
-    case 3: *sx = w - 1 - x, *sy = h - 1 - y; break;
-    case 4: *sx = x, *sy = h - 1 - y; break;
-    case 5: *sx = y, *sy = x; break;
-    case 6: *sx = y, *sy = h - 1 - x; break;
-    case 7: *sx = w - 1 - y, *sy = h - 1 - x; break;
-    case 8: *sx = w - 1 - y, *sy = x; break;
-    default: *sx = x, *sy = y; break;
+    case 2:
+        *sx = w - 1 - x, *sy = y;
+        break;
+    case 3:
+        *sx = w - 1 - x, *sy = h - 1 - y;
+        break;
+    case 4:
+        *sx = x, *sy = h - 1 - y;
+        break;
+    case 5:
+        *sx = y, *sy = x;
+        break;
+    case 6:
+        *sx = y, *sy = h - 1 - x;
+        break;
+    case 7:
+        *sx = w - 1 - y, *sy = h - 1 - x;
+        break;
+    case 8:
+        *sx = w - 1 - y, *sy = x;
+        break;
+    default:
+        *sx = x, *sy = y;
+        break;
     }
 }
 
@@ -205,7 +222,8 @@ static xf_status check_pp(const xf_preproc *pp, xf_error *err)
     if (!pp || pp->size_h < 1 || pp->size_w < 1 || pp->size_h > 8192 || pp->size_w > 8192)
         return xf__fail(err, XF_ERR_ARG, "input size must be 1..8192");
     if (!(pp->crop_pct > 0.05f && pp->crop_pct <= 1.0f))
-        return xf__fail(err, XF_ERR_ARG, "crop fraction %g outside (0.05, 1]", (double) pp->crop_pct);
+        return xf__fail(err, XF_ERR_ARG, "crop fraction %g outside (0.05, 1]",
+                        (double) pp->crop_pct);
     for (int c = 0; c < 3; c++)
         if (!(pp->std[c] > 0) || !isfinite(pp->mean[c]))
             return xf__fail(err, XF_ERR_ARG, "std must be > 0 and mean finite");

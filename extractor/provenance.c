@@ -35,13 +35,14 @@ char *xf__provenance_make(const xf_model *m, const xf_preproc *pp, const xf_sess
     cJSON *j = cJSON_CreateObject(), *layers = cJSON_CreateArray(), *in = cJSON_CreateObject();
     int n = so->n_layers ? so->n_layers : 1;
     for (int l = 0; layers && l < n; l++)
-        cJSON_AddItemToArray(layers, cJSON_CreateString(so->n_layers ? so->layers[l]
-                                                                     : xf_model_default_layer(m)));
+        cJSON_AddItemToArray(
+            layers, cJSON_CreateString(so->n_layers ? so->layers[l] : xf_model_default_layer(m)));
     cJSON_AddItemToObject(in, "height", cJSON_CreateNumber(pp->size_h));
     cJSON_AddItemToObject(in, "width", cJSON_CreateNumber(pp->size_w));
     cJSON_AddItemToObject(in, "crop_pct", num((double) pp->crop_pct));
-    cJSON_AddItemToObject(in, "resize", cJSON_CreateString("shorter_side_bilinear_antialias,"
-                                                           "center_crop"));
+    cJSON_AddItemToObject(in, "resize",
+                          cJSON_CreateString("shorter_side_bilinear_antialias,"
+                                             "center_crop"));
     cJSON_AddItemToObject(in, "mean", floats3(pp->mean));
     cJSON_AddItemToObject(in, "std", floats3(pp->std));
     cJSON_AddItemToObject(in, "exif_rotate", cJSON_CreateBool(pp->exif_rotate));
@@ -169,9 +170,8 @@ char *xf__provenance_add_shard(const char *json, const xf_shard *sh)
 static long jint(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15
-               ? (long) v->valuedouble
-               : -1;
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15 ? (long) v->valuedouble
+                                                                             : -1;
 }
 
 xf_status xf__provenance_take_shard(char *json, xf_shard *sh, int drop, xf_error *err)

@@ -81,7 +81,8 @@ static size_t plan(const xf_graph *g, const unsigned char *needed, const int *la
             for (int p = 0; p < n_placed; p++) {
                 int j = placed[p];
                 int overlap_time = !(last[j] < i || last[i] < j);
-                size_t jend = offset[j] + ((xf__node_floats(&g->nodes[j], batch) + 15) & ~(size_t) 15);
+                size_t jend =
+                    offset[j] + ((xf__node_floats(&g->nodes[j], batch) + 15) & ~(size_t) 15);
                 if (overlap_time && off < jend && offset[j] < off + order[a].size) {
                     off = jend;
                     moved = 1;
@@ -123,7 +124,7 @@ static xf_status resolve(const xf_model *model, const xf_session_opts *o, int *l
 }
 
 xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts, int64_t *dim,
-                          xf_error *err)
+                           xf_error *err)
 {
     int layer[XF_MAX_LAYERS], n;
     return resolve(model, opts, layer, &n, dim, err);
@@ -183,8 +184,8 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     size_t total = plan(g, s->needed, last, o.max_batch, s->offset);
     free(last);
     size_t bytes;
-    if (!total || !xf__mul_size(total, sizeof(float), &bytes) ||
-        !(s->arena = xf__alloc(bytes)) || !(s->scratch = xf__alloc(scratch * sizeof(float)))) {
+    if (!total || !xf__mul_size(total, sizeof(float), &bytes) || !(s->arena = xf__alloc(bytes)) ||
+        !(s->scratch = xf__alloc(scratch * sizeof(float)))) {
         xf_session_free(s);
         return xf__fail(err, XF_ERR_NOMEM, "out of memory for a %zu MiB activation arena",
                         total * sizeof(float) >> 20);

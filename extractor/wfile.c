@@ -5,8 +5,8 @@
  * section; the writer (complete files only, through io.c). It is not: graph semantics (graph.c) or
  * model policy (model.c); it knows keys only as typed values.
  */
-#include "io.h"
 #include "wfile.h"
+#include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,8 +71,7 @@ static xf_status rd_str(cursor *c, char **out, uint64_t max, const char *what)
     str[n] = 0;
     if (strlen(str) != n) {
         free(str);
-        return xf__fail(c->err, XF_ERR_FORMAT, "%s: %s: string contains a NUL byte", c->name,
-                        what);
+        return xf__fail(c->err, XF_ERR_FORMAT, "%s: %s: string contains a NUL byte", c->name, what);
     }
     c->pos += (size_t) n;
     *out = str;
@@ -84,15 +83,19 @@ static size_t scalar_size(uint32_t t)
     switch (t) {
     case XF_GGUF_U8:
     case XF_GGUF_I8:
-    case XF_GGUF_BOOL: return 1;
+    case XF_GGUF_BOOL:
+        return 1;
     case XF_GGUF_U16:
-    case XF_GGUF_I16: return 2;
+    case XF_GGUF_I16:
+        return 2;
     case XF_GGUF_U32:
     case XF_GGUF_I32:
-    case XF_GGUF_F32: return 4;
+    case XF_GGUF_F32:
+        return 4;
     case XF_GGUF_U64:
     case XF_GGUF_I64:
-    case XF_GGUF_F64: return 8;
+    case XF_GGUF_F64:
+        return 8;
     }
     return 0;
 }
@@ -107,21 +110,69 @@ static xf_status rd_num(cursor *c, uint32_t t, xf_kv *kv, double *d, const char 
         return s;
     double v = 0;
     switch (t) {
-    case XF_GGUF_U8: v = b[0]; break;
+    case XF_GGUF_U8:
+        v = b[0];
+        break;
     case XF_GGUF_BOOL:
         if (b[0] > 1)
             return xf__fail(c->err, XF_ERR_FORMAT, "%s: %s: bool value %u", c->name, what, b[0]);
         v = b[0];
         break;
-    case XF_GGUF_I8: v = (int8_t) b[0]; break;
-    case XF_GGUF_U16: { uint16_t x; memcpy(&x, b, 2); v = x; break; }
-    case XF_GGUF_I16: { int16_t x; memcpy(&x, b, 2); v = x; break; }
-    case XF_GGUF_U32: { uint32_t x; memcpy(&x, b, 4); v = x; break; }
-    case XF_GGUF_I32: { int32_t x; memcpy(&x, b, 4); v = x; break; }
-    case XF_GGUF_F32: { float x; memcpy(&x, b, 4); v = (double) x; break; }
-    case XF_GGUF_U64: { uint64_t x; memcpy(&x, b, 8); v = (double) x; if (kv) kv->num.u = x; break; }
-    case XF_GGUF_I64: { int64_t x; memcpy(&x, b, 8); v = (double) x; if (kv) kv->num.i = x; break; }
-    case XF_GGUF_F64: { double x; memcpy(&x, b, 8); v = x; break; }
+    case XF_GGUF_I8:
+        v = (int8_t) b[0];
+        break;
+    case XF_GGUF_U16: {
+        uint16_t x;
+        memcpy(&x, b, 2);
+        v = x;
+        break;
+    }
+    case XF_GGUF_I16: {
+        int16_t x;
+        memcpy(&x, b, 2);
+        v = x;
+        break;
+    }
+    case XF_GGUF_U32: {
+        uint32_t x;
+        memcpy(&x, b, 4);
+        v = x;
+        break;
+    }
+    case XF_GGUF_I32: {
+        int32_t x;
+        memcpy(&x, b, 4);
+        v = x;
+        break;
+    }
+    case XF_GGUF_F32: {
+        float x;
+        memcpy(&x, b, 4);
+        v = (double) x;
+        break;
+    }
+    case XF_GGUF_U64: {
+        uint64_t x;
+        memcpy(&x, b, 8);
+        v = (double) x;
+        if (kv)
+            kv->num.u = x;
+        break;
+    }
+    case XF_GGUF_I64: {
+        int64_t x;
+        memcpy(&x, b, 8);
+        v = (double) x;
+        if (kv)
+            kv->num.i = x;
+        break;
+    }
+    case XF_GGUF_F64: {
+        double x;
+        memcpy(&x, b, 8);
+        v = x;
+        break;
+    }
     }
     if (kv) {
         kv->num.f = v;
@@ -179,9 +230,9 @@ static xf_status read_kv(cursor *c, xf_kv *kv)
         }
         size_t es = scalar_size(kv->arr_type);
         if (es == 0)
-            return xf__fail(c->err, kv->arr_type == XF_GGUF_ARR ? XF_ERR_UNSUPPORTED : XF_ERR_FORMAT,
-                            "%s: key '%s': array element type %u not allowed", c->name, kv->key,
-                            kv->arr_type);
+            return xf__fail(
+                c->err, kv->arr_type == XF_GGUF_ARR ? XF_ERR_UNSUPPORTED : XF_ERR_FORMAT,
+                "%s: key '%s': array element type %u not allowed", c->name, kv->key, kv->arr_type);
         size_t bytes;
         if (!xf__mul_size((size_t) n, es, &bytes) || bytes > c->len - c->pos)
             return truncated(c, kv->key);
@@ -238,8 +289,8 @@ static xf_status read_tensor_info(cursor *c, xf_wtensor *t)
         if ((s = rd_u64(c, &d, t->name)))
             return s;
         if (d < 1 || d > INT32_MAX || !xf__mul_size(n, (size_t) d, &n))
-            return xf__fail(c->err, XF_ERR_BOUNDS, "%s: tensor '%s': dimension %u is %llu",
-                            c->name, t->name, i, (unsigned long long) d);
+            return xf__fail(c->err, XF_ERR_BOUNDS, "%s: tensor '%s': dimension %u is %llu", c->name,
+                            t->name, i, (unsigned long long) d);
         t->ne[i] = (int64_t) d;
     }
     for (int i = t->n_dims; i < XF_WFILE_MAX_DIMS; i++)
@@ -252,8 +303,7 @@ static xf_status read_tensor_info(cursor *c, xf_wtensor *t)
                         "%s: tensor '%s': type %u (only F32=0 and F16=1 are supported)", c->name,
                         t->name, t->type);
     if (!xf__mul_size(n, t->type == XF_TYPE_F32 ? 4 : 2, &t->nbytes))
-        return xf__fail(c->err, XF_ERR_BOUNDS, "%s: tensor '%s': size overflows", c->name,
-                        t->name);
+        return xf__fail(c->err, XF_ERR_BOUNDS, "%s: tensor '%s': size overflows", c->name, t->name);
     return XF_OK;
 }
 
@@ -297,8 +347,7 @@ static xf_status parse(xf_wfile *wf, const char *name, unsigned flags, xf_error 
         return s;
     if (n_t > XF_WFILE_MAX_TENSORS || n_kv > XF_WFILE_MAX_KV)
         return xf__fail(err, XF_ERR_BOUNDS, "%s: %llu tensors / %llu metadata keys (limit %d)",
-                        name, (unsigned long long) n_t, (unsigned long long) n_kv,
-                        XF_WFILE_MAX_KV);
+                        name, (unsigned long long) n_t, (unsigned long long) n_kv, XF_WFILE_MAX_KV);
     wf->kv = calloc((size_t) n_kv + 1, sizeof *wf->kv);
     wf->t = calloc((size_t) n_t + 1, sizeof *wf->t);
     if (!wf->kv || !wf->t)
@@ -401,8 +450,8 @@ static xf_status parse(xf_wfile *wf, const char *name, unsigned flags, xf_error 
     }
     free(ptr);
     if (data_len > expect)
-        return xf__fail(err, XF_ERR_FORMAT, "%s: %zu unaccounted bytes after the last tensor",
-                        name, data_len - expect);
+        return xf__fail(err, XF_ERR_FORMAT, "%s: %zu unaccounted bytes after the last tensor", name,
+                        data_len - expect);
 
     /* our semantics version */
     const xf_kv *fv = xf__wfile_kv(wf, "xfer.format_version");
@@ -502,8 +551,8 @@ xf_status xf__wfile_get_str(const xf_wfile *wf, const char *key, const char **ou
 {
     const xf_kv *kv = xf__wfile_kv(wf, key);
     if (!kv || kv->type != XF_GGUF_STR)
-        return xf__fail(err, XF_ERR_FORMAT, "%s metadata key '%s'", kv ? "wrong type for" : "missing",
-                        key);
+        return xf__fail(err, XF_ERR_FORMAT, "%s metadata key '%s'",
+                        kv ? "wrong type for" : "missing", key);
     *out = kv->str;
     return XF_OK;
 }
@@ -557,7 +606,8 @@ xf_status xf__wfile_get_f32s(const xf_wfile *wf, const char *key, float *out, in
     return XF_OK;
 }
 
-/* ---- CRC32C (Castagnoli) ---------------------------------------------------------------------- */
+/* ---- CRC32C (Castagnoli) ----------------------------------------------------------------------
+ */
 static uint32_t crc_table[256];
 
 static void crc_init(void)
@@ -619,7 +669,8 @@ xf_status xf__wfile_verify(const xf_wfile *wf, xf_error *err)
     return XF_OK;
 }
 
-/* ---- writer ------------------------------------------------------------------------------------ */
+/* ---- writer ------------------------------------------------------------------------------------
+ */
 typedef struct {
     char *key;
     uint32_t type, arr_type;
@@ -765,8 +816,7 @@ int xf__ww_strs(xf_wwriter *w, const char *key, const char *const *vals, int n)
     return 1;
 }
 
-int xf__ww_tensor(xf_wwriter *w, const char *name, int n_dims, const int64_t *ne,
-                  const float *data)
+int xf__ww_tensor(xf_wwriter *w, const char *name, int n_dims, const int64_t *ne, const float *data)
 {
     if (n_dims < 1 || n_dims > XF_WFILE_MAX_DIMS)
         return 0;
@@ -909,7 +959,8 @@ xf_status xf__ww_write(xf_wwriter *w, const char *path, xf_error *err)
     xf_out o;
     if ((s = xf__out_open(&o, path, XF_OUT_TEMP, err)))
         goto done;
-    if (fwrite(head.p, 1, head.len, o.f) != head.len || fwrite(data.p, 1, data.len, o.f) != data.len) {
+    if (fwrite(head.p, 1, head.len, o.f) != head.len ||
+        fwrite(data.p, 1, data.len, o.f) != data.len) {
         s = xf__fail(err, XF_ERR_WRITE, "%s: write failed: %s", path, strerror(errno));
         xf__out_discard(&o, 0);
         goto done;

@@ -43,18 +43,18 @@ typedef struct {
         uint64_t u; /* exact for unsigned integer types */
         int64_t i;  /* exact for signed integer types   */
         double f;   /* every numeric type, converted     */
-    } num;         /* scalar numeric value (xfer-inspect prints it; others use the getters) */
-    char *str;     /* scalar string (NUL-terminated copy) */
-    char **strs;   /* string array (copies) */
-    double *nums;  /* numeric array, converted */
+    } num;          /* scalar numeric value (xfer-inspect prints it; others use the getters) */
+    char *str;      /* scalar string (NUL-terminated copy) */
+    char **strs;    /* string array (copies) */
+    double *nums;   /* numeric array, converted */
 } xf_kv;
 
 typedef struct {
     char *name;
     int n_dims;
     int64_t ne[XF_WFILE_MAX_DIMS]; /* GGUF order: ne[0] is the fastest-varying dimension */
-    uint32_t type;                  /* XF_TYPE_F32 or XF_TYPE_F16 */
-    uint64_t offset;                /* relative to the data section */
+    uint32_t type;                 /* XF_TYPE_F32 or XF_TYPE_F16 */
+    uint64_t offset;               /* relative to the data section */
     size_t n_elems, nbytes;
     const void *data; /* view into the mapped file */
 } xf_wtensor;
@@ -91,8 +91,7 @@ xf_status xf__wfile_get_f32(const xf_wfile *wf, const char *key, float *out, xf_
 /* string array: *out borrows the file's copies */
 xf_status xf__wfile_get_strs(const xf_wfile *wf, const char *key, char *const **out, int *n,
                              xf_error *err);
-xf_status xf__wfile_get_f32s(const xf_wfile *wf, const char *key, float *out, int n,
-                             xf_error *err);
+xf_status xf__wfile_get_f32s(const xf_wfile *wf, const char *key, float *out, int n, xf_error *err);
 uint32_t xf__crc32c(uint32_t crc, const void *buf, size_t len);
 /* Checks xfer.data.crc32c against the data section. */
 xf_status xf__wfile_verify(const xf_wfile *wf, xf_error *err);

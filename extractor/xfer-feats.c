@@ -38,12 +38,11 @@ static int info(int n, char **files)
 
 int main(int argc, char **argv)
 {
-    static const char *const formats[] = {"bin", "npy", "csv", "libsvm", NULL};
     const char *out = NULL;
     int fmt = XF_FEATS_BIN;
     const xf_cli_opt opts[] = {
         {"--out", "-o", XF_CLI_STR, &out, .meta = "OUT", .help = "output of convert and merge"},
-        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = formats,
+        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = xf__feats_format_names,
          .help = "output format of convert and merge (default bin)"},
         {NULL},
     };
@@ -53,7 +52,8 @@ int main(int argc, char **argv)
                         "[--format bin|npy|csv|libsvm]",
                         "merge checks that the parts share weights, layers, pooling and "
                         "preprocessing and that every shard 0..N-1 is present exactly once, then "
-                        "writes them in input order.", NULL, opts};
+                        "writes them in input order.",
+                        NULL, opts};
     char **ops;
     int n, rc = xf_cli_parse(&cli, argc, argv, &ops, &n);
     if (rc >= 0)

@@ -113,12 +113,12 @@ const char *xf_model_label(const xf_model *model, int i);
 
 /* ---- preprocessing ------------------------------------------------------------------------ */
 typedef struct {
-    int size_h, size_w; /* network input (after crop)                                         */
-    float crop_pct;     /* shorter side resized to size/crop_pct, then center crop; 1 = none  */
-    float mean[3];      /* subtracted from RGB in [0,1]                                       */
-    float std[3];       /* then divided                                                       */
-    int exif_rotate;    /* 1: apply the JPEG EXIF orientation                                 */
-    int64_t max_pixels; /* refuse images with more pixels than this (0: 64 MP)                */
+    int size_h, size_w;  /* network input (after crop)                                         */
+    float crop_pct;      /* shorter side resized to size/crop_pct, then center crop; 1 = none  */
+    float mean[3];       /* subtracted from RGB in [0,1]                                       */
+    float std[3];        /* then divided                                                       */
+    int exif_rotate;     /* 1: apply the JPEG EXIF orientation                                 */
+    int64_t max_pixels;  /* refuse images with more pixels than this (0: 64 MP)                */
     int allow_truncated; /* 1: accept JPEGs libjpeg warns about (grey-filled data)             */
     int augment;         /* 1: random resized crop (area 8-100%, aspect 3/4-4/3) + horizontal
                           * flip instead of resize + center crop (training augmentation)      */

@@ -13,38 +13,38 @@
 
 static int t_pass, t_fail, t_skip;
 
-#define T_CHECK(c)                                                                                 \
-    do {                                                                                           \
-        if (c) {                                                                                   \
-            t_pass++;                                                                              \
-        } else {                                                                                   \
-            t_fail++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                                    \
-        }                                                                                          \
+#define T_CHECK(c)                                              \
+    do {                                                        \
+        if (c) {                                                \
+            t_pass++;                                           \
+        } else {                                                \
+            t_fail++;                                           \
+            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
+        }                                                       \
     } while (0)
 
-#define T_CHECKF(c, ...)                                                                           \
-    do {                                                                                           \
-        if (c) {                                                                                   \
-            t_pass++;                                                                              \
-        } else {                                                                                   \
-            t_fail++;                                                                              \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                                    \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
+#define T_CHECKF(c, ...)                                        \
+    do {                                                        \
+        if (c) {                                                \
+            t_pass++;                                           \
+        } else {                                                \
+            t_fail++;                                           \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #c); \
+            printf(__VA_ARGS__);                                \
+            printf("\n");                                       \
+        }                                                       \
     } while (0)
 
-#define T_NEAR(a, b, atol, rtol)                                                                   \
-    T_CHECKF(fabs((double) (a) - (double) (b)) <= (atol) + (rtol) * fabs((double) (b)),           \
+#define T_NEAR(a, b, atol, rtol)                                                       \
+    T_CHECKF(fabs((double) (a) - (double) (b)) <= (atol) + (rtol) *fabs((double) (b)), \
              "%.9g vs %.9g", (double) (a), (double) (b))
 
-#define T_SKIP(...)                                                                                \
-    do {                                                                                           \
-        t_skip++;                                                                                  \
-        printf("SKIP ");                                                                           \
-        printf(__VA_ARGS__);                                                                       \
-        printf("\n");                                                                              \
+#define T_SKIP(...)          \
+    do {                     \
+        t_skip++;            \
+        printf("SKIP ");     \
+        printf(__VA_ARGS__); \
+        printf("\n");        \
     } while (0)
 
 /* The test fixtures' folder: $XF_TEST_DIR, else build/tests. */

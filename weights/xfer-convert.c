@@ -13,37 +13,38 @@
 int main(int argc, char **argv)
 {
     static const char *const presets[] = {"torchvision", "timm-inception", "keras-mobilenet", NULL};
-    xf_meta m = {.arch = "xfer", .kind = "backbone", .converter = "xfer-convert " XF_VERSION_STRING,
-                 .layout = "nhwc", .color = "rgb", .resize = XF_RESIZE_BILINEAR, .crop_pct = 0.875f};
+    xf_meta m = {0};
+    m.arch = "xfer", m.kind = "backbone", m.converter = "xfer-convert " XF_VERSION_STRING;
+    m.layout = "nhwc", m.color = "rgb", m.resize = XF_RESIZE_BILINEAR, m.crop_pct = 0.875f;
     const char *out = NULL, *labels = NULL;
     float mean[3], sd[3], crop = 0;
     int has_mean = 0, has_std = 0, has_preset = 0, preset = 0, size[2] = {0, 0}, list = 0;
     xf_gbuild g;
     const xf_cli_opt opts[] = {
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "output weights file"},
-        {"--name", NULL, XF_CLI_STR, &m.name, .meta = "NAME", .help = "general.name (default: "
-         "the model path)"},
-        {"--arch", NULL, XF_CLI_STR, &m.arch, .meta = "ARCH", .help = "general.architecture "
-         "(default: xfer)"},
+        {"--name", NULL, XF_CLI_STR, &m.name, .meta = "NAME",
+         .help = "general.name (default: the model path)"},
+        {"--arch", NULL, XF_CLI_STR, &m.arch, .meta = "ARCH",
+         .help = "general.architecture (default: xfer)"},
         {"--license", NULL, XF_CLI_STR, &m.license, .meta = "SPDX", .help = "general.license"},
         {"--source", NULL, XF_CLI_STR, &m.source, .meta = "TEXT",
          .help = "provenance: source package@version or URL"},
         {"--source-hash", NULL, XF_CLI_STR, &m.integrity, .meta = "TEXT",
          .help = "provenance: integrity hash of the source artifact"},
-        {"--feature-layer", NULL, XF_CLI_STR, &m.feature_layer, .meta = "T", .help = "default "
-         "feature tensor (default: ONNX: the input of the final classifier; else the last map "
-         "before a global pooling)"},
+        {"--feature-layer", NULL, XF_CLI_STR, &m.feature_layer, .meta = "T",
+         .help = "default feature tensor (default: ONNX: the input of the final classifier; else "
+                 "the last map before a global pooling)"},
         {"--trainable-from", NULL, XF_CLI_STR, &m.trainable_from, .meta = "T",
          .help = "first tensor fine-tuning may unfreeze"},
         {"--pretrained-until", NULL, XF_CLI_STR, &m.pretrained_until, .meta = "T",
          .help = "last tensor that keeps the original pretrained weights"},
         {"--preset", NULL, XF_CLI_CHOICE, &preset, .choices = presets, .seen = &has_preset,
          .help = "preprocessing of a model family (explicit --mean/--std/--crop-pct win): "
-         "torchvision: ImageNet mean/std, crop 0.875; timm-inception and keras-mobilenet: mean "
-         "0.5, std 0.5, crop 0.875"},
-        {"--mean", NULL, XF_CLI_RGB, mean, .meta = "R,G,B", .seen = &has_mean, .help = "on [0,1] "
-         "pixels (default: a quantized TFLite input's own scale/zero point; ONNX: ImageNet's; "
-         "else 0,0,0)"},
+                 "torchvision: ImageNet mean/std, crop 0.875; timm-inception and keras-mobilenet: "
+                 "mean 0.5, std 0.5, crop 0.875"},
+        {"--mean", NULL, XF_CLI_RGB, mean, .meta = "R,G,B", .seen = &has_mean,
+         .help = "on [0,1] pixels (default: a quantized TFLite input's own scale/zero point; ONNX: "
+                 "ImageNet's; else 0,0,0)"},
         {"--std", NULL, XF_CLI_RGB, sd, .meta = "R,G,B", .seen = &has_std,
          .help = "on [0,1] pixels (default: likewise, else 1,1,1)"},
         {"--crop-pct", NULL, XF_CLI_FLOAT, &crop, 0.0501, 1, .meta = "F",
@@ -54,14 +55,16 @@ int main(int argc, char **argv)
          .help = "network input size (ONNX; default: the model's own)"},
         {"--list-layers", NULL, XF_CLI_FLAG, &list,
          .help = "print every tensor (name, op, shape) and exit (no -o needed)"},
-        {"--keep-bn", NULL, XF_CLI_FLAG, &g.keep_bn, .help = "keep batch norms as their own "
-         "affine nodes instead of folding them into the convolutions (finetune --freeze-bn)"},
+        {"--keep-bn", NULL, XF_CLI_FLAG, &g.keep_bn,
+         .help = "keep batch norms as their own affine nodes instead of folding them into the "
+                 "convolutions (finetune --freeze-bn)"},
         {NULL},
     };
     const xf_cli cli = {"xfer-convert", "MODEL -o OUT.gguf [options]",
                         "MODEL is a TF.js layers model.json (binary shards beside it), a .tflite "
                         "file (weights dequantized to float), or an .onnx file (torchvision/timm "
-                        "conv nets, float32).", NULL, opts};
+                        "conv nets, float32).",
+                        NULL, opts};
     xf_error err;
     if (xf__gb_init(&g, &err) != XF_OK)
         return xf_cli_fail(&cli, &err);
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
               xf_cli_fail(&cli, &err));
     else if (rc < 0 && (size[0] || size[1]) && !rd->resizable)
         rc = xf_cli_usage(&cli, "--size applies to ONNX models only (TF.js and TFLite graphs "
-                          "have a fixed input size)");
+                                "have a fixed input size)");
     else if (rc < 0 && has_std && !(sd[0] > 0 && sd[1] > 0 && sd[2] > 0))
         rc = xf_cli_usage(&cli, "--std values must be > 0");
     else if (rc < 0 && out && xf__out_check(out, &err) != XF_OK)
@@ -89,7 +92,8 @@ int main(int argc, char **argv)
     xf_status s = rd->read(in[0], &h, &g, &err);
     const char *chk[3] = {m.feature_layer, m.trainable_from, m.pretrained_until};
     for (int k = 0; k < 3 && !s; k++)
-        if (chk[k] && (k == 0 ? xf__graph_find(&g.g, chk[k]) : xf__graph_find_node(&g.g, chk[k])) < 0) {
+        if (chk[k] &&
+            (k == 0 ? xf__graph_find(&g.g, chk[k]) : xf__graph_find_node(&g.g, chk[k])) < 0) {
             xf__gb_free(&g);
             return xf_cli_usage(&cli, "%s: no tensor named '%s' in the model", in[0], chk[k]);
         }

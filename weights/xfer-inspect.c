@@ -52,7 +52,8 @@ static void print_tensors(const xf_wfile *wf)
         for (int d = 0; d < t->n_dims; d++)
             snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", d ? "," : "",
                      (long long) t->ne[d]);
-        printf("  %-40s %-24s %08x\n", t->name, shape, (unsigned) xf__crc32c(0, t->data, t->nbytes));
+        printf("  %-40s %-24s %08x\n", t->name, shape,
+               (unsigned) xf__crc32c(0, t->data, t->nbytes));
     }
 }
 
@@ -77,8 +78,8 @@ static void print_head(const xf_wfile *wf)
     for (int c = 0; c < k; c++)
         printf("%s %s", c ? "," : "", labels[c]);
     printf("\n  solver %s, C %g, cross-validated accuracy %.4f on %u rows, normalisation %s, "
-           "probabilities %s\n  features it expects: %s\n", solver, (double) C, (double) acc, n,
-           norm, proba, feats);
+           "probabilities %s\n  features it expects: %s\n",
+           solver, (double) C, (double) acc, n, norm, proba, feats);
 }
 
 int main(int argc, char **argv)
@@ -86,16 +87,16 @@ int main(int argc, char **argv)
     int no_layers = 0, tensors = 0;
     const xf_cli_opt opts[] = {
         {"--no-layers", NULL, XF_CLI_FLAG, &no_layers, .help = "skip a backbone's layer table"},
-        {"--tensors", NULL, XF_CLI_FLAG, &tensors,
-         .help = "every tensor's shape and CRC32C"},
+        {"--tensors", NULL, XF_CLI_FLAG, &tensors, .help = "every tensor's shape and CRC32C"},
         {NULL},
     };
-    const xf_cli cli = {"xfer-inspect", "FILE [--no-layers] [--tensors]",
-                        "Prints a weights file's metadata and verifies its checksum; for a "
-                        "backbone, the layers with output shapes and parameter counts; for a "
-                        "classifier head, its classes, training settings and the provenance of "
-                        "the features it was trained on.", "exit: 0 valid, 1 invalid or "
-                        "unreadable, 2 usage, 5 cannot write to stdout\n", opts};
+    const xf_cli cli = {
+        "xfer-inspect", "FILE [--no-layers] [--tensors]",
+        "Prints a weights file's metadata and verifies its checksum; for a "
+        "backbone, the layers with output shapes and parameter counts; for a "
+        "classifier head, its classes, training settings and the provenance of "
+        "the features it was trained on.",
+        "exit: 0 valid, 1 invalid or unreadable, 2 usage, 5 cannot write to stdout\n", opts};
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
     if (rc >= 0)
@@ -107,15 +108,13 @@ int main(int argc, char **argv)
     xf_status s = xf__wfile_open(in[0], 0, &wf, &err);
     if (!s && (s = xf__wfile_verify(wf, &err)))
         xf__wrap(&err, in[0]);
-    if (s) {
-        xf__wfile_free(wf);
-        fprintf(stderr, "xfer-inspect: %s [%s]\n", err.msg, xf_status_name(err.code));
-        return XF_EXIT_ERROR;
-    }
     const char *kind = "";
-    xf__wfile_get_str(wf, XF_KEY_KIND, &kind, NULL);
     xf_model *m = NULL;
-    if (strcmp(kind, "head") != 0 && xf_model_open(in[0], NULL, &m, &err) != XF_OK) {
+    if (!s)
+        xf__wfile_get_str(wf, XF_KEY_KIND, &kind, NULL);
+    if (!s && strcmp(kind, "head") != 0 && xf_model_open(in[0], NULL, &m, &err) != XF_OK)
+        s = err.code;
+    if (s) {
         xf__wfile_free(wf);
         fprintf(stderr, "xfer-inspect: %s [%s]\n", err.msg, xf_status_name(err.code));
         return XF_EXIT_ERROR;

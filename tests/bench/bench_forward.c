@@ -74,9 +74,9 @@ int main(int argc, char **argv)
     job jobs[16];
     pthread_t th[16];
     for (int t = 0; t < threads && t < 16; t++) {
-        jobs[t] = (job){m, batch, secs, 0,
-                        argc == 6 ? argv[5]
-                                  : xf_model_tensor_name(m, xf_model_tensor_count(m) - 1)};
+        jobs[t] =
+            (job){m, batch, secs, 0,
+                  argc == 6 ? argv[5] : xf_model_tensor_name(m, xf_model_tensor_count(m) - 1)};
         pthread_create(&th[t], NULL, run, &jobs[t]);
     }
     double rate = 0;

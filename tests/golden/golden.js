@@ -1,7 +1,7 @@
 // golden.js — runs the original TF.js models (from @tensorflow/tfjs, pure JS CPU backend) on
 // synthetic images defined by integer formulas and records outputs at several layers.
 // It is: the independent reference for tests/unit/test_golden.c. It is not run by `make test`
-// (the outputs are committed); `make golden` regenerates them.
+// (the outputs are committed); `make golden` (tests/golden/make-golden.sh) regenerates them.
 // Usage: node golden.js NPM_MODELS_DIR OUT.json
 'use strict';
 const tf = require('@tensorflow/tfjs');

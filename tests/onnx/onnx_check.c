@@ -96,7 +96,8 @@ int main(int argc, char **argv)
     float *lg = run(m, xf_model_tensor_name(m, xf_model_tensor_count(m) - 1), img, &dl);
     float *ft = run(m, NULL, img, &df);
     if (!lg || !ft || (size_t) dl != nl || (size_t) df != nf) {
-        fprintf(stderr, "onnx_check: output sizes differ: logits %lld vs %zu, features %lld vs %zu\n",
+        fprintf(stderr,
+                "onnx_check: output sizes differ: logits %lld vs %zu, features %lld vs %zu\n",
                 (long long) dl, nl, (long long) df, nf);
         return 1;
     }

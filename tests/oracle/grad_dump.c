@@ -84,7 +84,8 @@ int main(int argc, char **argv)
         xf__node_forward(g, i, buf, n, scratch);
     int k = (int) g->nodes[last].c, labels[3] = {0, 1 % k, 2 % k};
     double loss = xf__softmax_xent(buf[last], labels, n, k, 0, grad[last]);
-    float **dw = calloc((size_t) g->n_nodes, sizeof(float *)), **db = calloc((size_t) g->n_nodes, sizeof(float *));
+    float **dw = calloc((size_t) g->n_nodes, sizeof(float *)),
+          **db = calloc((size_t) g->n_nodes, sizeof(float *));
     for (int i = last; i >= 1; i--) {
         const xf_node *nd = &g->nodes[i];
         if (nd->n_params) {

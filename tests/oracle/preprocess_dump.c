@@ -22,7 +22,9 @@ int main(int argc, char **argv)
     char h[128];
     memset(h, ' ', sizeof h);
     memcpy(h, "\x93NUMPY\x01\x00\x76\x00", 10);
-    int l = snprintf(h + 10, 100, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, 3), }", n, s, s);
+    int l =
+        snprintf(h + 10, 100,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, 3), }", n, s, s);
     h[10 + l] = ' ';
     h[127] = '\n';
     fwrite(h, 1, 128, f);

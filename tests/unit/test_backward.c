@@ -3,11 +3,11 @@
  * (3x3, strided and padded, 1x1, 1x7), depthwise conv (multiplier 1 and 2), dense, average and
  * max pooling, global average pooling, activations (from the output where invertible, from the
  * input for all), grouped and dilated conv, the gating multiply (same shape and broadcast),
- * PReLU, layer norm, per-channel affine, channel shuffle and slice, and softmax cross-entropy with label
- * smoothing. Relative L2 error below 1e-3 in float32. The groundwork of fine-tuning.
+ * PReLU, layer norm, per-channel affine, channel shuffle and slice, and softmax cross-entropy with
+ * label smoothing. Relative L2 error below 1e-3 in float32. The groundwork of fine-tuning.
  */
-#include "t.h"
 #include "ops.h"
+#include "t.h"
 
 #include <string.h>
 
@@ -45,22 +45,39 @@ static void forward(op_case *c)
         free(s);
         break;
     }
-    case XF_OP_DWCONV2D: xf__dwconv2d_ref(nd, c->x, c->n, c->ih, c->iw, c->cin, c->y); break;
-    case XF_OP_DENSE: xf__dense(nd, c->x, c->n, c->cin, c->y); break;
+    case XF_OP_DWCONV2D:
+        xf__dwconv2d_ref(nd, c->x, c->n, c->ih, c->iw, c->cin, c->y);
+        break;
+    case XF_OP_DENSE:
+        xf__dense(nd, c->x, c->n, c->cin, c->y);
+        break;
     case XF_OP_AVGPOOL:
-    case XF_OP_MAXPOOL: xf__pool2d(nd, c->x, c->n, c->ih, c->iw, c->cin, c->y); break;
-    case XF_OP_GAP: xf__gap(c->x, c->n, c->ih * c->iw, c->cin, c->y); break;
+    case XF_OP_MAXPOOL:
+        xf__pool2d(nd, c->x, c->n, c->ih, c->iw, c->cin, c->y);
+        break;
+    case XF_OP_GAP:
+        xf__gap(c->x, c->n, c->ih * c->iw, c->cin, c->y);
+        break;
     case XF_OP_MUL: /* the second input plays the weight */
         xf__mul(c->x, c->w, c->n, c->ih * c->iw, c->cin, c->nw == (size_t) (c->n * c->cin), c->y);
         break;
-    case XF_OP_PRELU: xf__prelu(c->x, c->n * c->ih * c->iw, c->cin, c->w, c->y); break;
-    case XF_OP_LAYERNORM: xf__layernorm(nd, c->x, c->n * c->ih * c->iw, c->cin, c->y); break;
-    case XF_OP_AFFINE: xf__affine(nd, c->x, c->n * c->ih * c->iw, c->cin, c->y); break;
-    case XF_OP_SHUFFLE: xf__shuffle(c->x, c->n * c->ih * c->iw, c->cin, nd->groups, c->y); break;
+    case XF_OP_PRELU:
+        xf__prelu(c->x, c->n * c->ih * c->iw, c->cin, c->w, c->y);
+        break;
+    case XF_OP_LAYERNORM:
+        xf__layernorm(nd, c->x, c->n * c->ih * c->iw, c->cin, c->y);
+        break;
+    case XF_OP_AFFINE:
+        xf__affine(nd, c->x, c->n * c->ih * c->iw, c->cin, c->y);
+        break;
+    case XF_OP_SHUFFLE:
+        xf__shuffle(c->x, c->n * c->ih * c->iw, c->cin, nd->groups, c->y);
+        break;
     case XF_OP_SLICE:
         xf__slice(c->x, c->n * c->ih * c->iw, c->cin, nd->begin, nd->end, c->y);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -124,26 +141,37 @@ static void run_case(const char *name, op_case *c, float eps)
     case XF_OP_DWCONV2D:
         xf__dwconv2d_backward(nd, c->x, c->n, c->ih, c->iw, c->cin, c->g, dx, dw, db);
         break;
-    case XF_OP_DENSE: xf__dense_backward(nd, c->x, c->n, c->cin, c->g, dx, dw, db); break;
-    case XF_OP_AVGPOOL:
-    case XF_OP_MAXPOOL: xf__pool2d_backward(nd, c->x, c->n, c->ih, c->iw, c->cin, c->g, dx); break;
-    case XF_OP_GAP: xf__gap_backward(c->g, c->n, c->ih * c->iw, c->cin, dx); break;
-    case XF_OP_MUL:
-        xf__mul_backward(c->x, c->w, c->n, c->ih * c->iw, c->cin,
-                         c->nw == (size_t) (c->n * c->cin), c->g, dx, dw);
+    case XF_OP_DENSE:
+        xf__dense_backward(nd, c->x, c->n, c->cin, c->g, dx, dw, db);
         break;
-    case XF_OP_PRELU: xf__prelu_backward(c->x, c->n * c->ih * c->iw, c->cin, c->w, c->g, dx, dw); break;
+    case XF_OP_AVGPOOL:
+    case XF_OP_MAXPOOL:
+        xf__pool2d_backward(nd, c->x, c->n, c->ih, c->iw, c->cin, c->g, dx);
+        break;
+    case XF_OP_GAP:
+        xf__gap_backward(c->g, c->n, c->ih * c->iw, c->cin, dx);
+        break;
+    case XF_OP_MUL:
+        xf__mul_backward(c->x, c->w, c->n, c->ih * c->iw, c->cin, c->nw == (size_t) (c->n * c->cin),
+                         c->g, dx, dw);
+        break;
+    case XF_OP_PRELU:
+        xf__prelu_backward(c->x, c->n * c->ih * c->iw, c->cin, c->w, c->g, dx, dw);
+        break;
     case XF_OP_LAYERNORM:
         xf__layernorm_backward(nd, c->x, c->n * c->ih * c->iw, c->cin, c->g, dx, dw, db);
         break;
     case XF_OP_AFFINE:
         xf__affine_backward(nd, c->x, c->n * c->ih * c->iw, c->cin, c->g, dx, dw, db);
         break;
-    case XF_OP_SHUFFLE: xf__shuffle_backward(c->g, c->n * c->ih * c->iw, c->cin, nd->groups, dx); break;
+    case XF_OP_SHUFFLE:
+        xf__shuffle_backward(c->g, c->n * c->ih * c->iw, c->cin, nd->groups, dx);
+        break;
     case XF_OP_SLICE:
         xf__slice_backward(c->g, c->n * c->ih * c->iw, c->cin, nd->begin, nd->end, dx);
         break;
-    default: break;
+    default:
+        break;
     }
     double ex = check(c, c->x, c->nx, dx, eps);
     double ew = c->nw ? check(c, c->w, c->nw, dw, eps) : 0;
@@ -153,8 +181,8 @@ static void run_case(const char *name, op_case *c, float eps)
     free(c->x), free(c->g), free(c->y), free(c->w), free(c->b), free(dx), free(dw), free(db);
 }
 
-static op_case conv(int n, int ih, int iw, int cin, int cout, int kh, int kw, int s, int pt,
-                    int pb, int pl, int pr, int depthwise, int mult)
+static op_case conv(int n, int ih, int iw, int cin, int cout, int kh, int kw, int s, int pt, int pb,
+                    int pl, int pr, int depthwise, int mult)
 {
     op_case c;
     memset(&c, 0, sizeof c);

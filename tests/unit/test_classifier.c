@@ -7,10 +7,10 @@
  * liblinear-tools are installed — predictions and probabilities equal to liblinear-train /
  * liblinear-predict on the same data and C. It is not: an accuracy benchmark.
  */
-#include "t.h"
-#include "train.h"
 #include "metrics.h"
+#include "t.h"
 #include "tiny.h"
+#include "train.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -33,8 +33,8 @@ static void write_blobs(const char *path, int k, int n, double sep, int dim, int
 {
     xf_feats *f;
     xf_error e;
-    xf_feats_opts fo = {path, XF_FEATS_BIN, dim, "{\"weights_crc32c\":\"0000abcd\"}", NULL, 0, 0,
-                        NULL, 0};
+    xf_feats_opts fo = {path, XF_FEATS_BIN, dim, "{\"weights_crc32c\":\"0000abcd\"}", NULL, 0,
+                        0,    NULL,         0};
     size_t nd, nf;
     T_CHECK(xf__feats_open(&fo, &f, &nd, &nf, &e) == XF_OK);
     float v[64];
@@ -42,8 +42,8 @@ static void write_blobs(const char *path, int k, int n, double sep, int dim, int
     for (int i = 0; i < n * k; i++) {
         int c = i % k;
         for (int j = 0; j < dim; j++)
-            v[j] = (float) (gauss() + (j == c % dim ? sep : 0) + (j == (c + 1) % dim ? sep / 2 : 0) +
-                            0.5);
+            v[j] = (float) (gauss() + (j == c % dim ? sep : 0) +
+                            (j == (c + 1) % dim ? sep / 2 : 0) + 0.5);
         snprintf(p, sizeof p, "data/class%c/img%04d.jpg", 'A' + c, i);
         xf__feats_write(f, p, XF_OK, v, NULL, &e);
     }
@@ -86,8 +86,8 @@ static void test_train_predict(void)
         if (!h.W)
             continue;
         T_CHECK(h.k == 3 && strcmp(h.labels[2], "classC") == 0 && h.n_train == 180);
-        T_CHECKF((double) h.cv_accuracy > 0.9, "%s CV accuracy %.3f", xf__solver_name((xf_solver) solver),
-                 (double) h.cv_accuracy);
+        T_CHECKF((double) h.cv_accuracy > 0.9, "%s CV accuracy %.3f",
+                 xf__solver_name((xf_solver) solver), (double) h.cv_accuracy);
         /* the head file round-trips and predicts the same */
         T_CHECK(xf__head_write(&h, t_path("head.gguf"), &e) == XF_OK);
         xf_head r;
@@ -127,7 +127,8 @@ static void test_train_predict(void)
     T_CHECK(xf__head_check_features(&h1, fs.header_json, D, &e) == XF_OK);
     T_CHECK(xf__head_check_features(&h1, fs.header_json, D + 1, &e) == XF_ERR_ARG);
     T_CHECK(xf__head_check_features(&h1, "{\"weights_crc32c\":\"0000ffff\"}", D, &e) ==
-            XF_ERR_ARG && strstr(e.msg, "backbone") != NULL);
+                XF_ERR_ARG &&
+            strstr(e.msg, "backbone") != NULL);
     xf__head_free(&h1);
     xf__head_free(&h2);
     /* an L2-normalising head ignores the input's scale */
@@ -138,7 +139,8 @@ static void test_train_predict(void)
         xs[j] = 3.0f * fs.x[5 * D + j];
     xf__head_predict(&h1, fs.x + 5 * D, d1, p1);
     xf__head_predict(&h1, xs, d2, p2);
-    T_CHECKF(fabs((double) d1[0] - (double) d2[0]) < 1e-5 && fabs((double) p1[1] - (double) p2[1]) < 1e-6,
+    T_CHECKF(fabs((double) d1[0] - (double) d2[0]) < 1e-5 &&
+                 fabs((double) p1[1] - (double) p2[1]) < 1e-6,
              "L2 head: %g vs %g", (double) d1[0], (double) d2[0]);
     xf__head_free(&h1);
     /* stratified folds: every fold holds 12 of each class */
@@ -287,8 +289,10 @@ static void test_liblinear_tools(void)
             row++;
         }
         fclose(po);
-        T_CHECKF(same_pred, "%s: predictions differ from liblinear-predict", binary ? "binary" : "3-class");
-        T_CHECKF(maxdp < 1e-5, "%s: probability max diff %.3g", binary ? "binary" : "3-class", maxdp);
+        T_CHECKF(same_pred, "%s: predictions differ from liblinear-predict",
+                 binary ? "binary" : "3-class");
+        T_CHECKF(maxdp < 1e-5, "%s: probability max diff %.3g", binary ? "binary" : "3-class",
+                 maxdp);
         printf("liblinear-tools %s: %zu rows, predictions %s, probability max diff %.2g\n",
                binary ? "binary" : "3-class", keep, same_pred ? "equal" : "DIFFER", maxdp);
         xf__head_free(&h);
@@ -305,9 +309,9 @@ static void test_whiten(void)
         double g[DW];
         for (int k = 0; k < DW; k++)
             g[k] = gauss();
-        float row[DW] = {(float) (3 * g[0]), (float) (g[0] + g[1]), (float) (0.5 * g[1] + g[2]),
-                         (float) (g[0] - g[3]), (float) (2 * g[3] + 1 + g[4]),
-                         (float) (0.5 * g[5] + g[0])};
+        float row[DW] = {
+            (float) (3 * g[0]),    (float) (g[0] + g[1]),         (float) (0.5 * g[1] + g[2]),
+            (float) (g[0] - g[3]), (float) (2 * g[3] + 1 + g[4]), (float) (0.5 * g[5] + g[0])};
         memcpy(X + i * DW, row, sizeof row);
     }
     for (int zca = 0; zca < 2; zca++) {

@@ -4,8 +4,8 @@
  * every recorded layer (pooled) compared to the TF.js outputs in tests/golden/golden.json:
  * relative L2 below 1e-4. A missing weights file is a visible SKIP. It is not: a per-op test.
  */
-#include "t.h"
 #include "model.h"
+#include "t.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -90,8 +90,8 @@ static void check_model(const char *name, const cJSON *spec)
             int i = 0;
             cJSON_ArrayForEach(v, ref) r[i++] = v->valuedouble;
             double d = t_rel_l2(out + (size_t) k * dim, r, dim);
-            printf("%-13s %-22s image %d: rel L2 %.2e  (first: %.6f vs %.6f)\n", name, L->string,
-                   k, d, (double) out[(size_t) k * dim], r[0]);
+            printf("%-13s %-22s image %d: rel L2 %.2e  (first: %.6f vs %.6f)\n", name, L->string, k,
+                   d, (double) out[(size_t) k * dim], r[0]);
             T_CHECKF(d < TOL, "%s %s image %d: rel L2 %.3e", name, L->string, k, d);
             /* batch of one gives the same result as inside a batch of three */
             xf_session_run(s, img + (size_t) k * h * w * 3, 1, one, (size_t) dim, &err);

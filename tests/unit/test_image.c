@@ -6,8 +6,8 @@
  * file, GIF, text named .jpg, 100000x100000 header, directory) checked for their exact status.
  * It is not: the Pillow resize comparison (tests/oracle/, needs python3-pil).
  */
-#include "t.h"
 #include "image.h"
+#include "t.h"
 
 #include <jpeglib.h>
 #include <png.h>
@@ -55,8 +55,8 @@ static void mem_flush(png_structp png)
 }
 
 /* rows: raw bytes per colour type/bit depth */
-static mem write_png(int w, int h, int ct, int depth, int interlace, uint8_t **rows,
-                     png_color *pal, int npal)
+static mem write_png(int w, int h, int ct, int depth, int interlace, uint8_t **rows, png_color *pal,
+                     int npal)
 {
     mem m = {0};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -210,7 +210,8 @@ static mem write_jpeg(int w, int h, int comps, J_COLOR_SPACE in_cs, J_COLOR_SPAC
         jpeg_write_marker(&c, JPEG_APP0 + 1, app1, app1_len);
     while (c.next_scanline < c.image_height) {
         JSAMPLE row[W * 4 * 2];
-        memcpy(row, px + (size_t) c.next_scanline * (size_t) w * (size_t) comps, (size_t) (w * comps));
+        memcpy(row, px + (size_t) c.next_scanline * (size_t) w * (size_t) comps,
+               (size_t) (w * comps));
         JSAMPROW r = row;
         jpeg_write_scanlines(&c, &r, 1);
     }
@@ -283,11 +284,13 @@ static unsigned exif_block(uint8_t *b, int o, int le)
     memcpy(b, "Exif\0\0", 6);
     uint8_t *t = b + 6;
     memcpy(t, le ? "II*\0" : "MM\0*", 4);
-#define P16(p, v) (le ? ((p)[0] = (uint8_t) (v), (p)[1] = (uint8_t) ((v) >> 8)) : ((p)[0] = (uint8_t) ((v) >> 8), (p)[1] = (uint8_t) (v)))
+#define P16(p, v)                                                 \
+    (le ? ((p)[0] = (uint8_t) (v), (p)[1] = (uint8_t) ((v) >> 8)) \
+        : ((p)[0] = (uint8_t) ((v) >> 8), (p)[1] = (uint8_t) (v)))
     t[4] = le ? 8 : 0, t[5] = 0, t[6] = 0, t[7] = le ? 0 : 8;
-    P16(t + 8, 1);          /* one entry */
-    P16(t + 10, 0x0112);    /* orientation */
-    P16(t + 12, 3);         /* SHORT */
+    P16(t + 8, 1);                                                /* one entry */
+    P16(t + 10, 0x0112);                                          /* orientation */
+    P16(t + 12, 3);                                               /* SHORT */
     t[14] = le ? 1 : 0, t[15] = 0, t[16] = 0, t[17] = le ? 0 : 1; /* count 1 */
     P16(t + 18, o);
     t[20] = t[21] = 0;
@@ -349,18 +352,18 @@ static uint32_t crc32_png(const uint8_t *p, size_t n)
     return ~c;
 }
 
-#define EXPECT_STATUS(bytes, len, want, allow)                                                    \
-    do {                                                                                           \
-        xf_decode_opts o_ = opts();                                                                \
-        o_.allow_truncated = allow;                                                                \
-        xf_rgb im_;                                                                                \
-        xf_error e_;                                                                               \
-        xf_status s_ = xf__decode_mem(bytes, len, "bad", &o_, &im_, &e_);                          \
-        T_CHECKF(s_ == (want), "got %s (%s)", xf_status_name(s_), s_ ? e_.msg : "");              \
-        if (s_ == XF_OK)                                                                           \
-            xf__rgb_free(&im_);                                                                    \
-        else                                                                                       \
-            printf("ok   %-20s %s\n", xf_status_name(s_), e_.msg);                                 \
+#define EXPECT_STATUS(bytes, len, want, allow)                                       \
+    do {                                                                             \
+        xf_decode_opts o_ = opts();                                                  \
+        o_.allow_truncated = allow;                                                  \
+        xf_rgb im_;                                                                  \
+        xf_error e_;                                                                 \
+        xf_status s_ = xf__decode_mem(bytes, len, "bad", &o_, &im_, &e_);            \
+        T_CHECKF(s_ == (want), "got %s (%s)", xf_status_name(s_), s_ ? e_.msg : ""); \
+        if (s_ == XF_OK)                                                             \
+            xf__rgb_free(&im_);                                                      \
+        else                                                                         \
+            printf("ok   %-20s %s\n", xf_status_name(s_), e_.msg);                   \
     } while (0)
 
 static void test_bad(void)
@@ -389,7 +392,8 @@ static void test_bad(void)
     m = write_png(W, H, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
     uint8_t *ihdr = m.p + 8;
     uint32_t big = 100000;
-    uint8_t be[4] = {(uint8_t) (big >> 24), (uint8_t) (big >> 16), (uint8_t) (big >> 8), (uint8_t) big};
+    uint8_t be[4] = {(uint8_t) (big >> 24), (uint8_t) (big >> 16), (uint8_t) (big >> 8),
+                     (uint8_t) big};
     memcpy(ihdr + 8, be, 4);
     memcpy(ihdr + 12, be, 4);
     uint32_t crc = crc32_png(ihdr + 4, 17);

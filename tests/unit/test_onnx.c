@@ -5,11 +5,12 @@
  * status and a message naming the file (and the node where there is one); the valid base model
  * must convert. Also the activations PyTorch does not export with their general attributes
  * (LeakyRelu with another slope, HardSigmoid with other alpha/beta, Clip with any bounds):
- * converted graphs evaluated against the ONNX formulas. Run under ASan by `make asan` (no leak on any path).
+ * converted graphs evaluated against the ONNX formulas. Run under ASan by `make asan` (no leak on
+ * any path).
  */
-#include "t.h"
 #include "convert/convert.h"
 #include "onnx.pb-c.h"
+#include "t.h"
 
 #include <math.h>
 #include <string.h>
@@ -48,9 +49,11 @@ static void base(net *n)
     n->conv_in[0] = "x", n->conv_in[1] = "w", n->conv_out[0] = "y";
     n->relu_in[0] = "y", n->relu_out[0] = "z";
     n->conv.op_type = "Conv", n->conv.name = "conv0";
-    n->conv.n_input = 2, n->conv.input = n->conv_in, n->conv.n_output = 1, n->conv.output = n->conv_out;
+    n->conv.n_input = 2, n->conv.input = n->conv_in, n->conv.n_output = 1,
+    n->conv.output = n->conv_out;
     n->relu.op_type = "Relu", n->relu.name = "relu0";
-    n->relu.n_input = 1, n->relu.input = n->relu_in, n->relu.n_output = 1, n->relu.output = n->relu_out;
+    n->relu.n_input = 1, n->relu.input = n->relu_in, n->relu.n_output = 1,
+    n->relu.output = n->relu_out;
     n->nodes[0] = &n->conv, n->nodes[1] = &n->relu;
     n->graph.n_node = 2, n->graph.node = n->nodes;
     onnx__tensor_proto__init(&n->w);
@@ -76,7 +79,8 @@ static void base(net *n)
     n->in_tensor.has_elem_type = 1, n->in_tensor.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     n->in_tensor.shape = &n->in_shape;
     onnx__type_proto__init(&n->in_type);
-    n->in_type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, n->in_type.tensor_type = &n->in_tensor;
+    n->in_type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
+    n->in_type.tensor_type = &n->in_tensor;
     onnx__value_info_proto__init(&n->in);
     n->in.name = "x", n->in.type = &n->in_type;
     onnx__value_info_proto__init(&n->in2);
@@ -130,7 +134,8 @@ static double chain(char *op0, Onnx__AttributeProto **a0, int n0, char *op1,
 {
     net n;
     base(&n);
-    n.conv.op_type = op0, n.conv.n_input = 1, n.conv.n_attribute = (size_t) n0, n.conv.attribute = a0;
+    n.conv.op_type = op0, n.conv.n_input = 1, n.conv.n_attribute = (size_t) n0,
+    n.conv.attribute = a0;
     n.relu.op_type = op1, n.relu.n_attribute = (size_t) n1, n.relu.attribute = a1;
     n.graph.n_initializer = 0;
     n.opset.version = 10; /* Clip bounds as attributes */

@@ -8,9 +8,9 @@
  * It is: kernel-level checks; an op without a case generator here fails the test. It is not: a
  * whole-network test (test_golden, test_onnx).
  */
-#include "t.h"
 #include "gemm.h"
 #include "ops.h"
+#include "t.h"
 
 #include <float.h>
 #include <string.h>
@@ -69,7 +69,7 @@ static xf_node *in_node(tcase *t, int h, int w, int c)
  * backward by design) */
 static xf_act rand_act(void)
 {
-    static const xf_act a[] = {XF_ACT_NONE, XF_ACT_NONE, XF_ACT_RELU, XF_ACT_RELU6,
+    static const xf_act a[] = {XF_ACT_NONE,    XF_ACT_NONE,  XF_ACT_RELU,       XF_ACT_RELU6,
                                XF_ACT_SIGMOID, XF_ACT_LEAKY, XF_ACT_HARDSIGMOID};
     return a[ri(0, (int) XF_COUNT(a) - 1)];
 }
@@ -80,7 +80,8 @@ static void window(xf_node *nd, int dil, int *ih, int *iw)
     nd->kh = ri(1, 5), nd->kw = ri(1, 5), nd->sh = ri(1, 2), nd->sw = ri(1, 2);
     nd->dil_h = nd->dil_w = dil;
     int ekh = (nd->kh - 1) * dil + 1, ekw = (nd->kw - 1) * dil + 1;
-    nd->pt = ri(0, ekh - 1), nd->pb = ri(0, ekh - 1), nd->pl = ri(0, ekw - 1), nd->pr = ri(0, ekw - 1);
+    nd->pt = ri(0, ekh - 1), nd->pb = ri(0, ekh - 1), nd->pl = ri(0, ekw - 1),
+    nd->pr = ri(0, ekw - 1);
     *ih = ekh + ri(0, 7), *iw = ekw + ri(0, 7);
 }
 
@@ -187,12 +188,15 @@ static void gen_slice(tcase *t, xf_node *nd, int k)
 
 typedef void (*gen_fn)(tcase *t, xf_node *nd, int k);
 static gen_fn gens[XF_OP_COUNT_] = {
-    [XF_OP_CONV2D] = gen_conv2d, [XF_OP_DWCONV2D] = gen_dwconv2d, [XF_OP_DENSE] = gen_dense,
-    [XF_OP_ADD] = gen_many,      [XF_OP_CONCAT] = gen_many,       [XF_OP_MAXPOOL] = gen_pool,
-    [XF_OP_AVGPOOL] = gen_pool,  [XF_OP_GAP] = gen_map,           [XF_OP_ACT] = gen_map,
-    [XF_OP_SOFTMAX] = gen_map,   [XF_OP_FLATTEN] = gen_map,       [XF_OP_MUL] = gen_mul,
-    [XF_OP_PRELU] = gen_map,     [XF_OP_LAYERNORM] = gen_layernorm, [XF_OP_SHUFFLE] = gen_shuffle,
-    [XF_OP_SLICE] = gen_slice,   [XF_OP_AFFINE] = gen_map,
+    [XF_OP_CONV2D] = gen_conv2d,   [XF_OP_DWCONV2D] = gen_dwconv2d,
+    [XF_OP_DENSE] = gen_dense,     [XF_OP_ADD] = gen_many,
+    [XF_OP_CONCAT] = gen_many,     [XF_OP_MAXPOOL] = gen_pool,
+    [XF_OP_AVGPOOL] = gen_pool,    [XF_OP_GAP] = gen_map,
+    [XF_OP_ACT] = gen_map,         [XF_OP_SOFTMAX] = gen_map,
+    [XF_OP_FLATTEN] = gen_map,     [XF_OP_MUL] = gen_mul,
+    [XF_OP_PRELU] = gen_map,       [XF_OP_LAYERNORM] = gen_layernorm,
+    [XF_OP_SHUFFLE] = gen_shuffle, [XF_OP_SLICE] = gen_slice,
+    [XF_OP_AFFINE] = gen_map,
 };
 
 typedef struct {
@@ -290,10 +294,12 @@ static void run_case(xf_op op, int k, op_stats *st)
     double df = max_rel(bufs[i], yr, ny);
     st->fwd = fmax(st->fwd, df);
     st->cases++;
-    T_CHECKF(df < 1e-4, "%s case %d (batch %d, in %lldx%lldx%lld, out %lldx%lldx%lld, act %s): "
-             "forward differs from its reference by %.3e", d->name, k, n,
-             (long long) t.nodes[0].h, (long long) t.nodes[0].w, (long long) t.nodes[0].c,
-             (long long) o->h, (long long) o->w, (long long) o->c, xf__act_name(o->act), df);
+    T_CHECKF(df < 1e-4,
+             "%s case %d (batch %d, in %lldx%lldx%lld, out %lldx%lldx%lld, act %s): "
+             "forward differs from its reference by %.3e",
+             d->name, k, n, (long long) t.nodes[0].h, (long long) t.nodes[0].w,
+             (long long) t.nodes[0].c, (long long) o->h, (long long) o->w, (long long) o->c,
+             xf__act_name(o->act), df);
     if (d->backward && (xf__act_invertible(o->act) || d->act_input)) {
         float *dw = nw ? calloc((size_t) nw, sizeof(float)) : NULL;
         float *db = b ? calloc((size_t) o->c, sizeof(float)) : NULL;
@@ -367,9 +373,9 @@ static void test_table(void)
         for (int k = 0; k < 16; k++)
             run_case((xf_op) op, k, &st);
         printf("%-10s %2d cases: forward %.1e  backward vs reference %s%.1e  vs finite "
-               "differences %.1e (%d cases)%s\n", d->name, st.cases, st.fwd,
-               d->backward_ref ? "" : "(none) ", st.bwd_ref, st.fd, st.fd_cases,
-               d->backward ? "" : "  [no backward]");
+               "differences %.1e (%d cases)%s\n",
+               d->name, st.cases, st.fwd, d->backward_ref ? "" : "(none) ", st.bwd_ref, st.fd,
+               st.fd_cases, d->backward ? "" : "  [no backward]");
         T_CHECKF(!d->backward || st.fd_cases > 0, "op %s: no finite-difference case ran", d->name);
     }
 }
@@ -382,7 +388,8 @@ static void test_gemm(void)
         int m = ri(1, 70), n = ri(1, 70), k = ri(1, 70), ta = ri(0, 1), tb = ri(0, 1);
         int acc = ri(0, 1), pad = ri(0, 3);
         int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
-        float *a = rand_buf((size_t) ((ta ? k : m) * lda)), *b = rand_buf((size_t) ((tb ? n : k) * ldb));
+        float *a = rand_buf((size_t) ((ta ? k : m) * lda)),
+              *b = rand_buf((size_t) ((tb ? n : k) * ldb));
         float *c1 = rand_buf((size_t) (m * ldc)), *c2 = malloc((size_t) (m * ldc) * sizeof(float));
         memcpy(c2, c1, (size_t) (m * ldc) * sizeof(float));
         xf__sgemm_gen(ta, tb, m, n, k, a, lda, b, ldb, c1, ldc, acc);
@@ -437,7 +444,8 @@ static void test_act_accuracy(void)
     for (size_t a = 0; a < XF_COUNT(acts); a++) {
         double worst = 0;
         for (int i = -200000; i <= 200000; i++) {
-            float x = (float) i * 5e-4f * (i % 7 == 0 ? 20.0f : 1.0f); /* [-100, 100] + dense near 0 */
+            float x =
+                (float) i * 5e-4f * (i % 7 == 0 ? 20.0f : 1.0f); /* [-100, 100] + dense near 0 */
             float y = x;
             xf__act_apply(&y, 1, acts[a]);
             double r = xf__act_ref((double) x, acts[a]);

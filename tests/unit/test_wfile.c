@@ -111,15 +111,15 @@ static xf_status open_bytes(const uint8_t *b, size_t n, int verify, xf_error *er
     return s;
 }
 
-#define EXPECT(name, bytes, n, want)                                                               \
-    do {                                                                                           \
-        xf_error e_;                                                                               \
-        e_.msg[0] = 0;                                                                             \
-        xf_status s_ = open_bytes(bytes, n, 0, &e_);                                               \
-        T_CHECKF(s_ == (want), "%s: got %s (%s), want %s", name, xf_status_name(s_), e_.msg,      \
-                 xf_status_name(want));                                                            \
-        if (s_ == (want) && s_ != XF_OK)                                                           \
-            printf("ok   %-24s %-20s %s\n", name, xf_status_name(s_), e_.msg);                     \
+#define EXPECT(name, bytes, n, want)                                                         \
+    do {                                                                                     \
+        xf_error e_;                                                                         \
+        e_.msg[0] = 0;                                                                       \
+        xf_status s_ = open_bytes(bytes, n, 0, &e_);                                         \
+        T_CHECKF(s_ == (want), "%s: got %s (%s), want %s", name, xf_status_name(s_), e_.msg, \
+                 xf_status_name(want));                                                      \
+        if (s_ == (want) && s_ != XF_OK)                                                     \
+            printf("ok   %-24s %-20s %s\n", name, xf_status_name(s_), e_.msg);               \
     } while (0)
 
 static uint8_t *load(const char *path, size_t *n)
@@ -166,8 +166,7 @@ int main(void)
         T_CHECK(xf_model_tensor_find(m, "prob") == 6);
         xf_model_free(m);
     }
-    T_CHECK(xf_model_open(t_path("does-not-exist.gguf"), NULL, &m, &err) == XF_ERR_IO &&
-            m == NULL);
+    T_CHECK(xf_model_open(t_path("does-not-exist.gguf"), NULL, &m, &err) == XF_ERR_IO && m == NULL);
     T_CHECK(strstr(err.msg, "does-not-exist.gguf") != NULL);
 
     /* truncation at every byte of the header and tensor table */

@@ -11,11 +11,11 @@
 
 /* What a source file tells about itself, beyond its graph and weights. */
 typedef struct {
-    int size_h, size_w;  /* in: the input size to build for (0: the file's; resizable readers) */
-    int has_norm;        /* out: the file implies a normalisation (mean/std below) ...          */
+    int size_h, size_w; /* in: the input size to build for (0: the file's; resizable readers) */
+    int has_norm;       /* out: the file implies a normalisation (mean/std below) ...          */
     float mean[3], std[3];
     const char *norm_why; /* ... for this reason, said on stderr when no flag overrides it      */
-    char feature[256];   /* out: the default feature tensor ("": the last map before pooling)  */
+    char feature[256];    /* out: the default feature tensor ("": the last map before pooling)  */
 } xfc_hints;
 
 typedef struct {

@@ -185,15 +185,18 @@ static xf_status op_conv(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
     value *b = nd->n_input > 2 && *nd->input[2] ? ox_in_val(x, nd, 2, &s) : NULL;
     if (s)
         return s;
-    if (a->layout != L_NCHW || !w->is_const || w->rank != 4 || !w->f || (b && (!b->is_const || !b->f)))
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "needs an NCHW input and constant float "
-                         "weights (O, I/groups, kh, kw)");
+    if (a->layout != L_NCHW || !w->is_const || w->rank != 4 || !w->f ||
+        (b && (!b->is_const || !b->f)))
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "needs an NCHW input and constant float "
+                            "weights (O, I/groups, kh, kw)");
     const xf_node *src = xnode(x, a);
     int64_t O = w->dims[0], I = w->dims[1], kh = w->dims[2], kw = w->dims[3];
     int64_t g = ox_attr_i(nd, "group", 1), C = src->c;
     if (g < 1 || g > C || C % g || O % g || I * g != C || (b && b->n != O))
-        return ox_fail_node(x, nd, XF_ERR_SHAPE, "weight shape does not match the input channels "
-                         "and groups");
+        return ox_fail_node(x, nd, XF_ERR_SHAPE,
+                            "weight shape does not match the input channels "
+                            "and groups");
     xf_node p;
     memset(&p, 0, sizeof p);
     if (!parse_pool_geometry(x, nd, src, &p, kh, kw, &s))
@@ -223,7 +226,8 @@ static xf_status op_conv(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
             for (int64_t ci = 0; ci < I; ci++)
                 for (int64_t ky = 0; ky < kh; ky++)
                     for (int64_t kx = 0; kx < kw; kx++)
-                        wt[((ky * kw + kx) * I + ci) * O + o] = w->f[((o * I + ci) * kh + ky) * kw + kx];
+                        wt[((ky * kw + kx) * I + ci) * O + o] =
+                            w->f[((o * I + ci) * kh + ky) * kw + kx];
     }
     if (b)
         memcpy(bias, b->f, (size_t) O * sizeof(float));
@@ -247,16 +251,18 @@ static xf_status op_linear(ctx *x, const Onnx__NodeProto *nd, value *a, value *o
     float alpha = gemm ? ox_attr_f(nd, "alpha", 1) : 1, beta = gemm ? ox_attr_f(nd, "beta", 1) : 1;
     if (!w->is_const || !w->f || w->rank != 2 || (b && (!b->is_const || !b->f)) ||
         (gemm && ox_attr_i(nd, "transA", 0)))
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "needs a constant 2-D float weight (and no "
-                         "transA)");
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "needs a constant 2-D float weight (and no "
+                            "transA)");
     const xf_node *src = xnode(x, a);
     int64_t K = tb ? w->dims[1] : w->dims[0], N = tb ? w->dims[0] : w->dims[1];
     int map = a->layout == L_NHWC && !gemm;
     int64_t in_len = map ? src->c : src->h * src->w * src->c;
     if (!(map || a->layout == L_NC || a->layout == L_FLAT) || K != in_len ||
         (b && b->n != N && b->n != 1))
-        return ox_fail_node(x, nd, XF_ERR_SHAPE, "input is not a vector (or NHWC map) of the "
-                         "weight's input length");
+        return ox_fail_node(x, nd, XF_ERR_SHAPE,
+                            "input is not a vector (or NHWC map) of the "
+                            "weight's input length");
     float *wt = malloc((size_t) (K * N) * sizeof(float));
     float *bias = b ? malloc((size_t) N * sizeof(float)) : NULL;
     if (!wt || (b && !bias)) {
@@ -295,7 +301,8 @@ static xf_status op_pool(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
     int is_max = strcmp(nd->op_type, "MaxPool") == 0;
     int64_t k[2] = {0, 0};
     if (a->layout != L_NCHW || ox_attr_ints(nd, "kernel_shape", k, 2) != 2)
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "needs an NCHW input and a 2-D kernel_shape");
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "needs an NCHW input and a 2-D kernel_shape");
     if (nd->n_output > 1 && *nd->output[1])
         return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "the indices output is not supported");
     const xf_node *src = xnode(x, a);
@@ -311,8 +318,9 @@ static xf_status op_pool(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
     if (a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3]) {
         /* explicit zeros (older exports of count_include_pad=True): counted in the divisor */
         if (is_max || (!p.count_pad && (p.pt || p.pb || p.pl || p.pr)))
-            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "zero padding before a max pool or a "
-                             "pad-excluding padded average pool");
+            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                "zero padding before a max pool or a "
+                                "pad-excluding padded average pool");
         p.count_pad = 1;
         p.pt += a->pad[0], p.pb += a->pad[1], p.pl += a->pad[2], p.pr += a->pad[3];
     }
@@ -329,8 +337,9 @@ static xf_status op_pool(ctx *x, const Onnx__NodeProto *nd, value *a, value *out
             int64_t extra = (o - 1) * st[d] + kk[d] - (dims[d] + lo[d] + *hi[d]);
             if (extra > 0) {
                 if (p.count_pad)
-                    return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "ceil_mode with "
-                                     "count_include_pad on a partial window");
+                    return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                        "ceil_mode with "
+                                        "count_include_pad on a partial window");
                 *hi[d] += (int) extra;
             }
         }
@@ -415,8 +424,9 @@ static xf_status reshape_act(ctx *x, const Onnx__NodeProto *nd, value *a, const 
         p.op = XF_OP_SHUFFLE, p.groups = a->groups, p.in[0] = a->node, p.n_in = 1;
         return add_node(x, nd, &p, out, L_NCHW);
     }
-    return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "this reshape of a feature map (only flatten, "
-                     "(N,C)<->(N,C,1,1) and channel shuffle are supported)");
+    return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                        "this reshape of a feature map (only flatten, "
+                        "(N,C)<->(N,C,1,1) and channel shuffle are supported)");
 }
 
 static int perm_is(const int64_t *p, int n, const int64_t *q)
@@ -441,8 +451,9 @@ static xf_status op_transpose(ctx *x, const Onnx__NodeProto *nd, value *a, value
     else if (n == 5 && a->layout == L_GROUPED && perm_is(perm, 5, swap12))
         out->layout = L_GROUPED_T;
     else
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "this transpose (only NCHW<->NHWC and the "
-                         "channel-shuffle swap are supported)");
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "this transpose (only NCHW<->NHWC and the "
+                            "channel-shuffle swap are supported)");
     return XF_OK;
 }
 
@@ -455,8 +466,8 @@ static int is_channel_axis(const value *a, int64_t axis)
     return a->layout == L_NHWC ? axis == 3 : axis == 1;
 }
 
-static xf_status slice_channels(ctx *x, const Onnx__NodeProto *nd, value *a, int64_t b0,
-                                int64_t e0, value *out)
+static xf_status slice_channels(ctx *x, const Onnx__NodeProto *nd, value *a, int64_t b0, int64_t e0,
+                                value *out)
 {
     int64_t c = xnode(x, a)->c;
     if (b0 < 0)
@@ -501,7 +512,8 @@ static xf_status op_clip(ctx *x, const Onnx__NodeProto *nd, value *a, double lo,
                          value *out)
 {
     if (isnan(lo) || isnan(hi) || !(lo < hi) || (isinf(lo) && isinf(hi)))
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "Clip bounds must be constants with "
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "Clip bounds must be constants with "
                             "min < max, not both infinite");
     xf_status s;
     if (isinf(hi))
@@ -536,8 +548,9 @@ static xf_status add_layernorm(ctx *x, const Onnx__NodeProto *nd, value *a, cons
                                const float *bias, float eps, value *out)
 {
     if (a->layout != L_NHWC && a->layout != L_NC)
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "layer norm other than over channels (the "
-                         "last axis of an NHWC map, or a vector)");
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "layer norm other than over channels (the "
+                            "last axis of an NHWC map, or a vector)");
     if (!(eps > 0 && eps < 1))
         return ox_fail_node(x, nd, XF_ERR_VALUE, "epsilon outside (0, 1)");
     int64_t ch = xnode(x, a)->c;
@@ -588,8 +601,9 @@ static xf_status op_binary(ctx *x, const Onnx__NodeProto *nd, value *out)
         return xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
     if (!per_channel(k, m, ch, v)) {
         free(v);
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "constant operand is neither a scalar nor "
-                         "per-channel");
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "constant operand is neither a scalar nor "
+                            "per-channel");
     }
     for (int64_t j = 0; j < ch; j++) {
         if (div && v[j] == 0) {
@@ -598,7 +612,8 @@ static xf_status op_binary(ctx *x, const Onnx__NodeProto *nd, value *out)
         }
         v[j] = sub ? -v[j] : div ? 1.0f / v[j] : v[j];
     }
-    s = add || sub ? channel_affine(x, nd, m, NULL, v, out) : channel_affine(x, nd, m, v, NULL, out);
+    s = add || sub ? channel_affine(x, nd, m, NULL, v, out)
+                   : channel_affine(x, nd, m, v, NULL, out);
     free(v);
     return s;
 }
@@ -613,8 +628,9 @@ static xf_status op_batchnorm(ctx *x, const Onnx__NodeProto *nd, value *a, value
     int64_t ch = xnode(x, a)->c;
     for (int k = 0; k < 4; k++)
         if (!p[k]->is_const || !p[k]->f || p[k]->n != ch)
-            return ox_fail_node(x, nd, XF_ERR_SHAPE, "scale/bias/mean/var must be constant "
-                             "per-channel vectors");
+            return ox_fail_node(x, nd, XF_ERR_SHAPE,
+                                "scale/bias/mean/var must be constant "
+                                "per-channel vectors");
     if (!is_channel_axis(a, 1) && a->layout != L_NC)
         return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "batch norm on an NHWC-labelled map");
     for (int64_t j = 0; j < ch; j++)
@@ -623,7 +639,7 @@ static xf_status op_batchnorm(ctx *x, const Onnx__NodeProto *nd, value *a, value
     char nm[200];
     safe_name(x, out->name, nm, sizeof nm);
     int j = xf__gb_batchnorm(x->c, a->node, p[0]->f, p[1]->f, p[2]->f, p[3]->f,
-                          ox_attr_f(nd, "epsilon", 1e-5f), exclusive(x, a), nm, x->err);
+                             ox_attr_f(nd, "epsilon", 1e-5f), exclusive(x, a), nm, x->err);
     if (j < 0)
         return ox_fail_node(x, nd, x->err->code, x->err->msg);
     set_act(out, j, a->layout, 1);
@@ -699,7 +715,8 @@ static xf_status op_node(ctx *x, size_t i)
     if (ox_is_op(nd, "Add") || ox_is_op(nd, "Sub") || ox_is_op(nd, "Mul") || ox_is_op(nd, "Div"))
         return op_binary(x, nd, out);
     if (a->is_const)
-        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "constant first operand of a feature-map op");
+        return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                            "constant first operand of a feature-map op");
     if (ox_is_op(nd, "Conv"))
         return op_conv(x, nd, a, out);
     if (ox_is_op(nd, "Gemm") || ox_is_op(nd, "MatMul"))
@@ -731,8 +748,10 @@ static xf_status op_node(ctx *x, size_t i)
         return add_prelu(x, nd, a, v, out);
     }
     if (ox_is_op(nd, "Clip")) {
-        double lo = nd->n_input > 1 && *nd->input[1] ? ox_scalar_in(x, nd, 1) : (double) ox_attr_f(nd, "min", -INFINITY);
-        double hi = nd->n_input > 2 && *nd->input[2] ? ox_scalar_in(x, nd, 2) : (double) ox_attr_f(nd, "max", INFINITY);
+        double lo = nd->n_input > 1 && *nd->input[1] ? ox_scalar_in(x, nd, 1)
+                                                     : (double) ox_attr_f(nd, "min", -INFINITY);
+        double hi = nd->n_input > 2 && *nd->input[2] ? ox_scalar_in(x, nd, 2)
+                                                     : (double) ox_attr_f(nd, "max", INFINITY);
         if (lo == 0 && hi == 6)
             return op_act(x, nd, a, XF_ACT_RELU6, out);
         if (lo == 0 && isinf(hi) && hi > 0)
@@ -747,14 +766,16 @@ static xf_status op_node(ctx *x, size_t i)
         float *v = sl->is_const ? malloc((size_t) ch * sizeof(float)) : NULL;
         if (!v || !per_channel(sl, a, ch, v)) {
             free(v);
-            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "slope must be a constant scalar or "
-                             "per-channel");
+            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                "slope must be a constant scalar or "
+                                "per-channel");
         }
         return add_prelu(x, nd, a, v, out);
     }
     if (ox_is_op(nd, "MaxPool") || ox_is_op(nd, "AveragePool"))
         return op_pool(x, nd, a, out);
-    if (ox_is_op(nd, "GlobalAveragePool") || ox_is_op(nd, "GlobalMaxPool") || ox_is_op(nd, "ReduceMean")) {
+    if (ox_is_op(nd, "GlobalAveragePool") || ox_is_op(nd, "GlobalMaxPool") ||
+        ox_is_op(nd, "ReduceMean")) {
         if (ox_is_op(nd, "ReduceMean")) {
             int64_t axes[4];
             int na = ox_attr_ints(nd, "axes", axes, 4);
@@ -795,7 +816,8 @@ static xf_status op_node(ctx *x, size_t i)
             if (!v)
                 return s;
             if (v->is_const || v->layout != a->layout)
-                return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "inputs of mixed layouts or constants");
+                return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                    "inputs of mixed layouts or constants");
             if (p.n_in == XF_NODE_MAX_IN) { /* DenseNet: a chain of concats, same order */
                 value part = *out;
                 if ((s = add_node(x, nd, &p, &part, a->layout)))
@@ -884,10 +906,13 @@ static xf_status op_node(ctx *x, size_t i)
             return s;
         int64_t ch = xnode(x, a)->c, ax = ox_attr_i(nd, "axis", -1);
         if (ax != -1 && ax != (a->layout == L_NC ? 1 : 3))
-            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "layer norm other than over the last axis");
-        if (!sc->is_const || !sc->f || sc->n != ch || (bi && (!bi->is_const || !bi->f || bi->n != ch)))
+            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                "layer norm other than over the last axis");
+        if (!sc->is_const || !sc->f || sc->n != ch ||
+            (bi && (!bi->is_const || !bi->f || bi->n != ch)))
             return ox_fail_node(x, nd, XF_ERR_SHAPE, "scale/bias must be constant per-channel");
-        return add_layernorm(x, nd, a, sc->f, bi ? bi->f : NULL, ox_attr_f(nd, "epsilon", 1e-5f), out);
+        return add_layernorm(x, nd, a, sc->f, bi ? bi->f : NULL, ox_attr_f(nd, "epsilon", 1e-5f),
+                             out);
     }
     if (ox_is_op(nd, "Split") || ox_is_op(nd, "Slice")) {
         int64_t axis = 0;
@@ -898,14 +923,17 @@ static xf_status op_node(ctx *x, size_t i)
             if (s || !en)
                 return s ? s : ox_fail_node(x, nd, XF_ERR_FORMAT, "Slice without starts/ends");
             if (!st->is_const || !en->is_const || st->n != 1 || en->n != 1 ||
-                (ax && (!ax->is_const || ax->n != 1)) || (sp && (!sp->is_const || ox_cval(sp, 0) != 1)))
-                return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "Slice other than one constant "
-                                 "channel range with step 1");
+                (ax && (!ax->is_const || ax->n != 1)) ||
+                (sp && (!sp->is_const || ox_cval(sp, 0) != 1)))
+                return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                    "Slice other than one constant "
+                                    "channel range with step 1");
             axis = ax ? ox_ival(ax, 0) : 0;
             if (!is_channel_axis(a, axis))
                 return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "Slice other than on channels");
             double e = ox_cval(en, 0);
-            return slice_channels(x, nd, a, ox_ival(st, 0), e > 1e15 ? INT64_MAX / 2 : (int64_t) e, out);
+            return slice_channels(x, nd, a, ox_ival(st, 0), e > 1e15 ? INT64_MAX / 2 : (int64_t) e,
+                                  out);
         }
         axis = ox_attr_i(nd, "axis", 0);
         if (!is_channel_axis(a, axis))
@@ -947,7 +975,8 @@ static xf_status op_node(ctx *x, size_t i)
             for (int k = 0; k < np; k++)
                 pads[k] = ox_ival(pv, k);
         }
-        double cv = nd->n_input > 2 && *nd->input[2] ? ox_scalar_in(x, nd, 2) : (double) ox_attr_f(nd, "value", 0);
+        double cv = nd->n_input > 2 && *nd->input[2] ? ox_scalar_in(x, nd, 2)
+                                                     : (double) ox_attr_f(nd, "value", 0);
         if ((md && strcmp(md, "constant") != 0) || np != 8 || cv != 0 || a->layout != L_NCHW ||
             pads[0] || pads[1] || pads[4] || pads[5])
             return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "Pad other than zeros around H and W");
@@ -1003,8 +1032,10 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xf_gbuild *c, 
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     free(buf);
     if (!m)
-        return xf__fail(err, XF_ERR_FORMAT, "%s: not an ONNX model (protobuf decoding failed: "
-                        "truncated or not a ModelProto)", path);
+        return xf__fail(err, XF_ERR_FORMAT,
+                        "%s: not an ONNX model (protobuf decoding failed: "
+                        "truncated or not a ModelProto)",
+                        path);
     ctx x;
     memset(&x, 0, sizeof x);
     x.c = c, x.err = err, x.path = path, x.g = m->graph, x.feature_node = -1;
@@ -1136,8 +1167,10 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xf_gbuild *c, 
     }
     int64_t H = size_h > 0 ? size_h : dims[2], W = size_w > 0 ? size_w : dims[3];
     if (H < 1 || W < 1 || H > 16384 || W > 16384) {
-        s = xf__fail(err, XF_ERR_ARG, "%s: input height/width unknown or out of range: give "
-                     "--size", path);
+        s = xf__fail(err, XF_ERR_ARG,
+                     "%s: input height/width unknown or out of range: give "
+                     "--size",
+                     path);
         goto done;
     }
     xf_node p;
@@ -1182,7 +1215,8 @@ done:
     if (x.v)
         for (size_t k = 0; k < x.cap; k++)
             ox_const_free(&x.v[k]);
-    free(x.v), free(x.uses), free(x.cons_off), free(x.cons), free(x.skip), free(x.fuse), free(x.fuse_src), free(x.fuse_eps), free(live);
+    free(x.v), free(x.uses), free(x.cons_off), free(x.cons), free(x.skip), free(x.fuse),
+        free(x.fuse_src), free(x.fuse_eps), free(live);
     onnx__model_proto__free_unpacked(m, NULL);
     return s;
 }

@@ -11,9 +11,9 @@
 
 #include "onnx.pb-c.h"
 
-#define MAX_RANK     8
-#define MAX_FILE     ((size_t) 4 << 30)
-#define MAX_CONST    ((int64_t) 1 << 31)
+#define MAX_RANK  8
+#define MAX_FILE  ((size_t) 4 << 30)
+#define MAX_CONST ((int64_t) 1 << 31)
 
 enum { L_NCHW, L_NHWC, L_NC, L_FLAT, L_GROUPED, L_GROUPED_T }; /* activation layouts */
 #define FUSE_LAYERNORM (XF_ACT_COUNT_ + 1)
@@ -43,16 +43,16 @@ typedef struct {
     const char *path;
     value *v; /* hash table keyed by name */
     size_t cap;
-    int *uses;   /* per ONNX node output slot: consumers; indexed like v */
-    int *cons_off, *cons; /* per slot: the consuming node indices cons[cons_off[s]..cons_off[s+1]),
-                           * ascending (node inputs only) */
-    unsigned char *skip; /* per node: folded into a later node by a pattern */
-    int *fuse;           /* per node: xf_act a pattern gives this node (Mul -> SiLU...), or
-                          * FUSE_LAYERNORM */
+    int *uses;             /* per ONNX node output slot: consumers; indexed like v */
+    int *cons_off, *cons;  /* per slot: the consuming node indices cons[cons_off[s]..cons_off[s+1]),
+                            * ascending (node inputs only) */
+    unsigned char *skip;   /* per node: folded into a later node by a pattern */
+    int *fuse;             /* per node: xf_act a pattern gives this node (Mul -> SiLU...), or
+                            * FUSE_LAYERNORM */
     const char **fuse_src; /* per node: the pattern's input */
     float *fuse_eps;       /* per node: a layer-norm pattern's epsilon */
-    int size_h, size_w;  /* input size override (0: from the file) */
-    int feature_node;    /* input of the last weighted node */
+    int size_h, size_w;    /* input size override (0: from the file) */
+    int feature_node;      /* input of the last weighted node */
 } ctx;
 
 /* onnx_values.c: value table, attributes, constants, constant folding */

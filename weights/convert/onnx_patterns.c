@@ -63,7 +63,8 @@ static void ox_find_layernorm(ctx *x, size_t i)
     if (r2 < 0 || !ox_is_op(g->node[r2], "ReduceMean") || !ox_reduces_last_axis(x, g->node[r2]))
         return;
     int ad = ox_sole_consumer(x, g->node[r2]->output[0], r2 + 1);
-    double eps = ad >= 0 && ox_is_op(g->node[ad], "Add") ? ox_scalar_in(x, g->node[ad], 1) : (double) NAN;
+    double eps =
+        ad >= 0 && ox_is_op(g->node[ad], "Add") ? ox_scalar_in(x, g->node[ad], 1) : (double) NAN;
     int sq = ad >= 0 ? ox_sole_consumer(x, g->node[ad]->output[0], ad + 1) : -1;
     if (!(eps > 0 && eps < 1) || sq < 0 || !ox_is_op(g->node[sq], "Sqrt") ||
         ox_sole_consumer(x, g->node[sq]->output[0], sq + 1) != dv ||
@@ -86,8 +87,9 @@ void ox_find_patterns(ctx *x)
             continue;
         const char *xin = nd->input[0];
         if ((ox_is_op(nd, "Sigmoid") || ox_is_op(nd, "HardSigmoid")) &&
-            (!ox_is_op(nd, "HardSigmoid") || (fabsf(ox_attr_f(nd, "alpha", 0.2f) - 1.0f / 6) < 1e-6f &&
-                                           fabsf(ox_attr_f(nd, "beta", 0.5f) - 0.5f) < 1e-6f))) {
+            (!ox_is_op(nd, "HardSigmoid") ||
+             (fabsf(ox_attr_f(nd, "alpha", 0.2f) - 1.0f / 6) < 1e-6f &&
+              fabsf(ox_attr_f(nd, "beta", 0.5f) - 0.5f) < 1e-6f))) {
             int m = ox_sole_consumer(x, nd->output[0], (int) i + 1);
             const Onnx__NodeProto *mn = m >= 0 ? g->node[m] : NULL;
             if (mn && ox_is_op(mn, "Mul") && mn->n_input == 2 &&
@@ -97,9 +99,12 @@ void ox_find_patterns(ctx *x)
                 x->fuse_src[m] = xin;
             }
         }
-        if (ox_is_op(nd, "Div") && nd->n_input == 2 && fabs(ox_scalar_in(x, nd, 1) - M_SQRT2) < 1e-5) {
+        if (ox_is_op(nd, "Div") && nd->n_input == 2 &&
+            fabs(ox_scalar_in(x, nd, 1) - M_SQRT2) < 1e-5) {
             int e = ox_sole_consumer(x, nd->output[0], (int) i + 1);
-            int ad = e >= 0 && ox_is_op(g->node[e], "Erf") ? ox_sole_consumer(x, g->node[e]->output[0], e + 1) : -1;
+            int ad = e >= 0 && ox_is_op(g->node[e], "Erf")
+                         ? ox_sole_consumer(x, g->node[e]->output[0], e + 1)
+                         : -1;
             if (ad < 0 || !ox_is_op(g->node[ad], "Add") || ox_scalar_in(x, g->node[ad], 1) != 1)
                 continue;
             int m1 = ox_sole_consumer(x, g->node[ad]->output[0], ad + 1);
@@ -107,7 +112,8 @@ void ox_find_patterns(ctx *x)
                 continue;
             int m2 = ox_sole_consumer(x, g->node[m1]->output[0], m1 + 1);
             if (m2 < 0 || !ox_is_op(g->node[m2], "Mul") || ox_scalar_in(x, g->node[m2], 1) != 0.5 ||
-                !(strcmp(g->node[m1]->input[0], xin) == 0 || strcmp(g->node[m1]->input[1], xin) == 0))
+                !(strcmp(g->node[m1]->input[0], xin) == 0 ||
+                  strcmp(g->node[m1]->input[1], xin) == 0))
                 continue;
             x->skip[i] = x->skip[e] = x->skip[ad] = x->skip[m1] = 1;
             x->fuse[m2] = XF_ACT_GELU;
@@ -116,4 +122,3 @@ void ox_find_patterns(ctx *x)
         ox_find_layernorm(x, i);
     }
 }
-

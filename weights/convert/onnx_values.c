@@ -101,8 +101,10 @@ xf_status ox_const_from_tensor(ctx *x, const Onnx__TensorProto *t, value *v)
 {
     const char *nm = t->name ? t->name : "?";
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: tensor '%s' keeps its data in an external "
-                        "file; re-export with the weights inside the .onnx (under 2 GB)", x->path, nm);
+        return xf__fail(x->err, XF_ERR_UNSUPPORTED,
+                        "%s: tensor '%s' keeps its data in an external "
+                        "file; re-export with the weights inside the .onnx (under 2 GB)",
+                        x->path, nm);
     if (t->n_dims > MAX_RANK)
         return xf__fail(x->err, XF_ERR_BOUNDS, "%s: tensor '%s' has %zu dimensions", x->path, nm,
                         t->n_dims);
@@ -120,22 +122,29 @@ xf_status ox_const_from_tensor(ctx *x, const Onnx__TensorProto *t, value *v)
     v->is_const = 1;
     v->defined = 1;
     int type = t->has_data_type ? t->data_type : 0;
-    size_t esize = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4
-                 : type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? 8
-                 : type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ? 2
-                 : type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL || type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
-                   type == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 ? 1 : 0;
+    size_t esize =
+        type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+            ? 4
+        : type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+                type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE
+            ? 8
+        : type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ? 2
+        : type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ||
+                type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
+                type == ONNX__TENSOR_PROTO__DATA_TYPE__INT8
+            ? 1
+            : 0;
     if (!esize)
         return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: tensor '%s': data type %d not supported",
                         x->path, nm, type);
     int is_float = type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
                    type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
                    type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
-    size_t have = t->has_raw_data ? t->raw_data.len / esize
-                : type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? t->n_float_data
-                : type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? t->n_int64_data
-                : type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
-                : t->n_int32_data;
+    size_t have = t->has_raw_data                                 ? t->raw_data.len / esize
+                  : type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT  ? t->n_float_data
+                  : type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64  ? t->n_int64_data
+                  : type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
+                                                                  : t->n_int32_data;
     if (have != (size_t) n || (t->has_raw_data && t->raw_data.len != (size_t) n * esize))
         return xf__fail(x->err, XF_ERR_FORMAT, "%s: tensor '%s': %zu values for %lld elements",
                         x->path, nm, have, (long long) n);
@@ -193,8 +202,8 @@ xf_status ox_const_from_tensor(ctx *x, const Onnx__TensorProto *t, value *v)
         }
         if (is_float) {
             if (!isfinite(d))
-                return xf__fail(x->err, XF_ERR_VALUE, "%s: tensor '%s' holds NaN or Inf",
-                                x->path, nm);
+                return xf__fail(x->err, XF_ERR_VALUE, "%s: tensor '%s' holds NaN or Inf", x->path,
+                                nm);
             v->f[k] = (float) d;
         } else {
             v->i[k] = iv;
@@ -261,8 +270,10 @@ value *ox_in_val(ctx *x, const Onnx__NodeProto *nd, size_t k, xf_status *s)
     value *v = k < nd->n_input ? ox_lookup(x, nd->input[k], 0) : NULL;
     if (!v || !v->defined) {
         char why[300];
-        snprintf(why, sizeof why, "input %zu '%s' is not produced by an earlier node (missing, or "
-                 "the graph is cyclic or unsorted)", k, k < nd->n_input ? nd->input[k] : "");
+        snprintf(why, sizeof why,
+                 "input %zu '%s' is not produced by an earlier node (missing, or "
+                 "the graph is cyclic or unsorted)",
+                 k, k < nd->n_input ? nd->input[k] : "");
         *s = ox_fail_node(x, nd, XF_ERR_FORMAT, why);
         return NULL;
     }
@@ -327,7 +338,8 @@ static xf_status ox_fold_gather_nd(ctx *x, const Onnx__NodeProto *nd, const valu
                 return s;
         if (vs[0] && vs[1]) {
             n = (int) vs[0]->n;
-            if (n > MAX_RANK || vs[1]->n != n || (vs[2] && vs[2]->n != n) || (vs[3] && vs[3]->n != n))
+            if (n > MAX_RANK || vs[1]->n != n || (vs[2] && vs[2]->n != n) ||
+                (vs[3] && vs[3]->n != n))
                 return ox_fail_node(x, nd, XF_ERR_SHAPE, "starts/ends/axes/steps lengths differ");
             for (int k = 0; k < n; k++) {
                 st[k] = (int64_t) fmax(fmin(ox_cval(vs[0], k), 1e15), -1e15);
@@ -392,15 +404,16 @@ xf_status ox_fold(ctx *x, const Onnx__NodeProto *nd, value *out)
     if (strcmp(op, "Identity") == 0 || strcmp(op, "Dropout") == 0 || strcmp(op, "Cast") == 0) {
         int to = (int) ox_attr_i(nd, "to", 1);
         int is_int = strcmp(op, "Cast") == 0 ? to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
-                     to != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE : a->i != NULL;
+                                                   to != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE
+                                             : a->i != NULL;
         if ((s = ox_const_new(x, out, a->rank, a->dims, is_int)))
             return s;
         for (int64_t k = 0; k < a->n; k++)
             ox_cset(out, k, ox_cval(a, k));
         return XF_OK;
     }
-    if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0 ||
-        strcmp(op, "Reshape") == 0 || strcmp(op, "Flatten") == 0) {
+    if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0 || strcmp(op, "Reshape") == 0 ||
+        strcmp(op, "Flatten") == 0) {
         int64_t dims[MAX_RANK];
         int rank = 0;
         if (strcmp(op, "Reshape") == 0) {
@@ -479,7 +492,8 @@ xf_status ox_fold(ctx *x, const Onnx__NodeProto *nd, value *out)
         if (!ix)
             return s;
         if (ox_attr_i(nd, "axis", 0) != 0 || a->rank != 1)
-            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "constant Gather beyond axis 0 of a vector");
+            return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED,
+                                "constant Gather beyond axis 0 of a vector");
         if ((s = ox_const_new(x, out, ix->rank, ix->dims, a->i != NULL)))
             return s;
         for (int64_t k = 0; k < ix->n; k++) {
@@ -559,4 +573,3 @@ xf_status ox_fold(ctx *x, const Onnx__NodeProto *nd, value *out)
     }
     return ox_fail_node(x, nd, XF_ERR_UNSUPPORTED, "not supported on constants");
 }
-

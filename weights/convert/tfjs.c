@@ -32,9 +32,9 @@ typedef struct {
 
 typedef struct {
     const char *name; /* keras layer name (borrowed from the JSON) */
-    int node;   /* producer node */
-    int pad[4]; /* pending ZeroPadding2D: top, bottom, left, right */
-    int uses;   /* how many layers consume it */
+    int node;         /* producer node */
+    int pad[4];       /* pending ZeroPadding2D: top, bottom, left, right */
+    int uses;         /* how many layers consume it */
 } ktensor;
 
 typedef struct {
@@ -154,8 +154,10 @@ static xf_status read_group(ctx *x, const cJSON *group, const char *dir)
             qtype = cJSON_IsString(qt) ? qt->valuestring : "?";
             if (strcmp(qtype, "uint8") == 0 || strcmp(qtype, "uint16") == 0) {
                 if (!cJSON_IsNumber(qm) || !cJSON_IsNumber(qs)) {
-                    s = xf__fail(x->err, XF_ERR_FORMAT, "%s: weight '%s': quantization lacks "
-                                 "min/scale", x->path, name->valuestring);
+                    s = xf__fail(x->err, XF_ERR_FORMAT,
+                                 "%s: weight '%s': quantization lacks "
+                                 "min/scale",
+                                 x->path, name->valuestring);
                     goto done;
                 }
                 qmin = qm->valuedouble;
@@ -171,8 +173,10 @@ static xf_status read_group(ctx *x, const cJSON *group, const char *dir)
         }
         size_t bytes = e.n * (size_t) qbytes;
         if (bytes > blen - off) {
-            s = xf__fail(x->err, XF_ERR_BOUNDS, "%s: weight '%s' runs past the end of its shards "
-                         "(%zu bytes)", x->path, name->valuestring, blen);
+            s = xf__fail(x->err, XF_ERR_BOUNDS,
+                         "%s: weight '%s' runs past the end of its shards "
+                         "(%zu bytes)",
+                         x->path, name->valuestring, blen);
             goto done;
         }
         e.data = malloc(e.n * sizeof(float));
@@ -224,7 +228,8 @@ static const wentry *find_w(ctx *x, const char *layer, const char *param)
     for (int i = 0; i < x->wt.n; i++) {
         const char *n = x->wt.e[i].name;
         size_t nl = strlen(n);
-        if (strcmp(n, key) == 0 || (nl > kl && n[nl - kl - 1] == '/' && strcmp(n + nl - kl, key) == 0))
+        if (strcmp(n, key) == 0 ||
+            (nl > kl && n[nl - kl - 1] == '/' && strcmp(n + nl - kl, key) == 0))
             return &x->wt.e[i];
     }
     return NULL;
@@ -333,10 +338,14 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
             pd[0] = pd[1] = pd[2] = pd[3] = (int) pad->valuedouble;
         } else if (cJSON_IsArray(pad) && cJSON_IsArray(cJSON_GetArrayItem(pad, 0))) {
             const cJSON *a0 = cJSON_GetArrayItem(pad, 0), *a1 = cJSON_GetArrayItem(pad, 1);
-            pd[0] = cJSON_IsNumber(cJSON_GetArrayItem(a0, 0)) ? cJSON_GetArrayItem(a0, 0)->valueint : 0;
-            pd[1] = cJSON_IsNumber(cJSON_GetArrayItem(a0, 1)) ? cJSON_GetArrayItem(a0, 1)->valueint : 0;
-            pd[2] = cJSON_IsNumber(cJSON_GetArrayItem(a1, 0)) ? cJSON_GetArrayItem(a1, 0)->valueint : 0;
-            pd[3] = cJSON_IsNumber(cJSON_GetArrayItem(a1, 1)) ? cJSON_GetArrayItem(a1, 1)->valueint : 0;
+            pd[0] =
+                cJSON_IsNumber(cJSON_GetArrayItem(a0, 0)) ? cJSON_GetArrayItem(a0, 0)->valueint : 0;
+            pd[1] =
+                cJSON_IsNumber(cJSON_GetArrayItem(a0, 1)) ? cJSON_GetArrayItem(a0, 1)->valueint : 0;
+            pd[2] =
+                cJSON_IsNumber(cJSON_GetArrayItem(a1, 0)) ? cJSON_GetArrayItem(a1, 0)->valueint : 0;
+            pd[3] =
+                cJSON_IsNumber(cJSON_GetArrayItem(a1, 1)) ? cJSON_GetArrayItem(a1, 1)->valueint : 0;
         } else if (cJSON_IsArray(pad)) {
             pd[0] = pd[1] = json_int(cfg, "padding", 0, 0);
             pd[2] = pd[3] = json_int(cfg, "padding", 1, 0);
@@ -359,18 +368,18 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
     if (strcmp(cls, "Conv2D") == 0 || strcmp(cls, "DepthwiseConv2D") == 0 ||
         strcmp(cls, "MaxPooling2D") == 0 || strcmp(cls, "AveragePooling2D") == 0) {
         int is_pool = strstr(cls, "Pooling") != NULL;
-        p.op = strcmp(cls, "Conv2D") == 0    ? XF_OP_CONV2D
-               : cls[0] == 'D'               ? XF_OP_DWCONV2D
+        p.op = strcmp(cls, "Conv2D") == 0         ? XF_OP_CONV2D
+               : cls[0] == 'D'                    ? XF_OP_DWCONV2D
                : strcmp(cls, "MaxPooling2D") == 0 ? XF_OP_MAXPOOL
-                                                   : XF_OP_AVGPOOL;
+                                                  : XF_OP_AVGPOOL;
         const char *ksz = is_pool ? "pool_size" : "kernel_size";
         p.kh = json_int(cfg, ksz, 0, 0);
         p.kw = json_int(cfg, ksz, 1, p.kh);
         p.sh = json_int(cfg, "strides", 0, is_pool ? p.kh : 1);
         p.sw = json_int(cfg, "strides", 1, p.sh);
         if (json_int(cfg, "dilation_rate", 0, 1) != 1 || json_int(cfg, "dilation_rate", 1, 1) != 1)
-            return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': dilated convolution",
-                            x->path, name);
+            return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': dilated convolution", x->path,
+                            name);
         if (p.kh < 1 || p.kw < 1 || p.sh < 1 || p.sw < 1 || p.kh > 64 || p.kw > 64)
             return xf__fail(err, XF_ERR_FORMAT, "%s: layer '%s': bad kernel or strides", x->path,
                             name);
@@ -378,17 +387,20 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         const char *padding = json_str(cfg, "padding");
         if (strcmp(padding, "same") == 0) {
             if (pending)
-                return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': 'same' after "
-                                "ZeroPadding2D", x->path, name);
+                return xf__fail(err, XF_ERR_UNSUPPORTED,
+                                "%s: layer '%s': 'same' after "
+                                "ZeroPadding2D",
+                                x->path, name);
             xf__gb_same_pad(src->h, p.kh, p.sh, &p.pt, &p.pb);
             xf__gb_same_pad(src->w, p.kw, p.sw, &p.pl, &p.pr);
         } else if (strcmp(padding, "valid") == 0) {
-            p.pt = ins[0]->pad[0], p.pb = ins[0]->pad[1], p.pl = ins[0]->pad[2], p.pr = ins[0]->pad[3];
+            p.pt = ins[0]->pad[0], p.pb = ins[0]->pad[1], p.pl = ins[0]->pad[2],
+            p.pr = ins[0]->pad[3];
             if (pending && p.op == XF_OP_AVGPOOL)
                 p.count_pad = 1; /* explicit zeros are real cells */
         } else {
-            return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': padding '%s'", x->path,
-                            name, padding);
+            return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': padding '%s'", x->path, name,
+                            padding);
         }
         int64_t cin = src->c;
         if (p.op == XF_OP_CONV2D) {
@@ -432,8 +444,8 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
     if (strcmp(cls, "BatchNormalization") == 0) {
         int axis = json_int(cfg, "axis", 0, -1);
         if (axis != -1 && axis != 3)
-            return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': batch norm axis %d",
-                            x->path, name, axis);
+            return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': batch norm axis %d", x->path,
+                            name, axis);
         int64_t ch = c->g.nodes[ins[0]->node].c;
         const cJSON *sc = cJSON_GetObjectItemCaseSensitive(cfg, "scale");
         const cJSON *ce = cJSON_GetObjectItemCaseSensitive(cfg, "center");
@@ -448,7 +460,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         int src_excl = kfind(x, c->g.nodes[ins[0]->node].out_name) == NULL ||
                        kfind(x, c->g.nodes[ins[0]->node].out_name)->uses <= 1;
         node = xf__gb_batchnorm(c, ins[0]->node, g ? g->data : NULL, be ? be->data : NULL, mu->data,
-                             va->data, e, src_excl, name, err);
+                                va->data, e, src_excl, name, err);
         if (node < 0)
             return xf__wrap(err, x->path);
         return kput(x, name, node, NULL);
@@ -457,9 +469,10 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         xf_act act;
         if (cls[0] == 'R') {
             const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cfg, "max_value");
-            double slope = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cfg, "negative_slope"))
-                               ? cJSON_GetObjectItemCaseSensitive(cfg, "negative_slope")->valuedouble
-                               : 0;
+            double slope =
+                cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cfg, "negative_slope"))
+                    ? cJSON_GetObjectItemCaseSensitive(cfg, "negative_slope")->valuedouble
+                    : 0;
             double thr = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cfg, "threshold"))
                              ? cJSON_GetObjectItemCaseSensitive(cfg, "threshold")->valuedouble
                              : 0;
@@ -477,8 +490,8 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
                 return kput(x, name, node, NULL);
             }
             if (!act_from(a, &act))
-                return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': activation '%s'",
-                                x->path, name, a);
+                return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': activation '%s'", x->path,
+                                name, a);
         }
         const char *src_name = c->g.nodes[ins[0]->node].out_name;
         int src_excl = kfind(x, src_name) == NULL || kfind(x, src_name)->uses <= 1;
@@ -499,8 +512,8 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         if (cls[0] == 'C') {
             int axis = json_int(cfg, "axis", 0, -1);
             if (axis != -1 && axis != 3)
-                return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': concat axis %d",
-                                x->path, name, axis);
+                return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': concat axis %d", x->path,
+                                name, axis);
         }
         p.op = cls[0] == 'A' ? XF_OP_ADD : XF_OP_CONCAT;
         if ((node = xf__gb_add(c, &p, name, NULL, err)) < 0)
@@ -610,13 +623,16 @@ xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err)
         mc = topo;
     const char *cls = json_str(mc, "class_name");
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(mc, "config");
-    const cJSON *layers = cJSON_IsArray(cfg) ? cfg : cJSON_GetObjectItemCaseSensitive(cfg, "layers");
+    const cJSON *layers =
+        cJSON_IsArray(cfg) ? cfg : cJSON_GetObjectItemCaseSensitive(cfg, "layers");
     int sequential = strcmp(cls, "Sequential") == 0;
     const cJSON *manifest = cJSON_GetObjectItemCaseSensitive(root, "weightsManifest");
     const cJSON *group, *L;
     if (!cJSON_IsArray(layers) || !cJSON_IsArray(manifest)) {
-        s = xf__fail(err, XF_ERR_FORMAT, "%s: not a TF.js layers model (no modelTopology layers "
-                     "or weightsManifest)", path);
+        s = xf__fail(err, XF_ERR_FORMAT,
+                     "%s: not a TF.js layers model (no modelTopology layers "
+                     "or weightsManifest)",
+                     path);
         goto done;
     }
     if (!sequential && strcmp(cls, "Model") != 0 && strcmp(cls, "Functional") != 0) {
@@ -667,8 +683,10 @@ xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err)
             ins[0] = prev;
         prev = nm;
         if (n < 0) {
-            s = xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': shared or malformed inbound "
-                         "nodes", path, nm);
+            s = xf__fail(err, XF_ERR_UNSUPPORTED,
+                         "%s: layer '%s': shared or malformed inbound "
+                         "nodes",
+                         path, nm);
             goto done;
         }
         int is_input = strcmp(lcls, "InputLayer") == 0;
@@ -677,8 +695,10 @@ xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err)
             if (!bis)
                 bis = cJSON_GetObjectItemCaseSensitive(lc, "batch_shape");
             if (!first || !cJSON_IsArray(bis) || cJSON_GetArraySize(bis) != 4) {
-                s = xf__fail(err, XF_ERR_UNSUPPORTED, "%s: layer '%s': need one NHWC image input "
-                             "with a known size", path, nm);
+                s = xf__fail(err, XF_ERR_UNSUPPORTED,
+                             "%s: layer '%s': need one NHWC image input "
+                             "with a known size",
+                             path, nm);
                 goto done;
             }
             xf_node p;
@@ -715,8 +735,10 @@ xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err)
         for (int i = 0; i < n; i++) {
             in_t[i] = kfind(&x, ins[i]);
             if (!in_t[i] || in_t[i]->node < 0) {
-                s = xf__fail(err, XF_ERR_FORMAT, "%s: layer '%s': input '%s' is not an earlier "
-                             "layer", path, nm, ins[i]);
+                s = xf__fail(err, XF_ERR_FORMAT,
+                             "%s: layer '%s': input '%s' is not an earlier "
+                             "layer",
+                             path, nm, ins[i]);
                 goto done;
             }
         }

@@ -136,17 +136,34 @@ static void str_field(fb *f, size_t t, int id, char *out, size_t size)
     size_t m = n < size - 1 ? n : size - 1;
     for (size_t i = 0; i < m; i++) {
         char c = (char) f->b[p + i];
-        out[i] = (c <= ' ' || c == '=' || c == ',' || c == '#' || (unsigned char) c >= 127) ? '_' : c;
+        out[i] =
+            (c <= ' ' || c == '=' || c == ',' || c == '#' || (unsigned char) c >= 127) ? '_' : c;
     }
     out[m] = 0;
 }
 
 /* ---- TFLite schema subset ------------------------------------------------------------------ */
-enum { OP_ADD = 0, OP_AVERAGE_POOL_2D = 1, OP_CONCATENATION = 2, OP_CONV_2D = 3,
-       OP_DEPTHWISE_CONV_2D = 4, OP_DEQUANTIZE = 6, OP_FULLY_CONNECTED = 9, OP_LOGISTIC = 14,
-       OP_MAX_POOL_2D = 17, OP_MUL = 18, OP_RELU = 19, OP_RELU6 = 21, OP_RESHAPE = 22,
-       OP_SOFTMAX = 25, OP_PAD = 34, OP_MEAN = 40, OP_SQUEEZE = 43, OP_QUANTIZE = 114,
-       OP_HARD_SWISH = 117 };
+enum {
+    OP_ADD = 0,
+    OP_AVERAGE_POOL_2D = 1,
+    OP_CONCATENATION = 2,
+    OP_CONV_2D = 3,
+    OP_DEPTHWISE_CONV_2D = 4,
+    OP_DEQUANTIZE = 6,
+    OP_FULLY_CONNECTED = 9,
+    OP_LOGISTIC = 14,
+    OP_MAX_POOL_2D = 17,
+    OP_MUL = 18,
+    OP_RELU = 19,
+    OP_RELU6 = 21,
+    OP_RESHAPE = 22,
+    OP_SOFTMAX = 25,
+    OP_PAD = 34,
+    OP_MEAN = 40,
+    OP_SQUEEZE = 43,
+    OP_QUANTIZE = 114,
+    OP_HARD_SWISH = 117
+};
 enum { T_FLOAT32 = 0, T_FLOAT16 = 1, T_INT32 = 2, T_UINT8 = 3, T_INT64 = 4, T_INT8 = 9 };
 
 typedef struct {
@@ -177,16 +194,26 @@ typedef struct {
 static const char *op_name(int code)
 {
     switch (code) {
-    case OP_MUL: return "MUL";
-    case OP_HARD_SWISH: return "HARD_SWISH";
-    case 5: return "DEPTH_TO_SPACE";
-    case 23: return "RESIZE_BILINEAR";
-    case 28: return "TANH";
-    case 41: return "SUB";
-    case 49: return "SPLIT";
-    case 53: return "CAST";
-    case 77: return "SPLIT_V";
-    default: return "builtin";
+    case OP_MUL:
+        return "MUL";
+    case OP_HARD_SWISH:
+        return "HARD_SWISH";
+    case 5:
+        return "DEPTH_TO_SPACE";
+    case 23:
+        return "RESIZE_BILINEAR";
+    case 28:
+        return "TANH";
+    case 41:
+        return "SUB";
+    case 49:
+        return "SPLIT";
+    case 53:
+        return "CAST";
+    case 77:
+        return "SPLIT_V";
+    default:
+        return "builtin";
     }
 }
 
@@ -232,9 +259,9 @@ static float *constant(ctx *x, uint32_t ti)
     uint32_t nbytes;
     size_t data = vec(&x->f, bt, 0, 1, &nbytes);
     size_t n = t_count(t), es = t->type == T_FLOAT32 || t->type == T_INT32 ? 4
-                              : t->type == T_FLOAT16                      ? 2
-                              : t->type == T_UINT8 || t->type == T_INT8   ? 1
-                                                                          : 0;
+                                : t->type == T_FLOAT16                     ? 2
+                                : t->type == T_UINT8 || t->type == T_INT8  ? 1
+                                                                           : 0;
     if (x->f.bad || !es || n == 0 || n > ((size_t) 1 << 28) || nbytes != n * es) {
         xf__fail(x->err, es ? XF_ERR_FORMAT : XF_ERR_UNSUPPORTED,
                  "%s: tensor '%s': %u data bytes for %zu elements of type %d", x->path, t->name,
@@ -266,7 +293,9 @@ static float *constant(ctx *x, uint32_t ti)
         int ch = t->n_scale > 1 ? (int) ((i / inner) % (size_t) chans) : 0;
         double q;
         switch (t->type) {
-        case T_FLOAT32: memcpy(&out[i], p + 4 * i, 4); continue;
+        case T_FLOAT32:
+            memcpy(&out[i], p + 4 * i, 4);
+            continue;
         case T_FLOAT16: {
             uint16_t h;
             memcpy(&h, p + 2 * i, 2);
@@ -279,8 +308,12 @@ static float *constant(ctx *x, uint32_t ti)
             q = v;
             break;
         }
-        case T_UINT8: q = p[i]; break;
-        default: q = (int8_t) p[i]; break;
+        case T_UINT8:
+            q = p[i];
+            break;
+        default:
+            q = (int8_t) p[i];
+            break;
         }
         out[i] = (float) ((double) get_scale(x, t, ch) * (q - (double) get_zp(x, t, ch)));
     }
@@ -348,10 +381,17 @@ static int fused(ctx *x, int code, xf_act *act)
 {
     (void) x;
     switch (code) {
-    case 0: *act = XF_ACT_NONE; return 1;
-    case 1: *act = XF_ACT_RELU; return 1;
-    case 3: *act = XF_ACT_RELU6; return 1;
-    default: return 0;
+    case 0:
+        *act = XF_ACT_NONE;
+        return 1;
+    case 1:
+        *act = XF_ACT_RELU;
+        return 1;
+    case 3:
+        *act = XF_ACT_RELU6;
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -379,11 +419,13 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
     int node = -1;
     int pending = a->pad[0] | a->pad[1] | a->pad[2] | a->pad[3];
     if (pending && code != OP_CONV_2D && code != OP_DEPTHWISE_CONV_2D)
-        return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: PAD before op %d ('%s') cannot be "
-                        "absorbed", x->path, code, o->name);
-    if (a->node < 0 && code != OP_QUANTIZE && code != OP_DEQUANTIZE)
-        return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: op %d ('%s') on a constant input",
+        return xf__fail(x->err, XF_ERR_UNSUPPORTED,
+                        "%s: PAD before op %d ('%s') cannot be "
+                        "absorbed",
                         x->path, code, o->name);
+    if (a->node < 0 && code != OP_QUANTIZE && code != OP_DEQUANTIZE)
+        return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: op %d ('%s') on a constant input", x->path,
+                        code, o->name);
     switch (code) {
     case OP_QUANTIZE:
     case OP_DEQUANTIZE:
@@ -437,12 +479,12 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
         p.sh = i32_field(f, opt, 2, 1);
         int act_field = conv ? 3 : dw ? 4 : 5;
         if (!fused(x, u8_field(f, opt, act_field, 0), &act))
-            return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': fused activation %d",
-                            x->path, o->name, u8_field(f, opt, act_field, 0));
+            return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': fused activation %d", x->path,
+                            o->name, u8_field(f, opt, act_field, 0));
         if ((conv && (i32_field(f, opt, 4, 1) != 1 || i32_field(f, opt, 5, 1) != 1)) ||
             (dw && (i32_field(f, opt, 5, 1) != 1 || i32_field(f, opt, 6, 1) != 1)))
-            return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': dilated convolution",
-                            x->path, o->name);
+            return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': dilated convolution", x->path,
+                            o->name);
         tensor *w = NULL;
         if (pool) {
             p.kw = i32_field(f, opt, 3, 1);
@@ -463,8 +505,8 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
         const xf_node *src = &x->c->g.nodes[a->node];
         if (padding == 0) { /* SAME */
             if (pending)
-                return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': SAME after PAD",
-                                x->path, o->name);
+                return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': SAME after PAD", x->path,
+                                o->name);
             xf__gb_same_pad(src->h, p.kh, p.sh, &p.pt, &p.pb);
             xf__gb_same_pad(src->w, p.kw, p.sw, &p.pl, &p.pr);
         } else {
@@ -474,8 +516,10 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
         if (conv) {
             p.cout = w->shape[0];
             if (w->shape[3] != cin)
-                return xf__fail(x->err, XF_ERR_SHAPE, "%s: '%s': weights for %d input channels, "
-                                "input has %lld", x->path, o->name, w->shape[3], (long long) cin);
+                return xf__fail(x->err, XF_ERR_SHAPE,
+                                "%s: '%s': weights for %d input channels, "
+                                "input has %lld",
+                                x->path, o->name, w->shape[3], (long long) cin);
         }
         if (dw) {
             p.mult = i32_field(f, opt, 3, 1);
@@ -542,8 +586,8 @@ static xf_status convert_op(ctx *x, int code, size_t op, const int32_t *in, uint
         p.act = act;
         for (uint32_t i = 0; i < n_in; i++) {
             if (in[i] < 0 || x->t[in[i]].node < 0)
-                return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': constant operand",
-                                x->path, o->name);
+                return xf__fail(x->err, XF_ERR_UNSUPPORTED, "%s: '%s': constant operand", x->path,
+                                o->name);
             p.in[i] = x->t[in[i]].node;
         }
         p.n_in = (int) n_in;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench.sh — `make bench`: forward-pass and end-to-end throughput of xfer next to PyTorch
+# run.sh — `make bench`: forward-pass and end-to-end throughput of xfer next to PyTorch
 # (Debian python3-torch) and ONNX Runtime (npm onnxruntime-node) measured in the same run, as
 # ratios. Peers that are not installed are reported as such (make deps-bench installs PyTorch;
 # ONNX Runtime is installed into build/peers from npm). Not a test: it prints, it never fails.
