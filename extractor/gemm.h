@@ -1,6 +1,6 @@
 /* gemm.h — dense linear algebra: single-precision matrix products and the symmetric
  * eigen-decomposition, the only calls into BLAS/LAPACK (OpenBLAS), with plain-loop references
- * when built with BLAS=0.
+ * (used when built with BLAS=0).
  * It is: the interface of gemm.c. It is not: the convolution kernels.
  */
 #ifndef XF_GEMM_H
@@ -25,7 +25,10 @@ void xf__sgemm_ref(int ta, int tb, int64_t m, int64_t n, int64_t k, const float 
 void xf__blas_threads(int n);
 
 /* Eigen-decomposition of the symmetric matrix a (d, d): eigenvalues ascending into w (d), the
- * eigenvectors into a (row j = eigenvector j). XF_ERR_UNSUPPORTED without LAPACK (BLAS=0). */
+ * eigenvectors into a (row j = eigenvector j): LAPACK's ssyevd, or the reference in a BLAS=0
+ * build. */
 xf_status xf__ssyevd(int d, float *a, float *w, xf_error *err);
+/* The same by cyclic Jacobi rotations in double (O(d^3) per sweep: the reference). */
+xf_status xf__ssyevd_ref(int d, float *a, float *w, xf_error *err);
 
 #endif /* XF_GEMM_H */

@@ -402,6 +402,40 @@ static void test_gemm(void)
     T_CHECKF(worst < 1e-5, "gemm vs reference loops: %.3e", worst);
 }
 
+/* the eigen-decomposition (LAPACK, or Jacobi in a BLAS=0 build) against the Jacobi reference on
+ * random symmetric matrices: eigenvalues, and eigenvectors up to sign */
+static void test_eigen(void)
+{
+    double wv = 0, wvec = 0;
+    for (int c = 0; c < 6; c++) {
+        int d = 3 + 7 * c;
+        float *b = rand_buf((size_t) (d * d)), *a1 = malloc((size_t) (d * d) * sizeof(float));
+        float *a2 = malloc((size_t) (d * d) * sizeof(float)), *w1 = malloc((size_t) d * 4);
+        float *w2 = malloc((size_t) d * 4);
+        for (int i = 0; i < d; i++) /* B B^T + diag: symmetric, distinct eigenvalues */
+            for (int j = 0; j < d; j++) {
+                double v = i == j ? 0.5 * i : 0;
+                for (int k = 0; k < d; k++)
+                    v += (double) b[i * d + k] * (double) b[j * d + k];
+                a1[i * d + j] = a2[i * d + j] = (float) v;
+            }
+        xf_error e;
+        T_CHECK(xf__ssyevd(d, a1, w1, &e) == XF_OK && xf__ssyevd_ref(d, a2, w2, &e) == XF_OK);
+        for (int i = 0; i < d; i++) {
+            wv = fmax(wv, fabs((double) w1[i] - (double) w2[i]) / fmax(1.0, fabs((double) w2[i])));
+            double dot = 0;
+            for (int k = 0; k < d; k++)
+                dot += (double) a1[i * d + k] * (double) a2[i * d + k];
+            wvec = fmax(wvec, 1 - fabs(dot));
+        }
+        free(b), free(a1), free(a2), free(w1), free(w2);
+    }
+    printf("eigen: 6 symmetric matrices (3..38): eigenvalues %.1e, eigenvectors 1-|cos| %.1e\n", wv,
+           wvec);
+    T_CHECKF(wv < 1e-4 && wvec < 1e-3, "eigen-decomposition vs Jacobi: values %.3e vectors %.3e",
+             wv, wvec);
+}
+
 static void test_pool(void)
 {
     /* avg pool 'same' 3x3 s1 on 4x4: corner divides by 4 (padded cells excluded) */
@@ -464,6 +498,7 @@ int main(void)
     test_act_accuracy();
     test_table();
     test_gemm();
+    test_eigen();
     test_pool();
     return t_done();
 }

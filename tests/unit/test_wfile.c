@@ -8,6 +8,8 @@
  */
 #include "t.h"
 #include "tiny.h"
+#include "io.h"
+#include "meta.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -144,9 +146,26 @@ static void missing_layer(xf_gbuild *c)
     xf__ww_str(c->meta, "xfer.feature.layer", "no_such_tensor");
 }
 
+/* every metadata key the code knows is documented in the format spec */
+static void test_keys_documented(void)
+{
+    size_t n;
+    uint8_t *spec = NULL;
+    xf_error e;
+    T_CHECKF(xf__read_file("weights/FORMAT.md", 1 << 20, &spec, &n, &e) == XF_OK, "%s", e.msg);
+    for (int i = 0; spec && i < xf__meta_key_count; i++) {
+        char quoted[128];
+        snprintf(quoted, sizeof quoted, "`%s`", xf__meta_keys[i]);
+        T_CHECKF(strstr((const char *) spec, quoted) != NULL, "%s is not in weights/FORMAT.md",
+                 xf__meta_keys[i]);
+    }
+    free(spec);
+}
+
 int main(void)
 {
     xf_error err;
+    test_keys_documented();
     const char *good = t_path("tiny.gguf");
     T_CHECK(tiny_write(good, NULL, &err) == XF_OK);
     size_t n;
