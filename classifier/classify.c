@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     }
     xf_labelmap lm = {0};
     xf_status s = labels ? xf__labels_read(labels, &lm, &err) : XF_OK;
-    po.labels = labels ? &lm : NULL;
+    po.labels = labels ? &lm : NULL, po.labels_file = labels;
     xf_predictor *pr = NULL;
     xf_inputs inputs = {0};
     if (!s)

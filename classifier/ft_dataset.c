@@ -24,7 +24,7 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
         return XF_OK;
     }
     char buf[1024];
-    const char *l = xf__label_of(NULL, path, buf, sizeof buf);
+    const char *l = xf__label_of(NULL, c->in->roots, c->in->n_roots, path, buf, sizeof buf);
     int y = l ? xf__class_index(c->classes, c->k, l) : -1;
     if (y < 0) {
         xf__log(XF_LOG_WARN, "finetune: %s: class '%s' not in the training set, skipped\n", path,
@@ -54,12 +54,15 @@ xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, cons
                           int pooled, int threads, int augment, uint64_t aug_seed, xf_error *err)
 {
     xf_inputs in = {0};
-    xf_status s = xf__inputs_add(&in, dir, NULL, err);
-    if (!s && in.n == 0)
-        s = xf__fail(err, XF_ERR_ARG, "%s: no images", dir);
+    char *dirs[1] = {strdup(dir)};
+    xf_status s = dirs[0] ? xf__inputs_collect(&in, dirs, 1, NULL, err)
+                          : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    free(dirs[0]);
     if (!s && c->grow) {
-        c->k = xf__parent_classes(in.paths, in.n, &c->classes);
-        if (c->k < 2)
+        c->k = xf__classes_of(in.paths, in.n, in.roots, in.n_roots, &c->classes);
+        if (c->k < 0)
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        else if (c->k < 2)
             s = xf__fail(err, XF_ERR_ARG, "%s: need at least two class folders", dir);
     }
     c->total = in.n;
@@ -76,6 +79,8 @@ xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, cons
     po.batch = 4;
     po.emit = emit;
     po.user = c;
+    po.why = in.why;
+    c->in = &in;
     size_t failed;
     if (!s && c->disk_dir) {
         uint64_t key = xf__ftcache_key(m, layer, pooled, &po.pp, in.paths, in.n, c->classes, c->k);
@@ -83,6 +88,7 @@ xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, cons
             xf__log(XF_LOG_INFO, "finetune: %s: reusing %s (%zu images)\n", dir, c->disk.path,
                     c->n);
             c->mapped = 1;
+            c->in = NULL;
             xf__inputs_free(&in);
             return XF_OK;
         }
@@ -92,6 +98,7 @@ xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, cons
         s = xf__pipeline_run(m, in.paths, in.n, &po, &failed, err);
     if (!s && c->disk_dir && !(s = xf__ftcache_finish(&c->disk, c->k, &c->x, &c->y, &c->n, err)))
         c->mapped = 1;
+    c->in = NULL;
     xf__inputs_free(&in);
     return s;
 }

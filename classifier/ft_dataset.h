@@ -8,6 +8,7 @@
 #define XF_FT_DATASET_H
 
 #include "ftcache.h"
+#include "inputs.h"
 
 typedef struct {
     float *x; /* n rows of dim floats */
@@ -19,6 +20,7 @@ typedef struct {
     int grow;             /* the training set: its folders define the classes */
     size_t skipped;       /* images that failed or whose class is unknown */
     size_t total;         /* images of the current caching pass */
+    const xf_inputs *in;  /* the current pass's inputs (their roots define the classes) */
     const char *disk_dir; /* --cache-dir: rows go to a file, x and y map it */
     xf_ftcache disk;
     int mapped;

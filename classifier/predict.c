@@ -6,6 +6,7 @@
  */
 #include "predict.h"
 #include "feats.h"
+#include "io.h"
 #include "metrics.h"
 #include "provenance.h"
 #include "wfile.h"
@@ -15,6 +16,8 @@
 
 struct xf_predictor {
     const xf_head *h;
+    char *const *roots; /* of the inputs being predicted */
+    int n_roots;
     xf_predict_opts o;
     xf_confusion cm;
     size_t failed, unknown_truth;
@@ -84,21 +87,16 @@ void xf__predictor_free(xf_predictor *p)
 /* a path in a TSV field: backslash, tab, newline and other control bytes escaped */
 static void tsv_path(const char *s)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char) *s;
-        if (c == '\\')
-            fputs("\\\\", stdout);
-        else if (c == '\t')
-            fputs("\\t", stdout);
-        else if (c == '\n')
-            fputs("\\n", stdout);
-        else if (c == '\r')
-            fputs("\\r", stdout);
-        else if (c < 0x20 || c == 0x7f)
-            printf("\\x%02x", c);
-        else
-            putchar(c);
-    }
+    xf__text_field(stdout, s);
+}
+
+/* the label file's header and columns, decided against the first inputs predicted */
+static xf_status resolve_labels(xf_predictor *p, char *const *paths, size_t n, xf_error *err)
+{
+    xf_labelmap *lm = p->o.labels;
+    if (!lm || lm->path)
+        return XF_OK;
+    return xf__labels_resolve(lm, p->o.labels_file ? p->o.labels_file : "labels", paths, n, err);
 }
 
 /* a probability as "%.6f" writes it */
@@ -120,12 +118,12 @@ static xf_status print_json(cJSON *j, xf_error *err)
     return ok ? XF_OK : xf__fail(err, XF_ERR_WRITE, "stdout: write failed");
 }
 
-xf_status xf__predict_one(xf_predictor *p, const char *path, xf_status st, const float *vec,
-                          const char *reason, xf_error *err)
+xf_status xf__predict_one(xf_predictor *p, char *const *roots, int n_roots, const char *path,
+                          xf_status st, const float *vec, const char *reason, xf_error *err)
 {
     const xf_head *h = p->h;
     char buf[1024];
-    const char *truth = xf__label_of(p->o.labels, path, buf, sizeof buf);
+    const char *truth = xf__label_of(p->o.labels, roots, n_roots, path, buf, sizeof buf);
     if (st != XF_OK) {
         p->failed++;
         if (p->o.json) {
@@ -185,7 +183,7 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
     xf_predictor *p = user;
     if (p->o.on_record)
         p->o.on_record(p->o.user, idx + 1, st == XF_OK ? NULL : reason);
-    return xf__predict_one(p, path, st, vec, reason, err);
+    return xf__predict_one(p, p->roots, p->n_roots, path, st, vec, reason, err);
 }
 
 xf_status xf__predict_images(xf_predictor *p, const xf_model *m, const xf_inputs *in,
@@ -205,9 +203,13 @@ xf_status xf__predict_images(xf_predictor *p, const xf_model *m, const xf_inputs
         xf__wrap(err, "the backbone");
     free(made);
     size_t n_failed;
-    pl.emit = emit, pl.user = p;
+    pl.emit = emit, pl.user = p, pl.why = in->why;
+    p->roots = in->roots, p->n_roots = in->n_roots;
+    if (!s)
+        s = resolve_labels(p, in->paths, in->n, err);
     if (!s)
         s = xf__pipeline_run(m, in->paths, in->n, &pl, &n_failed, err);
+    p->roots = NULL, p->n_roots = 0;
     for (int l = 0; l < XF_MAX_LAYERS; l++)
         free(layer_store[l]);
     return s;
@@ -229,12 +231,21 @@ xf_status xf__predict_feature_file(xf_predictor *p, const char *path, xf_error *
     }
     if (s)
         xf__wrap(err, path);
+    char **roots = NULL;
+    int n_roots = 0;
+    if (!s && (s = xf__provenance_roots(fs.header_json, &roots, &n_roots, err)))
+        xf__wrap(err, path);
+    if (!s)
+        s = resolve_labels(p, fs.paths, fs.n, err);
     for (size_t i = 0; i < fs.n && !s; i++) {
         if (fs.status[i] != XF_OK && !p->o.quiet)
             fprintf(stderr, "%s\n", fs.reasons[i] ? fs.reasons[i] : fs.paths[i]);
-        s = xf__predict_one(p, fs.paths[i], fs.status[i], fs.x + i * (size_t) fs.dim, fs.reasons[i],
-                            err);
+        s = xf__predict_one(p, roots, n_roots, fs.paths[i], fs.status[i],
+                            fs.x + i * (size_t) fs.dim, fs.reasons[i], err);
     }
+    for (int r = 0; r < n_roots; r++)
+        free(roots[r]);
+    free(roots);
     xf__featset_free(&fs);
     return s;
 }

@@ -12,11 +12,13 @@
 #include "pipeline.h"
 
 typedef struct {
-    int top;                   /* labels per input (capped at the class count)          */
-    int json;                  /* JSON lines instead of TSV                              */
-    int quiet;                 /* no metrics or failure lines on stderr                  */
-    const char *png;           /* draw the confusion matrix here (NULL: no picture)      */
-    const xf_labelmap *labels; /* true labels (NULL: the folder names)                   */
+    int top;                 /* labels per input (capped at the class count)          */
+    int json;                /* JSON lines instead of TSV                              */
+    int quiet;               /* no metrics or failure lines on stderr                  */
+    const char *png;         /* draw the confusion matrix here (NULL: no picture)      */
+    xf_labelmap *labels;     /* true labels (NULL: the class folders); read, resolved
+                                against the first inputs predicted                     */
+    const char *labels_file; /* its name, for messages                                 */
     /* after each image (reason: a failure's), for progress; may be NULL */
     void (*on_record)(void *user, size_t done, const char *reason);
     void *user;
@@ -32,9 +34,10 @@ int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err)
 
 xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_predictor **out,
                                xf_error *err);
-/* One input: its line on stdout and its place in the evaluation. */
-xf_status xf__predict_one(xf_predictor *p, const char *path, xf_status st, const float *vec,
-                          const char *reason, xf_error *err);
+/* One input: its line on stdout and its place in the evaluation (its true class: the label
+ * file's, else its class folder under roots). */
+xf_status xf__predict_one(xf_predictor *p, char *const *roots, int n_roots, const char *path,
+                          xf_status st, const float *vec, const char *reason, xf_error *err);
 /* Every image of in through backbone m with the classifier's own layers, pooling and
  * preprocessing (its features' provenance, checked against m; policy: threads, batch and the
  * decoding rules). */

@@ -85,7 +85,8 @@ int main(int argc, char **argv)
         return xf_cli_usage(&cli, "--dims %d outside 1..%lld (the feature dimension)", o.dims,
                             (long long) fs.dim);
     }
-    if (labels && xf__labels_read(labels, &lm, &err) != XF_OK) {
+    if (labels && (xf__labels_read(labels, &lm, &err) != XF_OK ||
+                   xf__labels_resolve(&lm, labels, fs.paths, fs.n, &err) != XF_OK)) {
         xf__featset_free(&fs);
         return xf_cli_fail(&cli, &err);
     }

@@ -1,6 +1,7 @@
 /* train.c — feature set + labels -> classifier head (see train.h). */
 #include "train.h"
 #include "gemm.h"
+#include "provenance.h"
 
 #include <math.h>
 #include <string.h>
@@ -51,20 +52,23 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     size_t *rows = malloc((fs->n + 1) * sizeof *rows);
     int *y = malloc((fs->n + 1) * sizeof *y);
     float *X = NULL, *mu = NULL, *sd = NULL, *W = NULL, *dec = NULL, *wmap = NULL, *wmu = NULL;
-    int *fold = NULL, *count = NULL, k = 0;
+    int *fold = NULL, *count = NULL, k = 0, n_roots = 0;
     double *Cs = NULL, *acc = NULL;
+    char **roots = NULL; /* the folders extraction walked: classes are folders under them */
     xf_status s = XF_OK;
     if (!names || !rows || !y) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
         goto done;
     }
+    if ((s = xf__provenance_roots(fs->header_json, &roots, &n_roots, err)))
+        goto done;
     /* usable rows and the sorted, unique class list */
     for (size_t i = 0; i < fs->n; i++) {
         if (fs->status[i] != XF_OK) {
             failed++;
             continue;
         }
-        const char *l = xf__label_of(lm, fs->paths[i], buf, sizeof buf);
+        const char *l = xf__label_of(lm, roots, n_roots, fs->paths[i], buf, sizeof buf);
         if (!l) {
             unlabelled++;
             if (unlabelled <= 5)
@@ -116,15 +120,17 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         count[y[i]]++;
         memcpy(X + i * (size_t) d, fs->x + rows[i] * (size_t) d, (size_t) d * sizeof(float));
     }
-    if (lm && lm->n) { /* every class of the labels file must keep examples */
-        for (size_t i = 0; i < lm->n; i++)
-            if (xf__class_index(h->labels, k, lm->label[i]) < 0) {
-                s = xf__fail(err, XF_ERR_ARG,
-                             "class '%s' has no usable example after filtering "
-                             "(all its images failed or are missing)",
-                             lm->label[i]);
-                goto done;
-            }
+    for (size_t i = 0; i < fs->n; i++) { /* a class whose every image failed would vanish */
+        const char *l = fs->status[i] == XF_OK
+                            ? NULL
+                            : xf__label_of(lm, roots, n_roots, fs->paths[i], buf, sizeof buf);
+        if (l && xf__class_index(h->labels, k, l) < 0) {
+            s = xf__fail(err, XF_ERR_ARG,
+                         "class '%s' has no usable example: all its images "
+                         "failed (%s)",
+                         l, fs->reasons[i] ? fs->reasons[i] : fs->paths[i]);
+            goto done;
+        }
     }
     for (int c = 0; c < k; c++)
         if (count[c] < o->folds) {
@@ -312,6 +318,9 @@ done:
     free(count);
     free(Cs);
     free(acc);
+    for (int r = 0; r < n_roots; r++)
+        free(roots[r]);
+    free(roots);
     if (s)
         xf__head_free(h);
     return s;

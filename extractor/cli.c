@@ -5,13 +5,16 @@
  * argv against them. It is not: in libxfer.a (a library never parses argv or picks weights).
  */
 #include "cli.h"
+#include "feats.h"
 #include "pipeline.h"
 #include "wfile.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -290,15 +293,15 @@ int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             help(c, stdout);
-            return fflush(stdout) == 0 ? XF_EXIT_OK : XF_EXIT_WRITE;
+            return xf_cli_close_stdout(c);
         }
         if (strcmp(a, "--version") == 0) {
             printf("%s (xfer %s)\n", c->tool, XF_VERSION_STRING);
-            return fflush(stdout) == 0 ? XF_EXIT_OK : XF_EXIT_WRITE;
+            return xf_cli_close_stdout(c);
         }
         if (strcmp(a, "--man") == 0) {
             man(c, stdout);
-            return fflush(stdout) == 0 ? XF_EXIT_OK : XF_EXIT_WRITE;
+            return xf_cli_close_stdout(c);
         }
         const xf_cli_opt *o;
         const char *v = NULL;
@@ -658,4 +661,41 @@ void xf_cli_list_layers(const xf_model *m)
                (long long) ww, (long long) c,
                strcmp(name, xf_model_default_layer(m)) == 0 ? "  [default]" : "");
     }
+}
+
+int xf_cli_feats_format(const xf_cli *c, const char *out, int seen, int *fmt)
+{
+    static const struct {
+        const char *ext;
+        xf_feats_format fmt;
+    } exts[] = {{".bin", XF_FEATS_BIN},
+                {".npy", XF_FEATS_NPY},
+                {".csv", XF_FEATS_CSV},
+                {".svm", XF_FEATS_LIBSVM},
+                {".libsvm", XF_FEATS_LIBSVM}};
+    const char *dot = out ? strrchr(out, '.') : NULL;
+    if (dot && strchr(dot, '/'))
+        dot = NULL;
+    for (size_t i = 0; dot && i < sizeof exts / sizeof exts[0]; i++) {
+        if (strcasecmp(dot, exts[i].ext) != 0)
+            continue;
+        if (seen && *fmt != (int) exts[i].fmt)
+            return xf_cli_usage(c, "-o %s names a %s file but --format is %s", out,
+                                xf__feats_format_name(exts[i].fmt),
+                                xf__feats_format_name((xf_feats_format) *fmt));
+        *fmt = (int) exts[i].fmt;
+        break;
+    }
+    if (!seen && !dot)
+        *fmt = XF_FEATS_BIN;
+    struct stat st;
+    if (*fmt == XF_FEATS_NPY && (!out || strcmp(out, "-") == 0))
+        return xf_cli_usage(c, "--format npy needs -o NAME (it writes NAME.npy, NAME.paths.txt "
+                               "and NAME.failed.tsv)");
+    if (*fmt == XF_FEATS_NPY && stat(out, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return xf_cli_usage(c,
+                            "%s: npy output needs a regular file (its header is completed "
+                            "last)",
+                            out);
+    return -1;
 }

@@ -186,6 +186,11 @@ int xf_cli_parse_ints(const char *v, void *dest, char *why, size_t n);
 /* --size N or HxW into int[2] */
 int xf_cli_parse_size(const char *v, void *dest, char *why, size_t n);
 
+/* The feature-file format (an xf_feats_format): --format when given (seen), else what -o's
+ * extension names (.bin, .npy, .csv, .svm or .libsvm), else bin. An extension naming another
+ * format than --format is a usage error. Returns the exit code, or -1. */
+int xf_cli_feats_format(const xf_cli *c, const char *out, int seen, int *fmt);
+
 /* the threads to use: j, or the CPUs available */
 int xf_cli_threads(int j);
 

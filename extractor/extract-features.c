@@ -13,17 +13,21 @@
 
 typedef struct {
     xf_cli_progress bar;
-    const char *backbone, *layer;
+    const char *backbone, *layer, *inputs; /* inputs: "398 inputs, 2 non-image files skipped" */
+    size_t total;
     int threads, quiet;
 } ui;
 
 static void on_start(void *user, size_t count, int64_t dim, size_t resumed)
 {
     ui *u = user;
+    char part[32] = ""; /* a shard's part of the inputs */
+    if (count != u->total)
+        snprintf(part, sizeof part, "%zu of ", count);
     if (!u->quiet)
-        fprintf(
-            stderr, "extract-features: backbone %s, layer %s, %lld-d, %zu inputs, %d thread%s\n",
-            u->backbone, u->layer, (long long) dim, count, u->threads, u->threads == 1 ? "" : "s");
+        fprintf(stderr, "extract-features: backbone %s, layer %s, %lld-d, %s%s, %d thread%s\n",
+                u->backbone, u->layer, (long long) dim, part, u->inputs, u->threads,
+                u->threads == 1 ? "" : "s");
     if (resumed && !u->quiet)
         fprintf(stderr, "extract-features: resuming after %zu records already written\n", resumed);
     xf_cli_progress_start(&u->bar, "extract-features", "images", count, resumed, u->quiet);
@@ -44,18 +48,21 @@ int main(int argc, char **argv)
     xf_cli_weights w = {0};
     xf_cli_preproc pre = {0};
     xf_cli_decode dec = {0};
-    const char *out = NULL, *list = NULL, *layer_v[XF_MAX_LAYERS];
+    const char *out = NULL, *list = NULL, *classes = NULL, *layer_v[XF_MAX_LAYERS];
     xf_cli_list layers = {layer_v, 0, XF_MAX_LAYERS};
     int list_layers = 0, quiet = 0, threads = 0, batch = 4, l2norm = 0, resume = 0, skip = 0;
-    int pool = XF_POOL_AVG, fmt = XF_FEATS_BIN, has_shard = 0;
+    int pool = XF_POOL_AVG, fmt = XF_FEATS_BIN, has_shard = 0, has_fmt = 0;
     int64_t max_fail = 0;
     long shard[2] = {0, 1};
     const xf_cli_opt opts[] = {
         XF_CLI_WEIGHTS_OPTS(&w),
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE",
          .help = "write to FILE (as FILE.partial, renamed when complete)"},
-        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = xf__feats_format_names,
-         .help = "default bin; npy: -o NAME writes NAME.npy, NAME.paths.txt, NAME.failed.tsv"},
+        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = xf__feats_format_names, .seen = &has_fmt,
+         .help = "default: -o's extension (.npy .csv .svm), else bin; npy: NAME.npy, "
+                 "NAME.paths.txt, NAME.failed.tsv"},
+        {"--classes", NULL, XF_CLI_STR, &classes, .meta = "FILE",
+         .help = "libsvm: label numbers from FILE (a NAME.classes.txt), not from the inputs"},
         {"--list", NULL, XF_CLI_STR, &list, .meta = "FILE",
          .help = "more input paths from FILE ('-' = stdin), newline or NUL separated"},
         {"--layer", NULL, XF_CLI_LIST, &layers, .meta = "NAME",
@@ -80,12 +87,15 @@ int main(int argc, char **argv)
     };
     const xf_cli cli = {"extract-features", "[options] PATH... > feats.bin",
                         "PATH is an image (JPEG, PNG or BMP, sniffed from the bytes) or a "
-                        "directory (recursive, sorted).",
+                        "directory (recursive, sorted; hidden entries and files whose extension "
+                        "says they are not images skipped).",
                         XF_CLI_EXIT_TEXT, opts};
     char **paths;
     int n_paths, rc = xf_cli_parse(&cli, argc, argv, &paths, &n_paths);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = xf_cli_feats_format(&cli, out, has_fmt, &fmt)) >= 0)
         return rc;
+    if (classes && fmt != XF_FEATS_LIBSVM)
+        return xf_cli_usage(&cli, "--classes is for --format libsvm");
     char fin[4200];
     if (skip && out &&
         (xf__feats_final_name(out, (xf_feats_format) fmt, fin, sizeof fin),
@@ -101,7 +111,7 @@ int main(int argc, char **argv)
     xf_error err;
     xf_extract_opts eo = {0};
     eo.out = out, eo.fmt = (xf_feats_format) fmt, eo.resume = resume, eo.sharded = has_shard;
-    eo.shard_index = shard[0], eo.shard_count = shard[1];
+    eo.shard_index = shard[0], eo.shard_count = shard[1], eo.classes_file = classes;
     eo.on_start = on_start, eo.on_record = on_record;
     xf_pipeline_opts *po = &eo.po;
     po->threads = xf_cli_threads(threads), po->batch = batch, po->max_failures = (size_t) max_fail;
@@ -126,14 +136,16 @@ int main(int argc, char **argv)
     }
     xf_inputs in = {0};
     xf_status s = xf__inputs_collect(&in, paths, n_paths, list, &err);
-    char name[4200];
+    char name[4200], inputs[200];
     snprintf(name, sizeof name, "%s (%s)", xf_model_meta_str(model, "general.name"), wpath);
+    xf__inputs_describe(&in, in.n, inputs, sizeof inputs);
     ui u = {0};
+    u.inputs = inputs, u.total = in.n;
     u.backbone = name, u.layer = layers.n ? layer_v[0] : xf_model_default_layer(model);
     u.threads = po->threads, u.quiet = quiet, eo.user = &u;
     xf_extract_result r = {0, 0};
     if (!s)
-        s = xf__extract(model, in.paths, in.n, &eo, &r, &err);
+        s = xf__extract(model, &in, &eo, &r, &err);
     if (u.bar.tool)
         xf_cli_progress_end(&u.bar);
     xf__inputs_free(&in);

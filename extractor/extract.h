@@ -7,6 +7,7 @@
 #define XF_EXTRACT_H
 
 #include "feats.h"
+#include "inputs.h"
 #include "pipeline.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
     int resume;
     int sharded; /* only part shard_index of shard_count, recorded in the header   */
     long shard_index, shard_count;
+    const char *classes_file; /* libsvm: the class list (folder_labels.h); NULL: the inputs' */
     /* hooks (may be NULL): before the run, and after every record (reason: a failure's) */
     void (*on_start)(void *user, size_t count, int64_t dim, size_t resumed);
     void (*on_record)(void *user, size_t done, size_t count, const char *reason);
@@ -27,8 +29,8 @@ typedef struct {
     size_t failed; /* of which failed (resumed records included) */
 } xf_extract_result;
 
-/* Extracts the features of paths[0..n) into the output. */
-xf_status xf__extract(const xf_model *m, char *const *paths, size_t n, const xf_extract_opts *o,
+/* Extracts the features of the inputs into the output (the walked roots go into the header). */
+xf_status xf__extract(const xf_model *m, const xf_inputs *in, const xf_extract_opts *o,
                       xf_extract_result *r, xf_error *err);
 
 #endif /* XF_EXTRACT_H */

@@ -168,6 +168,7 @@ xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
         for (int i = 0; x->classes && i < o->n_classes; i++)
             x->classes[i] = strdup(o->classes[i]);
         x->n_classes = o->n_classes;
+        x->roots = o->roots, x->n_roots = o->n_roots;
     }
     xf_status s = x->codec->open(x, o, n_done, n_failed, err);
     if (s) {

@@ -31,8 +31,11 @@ typedef struct {
     xf_feats_format fmt;
     int64_t dim;
     const char *header_json;
-    char *const *classes; /* libsvm labels: sorted class names (parent folders); may be NULL */
+    char *const *classes; /* libsvm labels: the class list (label = index); may be NULL */
     int n_classes;
+    char *const *roots; /* libsvm: the walked folders classes are read under (folder_labels.h);
+                         * must outlive the writer */
+    int n_roots;
     int resume; /* bin with a path: continue "<path>.partial" when its header matches */
     char *const *expect_paths; /* resume: the input list, to check the records already there */
     size_t n_expect;
@@ -66,11 +69,14 @@ typedef struct {
  * error naming the file and the record index. */
 xf_status xf__feats_read(const char *path, xf_featset *out, xf_error *err);
 void xf__featset_free(xf_featset *fs);
-/* feats_merge.c: records [0, n) of each set in order into one output with the given header. */
+/* feats_merge.c: records [0, n) of each set in order into one output with the given header
+ * (libsvm: labels from classes_file when not NULL, else from the records' classes under the
+ * roots the header records). */
 xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
-                               xf_feats_format fmt, xf_error *err);
+                               xf_feats_format fmt, const char *classes_file, xf_error *err);
 /* feats_merge.c: the parts files[0..n) of a sharded run, checked, in input order into out. */
-xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt, xf_error *err);
+xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt,
+                          const char *classes_file, xf_error *err);
 /* 1 when the file starts with the feats.bin magic. */
 int xf__feats_sniff(const char *path);
 

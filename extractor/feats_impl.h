@@ -26,6 +26,8 @@ struct xf_feats {
     int keep; /* an uncommitted main file stays for --resume */
     char **classes;
     int n_classes;
+    char *const *roots; /* the caller's (xf_feats_opts) */
+    int n_roots;
 };
 
 extern const xf_feats_codec xf__feats_bin, xf__feats_npy, xf__feats_csv, xf__feats_libsvm;

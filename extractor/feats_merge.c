@@ -10,24 +10,55 @@
 #include <string.h>
 
 /* Writes records [0, n) of each set in order into one output. */
-xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
-                               xf_feats_format fmt, xf_error *err)
+/* libsvm's class list: the file's, else the classes of all records under the roots */
+static int class_list(xf_featset *sets, int n_sets, char *const *roots, int n_roots,
+                      const char *classes_file, char ***classes, xf_error *err)
 {
+    if (classes_file)
+        return xf__classes_read(classes_file, classes, err);
     size_t total = 0;
     for (int k = 0; k < n_sets; k++)
         total += sets[k].n;
-    char **all = malloc((total + 1) * sizeof *all), **classes = NULL;
+    char **all = malloc((total + 1) * sizeof *all);
     if (!all)
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory"), -1;
     size_t i = 0;
     for (int k = 0; k < n_sets; k++)
         for (size_t r = 0; r < sets[k].n; r++)
             all[i++] = sets[k].paths[r];
-    int n_classes = fmt == XF_FEATS_LIBSVM ? xf__parent_classes(all, total, &classes) : 0;
-    xf_feats_opts fo = {out, fmt, sets[0].dim, header, classes, n_classes, 0, NULL, 0};
+    int n = xf__classes_of(all, total, roots, n_roots, classes);
+    free(all);
+    if (n < 0)
+        xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    return n;
+}
+
+xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
+                               xf_feats_format fmt, const char *classes_file, xf_error *err)
+{
+    char **roots = NULL, **classes = NULL;
+    int n_roots = 0, n_classes = 0;
+    xf_status s = XF_OK;
+    if (fmt == XF_FEATS_LIBSVM) {
+        s = xf__provenance_roots(header, &roots, &n_roots, err);
+        if (!s &&
+            (n_classes = class_list(sets, n_sets, roots, n_roots, classes_file, &classes, err)) < 0)
+            s = err ? err->code : XF_ERR_FORMAT, n_classes = 0;
+    } else if (classes_file) {
+        s = xf__fail(err, XF_ERR_ARG, "--classes is for --format libsvm");
+    }
+    xf_feats_opts fo = {.path = out,
+                        .fmt = fmt,
+                        .dim = sets[0].dim,
+                        .header_json = header,
+                        .classes = classes,
+                        .n_classes = n_classes,
+                        .roots = roots,
+                        .n_roots = n_roots};
     xf_feats *f = NULL;
     size_t nd, nf;
-    xf_status s = xf__feats_open(&fo, &f, &nd, &nf, err);
+    if (!s)
+        s = xf__feats_open(&fo, &f, &nd, &nf, err);
     for (int k = 0; !s && k < n_sets; k++)
         for (size_t r = 0; !s && r < sets[k].n; r++)
             s = xf__feats_write(f, sets[k].paths[r], sets[k].status[r],
@@ -41,11 +72,14 @@ xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header,
     for (int c = 0; c < n_classes; c++)
         free(classes[c]);
     free(classes);
-    free(all);
+    for (int r = 0; r < n_roots; r++)
+        free(roots[r]);
+    free(roots);
     return s;
 }
 
-xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt, xf_error *err)
+xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt,
+                          const char *classes_file, xf_error *err)
 {
     xf_featset *sets = calloc((size_t) n, sizeof *sets), *sorted = NULL;
     int *order = malloc((size_t) n * sizeof *order);
@@ -103,7 +137,7 @@ xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format 
         s = xf__fail(err, XF_ERR_FORMAT, "the shards hold %zu records, the run had %ld inputs",
                      expect, first.total);
     if (!s)
-        s = xf__feats_write_sets(sorted, n, base, out, fmt, err);
+        s = xf__feats_write_sets(sorted, n, base, out, fmt, classes_file, err);
     free(sorted);
     for (int i = 0; sets && i < n; i++)
         xf__featset_free(&sets[i]);

@@ -5,6 +5,7 @@
 #include "feats_impl.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #define NPY_HEADER 128
 
@@ -27,6 +28,11 @@ static xf_status npy_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, s
     (void) n_done, (void) n_failed;
     if (!o->path || strcmp(o->path, "-") == 0)
         return xf__fail(err, XF_ERR_ARG, "--format npy needs -o NAME");
+    struct stat st;
+    if (stat(o->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return xf__fail(err, XF_ERR_ARG,
+                        "%s: npy output needs a regular file (its header is completed last)",
+                        o->path);
     char name[4200];
     size_t pl = strlen(o->path);
     int base = (int) (pl > 4 && strcmp(o->path + pl - 4, ".npy") == 0 ? pl - 4 : pl);
@@ -34,6 +40,9 @@ static xf_status npy_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, s
     snprintf(name, sizeof name, "%.*s.npy", base, o->path);
     if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
         return s;
+    if (xf__out_in_place(&x->out[0]))
+        return xf__fail(err, XF_ERR_ARG,
+                        "%s: npy output needs a regular file (its header is completed last)", name);
     snprintf(name, sizeof name, "%.*s.paths.txt", base, o->path);
     if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
         return s;
@@ -50,14 +59,18 @@ static xf_status npy_write(xf_feats *x, const char *path, xf_status st, const fl
                            const char *reason, xf_error *err)
 {
     if (st != XF_OK)
-        return fprintf(x->out[2].f, "%s\t%s\t%s\n", path, xf_status_name(st),
-                       reason ? reason : "") >= 0
+        return xf__text_field(x->out[2].f, path) &&
+                       fprintf(x->out[2].f, "\t%s\t", xf_status_name(st)) >= 0 &&
+                       xf__text_field(x->out[2].f, reason ? reason : "") &&
+                       fputc('\n', x->out[2].f) != EOF
                    ? XF_OK
                    : xf__feats_io_err(err, &x->out[2]);
     x->rows++;
     if (fwrite(vec, sizeof(float), (size_t) x->dim, x->out[0].f) != (size_t) x->dim)
         return xf__feats_io_err(err, &x->out[0]);
-    return fprintf(x->out[1].f, "%s\n", path) >= 0 ? XF_OK : xf__feats_io_err(err, &x->out[1]);
+    return xf__text_field(x->out[1].f, path) && fputc('\n', x->out[1].f) != EOF
+               ? XF_OK
+               : xf__feats_io_err(err, &x->out[1]);
 }
 
 /* the row count goes into the header once all rows are there */

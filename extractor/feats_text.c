@@ -1,23 +1,14 @@
-/* feats_text.c — the text outputs: CSV (a header row "path,status,f0,...", one row per input)
+/* feats_text.c — the text outputs: CSV (a header row "path,status,f0,...", one row per input,
+ * status a word: XF_OK, XF_ERR_IMAGE...; a failed row has every column, the features empty)
  * and LIBSVM ("label idx:value ..." for successful inputs, the label being the index of the
- * parent folder among the sorted folder names; with -o NAME also NAME.paths.txt and
- * NAME.classes.txt).
+ * image's class folder (folder_labels.h) in the class list; with -o NAME also NAME.paths.txt
+ * and NAME.classes.txt).
  * It is: two codecs of the feature-file writer (feats_impl.h). It is not: readers.
  */
 #include "feats_impl.h"
 #include "folder_labels.h"
 
 #include <string.h>
-
-static int csv_field(FILE *f, const char *s)
-{
-    if (fputc('"', f) == EOF)
-        return 0;
-    for (; *s; s++)
-        if ((*s == '"' && fputc('"', f) == EOF) || fputc(*s, f) == EOF)
-            return 0;
-    return fputc('"', f) != EOF;
-}
 
 static xf_status csv_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
                           xf_error *err)
@@ -39,9 +30,9 @@ static xf_status csv_write(xf_feats *x, const char *path, xf_status st, const fl
 {
     (void) reason;
     FILE *f = x->out[0].f;
-    int ok = csv_field(f, path) && fprintf(f, ",%d", (int) st) >= 0;
-    for (int64_t j = 0; ok && st == XF_OK && j < x->dim; j++)
-        ok = fprintf(f, ",%.9g", (double) vec[j]) >= 0;
+    int ok = xf__csv_field(f, path) && fprintf(f, ",%s", xf_status_name(st)) >= 0;
+    for (int64_t j = 0; ok && j < x->dim; j++)
+        ok = st == XF_OK ? fprintf(f, ",%.9g", (double) vec[j]) >= 0 : fputc(',', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
     x->rows++;
     return ok ? XF_OK : xf__feats_io_err(err, &x->out[0]);
@@ -49,16 +40,19 @@ static xf_status csv_write(xf_feats *x, const char *path, xf_status st, const fl
 
 const xf_feats_codec xf__feats_csv = {csv_open, csv_write, NULL};
 
-static int class_of(const xf_feats *x, const char *path)
+/* The label of path: its class's index in the list, -1 when it has no class folder. */
+static xf_status class_of(const xf_feats *x, const char *path, int *label, xf_error *err)
 {
     const char *start;
     size_t len;
-    if (!xf__parent_dir(path, &start, &len))
-        return -1;
+    *label = -1;
+    if (!xf__class_of(path, x->roots, x->n_roots, &start, &len))
+        return XF_OK;
     for (int i = 0; i < x->n_classes; i++)
         if (strlen(x->classes[i]) == len && memcmp(x->classes[i], start, len) == 0)
-            return i;
-    return -1;
+            return *label = i, XF_OK;
+    return xf__fail(err, XF_ERR_ARG, "%s: its class '%.*s' is not in the class list (--classes)",
+                    path, (int) len, start);
 }
 
 static xf_status libsvm_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
@@ -77,7 +71,8 @@ static xf_status libsvm_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done
     if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
         return s;
     for (int i = 0; i < x->n_classes; i++)
-        if (fprintf(x->out[2].f, "%d\t%s\n", i, x->classes[i]) < 0)
+        if (fprintf(x->out[2].f, "%d\t", i) < 0 || !xf__text_field(x->out[2].f, x->classes[i]) ||
+            fputc('\n', x->out[2].f) == EOF)
             return xf__feats_io_err(err, &x->out[2]);
     return XF_OK;
 }
@@ -89,7 +84,11 @@ static xf_status libsvm_write(xf_feats *x, const char *path, xf_status st, const
     if (st != XF_OK)
         return XF_OK;
     FILE *f = x->out[0].f;
-    int ok = fprintf(f, "%d", class_of(x, path)) >= 0;
+    int label;
+    xf_status s = class_of(x, path, &label, err);
+    if (s)
+        return s;
+    int ok = fprintf(f, "%d", label) >= 0;
     for (int64_t j = 0; ok && j < x->dim; j++)
         if (vec[j] != 0.0f)
             ok = fprintf(f, " %lld:%.9g", (long long) j + 1, (double) vec[j]) >= 0;
@@ -97,7 +96,7 @@ static xf_status libsvm_write(xf_feats *x, const char *path, xf_status st, const
     x->rows++;
     if (!ok)
         return xf__feats_io_err(err, &x->out[0]);
-    return x->n_out < 2 || fprintf(x->out[1].f, "%s\n", path) >= 0
+    return x->n_out < 2 || (xf__text_field(x->out[1].f, path) && fputc('\n', x->out[1].f) != EOF)
                ? XF_OK
                : xf__feats_io_err(err, &x->out[1]);
 }

@@ -316,3 +316,33 @@ void xf__out_discard(xf_out *o, int keep)
         unlink(o->tmp);
     out_free(o);
 }
+
+int xf__csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n"))
+        return fputs(s, f) >= 0;
+    if (fputc('"', f) == EOF)
+        return 0;
+    for (; *s; s++)
+        if ((*s == '"' && fputc('"', f) == EOF) || fputc(*s, f) == EOF)
+            return 0;
+    return fputc('"', f) != EOF;
+}
+
+int xf__text_field(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) *s;
+        const char *esc = c == '\\'   ? "\\\\"
+                          : c == '\t' ? "\\t"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                                      : NULL;
+        int ok = esc                     ? fputs(esc, f) >= 0
+                 : c < 0x20 || c == 0x7f ? fprintf(f, "\\x%02x", c) > 0
+                                         : fputc(c, f) != EOF;
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}

@@ -23,6 +23,13 @@ xf_status xf__read_file(const char *path, size_t max_bytes, uint8_t **out, size_
  * and the array), *n of them. */
 xf_status xf__read_lines(const char *path, char ***out, int *n, xf_error *err);
 
+/* One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF. 0 on write error. */
+int xf__csv_field(FILE *f, const char *s);
+/* One field of a line-oriented text file (paths.txt, TSV): backslash, tab, CR and LF written as
+ * \\, \t, \r, \n and other control bytes as \xHH, so one line stays one record whatever
+ * a file name holds. 0 on write error. */
+int xf__text_field(FILE *f, const char *s);
+
 typedef enum {
     XF_OUT_TEMP,    /* written as PATH.tmp.XXXXXX (created exclusively), renamed at commit      */
     XF_OUT_PARTIAL, /* written as PATH.partial (locked: a second writer is refused), emptied   */

@@ -78,6 +78,13 @@ static void process(pipe_t *p, xf_session *sess, slot *s, size_t b)
         float *dst = s->in + (size_t) n_ok * p->in_len;
         xf_preproc pp = o->pp; /* augmentation: a seed per image, whatever thread runs it */
         pp.aug_seed = o->pp.aug_seed * 0x9E3779B97F4A7C15ull + (uint64_t) (first + (size_t) i);
+        const char *why = o->why ? o->why[first + (size_t) i] : NULL;
+        if (why) {
+            s->st[i] = XF_ERR_IO;
+            snprintf(s->reason[i], sizeof s->reason[i], "%s: %s", p->paths[first + (size_t) i],
+                     why);
+            continue;
+        }
         s->st[i] = xf_image_load(p->paths[first + (size_t) i], &pp, dst, &e);
         if (s->st[i] == XF_OK)
             ok_idx[n_ok++] = i;

@@ -20,6 +20,8 @@ typedef struct {
     void *user;
     size_t max_failures; /* stop after this many failed inputs (0: never)     */
     size_t start;        /* first index to process (resume)                  */
+    char *const *why;    /* per input: NULL, or a failure decided before reading
+                            (xf_inputs.why: a FIFO, a device, a dangling link) */
 } xf_pipeline_opts;
 
 /* Returns XF_OK when every input was attempted, XF_ERR_STOPPED when max_failures stopped it, or

@@ -148,6 +148,49 @@ xf_status xf__provenance_backbone(const char *json, char *name, size_t size, uin
     return ok ? XF_OK : xf__fail(err, XF_ERR_FORMAT, "feature provenance has no weights checksum");
 }
 
+char *xf__provenance_add_roots(const char *json, char *const *roots, int n)
+{
+    if (n == 0)
+        return strdup(json);
+    cJSON *j = cJSON_Parse(json), *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(roots[i]));
+    if (!j || !a) {
+        cJSON_Delete(j);
+        cJSON_Delete(a);
+        return NULL;
+    }
+    cJSON_AddItemToObject(j, "roots", a);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+xf_status xf__provenance_roots(const char *json, char ***roots, int *n, xf_error *err)
+{
+    *roots = NULL, *n = 0;
+    cJSON *j = cJSON_Parse(json);
+    if (!j)
+        return xf__fail(err, XF_ERR_FORMAT, "unreadable feature provenance");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "roots"), *r;
+    int k = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+    xf_status s = XF_OK;
+    if (k > 0 && !(*roots = calloc((size_t) k, sizeof **roots)))
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    cJSON_ArrayForEach(r, a)
+    {
+        if (s || !cJSON_IsString(r))
+            continue;
+        if (!((*roots)[*n] = strdup(r->valuestring))) {
+            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    cJSON_Delete(j);
+    return s;
+}
+
 char *xf__provenance_add_shard(const char *json, const xf_shard *sh)
 {
     cJSON *j = cJSON_Parse(json), *o = cJSON_CreateObject();

@@ -30,6 +30,12 @@ xf_status xf__provenance_options(const char *json, const xf_model *m, xf_preproc
 xf_status xf__provenance_backbone(const char *json, char *name, size_t size, uint32_t *crc,
                                   xf_error *err);
 
+/* json + "roots":[...]: the directories walked, which define the classes (folder_labels.h);
+ * malloc'd, NULL on NOMEM. No roots: json copied. */
+char *xf__provenance_add_roots(const char *json, char *const *roots, int n);
+/* The recorded roots: *roots malloc'd (free each and the array), *n of them (0 without). */
+xf_status xf__provenance_roots(const char *json, char ***roots, int *n, xf_error *err);
+
 /* A shard of a sharded run: inputs [first, first + records) of total, part index of count. */
 typedef struct {
     long index, count, first, records, total;

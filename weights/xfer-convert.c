@@ -18,7 +18,7 @@ int main(int argc, char **argv)
     m.layout = "nhwc", m.color = "rgb", m.resize = XF_RESIZE_BILINEAR, m.crop_pct = 0.875f;
     const char *out = NULL, *labels = NULL;
     float mean[3], sd[3], crop = 0;
-    int has_mean = 0, has_std = 0, has_preset = 0, preset = 0, size[2] = {0, 0}, list = 0;
+    int has_mean = 0, has_std = 0, has_preset = 0, preset = 0, size[2] = {0, 0}, list = 0, q = 0;
     xf_gbuild g;
     const xf_cli_opt opts[] = {
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "output weights file"},
@@ -55,6 +55,7 @@ int main(int argc, char **argv)
          .help = "network input size (ONNX; default: the model's own)"},
         {"--list-layers", NULL, XF_CLI_FLAG, &list,
          .help = "print every tensor (name, op, shape) and exit (no -o needed)"},
+        XF_CLI_QUIET_OPT(&q),
         {"--keep-bn", NULL, XF_CLI_FLAG, &g.keep_bn,
          .help = "keep batch norms as their own affine nodes instead of folding them into the "
                  "convolutions (finetune --freeze-bn)"},
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
         memcpy(m.std, sd, sizeof sd);
     if (crop > 0)
         m.crop_pct = crop;
-    if (!s && hinted)
+    if (!s && hinted && !q)
         fprintf(stderr, "xfer-convert: %s: mean %g, std %g\n", h.norm_why, (double) m.mean[0],
                 (double) m.std[0]);
     char **lv = NULL;
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
         s = xf__meta_write(g.meta, &m) ? xf__gb_write(&g, out, &err)
                                        : xf__fail(&err, XF_ERR_NOMEM, "out of memory");
     }
-    if (!s)
+    if (!s && !q)
         fprintf(stderr, "xfer-convert: wrote %s (%d nodes, feature layer %s)\n", out, g.g.n_nodes,
                 m.feature_layer);
     for (int k = 0; k < n_lv; k++)

@@ -4,8 +4,8 @@
  * It is: the pieces node.c applies around the op kernels (the kernels themselves are checked
  * op by op, through the op table, by test_ops.c). It is not: an op test.
  */
-#include "t.h"
 #include "ops.h"
+#include "t.h"
 
 #include <string.h>
 

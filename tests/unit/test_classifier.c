@@ -33,8 +33,10 @@ static void write_blobs(const char *path, int k, int n, double sep, int dim, int
 {
     xf_feats *f;
     xf_error e;
-    xf_feats_opts fo = {path, XF_FEATS_BIN, dim, "{\"weights_crc32c\":\"0000abcd\"}", NULL, 0,
-                        0,    NULL,         0};
+    xf_feats_opts fo = {.path = path,
+                        .fmt = XF_FEATS_BIN,
+                        .dim = dim,
+                        .header_json = "{\"weights_crc32c\":\"0000abcd\"}"};
     size_t nd, nf;
     T_CHECK(xf__feats_open(&fo, &f, &nd, &nf, &e) == XF_OK);
     float v[64];
@@ -177,9 +179,11 @@ static void test_bad_inputs(void)
     fprintf(lf, "path,label\nimg0000.jpg,cat\nimg0001.jpg,dog\nimg0002.jpg,cat\nbad.gif,bird\n");
     fclose(lf);
     xf_labelmap lm;
-    T_CHECK(xf__labels_read(t_path("labels.csv"), &lm, &e) == XF_OK && lm.n == 4);
     write_blobs(t_path("lab.bin"), 2, 10, 3.0, D, 1);
     T_CHECK(xf__feats_read(t_path("lab.bin"), &fs, &e) == XF_OK);
+    T_CHECK(xf__labels_read(t_path("labels.csv"), &lm, &e) == XF_OK &&
+            xf__labels_resolve(&lm, "labels.csv", fs.paths, fs.n, &e) == XF_OK && lm.n == 4 &&
+            lm.header == 1);
     o.folds = 2;
     T_CHECK(xf__train_head(&fs, &lm, &o, &h, &e) == XF_ERR_ARG);
     T_CHECKF(strstr(e.msg, "bird") != NULL, "%s", e.msg);
@@ -246,8 +250,11 @@ static void test_liblinear_tools(void)
             snprintf(cmd, sizeof cmd, "awk '$1 != 2' %s > %s", t_path("ll.svm"), t_path("ll2.svm"));
             T_CHECK(system(cmd) == 0);
             for (size_t i = 0; i < fs.n; i++)
-                if (i % 3 == 2)
-                    fs.status[i] = XF_ERR_IMAGE; /* skipped by training */
+                if (i % 3 == 2) { /* skipped by training: failed, and of no class */
+                    fs.status[i] = XF_ERR_IMAGE;
+                    free(fs.paths[i]);
+                    fs.paths[i] = strdup("orphan.jpg");
+                }
             keep = fs.n * 2 / 3;
         }
         xf_head h;

@@ -6,10 +6,10 @@
  * checksum, unknown op, missing tensor), each asserting its specific status. Run under
  * `make asan` it also proves none of them reads out of bounds. It is not: a fuzzer.
  */
-#include "t.h"
-#include "tiny.h"
 #include "io.h"
 #include "meta.h"
+#include "t.h"
+#include "tiny.h"
 
 #include <string.h>
 #include <unistd.h>
