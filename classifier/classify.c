@@ -91,15 +91,23 @@ int main(int argc, char **argv)
     xf_inputs inputs = {0};
     if (!s)
         s = xf__predictor_create(&h, &po, &pr, &err);
+    char bb[512] = "?";
+    uint32_t crc;
+    if (!s && feats_mode && !po.quiet) {
+        xf__provenance_backbone(h.features_json, bb, sizeof bb, &crc, NULL);
+        fprintf(stderr, "classify: %d classes, trained on features of %s; %d feature file%s\n", h.k,
+                bb, n_in, n_in == 1 ? "" : "s");
+    }
     for (int p = 0; feats_mode && p < n_in && !s; p++)
         s = xf__predict_feature_file(pr, in[p], &err);
     if (!s && !feats_mode && !(s = xf__inputs_collect(&inputs, in, n_in, NULL, &err))) {
         xf_pipeline_opts pl = {.threads = xf_cli_threads(threads), .batch = batch};
         pl.pp = xf_model_preproc(model);
         xf_cli_apply_preproc(&cli, model, &pl.pp, NULL, &dec);
+        xf__inputs_describe(&inputs, inputs.n, bb, sizeof bb);
         if (!po.quiet)
-            fprintf(stderr, "classify: backbone %s (%s), %d classes, %zu inputs\n",
-                    xf_model_meta_str(model, "general.name"), used, h.k, inputs.n);
+            fprintf(stderr, "classify: backbone %s (%s), %d classes, %s\n",
+                    xf_model_meta_str(model, "general.name"), used, h.k, bb);
         xf_cli_progress_start(&bar, "classify", "images", inputs.n, 0, po.quiet);
         s = xf__predict_images(pr, model, &inputs, &pl, &err);
         xf_cli_progress_end(&bar);

@@ -40,13 +40,23 @@ void xf__linear_decision(const float *W, const float *b, int d, int k, const flo
 /* Stratified fold of each row: classes shuffled with seed, dealt round-robin. */
 void xf__stratified_folds(const int *y, size_t n, int k, int folds, uint64_t seed, int *fold);
 
-/* Cross-validated accuracy for each C in Cs (folds trained on `threads` threads; results do
- * not depend on it); dec_out (n, k), when not NULL, receives the
- * held-out decision values of the best C. best: index into Cs (ties: the smaller C). */
+typedef struct {
+    const double *Cs; /* the grid */
+    int n_C;
+    const int *fold; /* per row: its fold (xf__stratified_folds) */
+    int folds;
+    int threads; /* folds trained at once; results do not depend on it */
+    /* after each C, in grid order (may be NULL): progress for a long search */
+    void (*on_C)(void *user, int i, double C, double accuracy);
+    void *user;
+} xf_cv_opts;
+
+/* Cross-validated accuracy acc[i] for each C of the grid; dec_out (n, k), when not NULL,
+ * receives the held-out decision values of the best C. best: index into Cs (ties: the
+ * smaller C). */
 xf_status xf__linear_cv(const float *X, const int *y, size_t n, int d, int k,
-                        const xf_lin_params *p, const double *Cs, int n_C, const int *fold,
-                        int folds, int threads, double *acc, int *best, float *dec_out,
-                        xf_error *err);
+                        const xf_lin_params *p, const xf_cv_opts *cv, double *acc, int *best,
+                        float *dec_out, xf_error *err);
 
 /* Platt's sigmoid P(+|f) = 1 / (1 + exp(A f + B)) fitted to decision values f and 0/1 targets
  * (Lin, Lin & Weng's robust Newton method). */

@@ -231,10 +231,12 @@ static void *run_fold(void *arg)
 }
 
 xf_status xf__linear_cv(const float *X, const int *y, size_t n, int d, int k,
-                        const xf_lin_params *p, const double *Cs, int n_C, const int *fold,
-                        int folds, int threads, double *acc, int *best, float *dec_out,
-                        xf_error *err)
+                        const xf_lin_params *p, const xf_cv_opts *cv, double *acc, int *best,
+                        float *dec_out, xf_error *err)
 {
+    const double *Cs = cv->Cs;
+    const int *fold = cv->fold;
+    int n_C = cv->n_C, folds = cv->folds, threads = cv->threads;
     set_print_string_function(quiet_print);
     struct feature_node **rows = malloc((n ? n : 1) * sizeof *rows);
     struct feature_node *nodes = rows ? build_nodes(X, n, d, rows) : NULL;
@@ -282,6 +284,8 @@ xf_status xf__linear_cv(const float *X, const int *y, size_t n, int d, int k,
             correct += arg == y[i];
         }
         acc[ci] = n ? (double) correct / (double) n : 0;
+        if (!s && cv->on_C)
+            cv->on_C(cv->user, ci, Cs[ci], acc[ci]);
         if (!s && (ci == 0 || acc[ci] > acc[*best])) {
             *best = ci;
             if (dec_out)

@@ -99,6 +99,52 @@ static xf_status resolve_labels(xf_predictor *p, char *const *paths, size_t n, x
     return xf__labels_resolve(lm, p->o.labels_file ? p->o.labels_file : "labels", paths, n, err);
 }
 
+/* the length of the valid UTF-8 sequence at s (1..4), or 0 */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80             ? 1
+            : (s[0] & 0xE0) == 0xC0 ? 2
+            : (s[0] & 0xF0) == 0xE0 ? 3
+            : (s[0] & 0xF8) == 0xF0 ? 4
+                                    : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((n == 2 && s[0] < 0xC2) || (n == 3 && s[0] == 0xE0 && s[1] < 0xA0) ||
+        (n == 3 && s[0] == 0xED && s[1] >= 0xA0) || (n == 4 && s[0] == 0xF0 && s[1] < 0x90) ||
+        (n == 4 && (s[0] > 0xF4 || (s[0] == 0xF4 && s[1] >= 0x90))))
+        return 0; /* overlong, a surrogate, beyond U+10FFFF */
+    return n;
+}
+
+/* A file name as a JSON string. A byte that is not valid UTF-8 becomes \udcXX, Python's
+ * surrogateescape: json.loads then os.fsencode gives the original bytes back; jq shows U+FFFD.
+ * The rest is escaped as JSON requires. */
+static cJSON *json_name(const char *name)
+{
+    size_t n = strlen(name);
+    char *out = malloc(n * 6 + 3), *w = out;
+    if (!out)
+        return NULL;
+    *w++ = '"';
+    for (const unsigned char *s = (const unsigned char *) name; *s;) {
+        int len = utf8_len(s);
+        if (len == 0)
+            w += sprintf(w, "\\udc%02x", *s++);
+        else if (*s == '"' || *s == '\\')
+            *w++ = '\\', *w++ = (char) *s++;
+        else if (*s < 0x20)
+            w += sprintf(w, "\\u%04x", *s++);
+        else
+            for (int i = 0; i < len; i++)
+                *w++ = (char) *s++;
+    }
+    *w++ = '"', *w = 0;
+    cJSON *j = cJSON_CreateRaw(out);
+    free(out);
+    return j;
+}
+
 /* a probability as "%.6f" writes it */
 static cJSON *prob6(float v)
 {
@@ -128,8 +174,8 @@ xf_status xf__predict_one(xf_predictor *p, char *const *roots, int n_roots, cons
         p->failed++;
         if (p->o.json) {
             cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "path", path);
-            cJSON_AddStringToObject(j, "error", reason ? reason : "");
+            cJSON_AddItemToObject(j, "path", json_name(path));
+            cJSON_AddItemToObject(j, "error", json_name(reason ? reason : ""));
             return print_json(j, err);
         }
         tsv_path(path);
@@ -155,12 +201,12 @@ xf_status xf__predict_one(xf_predictor *p, char *const *roots, int n_roots, cons
         p->unknown_truth++;
     if (p->o.json) {
         cJSON *j = cJSON_CreateObject(), *top = cJSON_CreateArray();
-        cJSON_AddStringToObject(j, "path", path);
+        cJSON_AddItemToObject(j, "path", json_name(path));
         if (t >= 0)
-            cJSON_AddStringToObject(j, "truth", truth);
+            cJSON_AddItemToObject(j, "truth", json_name(truth));
         for (int i = 0; top && i < p->o.top; i++) {
             cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "label", h->labels[p->order[i]]);
+            cJSON_AddItemToObject(e, "label", json_name(h->labels[p->order[i]]));
             cJSON_AddItemToObject(e, "prob", prob6(p->prob[p->order[i]]));
             cJSON_AddItemToArray(top, e);
         }

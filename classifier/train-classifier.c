@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "io.h"
+#include "provenance.h"
 #include "train.h"
 
 #include <string.h>
@@ -90,6 +91,12 @@ int main(int argc, char **argv)
         xf__featset_free(&fs);
         return xf_cli_fail(&cli, &err);
     }
+    char bb[512] = "?";
+    uint32_t crc;
+    xf__provenance_backbone(fs.header_json, bb, sizeof bb, &crc, NULL);
+    if (!quiet)
+        fprintf(stderr, "train-classifier: %s: %zu records, %lld-d features of %s\n", in[0], fs.n,
+                (long long) fs.dim, bb);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     xf_head h;

@@ -41,6 +41,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* one row of the C search, printed as soon as that C is done */
+static void cv_row(void *user, int i, double C, double accuracy)
+{
+    (void) user, (void) i;
+    xf__log(XF_LOG_INFO, "  C = %-10.4g accuracy %.4f\n", C, accuracy);
+}
+
 xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
                          xf_head *h, xf_error *err)
 {
@@ -214,16 +221,15 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         Cs[i] = o->fixed_C > 0 ? o->fixed_C : pow(10.0, o->grid_lo + i * o->grid_step);
     xf__stratified_folds(y, n, k, o->folds, o->seed, fold);
     int best;
-    if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, Cs, n_C, fold, o->folds, o->threads, acc, &best,
-                           dec, err)))
-        goto done;
-    if (o->verbose) {
+    if (o->verbose)
         xf__log(XF_LOG_INFO, "train-classifier: %d-fold stratified CV (%s, %zu rows, %d classes)\n",
                 o->folds, xf__solver_name(o->lin.solver), n, k);
-        for (int i = 0; i < n_C; i++)
-            xf__log(XF_LOG_INFO, "  C = %-10.4g accuracy %.4f%s\n", Cs[i], acc[i],
-                    i == best ? "  <- chosen" : "");
-    }
+    xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->verbose ? cv_row : NULL, NULL};
+    if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, &cv, acc, &best, dec, err)))
+        goto done;
+    if (o->verbose)
+        xf__log(XF_LOG_INFO, "  chosen: C = %.4g (the best accuracy; ties: the smaller C)\n",
+                Cs[best]);
     xf_lin_params lp = o->lin;
     lp.C = Cs[best];
     W = malloc((size_t) d * (size_t) k * sizeof(float));

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
@@ -332,6 +333,16 @@ int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *
     return rc;
 }
 
+int xf_cli_check_norm(const xf_cli *c, const float *mean, const float *std)
+{
+    for (int k = 0; k < 3; k++) /* 0-255 values (Caffe's habit) would ruin the features */
+        if ((mean && fabsf(mean[k]) > 1) || (std && std[k] > 1))
+            return xf_cli_usage(c,
+                                "--mean and --std are on [0,1] pixels; for values on 0..255 "
+                                "divide by 255 (--mean 127,127,127 is --mean 0.498,0.498,0.498)");
+    return -1;
+}
+
 int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
                          const xf_cli_preproc *p, const xf_cli_decode *d)
 {
@@ -340,6 +351,10 @@ int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
         return xf_cli_usage(c, "--size %d: this model's graph is fixed at %dx%d", p->size, h, w);
     if (p && p->crop > 0)
         pp->crop_pct = p->crop;
+    int rc =
+        p ? xf_cli_check_norm(c, p->has_mean ? p->mean : NULL, p->has_std ? p->std : NULL) : -1;
+    if (rc >= 0)
+        return rc;
     if (p && p->has_mean)
         memcpy(pp->mean, p->mean, sizeof pp->mean);
     if (p && p->has_std)
@@ -408,7 +423,8 @@ int xf_cli_threads(int j)
 static const char *const preferred[] = {"mobilenet_v2_imagenet_tf2.gguf",
                                         "mobilenet_v2_imagenet.gguf", "mobilenet_v2.gguf"};
 
-/* the weights folders, in search order: ./weights, then <exe dir>/../weights */
+/* the weights folders, in search order: ./weights, then <exe dir>/../weights (written without
+ * the "..": it is shown in banners) */
 static int weights_dirs(char dirs[2][4096])
 {
     int n = 0;
@@ -419,8 +435,11 @@ static int weights_dirs(char dirs[2][4096])
         exe[len] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) {
-            *slash = 0;
-            if (snprintf(dirs[n], 4096, "%s/../weights", exe) < 4096)
+            *slash = 0; /* the executable's folder, then its parent */
+            slash = strrchr(exe, '/');
+            if (slash)
+                *slash = 0;
+            if (slash && snprintf(dirs[n], 4096, "%s/weights", slash == exe ? "" : exe) < 4096)
                 n++;
         }
     }

@@ -170,6 +170,9 @@ typedef struct {
          .help = "ignore JPEG EXIF orientation"},                                              \
         XF_CLI_DECODE_OPTS(d)
 
+/* The usage exit code when a --mean (mean, NULL when not given) or --std is not on [0,1]
+ * pixels (a 0..255 habit), else -1. */
+int xf_cli_check_norm(const xf_cli *c, const float *mean, const float *std);
 /* applies the flags to pp (the model's); p may be NULL (decoding policy only). Returns the
  * usage exit code when they do not fit the model, else -1. */
 int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,

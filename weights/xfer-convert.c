@@ -72,6 +72,8 @@ int main(int argc, char **argv)
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
     const xfc_reader *rd = rc < 0 && n_in == 1 ? xfc_reader_for(in[0]) : NULL;
+    if (rc < 0)
+        rc = xf_cli_check_norm(&cli, has_mean ? mean : NULL, has_std ? sd : NULL);
     if (rc < 0 && (n_in != 1 || (!out && !list)))
         rc = xf_cli_usage(&cli, "expected one MODEL and -o OUT.gguf (see --help)");
     else if (rc < 0 && !rd)

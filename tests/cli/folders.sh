@@ -111,4 +111,14 @@ check "-o x.npy --format bin: a usage error" "[ $? -eq 2 ] && grep -q 'names a n
 $EF "$TD/img" --format csv -o "$T/failed.csv" 2>/dev/null
 check "CSV: a failed row has every column, status a word" \
   "awk -F, 'NR > 1 && \$2 != \"XF_OK\" {bad += (NF != 8)} END {exit bad}' $T/failed.csv && grep -q ',XF_ERR_IMAGE,' $T/failed.csv"
+cp $CLS/cool/01.png "$T/odd/a/caf$(printf '\351') \"q\".png"
+$CL -m "$T/d.gguf" "$T/odd" --format json > "$T/odd.json" 2>/dev/null
+if command -v python3 > /dev/null; then
+  check "JSON lines stay valid with a Latin-1 byte in a name, and give the bytes back" \
+    "python3 -c 'import json, os, sys; [os.stat(os.fsencode(json.loads(l)[\"path\"])) for l in open(sys.argv[1], \"rb\")]' $T/odd.json"
+fi
+$EF "$D" --mean 127,127,127 -o "$T/m.bin" 2>"$T/err"
+check "--mean on 0..255 refused with the [0,1] equivalent" "[ $? -eq 2 ] && grep -q '0.498' $T/err"
+$TC "$T/d.bin" -o "$T/b.gguf" --folds 2 2>"$T/err"
+check "train-classifier names the features' backbone" "head -1 $T/err | grep -q 'features of tiny test model'"
 finish
