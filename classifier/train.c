@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const norm_names[] = {"none", "l2", "standardize", "l2+standardize"};
 
@@ -41,11 +42,25 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* one row of the C search, printed as soon as that C is done */
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) t.tv_sec + (double) t.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    double t0;
+    int n_C;
+} cv_clock;
+
+/* one row of the C search, printed as soon as that C is done, with the time to go */
 static void cv_row(void *user, int i, double C, double accuracy)
 {
-    (void) user, (void) i;
-    xf__log(XF_LOG_INFO, "  C = %-10.4g accuracy %.4f\n", C, accuracy);
+    cv_clock *c = user;
+    double el = seconds() - c->t0, eta = el / (i + 1) * (c->n_C - i - 1);
+    xf__log(XF_LOG_INFO, "  C = %-10.4g accuracy %.4f   %2d/%d, %.1f s, ETA %.0f s\n", C, accuracy,
+            i + 1, c->n_C, el, eta);
 }
 
 xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
@@ -224,12 +239,18 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     if (o->verbose)
         xf__log(XF_LOG_INFO, "train-classifier: %d-fold stratified CV (%s, %zu rows, %d classes)\n",
                 o->folds, xf__solver_name(o->lin.solver), n, k);
-    xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->verbose ? cv_row : NULL, NULL};
+    cv_clock clock = {seconds(), n_C};
+    xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->verbose ? cv_row : NULL, &clock};
     if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, &cv, acc, &best, dec, err)))
         goto done;
     if (o->verbose)
         xf__log(XF_LOG_INFO, "  chosen: C = %.4g (the best accuracy; ties: the smaller C)\n",
                 Cs[best]);
+    if (o->verbose && n_C > 2 && (best == n_C - 1 || (best == 0 && acc[1] < acc[0])))
+        xf__log(XF_LOG_WARN,
+                "train-classifier: the chosen C is at the %s end of the grid: a "
+                "%s C may do better (--grid LO:HI:STEP, log10)\n",
+                best ? "high" : "low", best ? "larger" : "smaller");
     xf_lin_params lp = o->lin;
     lp.C = Cs[best];
     W = malloc((size_t) d * (size_t) k * sizeof(float));
