@@ -335,6 +335,9 @@ int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *
 
 int xf_cli_check_norm(const xf_cli *c, const float *mean, const float *std)
 {
+    for (int k = 0; k < 3; k++)
+        if (std && !(std[k] > 0))
+            return xf_cli_usage(c, "--std values must be > 0");
     for (int k = 0; k < 3; k++) /* 0-255 values (Caffe's habit) would ruin the features */
         if ((mean && fabsf(mean[k]) > 1) || (std && std[k] > 1))
             return xf_cli_usage(c,
@@ -682,8 +685,10 @@ void xf_cli_list_layers(const xf_model *m)
     }
 }
 
-int xf_cli_feats_format(const xf_cli *c, const char *out, int seen, int *fmt)
+int xf_cli_feats_format(const xf_cli *c, xf_cli_feats_out *o)
 {
+    const char *out = o->path;
+    int seen = o->has_fmt, *fmt = &o->fmt;
     static const struct {
         const char *ext;
         xf_feats_format fmt;
@@ -716,5 +721,20 @@ int xf_cli_feats_format(const xf_cli *c, const char *out, int seen, int *fmt)
                             "%s: npy output needs a regular file (its header is completed "
                             "last)",
                             out);
+    if (o->classes && *fmt != XF_FEATS_LIBSVM)
+        return xf_cli_usage(c, "--classes is for --format libsvm");
     return -1;
+}
+
+int xf_cli_output_exists(const xf_cli *c, const xf_cli_feats_out *o, int quiet)
+{
+    char fin[4200];
+    if (!o->path)
+        return 0;
+    xf__feats_final_name(o->path, (xf_feats_format) o->fmt, fin, sizeof fin);
+    if (access(fin, F_OK) != 0)
+        return 0;
+    if (!quiet)
+        fprintf(stderr, "%s: %s exists, skipped (--skip-existing)\n", c->tool, fin);
+    return 1;
 }

@@ -10,6 +10,7 @@
 #define XF_CLI_H
 
 #include "base.h"
+#include "feats.h"
 
 /* Exit codes, the same in every tool (README "Exit codes"). */
 enum {
@@ -171,7 +172,7 @@ typedef struct {
         XF_CLI_DECODE_OPTS(d)
 
 /* The usage exit code when a --mean (mean, NULL when not given) or --std is not on [0,1]
- * pixels (a 0..255 habit), else -1. */
+ * pixels (a 0..255 habit) or a --std is not > 0, else -1. */
 int xf_cli_check_norm(const xf_cli *c, const float *mean, const float *std);
 /* applies the flags to pp (the model's); p may be NULL (decoding policy only). Returns the
  * usage exit code when they do not fit the model, else -1. */
@@ -189,10 +190,38 @@ int xf_cli_parse_ints(const char *v, void *dest, char *why, size_t n);
 /* --size N or HxW into int[2] */
 int xf_cli_parse_size(const char *v, void *dest, char *why, size_t n);
 
-/* The feature-file format (an xf_feats_format): --format when given (seen), else what -o's
- * extension names (.bin, .npy, .csv, .svm or .libsvm), else bin. An extension naming another
- * format than --format is a usage error. Returns the exit code, or -1. */
-int xf_cli_feats_format(const xf_cli *c, const char *out, int seen, int *fmt);
+/* A feature-file output: -o, --format (from -o's extension when not given), --classes. */
+typedef struct {
+    const char *path, *classes;
+    int fmt, has_fmt; /* fmt: an xf_feats_format */
+} xf_cli_feats_out;
+#define XF_CLI_FEATS_OUT_OPTS(o)                                                                \
+    {                                                                                           \
+        "--out",                                                                                \
+        "-o",                                                                                   \
+        XF_CLI_STR,                                                                             \
+        &(o)->path,                                                                             \
+        .meta = "FILE",                                                                         \
+        .help = "write to FILE (as FILE.partial, renamed when complete; '-': stdout)"},         \
+        {"--format",                                                                            \
+         NULL,                                                                                  \
+         XF_CLI_CHOICE,                                                                         \
+         &(o)->fmt,                                                                             \
+         .choices = xf__feats_format_names,                                                     \
+         .seen = &(o)->has_fmt,                                                                 \
+         .help = "bin, npy, csv or libsvm (default: -o's extension .npy .csv .svm, else bin); " \
+                 "npy: NAME.npy, NAME.paths.txt, NAME.failed.tsv"},                             \
+    {                                                                                           \
+        "--classes", NULL, XF_CLI_STR, &(o)->classes,                                           \
+            .meta = "FILE",                                                                     \
+            .help = "libsvm: label numbers from FILE (a NAME.classes.txt), not from the inputs" \
+    }
+/* Settles the format: --format when given, else what -o's extension names (.bin, .npy, .csv,
+ * .svm or .libsvm), else bin. An extension naming another format than --format, npy without a
+ * regular -o file, --classes without libsvm: usage errors. Returns the exit code, or -1. */
+int xf_cli_feats_format(const xf_cli *c, xf_cli_feats_out *o);
+/* --skip-existing: 1 (said on stderr unless quiet) when o's finished file is already there. */
+int xf_cli_output_exists(const xf_cli *c, const xf_cli_feats_out *o, int quiet);
 
 /* the threads to use: j, or the CPUs available */
 int xf_cli_threads(int j);

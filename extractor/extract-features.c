@@ -48,21 +48,16 @@ int main(int argc, char **argv)
     xf_cli_weights w = {0};
     xf_cli_preproc pre = {0};
     xf_cli_decode dec = {0};
-    const char *out = NULL, *list = NULL, *classes = NULL, *layer_v[XF_MAX_LAYERS];
+    xf_cli_feats_out fo = {NULL, NULL, XF_FEATS_BIN, 0};
+    const char *list = NULL, *layer_v[XF_MAX_LAYERS];
     xf_cli_list layers = {layer_v, 0, XF_MAX_LAYERS};
     int list_layers = 0, quiet = 0, threads = 0, batch = 4, l2norm = 0, resume = 0, skip = 0;
-    int pool = XF_POOL_AVG, fmt = XF_FEATS_BIN, has_shard = 0, has_fmt = 0;
+    int pool = XF_POOL_AVG, has_shard = 0;
     int64_t max_fail = 0;
     long shard[2] = {0, 1};
     const xf_cli_opt opts[] = {
         XF_CLI_WEIGHTS_OPTS(&w),
-        {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE",
-         .help = "write to FILE (as FILE.partial, renamed when complete)"},
-        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = xf__feats_format_names, .seen = &has_fmt,
-         .help = "default: -o's extension (.npy .csv .svm), else bin; npy: NAME.npy, "
-                 "NAME.paths.txt, NAME.failed.tsv"},
-        {"--classes", NULL, XF_CLI_STR, &classes, .meta = "FILE",
-         .help = "libsvm: label numbers from FILE (a NAME.classes.txt), not from the inputs"},
+        XF_CLI_FEATS_OUT_OPTS(&fo),
         {"--list", NULL, XF_CLI_STR, &list, .meta = "FILE",
          .help = "more input paths from FILE ('-' = stdin), newline or NUL separated"},
         {"--layer", NULL, XF_CLI_LIST, &layers, .meta = "NAME",
@@ -92,26 +87,20 @@ int main(int argc, char **argv)
                         XF_CLI_EXIT_TEXT, opts};
     char **paths;
     int n_paths, rc = xf_cli_parse(&cli, argc, argv, &paths, &n_paths);
-    if (rc >= 0 || (rc = xf_cli_feats_format(&cli, out, has_fmt, &fmt)) >= 0)
+    if (rc >= 0 || (rc = xf_cli_feats_format(&cli, &fo)) >= 0)
         return rc;
-    if (classes && fmt != XF_FEATS_LIBSVM)
-        return xf_cli_usage(&cli, "--classes is for --format libsvm");
-    char fin[4200];
-    if (skip && out &&
-        (xf__feats_final_name(out, (xf_feats_format) fmt, fin, sizeof fin),
-         access(fin, F_OK) == 0)) {
-        if (!quiet)
-            fprintf(stderr, "extract-features: %s exists, skipped (--skip-existing)\n", fin);
-        return 0;
-    }
+    const char *out = fo.path;
+    xf_feats_format fmt = (xf_feats_format) fo.fmt;
+    if (skip && xf_cli_output_exists(&cli, &fo, quiet))
+        return XF_EXIT_OK;
     xf_model *model;
     const char *wpath;
     if ((rc = xf_cli_open_model(&cli, &w, &model, &wpath)) >= 0)
         return rc;
     xf_error err;
     xf_extract_opts eo = {0};
-    eo.out = out, eo.fmt = (xf_feats_format) fmt, eo.resume = resume, eo.sharded = has_shard;
-    eo.shard_index = shard[0], eo.shard_count = shard[1], eo.classes_file = classes;
+    eo.out = out, eo.fmt = fmt, eo.resume = resume, eo.sharded = has_shard;
+    eo.shard_index = shard[0], eo.shard_count = shard[1], eo.classes_file = fo.classes;
     eo.on_start = on_start, eo.on_record = on_record;
     xf_pipeline_opts *po = &eo.po;
     po->threads = xf_cli_threads(threads), po->batch = batch, po->max_failures = (size_t) max_fail;

@@ -38,16 +38,8 @@ static int info(int n, char **files)
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *classes = NULL;
-    int fmt = XF_FEATS_BIN, has_fmt = 0;
-    const xf_cli_opt opts[] = {
-        {"--out", "-o", XF_CLI_STR, &out, .meta = "OUT", .help = "output of convert and merge"},
-        {"--format", NULL, XF_CLI_CHOICE, &fmt, .choices = xf__feats_format_names, .seen = &has_fmt,
-         .help = "output format of convert and merge (default: -o's extension, else bin)"},
-        {"--classes", NULL, XF_CLI_STR, &classes, .meta = "FILE",
-         .help = "libsvm: label numbers from FILE (a NAME.classes.txt)"},
-        {NULL},
-    };
+    xf_cli_feats_out fo = {NULL, NULL, XF_FEATS_BIN, 0};
+    const xf_cli_opt opts[] = {XF_CLI_FEATS_OUT_OPTS(&fo), {NULL}};
     const xf_cli cli = {"xfer-feats",
                         "info FILE...\n       xfer-feats convert IN.bin -o OUT --format "
                         "npy|csv|libsvm|bin\n       xfer-feats merge PART.bin... -o OUT "
@@ -58,8 +50,10 @@ int main(int argc, char **argv)
                         NULL, opts};
     char **ops;
     int n, rc = xf_cli_parse(&cli, argc, argv, &ops, &n);
-    if (rc >= 0 || (rc = xf_cli_feats_format(&cli, out, has_fmt, &fmt)) >= 0)
+    if (rc >= 0 || (rc = xf_cli_feats_format(&cli, &fo)) >= 0)
         return rc;
+    const char *out = fo.path, *classes = fo.classes;
+    xf_feats_format fmt = (xf_feats_format) fo.fmt;
     const char *cmd = n ? ops[0] : "";
     xf_error err;
     xf_status s;
@@ -72,12 +66,11 @@ int main(int argc, char **argv)
         xf_shard sh;
         if ((s = xf__feats_read(ops[1], &fs, &err)) == XF_OK) {
             xf__provenance_take_shard(fs.header_json, &sh, 1, NULL); /* a part stands alone */
-            s = xf__feats_write_sets(&fs, 1, fs.header_json, out, (xf_feats_format) fmt, classes,
-                                     &err);
+            s = xf__feats_write_sets(&fs, 1, fs.header_json, out, fmt, classes, &err);
             xf__featset_free(&fs);
         }
     } else if (strcmp(cmd, "merge") == 0 && n > 1 && out) {
-        s = xf__feats_merge(n - 1, ops + 1, out, (xf_feats_format) fmt, classes, &err);
+        s = xf__feats_merge(n - 1, ops + 1, out, fmt, classes, &err);
     } else if (strcmp(cmd, "info") && strcmp(cmd, "convert") && strcmp(cmd, "merge")) {
         return xf_cli_usage(&cli, "%s%s%s: expected info, convert or merge (see --help)",
                             n ? "unknown command '" : "no command", n ? cmd : "", n ? "'" : "");

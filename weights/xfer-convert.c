@@ -72,9 +72,8 @@ int main(int argc, char **argv)
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
     const xfc_reader *rd = rc < 0 && n_in == 1 ? xfc_reader_for(in[0]) : NULL;
-    if (rc < 0)
-        rc = xf_cli_check_norm(&cli, has_mean ? mean : NULL, has_std ? sd : NULL);
-    if (rc < 0 && (n_in != 1 || (!out && !list)))
+    if (rc < 0 && (rc = xf_cli_check_norm(&cli, has_mean ? mean : NULL, has_std ? sd : NULL)) < 0 &&
+        (n_in != 1 || (!out && !list)))
         rc = xf_cli_usage(&cli, "expected one MODEL and -o OUT.gguf (see --help)");
     else if (rc < 0 && !rd)
         rc = (xf__fail(&err, XF_ERR_UNSUPPORTED, "%s: unknown model format (expected %s)", in[0],
@@ -83,8 +82,6 @@ int main(int argc, char **argv)
     else if (rc < 0 && (size[0] || size[1]) && !rd->resizable)
         rc = xf_cli_usage(&cli, "--size applies to ONNX models only (TF.js and TFLite graphs "
                                 "have a fixed input size)");
-    else if (rc < 0 && has_std && !(sd[0] > 0 && sd[1] > 0 && sd[2] > 0))
-        rc = xf_cli_usage(&cli, "--std values must be > 0");
     else if (rc < 0 && out && xf__out_check(out, &err) != XF_OK)
         rc = xf_cli_fail(&cli, &err);
     if (rc >= 0) {
