@@ -111,7 +111,7 @@ deps-bench: deps-oracles ## + the benchmark peers (PyTorch, torchvision, scikit-
 # kernels: -O3 for the vectoriser's full cost model, no FP traps (lets branchy selects vectorise),
 # a*b+c fused into FMA in the AVX clones (ISO C mode would keep them apart);
 # still no -ffast-math: results do not depend on reassociation
-$(BUILD)/obj/extractor/op_%.o $(BUILD)/obj/extractor/loss.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
+$(BUILD)/obj/extractor/op_%.o $(BUILD)/obj/extractor/loss.o $(BUILD)/obj/extractor/conv_kernel.o $(BUILD)/obj/extractor/dw_kernel.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(say) CC $<

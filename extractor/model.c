@@ -5,6 +5,8 @@
  * execution (session.c) or the file format itself (wfile.c).
  */
 #include "model.h"
+#include "conv_kernel.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -45,6 +47,44 @@ static xf_status expand_f16(xf_model *m, const float **f32, xf_error *err)
     return XF_OK;
 }
 
+/* A buffer the model owns (freed with it); NULL on NOMEM. */
+static float *own(xf_model *m, size_t floats)
+{
+    float *f = xf__alloc(floats * sizeof(float));
+    float **no = f ? realloc(m->owned, (size_t) (m->n_owned + 1) * sizeof *no) : NULL;
+    if (!no) {
+        free(f);
+        return NULL;
+    }
+    m->owned = no;
+    m->owned[m->n_owned++] = f;
+    return f;
+}
+
+/* With the AVX-512 kernels: every convolution's weights in the kernel's panels, group by
+ * group, once (the forward pass then reads them in order). */
+static xf_status pack_weights(xf_model *m, xf_error *err)
+{
+    if (xf__isa() != XF_ISA_AVX512)
+        return XF_OK;
+    for (int i = 0; i < m->graph.n_nodes; i++) {
+        xf_node *nd = &m->graph.nodes[i];
+        if (nd->op != XF_OP_CONV2D)
+            continue;
+        const xf_node *src = &m->graph.nodes[nd->in[0]];
+        int64_t G = nd->groups, og = nd->cout / G, K = (int64_t) nd->kh * nd->kw * (src->c / G);
+        size_t per = xf__kconv_packed_floats(K, og);
+        float *p = own(m, per * (size_t) G);
+        if (!p)
+            return xf__fail(err, XF_ERR_NOMEM, "out of memory packing the weights of '%s'",
+                            nd->name);
+        for (int64_t g = 0; g < G; g++)
+            xf__kconv_pack(nd->weight + g * og, K, og, nd->cout, p + (size_t) g * per);
+        nd->packed = p;
+    }
+    return XF_OK;
+}
+
 static xf_status load(xf_model *m, const xf_open_opts *opts, xf_error *err)
 {
     xf_wfile *wf = m->wf;
@@ -76,7 +116,7 @@ static xf_status load(xf_model *m, const xf_open_opts *opts, xf_error *err)
             s = xf__fail(err, XF_ERR_FORMAT, "tensor '%s' is not used by the graph", wf->t[i].name);
     free(used);
     free(f32);
-    if (s || (s = xf__meta_read(wf, &m->graph, &m->meta, err)))
+    if (s || (s = xf__meta_read(wf, &m->graph, &m->meta, err)) || (s = pack_weights(m, err)))
         return s;
     xf_preproc *pp = &m->pp;
     memset(pp, 0, sizeof *pp);

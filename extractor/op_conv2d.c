@@ -8,6 +8,8 @@
  * channels [g*cin/G, (g+1)*cin/G) to output channels [g*cout/G, (g+1)*cout/G), one GEMM per group
  * on a column block of the weights. Dilation spaces the taps. It is not: depthwise (op_dwconv2d.c).
  */
+#include "conv_kernel.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "ops.h"
 
@@ -28,16 +30,128 @@ static int64_t chunk_rows(int64_t k)
     return r < MIN_ROWS ? MIN_ROWS : r;
 }
 
+/* The AVX-512 kernel's output rows per chunk: inputs of about 128 KiB stay in L2 while every
+ * weight panel passes over them (a multiple of its 14-row tile). */
+static int64_t kernel_chunk(int64_t k, int64_t m)
+{
+    int64_t r = 32768 / (k > 0 ? k : 1) / 14 * 14;
+    r = r < 14 ? 14 : r;
+    return r < m ? r : m;
+}
+
+/* The kernel reads each output row's inputs as runs: one run per tap, or, when the taps of a
+ * kernel row are adjacent in memory (one group, no horizontal dilation), one run of kw * cg
+ * floats per kernel row (the same products in the same order, fewer pointers). */
+static int merged_rows(const xf_node *nd)
+{
+    return nd->groups == 1 && nd->dil_w == 1 && nd->kw > 1;
+}
+
+/* floats of the kernel's scratch: row pointers (two floats each), a zero run for padding and,
+ * with merged runs, copies of the rows that cross an edge */
+static size_t kernel_scratch(const xf_node *nd, int64_t cin)
+{
+    int64_t taps = (int64_t) nd->kh * nd->kw, cg = cin / nd->groups, k = taps * cg;
+    int64_t chunk = kernel_chunk(k, nd->h * nd->w);
+    return (size_t) (chunk * taps * 2 + nd->kw * cg + 16 + (merged_rows(nd) ? chunk * k : 0));
+}
+
 size_t xf__conv2d_scratch(const xf_node *nd, int64_t ih, int64_t iw, int64_t cin)
 {
     (void) ih;
     (void) iw;
+    size_t own = xf__isa() == XF_ISA_AVX512 ? kernel_scratch(nd, cin) : 0;
     if (is_pointwise(nd))
-        return 0;
+        return own;
     int64_t k = (int64_t) nd->kh * nd->kw * (cin / nd->groups);
     int64_t m = nd->h * nd->w;
     int64_t rows = chunk_rows(k);
-    return (size_t) ((rows < m ? rows : m) * k);
+    size_t col = (size_t) ((rows < m ? rows : m) * k);
+    return col > own ? col : own;
+}
+
+/* The runs of output row (oy, ox), group gi, into row[]: pointers into x, the zero run, or a
+ * copy in *edge (advanced) for a merged run that crosses the left or right edge. */
+static inline void row_runs(const xf_node *nd, const float *xb, int64_t ih, int64_t iw, int64_t cin,
+                            int64_t c0, int64_t cg, int64_t oy, int64_t ox, const float *zero,
+                            float **edge, const float **row)
+{
+    int merged = merged_rows(nd);
+    for (int ky = 0, t = 0; ky < nd->kh; ky++) {
+        int64_t iy = oy * nd->sh + (int64_t) ky * nd->dil_h - nd->pt;
+        int64_t ix0 = ox * nd->sw - nd->pl;
+        if (merged) {
+            if (iy < 0 || iy >= ih) {
+                row[t++] = zero;
+            } else if (ix0 >= 0 && ix0 + nd->kw <= iw) {
+                row[t++] = xb + (iy * iw + ix0) * cin;
+            } else {
+                float *d = *edge;
+                for (int kx = 0; kx < nd->kw; kx++, d += cg) {
+                    int64_t ix = ix0 + kx;
+                    if (ix < 0 || ix >= iw)
+                        memset(d, 0, (size_t) cg * sizeof(float));
+                    else
+                        memcpy(d, xb + (iy * iw + ix) * cin, (size_t) cg * sizeof(float));
+                }
+                row[t++] = *edge;
+                *edge = d;
+            }
+            continue;
+        }
+        for (int kx = 0; kx < nd->kw; kx++, t++) {
+            int64_t ix = ix0 + (int64_t) kx * nd->dil_w;
+            row[t] =
+                iy < 0 || iy >= ih || ix < 0 || ix >= iw ? zero : xb + (iy * iw + ix) * cin + c0;
+        }
+    }
+}
+
+/* The AVX-512 path: per image, chunks of output rows, each row reading its inputs in place
+ * (a padded tap reads zeros); res (NULL: none) is added before the activation. */
+static void conv_kernel(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw,
+                        int64_t cin, const float *res, xf_act act, float *y, float *scratch)
+{
+    int64_t cout = nd->cout, G = nd->groups, cg = cin / G, og = cout / G;
+    int64_t taps = (int64_t) nd->kh * nd->kw, m = nd->h * nd->w, ow = nd->w;
+    int merged = merged_rows(nd);
+    int64_t runs = merged ? nd->kh : taps, run = merged ? nd->kw * cg : cg;
+    int64_t step = kernel_chunk(taps * cg, m);
+    const float **xp = (const float **) (void *) scratch;
+    float *zero = scratch + step * taps * 2, *edges = zero + nd->kw * cg + 16;
+    memset(zero, 0, (size_t) (nd->kw * cg) * sizeof(float));
+    size_t per_group = xf__kconv_packed_floats(taps * cg, og);
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t) b * (size_t) (ih * iw * cin);
+        float *yb = y + (size_t) b * (size_t) (m * cout);
+        const float *rb = res ? res + (size_t) b * (size_t) (m * cout) : NULL;
+        for (int64_t r0 = 0; r0 < m; r0 += step) {
+            int64_t rows = m - r0 < step ? m - r0 : step;
+            for (int64_t gi = 0; gi < G; gi++) {
+                float *edge = edges;
+                if (is_pointwise(nd))
+                    for (int64_t r = 0; r < rows; r++)
+                        xp[r] = xb + (r0 + r) * cin + gi * cg;
+                else
+                    for (int64_t r = 0, oy = r0 / ow, ox = r0 % ow; r < rows; r++) {
+                        row_runs(nd, xb, ih, iw, cin, gi * cg, cg, oy, ox, zero, &edge,
+                                 xp + r * runs);
+                        if (++ox == ow)
+                            ox = 0, oy++;
+                    }
+                xf_kconv k = {.taps = runs,
+                              .cg = run,
+                              .n = og,
+                              .bias = nd->bias ? nd->bias + gi * og : NULL,
+                              .res = rb ? rb + r0 * cout + gi * og : NULL,
+                              .ldres = cout,
+                              .act = act};
+                xf__kconv_weights(&k, nd->weight + gi * og, cout,
+                                  nd->packed ? nd->packed + (size_t) gi * per_group : NULL);
+                xf__kconv_rows(&k, rows, (const float *const *) xp, yb + r0 * cout + gi * og, cout);
+            }
+        }
+    }
 }
 
 /* Rows [r0, r0+rows) of the im2col matrix of one image over input channels [c0, c0+cg):
@@ -78,6 +192,10 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
                 float *y, float *scratch)
 {
     int64_t cout = nd->cout;
+    if (xf__isa() == XF_ISA_AVX512) {
+        conv_kernel(nd, x, n, ih, iw, cin, NULL, nd->act, y, scratch);
+        return;
+    }
     if (is_pointwise(nd)) {
         /* per image, in chunks of rows (bias+act while in cache): GEMM shapes depend only on
          * the image size, so results are bit-identical whatever the batch composition */

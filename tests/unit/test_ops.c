@@ -8,6 +8,8 @@
  * It is: kernel-level checks; an op without a case generator here fails the test. It is not: a
  * whole-network test (test_golden, test_onnx).
  */
+#include "conv_kernel.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "ops.h"
 #include "t.h"
@@ -493,10 +495,76 @@ static void test_act_accuracy(void)
     }
 }
 
+/* The AVX-512 kernels' own contracts, on shapes that reach every tile and tail: packed and
+ * unpacked weights give the same bits, and an image gives the same bits alone or in a batch
+ * (the values against the reference are run_case's). */
+static void test_kernels(void)
+{
+    if (xf__isa() != XF_ISA_AVX512) {
+        T_SKIP("no AVX-512 (or XF_ISA=avx2): the own kernels are not used here");
+        return;
+    }
+    for (int k = 0; k < 40; k++) {
+        xf_node nodes[2];
+        memset(nodes, 0, sizeof nodes);
+        xf_node *x = &nodes[0], *nd = &nodes[1];
+        char name[] = "k";
+        x->op = XF_OP_INPUT, x->name = x->out_name = name;
+        nd->op = k % 3 == 2 ? XF_OP_DWCONV2D : XF_OP_CONV2D, nd->name = nd->out_name = name;
+        int ih, iw;
+        window(nd, nd->op == XF_OP_CONV2D && k % 5 == 4 ? 2 : 1, &ih, &iw);
+        if (k % 3 == 0) /* pointwise, many rows and panels */
+            nd->kh = nd->kw = nd->sh = nd->sw = 1, nd->pt = nd->pb = nd->pl = nd->pr = 0,
+            nd->dil_h = nd->dil_w = 1, ih = ri(1, 30), iw = ri(1, 30);
+        else
+            ih += ri(0, 20), iw += ri(0, 20);
+        nd->groups = nd->op == XF_OP_CONV2D && k % 4 == 1 ? 2 : 1, nd->mult = 1;
+        x->h = ih, x->w = iw, x->c = nd->groups * ri(1, 70);
+        nd->cout = nd->groups * ri(1, 90), nd->act = rand_act();
+        nd->in[0] = 0, nd->n_in = 1;
+        xf_graph g = {nodes, 2};
+        xf_error err;
+        xf_status s = xf__node_infer(&g, nd, &err);
+        T_CHECKF(s == XF_OK, "kernel case %d: %s", k, s ? err.msg : "");
+        if (s)
+            continue;
+        int n = 3;
+        int64_t nw = xf__node_weight_count(&g, nd);
+        float *w = rand_buf((size_t) nw), *b = rand_buf((size_t) nd->c);
+        nd->weight = w, nd->bias = k % 2 ? b : NULL;
+        size_t nx = xf__node_floats(x, 1), ny = xf__node_floats(nd, 1);
+        float *bufs[2] = {rand_buf(nx * (size_t) n), malloc(ny * (size_t) n * sizeof(float))};
+        float *one[2] = {bufs[0] + nx, malloc(ny * sizeof(float))};
+        float *scratch = malloc((xf__node_scratch(&g, nd) + 16) * sizeof(float));
+        xf__node_forward(&g, 1, bufs, n, scratch);
+        xf__node_forward(&g, 1, one, 1, scratch);
+        T_CHECKF(memcmp(bufs[1] + ny, one[1], ny * sizeof(float)) == 0,
+                 "%s case %d: image 1 differs alone and in a batch of 3", xf__op_name(nd->op), k);
+        float *pk = NULL;
+        if (nd->op == XF_OP_CONV2D) {
+            int64_t G = nd->groups, og = nd->cout / G, K = (int64_t) nd->kh * nd->kw * (x->c / G);
+            size_t per = xf__kconv_packed_floats(K, og);
+            pk = malloc(per * (size_t) G * sizeof(float));
+            for (int64_t gi = 0; gi < G; gi++)
+                xf__kconv_pack(w + gi * og, K, og, nd->cout, pk + (size_t) gi * per);
+            nd->packed = pk;
+            xf__node_forward(&g, 1, one, 1, scratch);
+            T_CHECKF(
+                memcmp(bufs[1] + ny, one[1], ny * sizeof(float)) == 0,
+                "conv2d case %d (%lldx%lldx%lld -> %d, k %dx%d s %d g %d): packed and unpacked "
+                "weights differ",
+                k, (long long) ih, (long long) iw, (long long) x->c, nd->cout, nd->kh, nd->kw,
+                nd->sh, nd->groups);
+        }
+        free(w), free(b), free(bufs[0]), free(bufs[1]), free(one[1]), free(scratch), free(pk);
+    }
+}
+
 int main(void)
 {
     test_act_accuracy();
     test_table();
+    test_kernels(); /* after the table: its random cases stay the ones it has always drawn */
     test_gemm();
     test_eigen();
     test_pool();

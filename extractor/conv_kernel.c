@@ -1,0 +1,167 @@
+/* conv_kernel.c — the AVX-512 implicit-GEMM convolution kernel (see conv_kernel.h).
+ *
+ * A tile is up to 14 output rows by one 32-column panel: 28 zmm accumulators, two weight loads
+ * and 14 broadcasts per input float, no spills. Column tails are masked (the packed weights are
+ * zero padded; unpacked ones are read with masked loads), row tails use narrower tiles of the
+ * same code. Rows go in chunks whose inputs stay in L2 while every panel passes over them.
+ */
+#include "conv_kernel.h"
+#include "ops.h"
+
+#include <string.h>
+
+#define MR 14 /* rows per tile */
+
+size_t xf__kconv_packed_floats(int64_t K, int64_t n)
+{
+    int64_t panels = (n + XF_KCONV_PANEL - 1) / XF_KCONV_PANEL;
+    return (size_t) (panels * XF_KCONV_PANEL * K);
+}
+
+void xf__kconv_pack(const float *w, int64_t K, int64_t n, int64_t ldw, float *out)
+{
+    int64_t panels = (n + XF_KCONV_PANEL - 1) / XF_KCONV_PANEL;
+    for (int64_t p = 0; p < panels; p++)
+        for (int64_t k = 0; k < K; k++) {
+            float *dst = out + (p * K + k) * XF_KCONV_PANEL;
+            for (int64_t j = 0; j < XF_KCONV_PANEL; j++) {
+                int64_t col = p * XF_KCONV_PANEL + j;
+                dst[j] = col < n ? w[k * ldw + col] : 0.0f;
+            }
+        }
+}
+
+void xf__kconv_weights(xf_kconv *k, const float *w, int64_t ldw, const float *pack)
+{
+    if (pack) {
+        k->w = pack, k->ldw = XF_KCONV_PANEL, k->pstride = XF_KCONV_PANEL * k->taps * k->cg;
+    } else {
+        k->w = w, k->ldw = ldw, k->pstride = XF_KCONV_PANEL;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+/* acc + bias [+ res], the activation when it is one of the cheap ones, masked store */
+TARGET INLINE __m512 epilogue(__m512 s, const float *bias, const float *res, __mmask16 m,
+                              xf_act act)
+{
+    if (bias)
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, bias));
+    if (res)
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res));
+    if (act == XF_ACT_RELU)
+        s = _mm512_max_ps(s, _mm512_setzero_ps());
+    else if (act == XF_ACT_RELU6)
+        s = _mm512_min_ps(_mm512_max_ps(s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+    return s;
+}
+
+/* rows [0, mr) of a tile, columns [col, col + 16 * nv) of panel w (masks m0, m1) */
+TARGET INLINE void tile(const int mr, const int nv, const xf_kconv *k, const float *const *xp,
+                        const float *w, int64_t col, __mmask16 m0, __mmask16 m1, float *y,
+                        int64_t ldy, const float *res)
+{
+    __m512 a0[MR], a1[MR];
+#pragma GCC unroll 14
+    for (int i = 0; i < mr; i++)
+        a0[i] = a1[i] = _mm512_setzero_ps();
+    const int64_t taps = k->taps, cg = k->cg, ldw = k->ldw;
+    for (int64_t t = 0; t < taps; t++) {
+        const float *p[MR];
+#pragma GCC unroll 14
+        for (int i = 0; i < mr; i++)
+            p[i] = xp[i * taps + t];
+        const float *wt = w + t * cg * ldw;
+        for (int64_t c = 0; c < cg; c++, wt += ldw) {
+            __m512 w0 = _mm512_maskz_loadu_ps(m0, wt);
+            __m512 w1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, wt + 16) : w0;
+#pragma GCC unroll 14
+            for (int i = 0; i < mr; i++) {
+                __m512 b = _mm512_set1_ps(p[i][c]);
+                a0[i] = _mm512_fmadd_ps(b, w0, a0[i]);
+                if (nv > 1)
+                    a1[i] = _mm512_fmadd_ps(b, w1, a1[i]);
+            }
+        }
+    }
+    const float *bias = k->bias ? k->bias + col : NULL;
+#pragma GCC unroll 14
+    for (int i = 0; i < mr; i++) {
+        float *yr = y + i * ldy + col;
+        const float *rr = res ? res + i * k->ldres + col : NULL;
+        _mm512_mask_storeu_ps(yr, m0, epilogue(a0[i], bias, rr, m0, k->act));
+        if (nv > 1)
+            _mm512_mask_storeu_ps(yr + 16, m1,
+                                  epilogue(a1[i], bias ? bias + 16 : NULL, rr ? rr + 16 : NULL, m1,
+                                           k->act));
+    }
+}
+
+#define TILE_CASE(r)                                                                    \
+    case r:                                                                             \
+        if (nv > 1)                                                                     \
+            tile(r, 2, k, xp, w, col, m0, m1, y, ldy, res);                             \
+        else                                                                            \
+            tile(r, 1, k, xp, w, col, m0, m1, y, ldy, res);                             \
+        break;
+
+TARGET static void tile_any(int mr, int nv, const xf_kconv *k, const float *const *xp,
+                            const float *w, int64_t col, __mmask16 m0, __mmask16 m1, float *y,
+                            int64_t ldy, const float *res)
+{
+    switch (mr) {
+        TILE_CASE(1)
+        TILE_CASE(2)
+        TILE_CASE(3)
+        TILE_CASE(4)
+        TILE_CASE(5)
+        TILE_CASE(6)
+        TILE_CASE(7)
+        TILE_CASE(8)
+        TILE_CASE(9)
+        TILE_CASE(10)
+        TILE_CASE(11)
+        TILE_CASE(12)
+        TILE_CASE(13)
+        TILE_CASE(14)
+    default:
+        break;
+    }
+}
+
+static __mmask16 mask_of(int64_t cols)
+{
+    return cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
+}
+
+TARGET void xf__kconv_rows(const xf_kconv *k, int64_t m, const float *const *xp, float *y,
+                           int64_t ldy)
+{
+    int64_t panels = (k->n + XF_KCONV_PANEL - 1) / XF_KCONV_PANEL;
+    for (int64_t p = 0; p < panels; p++) {
+        int64_t col = p * XF_KCONV_PANEL, left = k->n - col;
+        int nv = left > 16 ? 2 : 1;
+        __mmask16 m0 = mask_of(left), m1 = mask_of(left - 16);
+        const float *w = k->w + p * k->pstride;
+        for (int64_t r = 0; r < m; r += MR) {
+            int mr = (int) (m - r < MR ? m - r : MR);
+            tile_any(mr, nv, k, xp + r * k->taps, w, col, m0, m1, y + r * ldy, ldy,
+                     k->res ? k->res + r * k->ldres : NULL);
+        }
+    }
+    if (k->act != XF_ACT_NONE && k->act != XF_ACT_RELU && k->act != XF_ACT_RELU6)
+        for (int64_t r = 0; r < m; r++)
+            xf__act_apply(y + r * ldy, (size_t) k->n, k->act);
+}
+#else
+void xf__kconv_rows(const xf_kconv *k, int64_t m, const float *const *xp, float *y, int64_t ldy)
+{
+    (void) k, (void) m, (void) xp, (void) y, (void) ldy;
+    XF_ASSERT(!"xf__kconv_rows without AVX-512");
+}
+#endif
