@@ -10,7 +10,8 @@
 
 #include <string.h>
 
-#define MR 14 /* rows per tile */
+#define MR 14  /* rows per tile */
+#define KB 256 /* products per segment: a panel's 32 KiB of weights, kept in L1 */
 
 size_t xf__kconv_packed_floats(int64_t K, int64_t n)
 {
@@ -61,23 +62,31 @@ TARGET INLINE __m512 epilogue(__m512 s, const float *bias, const float *res, __m
     return s;
 }
 
-/* rows [0, mr) of a tile, columns [col, col + 16 * nv) of panel w (masks m0, m1) */
+/* Rows [0, mr) of a tile, columns [col, col + 16 * nv) of panel w (masks m0, m1), products
+ * k0 <= k < k1 of the flattened (tap, channel) index: the first segment starts from zero, the
+ * others from the partial sums stored in y; the last applies the epilogue. */
 TARGET INLINE void tile(const int mr, const int nv, const xf_kconv *k, const float *const *xp,
                         const float *w, int64_t col, __mmask16 m0, __mmask16 m1, float *y,
-                        int64_t ldy, const float *res)
+                        int64_t ldy, const float *res, int64_t k0, int64_t k1, int first, int last)
 {
     __m512 a0[MR], a1[MR];
 #pragma GCC unroll 14
-    for (int i = 0; i < mr; i++)
-        a0[i] = a1[i] = _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) {
+        a0[i] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, y + i * ldy + col);
+        a1[i] = first || nv < 2 ? _mm512_setzero_ps()
+                                : _mm512_maskz_loadu_ps(m1, y + i * ldy + col + 16);
+    }
     const int64_t taps = k->taps, cg = k->cg, ldw = k->ldw;
-    for (int64_t t = 0; t < taps; t++) {
+    for (int64_t t = k0 / cg, c0 = k0 % cg; t < taps && t * cg < k1; t++, c0 = 0) {
         const float *p[MR];
 #pragma GCC unroll 14
         for (int i = 0; i < mr; i++)
             p[i] = xp[i * taps + t];
-        const float *wt = w + t * cg * ldw;
-        for (int64_t c = 0; c < cg; c++, wt += ldw) {
+        int64_t c1 = k1 - t * cg < cg ? k1 - t * cg : cg;
+        const float *wt = w + (t * cg + c0) * ldw;
+        for (int64_t c = c0; c < c1; c++, wt += ldw) {
+            _mm_prefetch((const char *) (wt + 16 * ldw), _MM_HINT_T0);
+            _mm_prefetch((const char *) (wt + 16 * ldw + 16), _MM_HINT_T0);
             __m512 w0 = _mm512_maskz_loadu_ps(m0, wt);
             __m512 w1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, wt + 16) : w0;
 #pragma GCC unroll 14
@@ -94,25 +103,32 @@ TARGET INLINE void tile(const int mr, const int nv, const xf_kconv *k, const flo
     for (int i = 0; i < mr; i++) {
         float *yr = y + i * ldy + col;
         const float *rr = res ? res + i * k->ldres + col : NULL;
+        if (!last) { /* a partial sum, exact: the next segment continues the same chain */
+            _mm512_mask_storeu_ps(yr, m0, a0[i]);
+            if (nv > 1)
+                _mm512_mask_storeu_ps(yr + 16, m1, a1[i]);
+            continue;
+        }
         _mm512_mask_storeu_ps(yr, m0, epilogue(a0[i], bias, rr, m0, k->act));
         if (nv > 1)
-            _mm512_mask_storeu_ps(yr + 16, m1,
-                                  epilogue(a1[i], bias ? bias + 16 : NULL, rr ? rr + 16 : NULL, m1,
-                                           k->act));
+            _mm512_mask_storeu_ps(
+                yr + 16, m1,
+                epilogue(a1[i], bias ? bias + 16 : NULL, rr ? rr + 16 : NULL, m1, k->act));
     }
 }
 
-#define TILE_CASE(r)                                                                    \
-    case r:                                                                             \
-        if (nv > 1)                                                                     \
-            tile(r, 2, k, xp, w, col, m0, m1, y, ldy, res);                             \
-        else                                                                            \
-            tile(r, 1, k, xp, w, col, m0, m1, y, ldy, res);                             \
+#define TILE_CASE(r)                                                             \
+    case r:                                                                      \
+        if (nv > 1)                                                              \
+            tile(r, 2, k, xp, w, col, m0, m1, y, ldy, res, k0, k1, first, last); \
+        else                                                                     \
+            tile(r, 1, k, xp, w, col, m0, m1, y, ldy, res, k0, k1, first, last); \
         break;
 
 TARGET static void tile_any(int mr, int nv, const xf_kconv *k, const float *const *xp,
                             const float *w, int64_t col, __mmask16 m0, __mmask16 m1, float *y,
-                            int64_t ldy, const float *res)
+                            int64_t ldy, const float *res, int64_t k0, int64_t k1, int first,
+                            int last)
 {
     switch (mr) {
         TILE_CASE(1)
@@ -142,16 +158,19 @@ static __mmask16 mask_of(int64_t cols)
 TARGET void xf__kconv_rows(const xf_kconv *k, int64_t m, const float *const *xp, float *y,
                            int64_t ldy)
 {
-    int64_t panels = (k->n + XF_KCONV_PANEL - 1) / XF_KCONV_PANEL;
+    int64_t panels = (k->n + XF_KCONV_PANEL - 1) / XF_KCONV_PANEL, K = k->taps * k->cg;
     for (int64_t p = 0; p < panels; p++) {
         int64_t col = p * XF_KCONV_PANEL, left = k->n - col;
         int nv = left > 16 ? 2 : 1;
         __mmask16 m0 = mask_of(left), m1 = mask_of(left - 16);
         const float *w = k->w + p * k->pstride;
-        for (int64_t r = 0; r < m; r += MR) {
-            int mr = (int) (m - r < MR ? m - r : MR);
-            tile_any(mr, nv, k, xp + r * k->taps, w, col, m0, m1, y + r * ldy, ldy,
-                     k->res ? k->res + r * k->ldres : NULL);
+        for (int64_t k0 = 0, k1; k0 < K; k0 = k1) { /* segments whose weights stay in L1 */
+            k1 = K - k0 < KB + KB / 2 ? K : k0 + KB;
+            for (int64_t r = 0; r < m; r += MR) {
+                int mr = (int) (m - r < MR ? m - r : MR);
+                tile_any(mr, nv, k, xp + r * k->taps, w, col, m0, m1, y + r * ldy, ldy,
+                         k->res ? k->res + r * k->ldres : NULL, k0, k1, k0 == 0, k1 == K);
+            }
         }
     }
     if (k->act != XF_ACT_NONE && k->act != XF_ACT_RELU && k->act != XF_ACT_RELU6)

@@ -38,10 +38,15 @@ void xf__kconv_pack(const float *w, int64_t K, int64_t n, int64_t ldw, float *ou
 /* k's weight fields for packed weights (pack) or, when pack is NULL, for W as it is. */
 void xf__kconv_weights(xf_kconv *k, const float *w, int64_t ldw, const float *pack);
 
+#define XF_DW_MAX_KH 16 /* the depthwise kernel's tallest window */
+
 /* Depthwise, multiplier 1 (dw_kernel.c): output rows [oy0, oy1) of one image of node nd (any
  * kernel size, stride and padding), y = act(b + sum of taps in (ky, kx) order), 8 output pixels
  * by 16 channels at a time, the channel tail masked. Needs XF_ISA_AVX512. */
 void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c, float *y,
                  int64_t oy0, int64_t oy1);
+/* One output row (nd->w pixels) from its kh input rows (rows[ky]: iw pixels of c floats, NULL
+ * above or below the image). */
+void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c, float *y);
 
 #endif /* XF_CONV_KERNEL_H */

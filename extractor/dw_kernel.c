@@ -25,40 +25,37 @@ TARGET INLINE __m512 act_cheap(__m512 s, xf_act act)
     return s;
 }
 
-/* one pixel, taps checked against the image */
-TARGET INLINE void pixel(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c,
-                         int64_t oy, int64_t ox, int64_t cb, __mmask16 m, __m512 b, float *y)
+/* one pixel, its taps checked against the row's edges (rows[ky] NULL: above or below) */
+TARGET INLINE void pixel(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c,
+                         int64_t ox, int64_t cb, __mmask16 m, __m512 b, float *y)
 {
     __m512 a = b;
     for (int ky = 0; ky < nd->kh; ky++) {
-        int64_t iy = oy * nd->sh + ky - nd->pt;
-        if (iy < 0 || iy >= ih)
+        if (!rows[ky])
             continue;
         for (int kx = 0; kx < nd->kw; kx++) {
             int64_t ix = ox * nd->sw + kx - nd->pl;
             if (ix < 0 || ix >= iw)
                 continue;
             __m512 w = _mm512_maskz_loadu_ps(m, nd->weight + (ky * nd->kw + kx) * c + cb);
-            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + (iy * iw + ix) * c + cb), w, a);
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, rows[ky] + ix * c + cb), w, a);
         }
     }
-    _mm512_mask_storeu_ps(y + (oy * nd->w + ox) * c + cb, m, act_cheap(a, nd->act));
+    _mm512_mask_storeu_ps(y + ox * c + cb, m, act_cheap(a, nd->act));
 }
 
 /* px interior pixels from ox (every tap inside horizontally) */
-TARGET INLINE void pixels(const int px, const xf_node *nd, const float *x, int64_t ih, int64_t iw,
-                          int64_t c, int64_t oy, int64_t ox, int64_t cb, __mmask16 m, __m512 b,
-                          float *y)
+TARGET INLINE void pixels(const int px, const xf_node *nd, const float *const *rows, int64_t c,
+                          int64_t ox, int64_t cb, __mmask16 m, __m512 b, float *y)
 {
     __m512 a[PX];
     for (int j = 0; j < px; j++)
         a[j] = b;
     const int64_t step = nd->sw * c;
     for (int ky = 0; ky < nd->kh; ky++) {
-        int64_t iy = oy * nd->sh + ky - nd->pt;
-        if (iy < 0 || iy >= ih)
+        if (!rows[ky])
             continue;
-        const float *xr = x + (iy * iw + ox * nd->sw - nd->pl) * c + cb;
+        const float *xr = rows[ky] + (ox * nd->sw - nd->pl) * c + cb;
         const float *wr = nd->weight + ky * nd->kw * c + cb;
         for (int kx = 0; kx < nd->kw; kx++, xr += c, wr += c) {
             __m512 w = _mm512_maskz_loadu_ps(m, wr);
@@ -67,41 +64,59 @@ TARGET INLINE void pixels(const int px, const xf_node *nd, const float *x, int64
                 a[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xr + j * step), w, a[j]);
         }
     }
-    float *yp = y + (oy * nd->w + ox) * c + cb;
+    float *yp = y + ox * c + cb;
 #pragma GCC unroll 8
     for (int j = 0; j < px; j++)
         _mm512_mask_storeu_ps(yp + j * c, m, act_cheap(a[j], nd->act));
 }
 
-TARGET void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c,
-                        float *y, int64_t oy0, int64_t oy1)
+TARGET void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c, float *y)
 {
     int64_t ow = nd->w;
     /* interior columns: ox * sw - pl >= 0 and ox * sw - pl + kw <= iw */
     int64_t lo = (nd->pl + nd->sw - 1) / nd->sw, hi = (iw - nd->kw + nd->pl) / nd->sw + 1;
     lo = lo < ow ? lo : ow;
     hi = hi < lo ? lo : hi > ow ? ow : hi;
-    for (int64_t oy = oy0; oy < oy1; oy++)
-        for (int64_t cb = 0; cb < c; cb += 16) {
-            int64_t left = c - cb;
-            __mmask16 m = left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
-            __m512 b = nd->bias ? _mm512_maskz_loadu_ps(m, nd->bias + cb) : _mm512_setzero_ps();
-            int64_t ox = 0;
-            for (; ox < lo; ox++)
-                pixel(nd, x, ih, iw, c, oy, ox, cb, m, b, y);
-            for (; ox + PX <= hi; ox += PX)
-                pixels(PX, nd, x, ih, iw, c, oy, ox, cb, m, b, y);
-            for (; ox + 4 <= hi; ox += 4)
-                pixels(4, nd, x, ih, iw, c, oy, ox, cb, m, b, y);
-            for (; ox + 2 <= hi; ox += 2)
-                pixels(2, nd, x, ih, iw, c, oy, ox, cb, m, b, y);
-            for (; ox < ow; ox++)
-                pixel(nd, x, ih, iw, c, oy, ox, cb, m, b, y);
-        }
+    for (int64_t cb = 0; cb < c; cb += 16) {
+        int64_t left = c - cb;
+        __mmask16 m = left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+        __m512 b = nd->bias ? _mm512_maskz_loadu_ps(m, nd->bias + cb) : _mm512_setzero_ps();
+        int64_t ox = 0;
+        for (; ox < lo; ox++)
+            pixel(nd, rows, iw, c, ox, cb, m, b, y);
+        for (; ox + PX <= hi; ox += PX)
+            pixels(PX, nd, rows, c, ox, cb, m, b, y);
+        for (; ox + 4 <= hi; ox += 4)
+            pixels(4, nd, rows, c, ox, cb, m, b, y);
+        for (; ox + 2 <= hi; ox += 2)
+            pixels(2, nd, rows, c, ox, cb, m, b, y);
+        for (; ox < ow; ox++)
+            pixel(nd, rows, iw, c, ox, cb, m, b, y);
+    }
     if (nd->act != XF_ACT_NONE && nd->act != XF_ACT_RELU && nd->act != XF_ACT_RELU6)
-        xf__act_apply(y + oy0 * ow * c, (size_t) ((oy1 - oy0) * ow * c), nd->act);
+        xf__act_apply(y, (size_t) (ow * c), nd->act);
+}
+
+void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c, float *y,
+                 int64_t oy0, int64_t oy1)
+{
+    const float *rows[XF_DW_MAX_KH];
+    XF_ASSERT(nd->kh <= XF_DW_MAX_KH);
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+        for (int ky = 0; ky < nd->kh; ky++) {
+            int64_t iy = oy * nd->sh + ky - nd->pt;
+            rows[ky] = iy < 0 || iy >= ih ? NULL : x + iy * iw * c;
+        }
+        xf__dw_row(nd, rows, iw, c, y + oy * nd->w * c);
+    }
 }
 #else
+void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c, float *y)
+{
+    (void) nd, (void) rows, (void) iw, (void) c, (void) y;
+    XF_ASSERT(!"xf__dw_row without AVX-512");
+}
+
 void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c, float *y,
                  int64_t oy0, int64_t oy1)
 {

@@ -77,7 +77,7 @@ void xf__dwconv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t 
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t) b * (size_t) (ih * iw * c);
         float *yb = y + (size_t) b * (size_t) (nd->h * nd->w * c * nd->mult);
-        if (nd->mult == 1 && xf__isa() == XF_ISA_AVX512)
+        if (nd->mult == 1 && nd->kh <= XF_DW_MAX_KH && xf__isa() == XF_ISA_AVX512)
             xf__dw_rows(nd, xb, ih, iw, c, yb, 0, nd->h);
         else if (nd->mult == 1)
             dw_mult1(nd, xb, ih, iw, c, yb);

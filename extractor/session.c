@@ -5,6 +5,7 @@
  * consumer has run); feature pooling (avg/max/none) into the caller's buffer. It is not:
  * kernels (op_*.c) or anything that allocates during xf_session_run.
  */
+#include "fuse.h"
 #include "gemm.h"
 #include "model.h"
 #include "ops.h"
@@ -22,6 +23,9 @@ struct xf_session {
     int64_t feat_dim;
     int l2norm;
     unsigned char *needed;
+    unsigned char *inside; /* run inside a fused block (no buffer of its own) */
+    int *block;            /* per node: index into blocks of the block it ends, or -1 */
+    xf_fused *blocks;
     size_t *offset; /* floats, per node */
     float **buf;    /* per node: arena + offset */
     float *arena;
@@ -48,6 +52,48 @@ static int cmp_slot(const void *a, const void *b)
     if (x->size != y->size)
         return x->size < y->size ? 1 : -1;
     return x->node - y->node;
+}
+
+/* The fused blocks (fuse.h) among the needed nodes, unless $XF_NO_FUSE is set (tests compare
+ * the two): their inner nodes get inside[] = 1, their last node an index into s->blocks. */
+static xf_status find_blocks(xf_session *s, const xf_graph *g, xf_error *err)
+{
+    int n = g->n_nodes, nb = 0;
+    int *uses = calloc((size_t) n, sizeof *uses);
+    unsigned char *out = calloc((size_t) n, 1);
+    s->inside = calloc((size_t) n, 1);
+    s->block = malloc((size_t) n * sizeof *s->block);
+    s->blocks = malloc((size_t) n * sizeof *s->blocks);
+    if (!uses || !out || !s->inside || !s->block || !s->blocks) {
+        free(uses), free(out);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        s->block[i] = -1;
+        if (s->needed[i])
+            for (int k = 0; k < g->nodes[i].n_in; k++)
+                uses[g->nodes[i].in[k]]++;
+    }
+    for (int l = 0; l < s->n_layers; l++)
+        out[s->layer[l]] = 1;
+    const char *off = getenv("XF_NO_FUSE");
+    for (int i = 0; i < n && !(off && *off && strcmp(off, "0") != 0); i++) {
+        xf_fused f;
+        if (!s->needed[i] || !xf__fuse_find(g, i, uses, out, &f))
+            continue;
+        int inner[3] = {f.e, f.d, f.a >= 0 ? f.p : -1}, free_ = 1;
+        for (int k = 0; k < 3; k++)
+            free_ = free_ && (inner[k] < 0 || (!s->inside[inner[k]] && s->block[inner[k]] < 0));
+        if (!free_)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (inner[k] >= 0)
+                s->inside[inner[k]] = 1;
+        s->blocks[nb] = f;
+        s->block[i] = nb++;
+    }
+    free(uses), free(out);
+    return XF_OK;
 }
 
 /* Greedy by size: each tensor takes the lowest offset free during its lifetime. */
@@ -167,21 +213,49 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
         if (s->needed[i])
             for (int k = 0; k < g->nodes[i].n_in; k++)
                 s->needed[g->nodes[i].in[k]] = 1;
+    if ((st = find_blocks(s, g, err))) {
+        free(last);
+        xf_session_free(s);
+        return st;
+    }
+    /* lifetimes: a tensor lives until the last step that reads it (a fused block reads its
+     * input and residual); nodes inside a block have no tensor */
+    unsigned char *alloc = malloc((size_t) n);
+    if (!alloc) {
+        free(last);
+        xf_session_free(s);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    }
     for (int i = 0; i < n; i++)
-        last[i] = i;
-    for (int i = 0; i < n; i++)
-        if (s->needed[i])
+        last[i] = i, alloc[i] = s->needed[i] && !s->inside[i];
+    for (int i = 0; i < n; i++) {
+        if (!alloc[i])
+            continue;
+        const xf_fused *f = s->block[i] >= 0 ? &s->blocks[s->block[i]] : NULL;
+        int reads[XF_NODE_MAX_IN], nr = 0;
+        if (f) {
+            reads[nr++] = f->x;
+            if (f->a >= 0)
+                reads[nr++] = f->res;
+        } else {
             for (int k = 0; k < g->nodes[i].n_in; k++)
-                if (last[g->nodes[i].in[k]] < i)
-                    last[g->nodes[i].in[k]] = i;
+                reads[nr++] = g->nodes[i].in[k];
+        }
+        for (int k = 0; k < nr; k++)
+            if (last[reads[k]] < i)
+                last[reads[k]] = i;
+    }
     for (int l = 0; l < s->n_layers; l++)
         last[s->layer[l]] = n;
     size_t scratch = 16;
     for (int i = 0; i < n; i++) {
-        size_t sc = s->needed[i] ? xf__node_scratch(g, &g->nodes[i]) : 0;
+        size_t sc = !alloc[i]          ? 0
+                    : s->block[i] >= 0 ? xf__fused_scratch(g, &s->blocks[s->block[i]])
+                                       : xf__node_scratch(g, &g->nodes[i]);
         scratch = sc > scratch ? sc : scratch;
     }
-    size_t total = plan(g, s->needed, last, o.max_batch, s->offset);
+    size_t total = plan(g, alloc, last, o.max_batch, s->offset);
+    free(alloc);
     free(last);
     size_t bytes;
     if (!total || !xf__mul_size(total, sizeof(float), &bytes) || !(s->arena = xf__alloc(bytes)) ||
@@ -209,6 +283,9 @@ void xf_session_free(xf_session *s)
     if (!s)
         return;
     free(s->needed);
+    free(s->inside);
+    free(s->block);
+    free(s->blocks);
     free(s->offset);
     free(s->buf);
     free(s->arena);
@@ -235,7 +312,9 @@ xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, s
     const xf_graph *g = &s->model->graph;
     memcpy(s->arena + s->offset[0], input, xf__node_floats(&g->nodes[0], n) * sizeof(float));
     for (int i = 1; i < g->n_nodes; i++)
-        if (s->needed[i])
+        if (s->block[i] >= 0)
+            xf__fused_forward(g, &s->blocks[s->block[i]], s->buf, n, s->scratch);
+        else if (s->needed[i] && !s->inside[i])
             xf__node_forward(g, i, s->buf, n, s->scratch);
     int64_t col = 0;
     for (int l = 0; l < s->n_layers; l++) {
