@@ -48,8 +48,7 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
     const xf_node *p = &g->nodes[b.p];
     int d = p->in[0];
     const xf_node *dn = &g->nodes[d];
-    if (dn->op != XF_OP_DWCONV2D || dn->mult != 1 || dn->kh > XF_DW_MAX_KH ||
-        !inner(uses, out, d))
+    if (dn->op != XF_OP_DWCONV2D || dn->mult != 1 || dn->kh > XF_DW_MAX_KH || !inner(uses, out, d))
         return 0;
     b.d = d;
     int e = dn->in[0];
@@ -137,9 +136,7 @@ void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs,
                 const float *in[XF_DW_MAX_KH];
                 for (int ky = 0; ky < d->kh; ky++) {
                     int64_t iy = oy * d->sh + ky - d->pt;
-                    in[ky] = iy < 0 || iy >= ih ? NULL
-                             : e                ? expanded(&r, iy)
-                                                : xb + iy * iw * cx;
+                    in[ky] = iy < 0 || iy >= ih ? NULL : e ? expanded(&r, iy) : xb + iy * iw * cx;
                 }
                 xf__dw_row(d, in, iw, ce, strip + (oy - oy0) * ow * ce);
             }

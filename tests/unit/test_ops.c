@@ -10,6 +10,7 @@
  */
 #include "conv_kernel.h"
 #include "cpu.h"
+#include "fuse.h"
 #include "gemm.h"
 #include "ops.h"
 #include "t.h"
@@ -560,11 +561,100 @@ static void test_kernels(void)
     }
 }
 
+/* Fused inverted-residual blocks against the same nodes run one by one: the same bits, on
+ * random blocks (with and without expansion and residual, 3x3 and 5x5, strides 1 and 2, channel
+ * counts that are not multiples of 16, several strips and a batch). */
+static void test_fusion(void)
+{
+    if (xf__isa() != XF_ISA_AVX512) {
+        T_SKIP("no AVX-512 (or XF_ISA=avx2): blocks are not fused here");
+        return;
+    }
+    static const xf_act acts[] = {XF_ACT_RELU6, XF_ACT_NONE, XF_ACT_RELU, XF_ACT_SILU};
+    for (int k = 0; k < 24; k++) {
+        xf_node nd[5];
+        memset(nd, 0, sizeof nd);
+        char name[] = "f";
+        for (int i = 0; i < 5; i++)
+            nd[i].name = nd[i].out_name = name, nd[i].groups = 1, nd[i].dil_h = nd[i].dil_w = 1;
+        int expand = k % 4 != 3, stride = k % 3 == 2 ? 2 : 1, kk = k % 5 == 4 ? 5 : 3;
+        int cin = ri(3, 40), ce = expand ? ri(8, 100) : cin, cout = ri(3, 40);
+        int residual = stride == 1 && k % 2 == 0;
+        if (residual)
+            cout = cin;
+        nd[0].op = XF_OP_INPUT, nd[0].h = ri(kk, 30), nd[0].w = ri(kk, 30), nd[0].c = cin;
+        int x = 0, e = expand ? 1 : -1, d = expand ? 2 : 1, p = d + 1, a = p + 1;
+        if (expand) {
+            nd[e].op = XF_OP_CONV2D, nd[e].kh = nd[e].kw = nd[e].sh = nd[e].sw = 1;
+            nd[e].cout = ce, nd[e].act = acts[ri(0, 3)], nd[e].in[0] = x, nd[e].n_in = 1;
+        }
+        nd[d].op = XF_OP_DWCONV2D, nd[d].kh = nd[d].kw = kk, nd[d].sh = nd[d].sw = stride;
+        nd[d].mult = 1, nd[d].pt = nd[d].pl = kk / 2 - (stride == 2 && k % 2);
+        nd[d].pb = nd[d].pr = kk / 2;
+        nd[d].act = acts[ri(0, 3)], nd[d].in[0] = expand ? e : x, nd[d].n_in = 1;
+        nd[p].op = XF_OP_CONV2D, nd[p].kh = nd[p].kw = nd[p].sh = nd[p].sw = 1, nd[p].cout = cout;
+        nd[p].act = residual ? XF_ACT_NONE : acts[ri(0, 3)], nd[p].in[0] = d, nd[p].n_in = 1;
+        if (residual)
+            nd[a].op = XF_OP_ADD, nd[a].in[0] = x, nd[a].in[1] = p, nd[a].n_in = 2,
+            nd[a].act = k % 4 == 0 ? XF_ACT_RELU : XF_ACT_NONE;
+        int n_nodes = residual ? a + 1 : p + 1, last = n_nodes - 1;
+        xf_graph g = {nd, n_nodes};
+        xf_error err;
+        float *w[5] = {0}, *b[5] = {0};
+        int ok = 1;
+        for (int i = 1; i < n_nodes && ok; i++) {
+            ok = xf__node_infer(&g, &nd[i], &err) == XF_OK;
+            int64_t nw = ok ? xf__node_weight_count(&g, &nd[i]) : 0;
+            if (nw) {
+                nd[i].weight = w[i] = rand_buf((size_t) nw);
+                nd[i].bias = b[i] = k % 3 ? rand_buf((size_t) nd[i].c) : NULL;
+            }
+        }
+        T_CHECKF(ok, "fusion case %d: %s", k, ok ? "" : err.msg);
+        if (!ok)
+            continue;
+        int uses[5] = {0};
+        unsigned char out[5] = {0};
+        for (int i = 1; i < n_nodes; i++)
+            for (int j = 0; j < nd[i].n_in; j++)
+                uses[nd[i].in[j]]++;
+        out[last] = 1;
+        xf_fused f;
+        int found = xf__fuse_find(&g, last, uses, out, &f) == 1 && f.d == d && f.e == e;
+        T_CHECKF(found, "fusion case %d: the block is not found", k);
+        if (!found)
+            continue;
+        int n = 2;
+        float *bufs[5], *fused = malloc(xf__node_floats(&nd[last], n) * sizeof(float) + 64);
+        size_t sc = xf__fused_scratch(&g, &f);
+        for (int i = 0; i < n_nodes; i++) {
+            bufs[i] = i ? malloc(xf__node_floats(&nd[i], n) * sizeof(float) + 64)
+                        : rand_buf(xf__node_floats(&nd[0], n));
+            size_t s = xf__node_scratch(&g, &nd[i]);
+            sc = s > sc ? s : sc;
+        }
+        float *scratch = malloc((sc + 16) * sizeof(float));
+        for (int i = 1; i < n_nodes; i++)
+            xf__node_forward(&g, i, bufs, n, scratch);
+        float *keep = bufs[last];
+        bufs[last] = fused;
+        xf__fused_forward(&g, &f, bufs, n, scratch);
+        T_CHECKF(memcmp(fused, keep, xf__node_floats(&nd[last], n) * sizeof(float)) == 0,
+                 "fusion case %d (%lldx%lldx%d, expand %d, k %d, s %d, residual %d): fused and "
+                 "unfused differ",
+                 k, (long long) nd[0].h, (long long) nd[0].w, cin, ce, kk, stride, residual);
+        for (int i = 0; i < n_nodes; i++)
+            free(i == last ? keep : bufs[i]), free(w[i]), free(b[i]);
+        free(fused), free(scratch);
+    }
+}
+
 int main(void)
 {
     test_act_accuracy();
     test_table();
     test_kernels(); /* after the table: its random cases stay the ones it has always drawn */
+    test_fusion();
     test_gemm();
     test_eigen();
     test_pool();
