@@ -70,8 +70,72 @@ TARGET INLINE void pixels(const int px, const xf_node *nd, const float *const *r
         _mm512_mask_storeu_ps(yp + j * c, m, act_cheap(a[j], nd->act));
 }
 
+/* The same for the common windows (kw 3 or 5, stride 1 or 2, compile-time): each input vector
+ * of a kernel row is loaded once and used by every output pixel it falls under. */
+TARGET INLINE void pixels_reuse(const int px, const int sw, const int kw, const xf_node *nd,
+                                const float *const *rows, int64_t c, int64_t ox, int64_t cb,
+                                __mmask16 m, __m512 b, float *y)
+{
+    enum { NIN = 2 * PX + 5 - 2 };
+    __m512 a[PX], in[NIN];
+    for (int j = 0; j < px; j++)
+        a[j] = b;
+    const int nin = (px - 1) * sw + kw;
+    for (int ky = 0; ky < nd->kh; ky++) {
+        if (!rows[ky])
+            continue;
+        const float *xr = rows[ky] + (ox * sw - nd->pl) * c + cb;
+        const float *wr = nd->weight + ky * kw * c + cb;
+#pragma GCC unroll 19
+        for (int q = 0; q < nin; q++)
+            in[q] = _mm512_maskz_loadu_ps(m, xr + q * c);
+#pragma GCC unroll 5
+        for (int kx = 0; kx < kw; kx++) {
+            __m512 w = _mm512_maskz_loadu_ps(m, wr + kx * c);
+#pragma GCC unroll 8
+            for (int j = 0; j < px; j++)
+                a[j] = _mm512_fmadd_ps(in[j * sw + kx], w, a[j]);
+        }
+    }
+    float *yp = y + ox * c + cb;
+#pragma GCC unroll 8
+    for (int j = 0; j < px; j++)
+        _mm512_mask_storeu_ps(yp + j * c, m, act_cheap(a[j], nd->act));
+}
+
+#define REUSE(px, sw, kw) pixels_reuse(px, sw, kw, nd, rows, c, ox, cb, m, b, y)
+
+/* PX interior pixels, the reuse form when the window is a common one */
+TARGET INLINE void block8(int form, const xf_node *nd, const float *const *rows, int64_t c,
+                          int64_t ox, int64_t cb, __mmask16 m, __m512 b, float *y)
+{
+    switch (form) {
+    case 1:
+        REUSE(PX, 1, 3);
+        break;
+    case 2:
+        REUSE(PX, 2, 3);
+        break;
+    case 3:
+        REUSE(PX, 1, 5);
+        break;
+    case 4:
+        REUSE(PX, 2, 5);
+        break;
+    default:
+        pixels(PX, nd, rows, c, ox, cb, m, b, y);
+    }
+}
+
 TARGET void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c, float *y)
 {
+    int form = nd->kw == 3   ? (nd->sw == 1   ? 1
+                                : nd->sw == 2 ? 2
+                                              : 0)
+               : nd->kw == 5 ? (nd->sw == 1   ? 3
+                                : nd->sw == 2 ? 4
+                                              : 0)
+                             : 0;
     int64_t ow = nd->w;
     /* interior columns: ox * sw - pl >= 0 and ox * sw - pl + kw <= iw */
     int64_t lo = (nd->pl + nd->sw - 1) / nd->sw, hi = (iw - nd->kw + nd->pl) / nd->sw + 1;
@@ -85,7 +149,7 @@ TARGET void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, 
         for (; ox < lo; ox++)
             pixel(nd, rows, iw, c, ox, cb, m, b, y);
         for (; ox + PX <= hi; ox += PX)
-            pixels(PX, nd, rows, c, ox, cb, m, b, y);
+            block8(form, nd, rows, c, ox, cb, m, b, y);
         for (; ox + 4 <= hi; ox += 4)
             pixels(4, nd, rows, c, ox, cb, m, b, y);
         for (; ox + 2 <= hi; ox += 2)

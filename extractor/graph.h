@@ -55,7 +55,7 @@ typedef struct {
     float eps;                  /* layernorm epsilon                                 */
     xf_act act;                 /* fused activation                                  */
     const float *weight, *bias; /* views into the model (bias may be NULL)            */
-    const float *packed;        /* conv2d: weights in the AVX-512 kernel's panels, or NULL
+    const float *packed;        /* conv2d, dense: weights in the AVX-512 kernel's panels, or NULL
                                  * (made at open; a node whose weights change has none) */
     int64_t h, w, c;            /* output shape per image                             */
     int64_t n_params;           /* weight + bias elements, set by xf__graph_bind          */

@@ -61,18 +61,20 @@ static float *own(xf_model *m, size_t floats)
     return f;
 }
 
-/* With the AVX-512 kernels: every convolution's weights in the kernel's panels, group by
- * group, once (the forward pass then reads them in order). */
+/* With the AVX-512 kernels: every convolution's and dense layer's weights in the kernel's
+ * panels, group by group, once (the forward pass then reads them in order). */
 static xf_status pack_weights(xf_model *m, xf_error *err)
 {
     if (xf__isa() != XF_ISA_AVX512)
         return XF_OK;
     for (int i = 0; i < m->graph.n_nodes; i++) {
         xf_node *nd = &m->graph.nodes[i];
-        if (nd->op != XF_OP_CONV2D)
+        if (nd->op != XF_OP_CONV2D && nd->op != XF_OP_DENSE)
             continue;
         const xf_node *src = &m->graph.nodes[nd->in[0]];
-        int64_t G = nd->groups, og = nd->cout / G, K = (int64_t) nd->kh * nd->kw * (src->c / G);
+        int dense = nd->op == XF_OP_DENSE; /* a 1x1 convolution of the flattened input */
+        int64_t G = dense ? 1 : nd->groups, og = nd->cout / G;
+        int64_t K = dense ? src->h * src->w * src->c : (int64_t) nd->kh * nd->kw * (src->c / G);
         size_t per = xf__kconv_packed_floats(K, og);
         float *p = own(m, per * (size_t) G);
         if (!p)

@@ -4,11 +4,25 @@
  * pass, a double-precision reference and the dense descriptor. It is not: flattening (a no-op
  * on NHWC memory: a dense layer reads its input map as one row per image).
  */
+#include "conv_kernel.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "ops.h"
 
 void xf__dense(const xf_node *nd, const float *x, int n, int64_t in, float *y)
 {
+    if (xf__isa() == XF_ISA_AVX512) { /* a 1x1 convolution of one pixel per image */
+        const float *xp[64];
+        for (int r0 = 0; r0 < n; r0 += 64) {
+            int rows = n - r0 < 64 ? n - r0 : 64;
+            for (int r = 0; r < rows; r++)
+                xp[r] = x + (size_t) (r0 + r) * (size_t) in;
+            xf_kconv k = {.taps = 1, .cg = in, .n = nd->cout, .bias = nd->bias, .act = nd->act};
+            xf__kconv_weights(&k, nd->weight, nd->cout, nd->packed);
+            xf__kconv_rows(&k, rows, xp, y + (size_t) r0 * (size_t) nd->cout, nd->cout);
+        }
+        return;
+    }
     for (int r = 0; r < n; r++)
         xf__sgemm(1, nd->cout, in, x + (size_t) r * (size_t) in, nd->weight,
                   y + (size_t) r * (size_t) nd->cout, 0);
