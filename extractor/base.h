@@ -23,10 +23,11 @@
         }                                                                                \
     } while (0)
 
-/* Hot loops are compiled twice, for AVX+FMA and for baseline x86-64, chosen at load time by
- * CPU features (target_clones "fma" implies AVX; "arch=" clones would test the CPU model). */
+/* Hot loops are compiled three times, for AVX-512, for AVX+FMA and for baseline x86-64, chosen
+ * at load time by CPU features (target_clones "fma" implies AVX; "arch=" clones would test the
+ * CPU model). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(XF_NO_CLONES)
-#define XF_CLONES __attribute__((target_clones("fma", "default")))
+#define XF_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
 #else
 #define XF_CLONES
 #endif

@@ -6,6 +6,7 @@
  * same code. Rows go in chunks whose inputs stay in L2 while every panel passes over them.
  */
 #include "conv_kernel.h"
+#include "act512.h"
 #include "ops.h"
 
 #include <string.h>
@@ -47,7 +48,7 @@ void xf__kconv_weights(xf_kconv *k, const float *w, int64_t ldw, const float *pa
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-/* acc + bias [+ res], the activation when it is one of the cheap ones, masked store */
+/* acc + bias [+ res], the activation, for the masked store */
 TARGET INLINE __m512 epilogue(__m512 s, const float *bias, const float *res, __mmask16 m,
                               xf_act act)
 {
@@ -55,11 +56,7 @@ TARGET INLINE __m512 epilogue(__m512 s, const float *bias, const float *res, __m
         s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, bias));
     if (res)
         s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res));
-    if (act == XF_ACT_RELU)
-        s = _mm512_max_ps(s, _mm512_setzero_ps());
-    else if (act == XF_ACT_RELU6)
-        s = _mm512_min_ps(_mm512_max_ps(s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
-    return s;
+    return xf__act512(s, act);
 }
 
 /* Rows [0, mr) of a tile, columns [col, col + 16 * nv) of panel w (masks m0, m1), products
@@ -173,9 +170,6 @@ TARGET void xf__kconv_rows(const xf_kconv *k, int64_t m, const float *const *xp,
             }
         }
     }
-    if (k->act != XF_ACT_NONE && k->act != XF_ACT_RELU && k->act != XF_ACT_RELU6)
-        for (int64_t r = 0; r < m; r++)
-            xf__act_apply(y + r * ldy, (size_t) k->n, k->act);
 }
 #else
 void xf__kconv_rows(const xf_kconv *k, int64_t m, const float *const *xp, float *y, int64_t ldy)

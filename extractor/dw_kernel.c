@@ -6,6 +6,7 @@
  * every pixel's sum has the same order wherever it lies. It is not: other multipliers
  * (op_dwconv2d.c).
  */
+#include "act512.h"
 #include "conv_kernel.h"
 #include "ops.h"
 
@@ -15,15 +16,6 @@
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline))
 #define PX     8 /* interior pixels per step (then 4, then one at a time) */
-
-TARGET INLINE __m512 act_cheap(__m512 s, xf_act act)
-{
-    if (act == XF_ACT_RELU)
-        return _mm512_max_ps(s, _mm512_setzero_ps());
-    if (act == XF_ACT_RELU6)
-        return _mm512_min_ps(_mm512_max_ps(s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
-    return s;
-}
 
 /* one pixel, its taps checked against the row's edges (rows[ky] NULL: above or below) */
 TARGET INLINE void pixel(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c,
@@ -41,7 +33,7 @@ TARGET INLINE void pixel(const xf_node *nd, const float *const *rows, int64_t iw
             a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, rows[ky] + ix * c + cb), w, a);
         }
     }
-    _mm512_mask_storeu_ps(y + ox * c + cb, m, act_cheap(a, nd->act));
+    _mm512_mask_storeu_ps(y + ox * c + cb, m, xf__act512(a, nd->act));
 }
 
 /* px interior pixels from ox (every tap inside horizontally) */
@@ -67,7 +59,7 @@ TARGET INLINE void pixels(const int px, const xf_node *nd, const float *const *r
     float *yp = y + ox * c + cb;
 #pragma GCC unroll 8
     for (int j = 0; j < px; j++)
-        _mm512_mask_storeu_ps(yp + j * c, m, act_cheap(a[j], nd->act));
+        _mm512_mask_storeu_ps(yp + j * c, m, xf__act512(a[j], nd->act));
 }
 
 /* The same for the common windows (kw 3 or 5, stride 1 or 2, compile-time): each input vector
@@ -100,7 +92,7 @@ TARGET INLINE void pixels_reuse(const int px, const int sw, const int kw, const 
     float *yp = y + ox * c + cb;
 #pragma GCC unroll 8
     for (int j = 0; j < px; j++)
-        _mm512_mask_storeu_ps(yp + j * c, m, act_cheap(a[j], nd->act));
+        _mm512_mask_storeu_ps(yp + j * c, m, xf__act512(a[j], nd->act));
 }
 
 #define REUSE(px, sw, kw) pixels_reuse(px, sw, kw, nd, rows, c, ox, cb, m, b, y)
@@ -157,8 +149,6 @@ TARGET void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, 
         for (; ox < ow; ox++)
             pixel(nd, rows, iw, c, ox, cb, m, b, y);
     }
-    if (nd->act != XF_ACT_NONE && nd->act != XF_ACT_RELU && nd->act != XF_ACT_RELU6)
-        xf__act_apply(y, (size_t) (ow * c), nd->act);
 }
 
 void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int64_t c, float *y,

@@ -32,6 +32,7 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
         return 0;
     const xf_node *nl = &g->nodes[last];
     xf_fused b = {-1, -1, -1, -1, -1, -1};
+    int d;
     if (nl->op == XF_OP_ADD && nl->n_in == 2) {
         for (int k = 0; k < 2 && b.a < 0; k++) {
             const xf_node *p = &g->nodes[nl->in[k]];
@@ -40,15 +41,17 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
         }
         if (b.a < 0)
             return 0;
+        d = g->nodes[b.p].in[0];
     } else if (pointwise(nl)) {
-        b.p = last;
+        b.p = last, d = nl->in[0];
+    } else if (nl->op == XF_OP_DWCONV2D) { /* expand -> depthwise, its output kept (a gate) */
+        d = last;
     } else {
         return 0;
     }
-    const xf_node *p = &g->nodes[b.p];
-    int d = p->in[0];
     const xf_node *dn = &g->nodes[d];
-    if (dn->op != XF_OP_DWCONV2D || dn->mult != 1 || dn->kh > XF_DW_MAX_KH || !inner(uses, out, d))
+    if (dn->op != XF_OP_DWCONV2D || dn->mult != 1 || dn->kh > XF_DW_MAX_KH ||
+        (b.p >= 0 && !inner(uses, out, d)))
         return 0;
     b.d = d;
     int e = dn->in[0];
@@ -57,11 +60,13 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
         b.e = e, b.x = en->in[0];
     else
         b.x = e;
+    if (b.p < 0 && b.e < 0) /* a lone depthwise: nothing to fuse */
+        return 0;
     if (b.res == b.d || (b.e >= 0 && b.res == b.e))
         return 0;
     /* the residual must have the output's shape (an add checks it; be sure) */
     if (b.a >= 0) {
-        const xf_node *r = &g->nodes[b.res];
+        const xf_node *r = &g->nodes[b.res], *p = &g->nodes[b.p];
         if (r->h != p->h || r->w != p->w || r->c != p->c)
             return 0;
     }
@@ -114,15 +119,17 @@ static const float *expanded(expand_ring *r, int64_t iy)
 void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs, int n,
                        float *scratch)
 {
-    const xf_node *d = &g->nodes[f->d], *p = &g->nodes[f->p], *xn = &g->nodes[f->x];
+    const xf_node *d = &g->nodes[f->d], *xn = &g->nodes[f->x];
+    const xf_node *p = f->p >= 0 ? &g->nodes[f->p] : NULL;
     const xf_node *e = f->e >= 0 ? &g->nodes[f->e] : NULL;
     const xf_node *a = f->a >= 0 ? &g->nodes[f->a] : NULL;
-    int64_t ih = xn->h, iw = xn->w, cx = xn->c, ce = d->c, oh = d->h, ow = d->w, cp = p->c;
+    int64_t ih = xn->h, iw = xn->w, cx = xn->c, ce = d->c, oh = d->h, ow = d->w;
+    int64_t cp = p ? p->c : ce;
     int64_t R = strip_rows(d);
     float *ring = scratch, *strip = ring + (e ? (d->kh + 1) * iw * ce : 0);
     const float **xp = (const float **) (void *) (strip + R * ow * ce);
     int64_t held[XF_DW_MAX_KH + 1];
-    float *out = bufs[a ? f->a : f->p];
+    float *out = bufs[a ? f->a : p ? f->p : f->d];
     for (int b = 0; b < n; b++) {
         const float *xb = bufs[f->x] + (size_t) b * (size_t) (ih * iw * cx);
         const float *rb = a ? bufs[f->res] + (size_t) b * (size_t) (oh * ow * cp) : NULL;
@@ -138,8 +145,10 @@ void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs,
                     int64_t iy = oy * d->sh + ky - d->pt;
                     in[ky] = iy < 0 || iy >= ih ? NULL : e ? expanded(&r, iy) : xb + iy * iw * cx;
                 }
-                xf__dw_row(d, in, iw, ce, strip + (oy - oy0) * ow * ce);
+                xf__dw_row(d, in, iw, ce, p ? strip + (oy - oy0) * ow * ce : yb + oy * ow * ce);
             }
+            if (!p)
+                continue;
             for (int64_t j = 0; j < rows * ow; j++)
                 xp[j] = strip + j * ce;
             xf_kconv k = {.taps = 1,

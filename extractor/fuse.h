@@ -1,8 +1,9 @@
 /* fuse.h — the fusion pass: node sequences a session runs as one kernel so that their
  * intermediate tensors never leave the cache. Today one pattern, the inverted residual block of
- * MobileNetV2 and EfficientNet-style nets without a gate: [expand 1x1 conv] -> depthwise ->
- * project 1x1 conv [-> add of a residual], computed in row strips: each expanded row is made
- * once into a small ring, each depthwise row from the ring, and the projection every few rows.
+ * MobileNetV2: [expand 1x1 conv] -> depthwise -> project 1x1 conv [-> add of a residual], and
+ * EfficientNet's expand -> depthwise before its squeeze-excitation gate, computed in row strips:
+ * each expanded row is made once into a small ring, each depthwise row from the ring, and the
+ * projection every few rows.
  *
  * It is: finding the blocks (only nodes nothing else reads and no caller asked for), running one,
  * and its scratch. Each value is computed by the same kernel with the same summation order as
@@ -18,17 +19,19 @@ typedef struct {
     int x;   /* the block's input node                                   */
     int e;   /* expand 1x1 conv, or -1 (a block without expansion)       */
     int d;   /* depthwise conv                                           */
-    int p;   /* project 1x1 conv                                         */
+    int p;   /* project 1x1 conv, or -1 (expand -> depthwise: the depthwise output is kept,
+              * as a squeeze-excitation gate needs the whole map)             */
     int a;   /* add of the residual, or -1                               */
     int res; /* with a: the residual's node (the add's other input)      */
 } xf_fused;
 
-/* The block ending at node `last` (its project conv or its add), when there is one: every node
- * before the last is needed, has one consumer (uses[] counts them among the needed nodes) and
+/* The block ending at node `last` (its add, project conv or depthwise), when there is one: every
+ * node before the last is needed, has one consumer (uses[] counts them among the needed nodes) and
  * is not an output (out[i] != 0); the kernels are the AVX-512 ones. Returns 1 and fills f. */
 int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned char *out,
                   xf_fused *f);
-/* The block's output (node f->a, else f->p) for a batch of n from its input and residual. */
+/* The block's output (node f->a, else f->p, else f->d) for a batch of n from its input and
+ * residual. */
 void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs, int n,
                        float *scratch);
 /* Scratch floats of xf__fused_forward. */

@@ -6,6 +6,8 @@
  * a window (op_pool.c), weights (op_conv2d.c, op_dwconv2d.c, op_dense.c) or two inputs
  * (op_eltwise.c).
  */
+#include "act512.h"
+#include "cpu.h"
 #include "ops.h"
 
 #include <math.h>
@@ -46,8 +48,28 @@ static inline float one_plus_erf(float x)
     return x < 0 ? q : 2.0f - q;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* with the AVX-512 kernels: act512.h's vectors, so every path computes the same values */
+XF_TARGET512 static void act_apply512(float *x, size_t n, xf_act act)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, xf__act512(_mm512_loadu_ps(x + i), act));
+    if (i < n) {
+        __mmask16 m = (__mmask16) ((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, xf__act512(_mm512_maskz_loadu_ps(m, x + i), act));
+    }
+}
+#endif
+
 XF_CLONES void xf__act_apply(float *restrict x, size_t n, xf_act act)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (act != XF_ACT_NONE && xf__isa() == XF_ISA_AVX512) {
+        act_apply512(x, n, act);
+        return;
+    }
+#endif
     switch (act) {
     case XF_ACT_NONE:
         break;

@@ -81,7 +81,7 @@ static xf_status find_blocks(xf_session *s, const xf_graph *g, xf_error *err)
         xf_fused f;
         if (!s->needed[i] || !xf__fuse_find(g, i, uses, out, &f))
             continue;
-        int inner[3] = {f.e, f.d, f.a >= 0 ? f.p : -1}, free_ = 1;
+        int inner[3] = {f.e, f.d != i ? f.d : -1, f.p >= 0 && f.p != i ? f.p : -1}, free_ = 1;
         for (int k = 0; k < 3; k++)
             free_ = free_ && (inner[k] < 0 || (!s->inside[inner[k]] && s->block[inner[k]] < 0));
         if (!free_)

@@ -562,8 +562,8 @@ static void test_kernels(void)
 }
 
 /* Fused inverted-residual blocks against the same nodes run one by one: the same bits, on
- * random blocks (with and without expansion and residual, 3x3 and 5x5, strides 1 and 2, channel
- * counts that are not multiples of 16, several strips and a batch). */
+ * random blocks (with and without expansion, projection and residual, 3x3 and 5x5, strides 1
+ * and 2, channel counts that are not multiples of 16, several strips and a batch). */
 static void test_fusion(void)
 {
     if (xf__isa() != XF_ISA_AVX512) {
@@ -578,8 +578,9 @@ static void test_fusion(void)
         for (int i = 0; i < 5; i++)
             nd[i].name = nd[i].out_name = name, nd[i].groups = 1, nd[i].dil_h = nd[i].dil_w = 1;
         int expand = k % 4 != 3, stride = k % 3 == 2 ? 2 : 1, kk = k % 5 == 4 ? 5 : 3;
+        int gate = expand && k % 6 == 5; /* expand -> depthwise only, its output kept */
         int cin = ri(3, 40), ce = expand ? ri(8, 100) : cin, cout = ri(3, 40);
-        int residual = stride == 1 && k % 2 == 0;
+        int residual = stride == 1 && k % 2 == 0 && !gate;
         if (residual)
             cout = cin;
         nd[0].op = XF_OP_INPUT, nd[0].h = ri(kk, 30), nd[0].w = ri(kk, 30), nd[0].c = cin;
@@ -597,7 +598,7 @@ static void test_fusion(void)
         if (residual)
             nd[a].op = XF_OP_ADD, nd[a].in[0] = x, nd[a].in[1] = p, nd[a].n_in = 2,
             nd[a].act = k % 4 == 0 ? XF_ACT_RELU : XF_ACT_NONE;
-        int n_nodes = residual ? a + 1 : p + 1, last = n_nodes - 1;
+        int n_nodes = gate ? d + 1 : residual ? a + 1 : p + 1, last = n_nodes - 1;
         xf_graph g = {nd, n_nodes};
         xf_error err;
         float *w[5] = {0}, *b[5] = {0};
