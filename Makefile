@@ -184,6 +184,8 @@ $(BUILD)/preprocess_dump: $(call obj,tests/oracle/preprocess_dump.c) $(LIB)
 	$(link)
 $(BUILD)/bench_forward: $(call obj,tests/bench/bench_forward.c) $(LIB)
 	$(link)
+$(BUILD)/peak: $(call obj,tests/bench/peak.c)
+	$(link)
 
 # ---- weights --------------------------------------------------------------------------------
 $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/npm/inception_v3/model.json:
@@ -264,7 +266,7 @@ test-slurm: all weights ## sharded extraction on a one-node Slurm cluster on loo
 	@command -v slurmctld >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slurm-wlm munge
 	@tests/slurm/run.sh $(BUILD)
 
-bench: all $(BUILD)/bench_forward ## speed against ONNX Runtime and PyTorch, as ratios in one run
+bench: all $(BUILD)/bench_forward $(BUILD)/peak ## speed against ONNX Runtime and PyTorch, as ratios in one run
 	@tests/bench/run.sh $(BUILD)
 
 golden: all ## regenerate the TF.js reference outputs (tests/golden/golden.json)

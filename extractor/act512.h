@@ -64,8 +64,8 @@ XF_INLINE512 __m512 xf__one_plus_erf512(__m512 x)
     q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(1.421413741f));
     q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(-0.284496736f));
     q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(0.254829592f));
-    q = _mm512_mul_ps(_mm512_mul_ps(q, t), xf__exp512(_mm512_sub_ps(_mm512_setzero_ps(),
-                                                                    _mm512_mul_ps(a, a))));
+    q = _mm512_mul_ps(_mm512_mul_ps(q, t),
+                      xf__exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a))));
     __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
     return _mm512_mask_blend_ps(neg, _mm512_sub_ps(_mm512_set1_ps(2.0f), q), q);
 }
@@ -85,7 +85,8 @@ XF_INLINE512 __m512 xf__act512(__m512 x, xf_act act)
         return _mm512_mask_blend_ps(pos, _mm512_mul_ps(x, _mm512_set1_ps(0.01f)), x);
     }
     case XF_ACT_SILU:
-        return _mm512_mul_ps(x, xf__recip512(_mm512_add_ps(one, xf__exp512(_mm512_sub_ps(zero, x)))));
+        return _mm512_mul_ps(x,
+                             xf__recip512(_mm512_add_ps(one, xf__exp512(_mm512_sub_ps(zero, x)))));
     case XF_ACT_HARDSIGMOID:
         return xf__hsig512(x);
     case XF_ACT_HARDSWISH:

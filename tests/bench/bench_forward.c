@@ -1,9 +1,11 @@
 /* bench_forward.c — forward-pass throughput of a weights file: images/s at a batch size and a
  * thread count (threads = independent sessions on slices of the work, BLAS single-threaded),
- * plus peak RSS. It is: the xfer side of `make bench`. It is not: a test (no pass/fail).
+ * the network's GFLOP per image (2 x the multiply-adds of its convolutions and dense layers)
+ * and peak RSS. It is: the xfer side of `make bench`. It is not: a test (no pass/fail).
  * Usage: bench_forward WEIGHTS BATCH THREADS SECONDS [LAYER]  (default: the last tensor)
  */
 #include "gemm.h"
+#include "model.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -84,9 +86,22 @@ int main(int argc, char **argv)
         pthread_join(th[t], NULL);
         rate += (double) jobs[t].images / jobs[t].seconds;
     }
+    double macs = 0; /* per image */
+    for (int i = 0; i < m->graph.n_nodes; i++) {
+        const xf_node *nd = &m->graph.nodes[i];
+        const xf_node *x = nd->n_in ? &m->graph.nodes[nd->in[0]] : nd;
+        if (nd->op == XF_OP_CONV2D)
+            macs +=
+                (double) (nd->h * nd->w * nd->c) * nd->kh * nd->kw * (double) (x->c / nd->groups);
+        else if (nd->op == XF_OP_DWCONV2D)
+            macs += (double) (nd->h * nd->w * nd->c) * nd->kh * nd->kw;
+        else if (nd->op == XF_OP_DENSE)
+            macs += (double) (x->h * x->w * x->c) * (double) nd->c;
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%.1f images/s  peak RSS %.0f MiB\n", rate, (double) ru.ru_maxrss / 1024.0);
+    printf("%.1f images/s  peak RSS %.0f MiB  %.3f GFLOP/image\n", rate,
+           (double) ru.ru_maxrss / 1024.0, 2 * macs / 1e9);
     xf_model_free(m);
     return 0;
 }
