@@ -39,7 +39,8 @@ int main(int argc, char **argv)
          .help = "TSV 'path, label1, prob1, ...' (failed inputs: 'path, !error, reason'; tabs, "
                  "newlines and backslashes in paths as \\t \\n \\\\), or JSON lines (default tsv)"},
         {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
-         .help = "true labels, CSV/TSV 'path,label' (default: the folder names)"},
+         .help = "true labels: CSV or TSV, a header row or none, columns by name "
+                 "(path/filename/image..., label/class...) (default: the class folders)"},
         {"--confusion-png", NULL, XF_CLI_STR, &po.png, .meta = "FILE",
          .help = "draw the confusion matrix"},
         XF_CLI_DECODE_OPTS(&dec),

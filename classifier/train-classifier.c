@@ -37,7 +37,8 @@ int main(int argc, char **argv)
     const xf_cli_opt opts[] = {
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "output classifier file"},
         {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
-         .help = "CSV/TSV 'path,label' (full path or basename; a header row is recognised)"},
+         .help = "labels: CSV or TSV, a header row or none, columns by name (path/filename/"
+                 "image..., label/class...); paths whole, a trailing part or the basename"},
         {"--solver", NULL, XF_CLI_CHOICE, &solver, .choices = solvers,
          .help = "lr (default, L2 logistic regression), svm (L2-loss SVM), l1lr, l1svm "
                  "(L1-regularised), cs (Crammer-Singer)"},

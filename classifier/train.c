@@ -1,7 +1,7 @@
 /* train.c — feature set + labels -> classifier head (see train.h). */
 #include "train.h"
 #include "gemm.h"
-#include "provenance.h"
+#include "labelled.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,11 +37,6 @@ xf_train_opts xf__train_default_opts(void)
     return o;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static double seconds(void)
 {
     struct timespec t;
@@ -68,92 +63,26 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
 {
     memset(h, 0, sizeof *h);
     int d = (int) fs->dim;
-    size_t n = 0, failed = 0, unlabelled = 0;
-    char buf[1024];
-    char **names = malloc((fs->n + 1) * sizeof *names);
-    size_t *rows = malloc((fs->n + 1) * sizeof *rows);
-    int *y = malloc((fs->n + 1) * sizeof *y);
     float *X = NULL, *mu = NULL, *sd = NULL, *W = NULL, *dec = NULL, *wmap = NULL, *wmu = NULL;
-    int *fold = NULL, *count = NULL, k = 0, n_roots = 0;
+    int *fold = NULL;
     double *Cs = NULL, *acc = NULL;
-    char **roots = NULL; /* the folders extraction walked: classes are folders under them */
-    xf_status s = XF_OK;
-    if (!names || !rows || !y) {
-        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((s = xf__provenance_roots(fs->header_json, &roots, &n_roots, err)))
-        goto done;
-    /* usable rows and the sorted, unique class list */
-    for (size_t i = 0; i < fs->n; i++) {
-        if (fs->status[i] != XF_OK) {
-            failed++;
-            continue;
-        }
-        const char *l = xf__label_of(lm, roots, n_roots, fs->paths[i], buf, sizeof buf);
-        if (!l) {
-            unlabelled++;
-            if (unlabelled <= 5)
-                xf__log(XF_LOG_WARN, "train-classifier: %s: no label, skipped\n", fs->paths[i]);
-            continue;
-        }
-        rows[n] = i;
-        if (!(names[n++] = strdup(l))) {
-            s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-    }
-    if (failed || unlabelled)
-        xf__log(XF_LOG_WARN, "train-classifier: skipped %zu failed and %zu unlabelled records\n",
-                failed, unlabelled);
-    char **classes = malloc((n + 1) * sizeof *classes);
-    if (!classes) {
-        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    memcpy(classes, names, n * sizeof *names);
-    if (n > 1)
-        qsort(classes, n, sizeof *classes, cmp_str);
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(classes[k - 1], classes[i]) != 0)
-            classes[k++] = classes[i];
-    h->labels = calloc((size_t) (k ? k : 1), sizeof *h->labels);
+    xf_labelled lab;
+    xf_status s = xf__labelled_rows(fs, lm, "train-classifier", &lab, err);
+    if (s)
+        return s;
+    size_t n = lab.n;
+    int k = lab.k, *y = lab.y, *count = lab.count;
+    h->labels = calloc((size_t) k, sizeof *h->labels);
     for (int c = 0; h->labels && c < k; c++)
-        h->labels[c] = strdup(classes[c]);
-    free(classes);
+        h->labels[c] = strdup(lab.classes[c]);
     h->k = k;
-    if (!h->labels) {
-        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (k < 2) {
-        s = xf__fail(err, XF_ERR_ARG, "need at least two classes, found %d (%s)", k,
-                     k ? h->labels[0] : "no labelled rows");
-        goto done;
-    }
-    count = calloc((size_t) k, sizeof *count);
     X = malloc(n * (size_t) d * sizeof(float) + 4);
-    if (!count || !X) {
+    if (!h->labels || !X) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory for %zu x %d features", n, d);
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        y[i] = xf__class_index(h->labels, k, names[i]);
-        count[y[i]]++;
-        memcpy(X + i * (size_t) d, fs->x + rows[i] * (size_t) d, (size_t) d * sizeof(float));
-    }
-    for (size_t i = 0; i < fs->n; i++) { /* a class whose every image failed would vanish */
-        const char *l = fs->status[i] == XF_OK
-                            ? NULL
-                            : xf__label_of(lm, roots, n_roots, fs->paths[i], buf, sizeof buf);
-        if (l && xf__class_index(h->labels, k, l) < 0) {
-            s = xf__fail(err, XF_ERR_ARG,
-                         "class '%s' has no usable example: all its images "
-                         "failed (%s)",
-                         l, fs->reasons[i] ? fs->reasons[i] : fs->paths[i]);
-            goto done;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(X + i * (size_t) d, fs->x + lab.row[i] * (size_t) d, (size_t) d * sizeof(float));
     for (int c = 0; c < k; c++)
         if (count[c] < o->folds) {
             s = xf__fail(err, XF_ERR_ARG,
@@ -328,12 +257,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     if (!h->solver || !h->normalize || !h->features_json)
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
 done:
-    if (names)
-        for (size_t i = 0; i < n; i++)
-            free(names[i]);
-    free(names);
-    free(rows);
-    free(y);
+    xf__labelled_free(&lab);
     free(X);
     free(mu);
     free(sd);
@@ -342,12 +266,8 @@ done:
     free(wmu);
     free(dec);
     free(fold);
-    free(count);
     free(Cs);
     free(acc);
-    for (int r = 0; r < n_roots; r++)
-        free(roots[r]);
-    free(roots);
     if (s)
         xf__head_free(h);
     return s;

@@ -97,7 +97,7 @@ typedef struct {
              "exists: mobilenet_v2_imagenet_tf2, mobilenet_v2_imagenet, mobilenet_v2)"},           \
     {                                                                                              \
         "--no-verify", NULL, XF_CLI_FLAG, &(w)->no_verify,                                         \
-            .help = "skip the weights file's checksum (verified by default: about 1 ms per 10 MB)" \
+            .help = "skip the weights file's checksum (verified by default: about 2 ms per 10 MB)" \
     }
 
 #define XF_CLI_THREADS_OPT(j)                                                                     \

@@ -28,7 +28,8 @@ done
 $B/extract-features --weights=$W --quiet --format=csv -- $IMG/a_good.jpg > "$T/eq.csv"
 check "--opt=value and -- accepted" "[ $? -eq 0 ] && [ \$(wc -l < $T/eq.csv) -eq 2 ]"
 cp $IMG/a_good.jpg "$T/-dash.jpg"
-(cd "$T" && ../../extract-features -w ../../../$W --quiet --format csv -- -dash.jpg > dash.csv)
+AB=$(cd "$B" && pwd); AW=$(cd "$(dirname "$W")" && pwd)/$(basename "$W")
+(cd "$T" && "$AB/extract-features" -w "$AW" --quiet --format csv -- -dash.jpg > dash.csv)
 check "-- lets a file name start with a dash" "grep -q '^-dash.jpg,XF_OK' $T/dash.csv"
 $B/extract-features -w$W --quiet -o"$T/joined.bin" $IMG/a_good.jpg
 check "-wVALUE and -oVALUE accepted" "[ -s $T/joined.bin ]"
