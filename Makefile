@@ -40,7 +40,8 @@ XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
 INC_extractor  := -iquote include -iquote extractor
 INC_classifier := $(INC_extractor) -iquote classifier
 INC_weights    := $(INC_extractor) -iquote weights -iquote $(GEN)
-INC_tests      := $(INC_classifier) -iquote weights -iquote $(GEN) -iquote tests
+INC_audit      := $(INC_classifier) -iquote audit
+INC_tests      := $(INC_classifier) -iquote audit -iquote weights -iquote $(GEN) -iquote tests
 INC_examples   := -iquote include
 
 NO_LIB_GOALS := deps deps-oracles deps-bench demo clean help format format-check
@@ -70,14 +71,17 @@ TOOLS_SRC := extractor/cli.c
 LIB_SRC  := $(filter-out $(MAINS_EXTRACTOR) $(TOOLS_SRC),$(wildcard extractor/*.c))
 CLS_SRC  := $(filter-out $(MAINS_CLASSIFIER),$(wildcard classifier/*.c))
 CONV_SRC := $(wildcard weights/convert/*.c)
+AUDIT_SRC := $(filter-out audit/xfer-audit.c,$(wildcard audit/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB       := $(BUILD)/libxfer.a
 TOOLS_LIB := $(BUILD)/libxfer_tools.a
 CLS_LIB   := $(BUILD)/libxfer_cls.a
 CONV_LIB  := $(BUILD)/libxfer_conv.a
+AUDIT_LIB := $(BUILD)/libxfer_audit.a
 TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-feats $(BUILD)/xfer-inspect \
-            $(BUILD)/xfer-convert $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/finetune
+            $(BUILD)/xfer-convert $(BUILD)/train-classifier $(BUILD)/classify $(BUILD)/finetune \
+            $(BUILD)/xfer-audit
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
             $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
 EXAMPLES := $(BUILD)/examples/minimal
@@ -87,7 +91,7 @@ WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
         check asan noblas bench golden clean help demo format format-check
 .SECONDARY:
 
-all: $(LIB) $(TOOLS) ## build the library and the seven tools in $(BUILD)
+all: $(LIB) $(TOOLS) ## build the library and the eight tools in $(BUILD)
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-zA-Z0-9_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -147,6 +151,8 @@ $(CLS_LIB): $(call obj,$(CLS_SRC))
 	$(archive)
 $(CONV_LIB): $(call obj,$(CONV_SRC)) $(BUILD)/obj/gen/onnx.pb-c.o
 	$(archive)
+$(AUDIT_LIB): $(call obj,$(AUDIT_SRC))
+	$(archive)
 
 # ---- linking: each tool gets the libraries it uses ----------------------------------------
 $(BUILD)/extract-features: $(call obj,extractor/extract-features.c) $(TOOLS_LIB) $(LIB)
@@ -165,7 +171,10 @@ $(BUILD)/classify: $(call obj,classifier/classify.c) $(CLS_LIB) $(TOOLS_LIB) $(L
 	$(link)
 $(BUILD)/finetune: $(call obj,classifier/finetune-main.c) $(CLS_LIB) $(TOOLS_LIB) $(LIB)
 	$(link)
-TEST_LIBS := $(CLS_LIB) $(CONV_LIB) $(TOOLS_LIB) $(LIB)
+$(BUILD)/xfer-audit: EXTRA_LIBS := $(LIBS_LINEAR)
+$(BUILD)/xfer-audit: $(call obj,audit/xfer-audit.c) $(AUDIT_LIB) $(CLS_LIB) $(TOOLS_LIB) $(LIB)
+	$(link)
+TEST_LIBS := $(AUDIT_LIB) $(CLS_LIB) $(CONV_LIB) $(TOOLS_LIB) $(LIB)
 $(TESTS): EXTRA_LIBS := $(LIBS_CONV) $(LIBS_LINEAR)
 $(filter $(BUILD)/tests/test_%,$(TESTS)): $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(TEST_LIBS)
 	$(link)

@@ -15,7 +15,7 @@ typedef struct {
     int *y;         /* their class, an index into classes           */
     char **classes; /* k sorted, unique class names                 */
     int k;
-    int *count;     /* rows per class                               */
+    int *count; /* rows per class                               */
     size_t failed, unlabelled;
 } xf_labelled;
 

@@ -389,3 +389,35 @@ xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, x
     png_destroy_write_struct(&png, &info);
     return xf__out_commit(&o, err);
 }
+
+xf_status xf__png_encode_rgb(int w, int h, const uint8_t *px, uint8_t **out, size_t *len,
+                             xf_error *err)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory for a PNG");
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, info ? &info : NULL);
+        fclose(f);
+        free(buf);
+        return xf__fail(err, XF_ERR_NOMEM, "PNG encoding failed");
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32) w, (png_uint_32) h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(png, px + (size_t) y * (size_t) w * 3);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    if (fclose(f) != 0) {
+        free(buf);
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory for a PNG");
+    }
+    *out = (uint8_t *) buf, *len = n;
+    return XF_OK;
+}
