@@ -3,12 +3,12 @@
  * Label errors: out-of-fold probabilities (stratified k-fold, LIBLINEAR logistic regression,
  * C chosen by the same cross-validation as train-classifier) mixed with the label
  * distribution of each row's nearest neighbours (weight 0.3: measured best on hymenoptera and
- * clothing_small with injected flips; 0 is plain confident learning), then confident learning (Northcutt, Jiang and
- * Chuang 2021): per-class thresholds (the mean self-confidence), the confident joint, calibrated
- * to the class sizes, and for each class the rows with the largest margin against their label
- * pruned in the number the joint estimates wrong. Duplicates, leaks: neighbours whose cosine
- * passes the threshold (identical files are said so). Outliers: the mean distance to the nearest
- * neighbours, as a robust z-score (median and MAD over the set).
+ * clothing_small with injected flips; 0 is plain confident learning), then confident learning
+ * (Northcutt, Jiang and Chuang 2021): per-class thresholds (the mean self-confidence), the
+ * confident joint, calibrated to the class sizes, and for each class the rows with the largest
+ * margin against their label pruned in the number the joint estimates wrong. Duplicates, leaks:
+ * neighbours whose cosine passes the threshold (identical files are said so). Outliers: the mean
+ * distance to the nearest neighbours, as a robust z-score (median and MAD over the set).
  */
 #include "audit.h"
 #include "io.h"
@@ -245,8 +245,9 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
             if (c != l->y[i] && (sug < 0 || p[c] > p[sug]))
                 sug = c;
         if (flag[i] && p[sug] >= (float) o->label_min)
-            s = add(a, (xf_finding){XF_FIND_LABEL, l->row[i], (long) l->row[nb[i * (size_t) nk]],
-                                    (double) p[sug], l->y[i], sug, 0},
+            s = add(a,
+                    (xf_finding){XF_FIND_LABEL, l->row[i], (long) l->row[nb[i * (size_t) nk]],
+                                 (double) p[sug], l->y[i], sug, 0},
                     err);
     }
     /* duplicates within train: each pair once */
@@ -257,7 +258,9 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
             if (r < 0 || c < o->dup_cosine || (size_t) r == i || (!less_first(nb, nk, i, r)))
                 continue;
             int same = same_bytes(train->paths[l->row[i]], train->paths[l->row[r]]);
-            s = add(a, (xf_finding){XF_FIND_DUPLICATE, l->row[i], (long) l->row[r], c, l->y[i], same ? XF_SUGGEST_IDENTICAL : -1, 0},
+            s = add(a,
+                    (xf_finding){XF_FIND_DUPLICATE, l->row[i], (long) l->row[r], c, l->y[i],
+                                 same ? XF_SUGGEST_IDENTICAL : -1, 0},
                     err);
         }
     /* outliers: the mean distance to the neighbours, as a robust z-score */
@@ -279,8 +282,9 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
         for (size_t i = 0; !s && i < n; i++) {
             double z = mad > 0 ? (dist[i] - med) / mad : 0;
             if (z >= o->outlier_z)
-                s = add(a, (xf_finding){XF_FIND_OUTLIER, l->row[i], (long) l->row[nb[i * (size_t) nk]],
-                                        z, l->y[i], -1, 0},
+                s = add(a,
+                        (xf_finding){XF_FIND_OUTLIER, l->row[i], (long) l->row[nb[i * (size_t) nk]],
+                                     z, l->y[i], -1, 0},
                         err);
         }
     }
@@ -305,9 +309,9 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
             if (r < 0 || (double) tsim[i] < o->dup_cosine)
                 continue;
             int same = same_bytes(test->paths[trow[i]], train->paths[l->row[r]]);
-            s = add(a, (xf_finding){XF_FIND_LEAK, trow[i], (long) l->row[r],
-                                    (double) tsim[i], l->y[r],
-                                    same ? XF_SUGGEST_IDENTICAL : -1, 1},
+            s = add(a,
+                    (xf_finding){XF_FIND_LEAK, trow[i], (long) l->row[r], (double) tsim[i], l->y[r],
+                                 same ? XF_SUGGEST_IDENTICAL : -1, 1},
                     err);
         }
         if (!s && nt > 1)
@@ -317,9 +321,9 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
             if (r < 0 || (double) tsim[i] < o->dup_cosine || !less_first(tb, 1, i, r))
                 continue;
             int same = same_bytes(test->paths[trow[i]], test->paths[trow[r]]);
-            s = add(a, (xf_finding){XF_FIND_DUPLICATE, trow[i], (long) trow[r],
-                                    (double) tsim[i], -1,
-                                    same ? XF_SUGGEST_IDENTICAL : -1, 1},
+            s = add(a,
+                    (xf_finding){XF_FIND_DUPLICATE, trow[i], (long) trow[r], (double) tsim[i], -1,
+                                 same ? XF_SUGGEST_IDENTICAL : -1, 1},
                     err);
         }
         free(trow), free(T), free(tb), free(tsim);

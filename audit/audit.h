@@ -18,27 +18,27 @@ typedef enum { XF_FIND_LABEL, XF_FIND_DUPLICATE, XF_FIND_LEAK, XF_FIND_OUTLIER }
 
 typedef struct {
     xf_find_kind kind;
-    size_t rec;       /* record index (in the training set; in the test set for a leak)     */
-    long other;       /* the matching training record (duplicate, leak), the nearest
-                       * neighbour (label, outlier), or -1                                  */
-    double score;     /* label: how sure (0..1); duplicate, leak: cosine; outlier: how far
-                       * (robust z-score of the mean distance to its neighbours)             */
-    int label;        /* the row's class (index), or -1                                      */
-    int suggested;    /* label: the class it probably is; duplicate, leak:
-                       * XF_SUGGEST_IDENTICAL when the two files hold the same bytes; else -1 */
-    int test;         /* 1: rec (a duplicate within the test set, a leak) is a test record   */
+    size_t rec;    /* record index (in the training set; in the test set for a leak)     */
+    long other;    /* the matching training record (duplicate, leak), the nearest
+                    * neighbour (label, outlier), or -1                                  */
+    double score;  /* label: how sure (0..1); duplicate, leak: cosine; outlier: how far
+                    * (robust z-score of the mean distance to its neighbours)             */
+    int label;     /* the row's class (index), or -1                                      */
+    int suggested; /* label: the class it probably is; duplicate, leak:
+                    * XF_SUGGEST_IDENTICAL when the two files hold the same bytes; else -1 */
+    int test;      /* 1: rec (a duplicate within the test set, a leak) is a test record   */
 } xf_finding;
 
 typedef struct {
-    int folds;           /* out-of-fold probabilities: stratified k-fold (5)                */
+    int folds; /* out-of-fold probabilities: stratified k-fold (5)                */
     uint64_t seed;
     int threads;
-    int k;               /* neighbours consulted (10)                                        */
-    double dup_cosine;   /* a near duplicate: cosine of L2-normalised features >= this       */
-    double outlier_z;    /* an outlier: robust z-score of its neighbour distance >= this     */
-    double label_min;    /* a label finding: confidence >= this                              */
-    double knn_weight;   /* weight of the neighbours' labels against the classifier's (0.3);
-                          * 0: plain confident learning                                      */
+    int k;             /* neighbours consulted (10)                                        */
+    double dup_cosine; /* a near duplicate: cosine of L2-normalised features >= this       */
+    double outlier_z;  /* an outlier: robust z-score of its neighbour distance >= this     */
+    double label_min;  /* a label finding: confidence >= this                              */
+    double knn_weight; /* weight of the neighbours' labels against the classifier's (0.3);
+                        * 0: plain confident learning                                      */
     int verbose;
     /* progress of the long parts (may be NULL): what, done, total */
     void (*progress)(void *user, const char *what, size_t done, size_t total);
@@ -48,10 +48,10 @@ typedef struct {
 typedef struct {
     xf_finding *f;
     size_t n, cap;
-    xf_labelled lab;      /* the training rows and classes                              */
-    double *noise;        /* per class: estimated fraction of wrong labels (k)           */
-    double cv_accuracy;   /* of the out-of-fold predictions                              */
-    double C;             /* chosen by cross-validation                                  */
+    xf_labelled lab;    /* the training rows and classes                              */
+    double *noise;      /* per class: estimated fraction of wrong labels (k)           */
+    double cv_accuracy; /* of the out-of-fold predictions                              */
+    double C;           /* chosen by cross-validation                                  */
 } xf_audit;
 
 xf_audit_opts xf__audit_default_opts(void);

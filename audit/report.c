@@ -122,17 +122,18 @@ xf_status xf__audit_report(const xf_audit *a, const xf_featset *train, const xf_
           f);
     fprintf(f, "<p>%zu training rows, %d classes, out-of-fold accuracy %.4f (C %.4g).", a->lab.n,
             a->lab.k, a->cv_accuracy, a->C);
-    fprintf(f, " Findings: %zu likely wrong labels, %zu duplicate pairs, %zu leaks, %zu outliers.</p>\n",
-            counts[XF_FIND_LABEL], counts[XF_FIND_DUPLICATE], counts[XF_FIND_LEAK],
-            counts[XF_FIND_OUTLIER]);
+    fprintf(
+        f,
+        " Findings: %zu likely wrong labels, %zu duplicate pairs, %zu leaks, %zu outliers.</p>\n",
+        counts[XF_FIND_LABEL], counts[XF_FIND_DUPLICATE], counts[XF_FIND_LEAK],
+        counts[XF_FIND_OUTLIER]);
     fputs("<h2>Classes</h2><table><tr><th>class</th><th>images</th><th>estimated wrong labels</th>"
           "</tr>\n",
           f);
     for (int c = 0; c < a->lab.k; c++) {
         fputs("<tr><td>", f);
         html_text(f, a->lab.classes[c]);
-        fprintf(f, "</td><td>%d</td><td>%.1f%%</td></tr>\n", a->lab.count[c],
-                100.0 * a->noise[c]);
+        fprintf(f, "</td><td>%d</td><td>%.1f%%</td></tr>\n", a->lab.count[c], 100.0 * a->noise[c]);
     }
     fputs("</table>\n", f);
     static const char *const titles[] = {"Likely wrong labels", "Duplicates",
@@ -152,10 +153,8 @@ xf_status xf__audit_report(const xf_audit *a, const xf_featset *train, const xf_
             snprintf(cap, sizeof cap, "%s", set->paths[x->rec]);
             figure(f, set->paths[x->rec], cap);
             if (x->other >= 0) {
-                snprintf(cap, sizeof cap, "%s%s", x->kind == XF_FIND_LABEL ||
-                                                          x->kind == XF_FIND_OUTLIER
-                                                      ? "nearest: "
-                                                      : "",
+                snprintf(cap, sizeof cap, "%s%s",
+                         x->kind == XF_FIND_LABEL || x->kind == XF_FIND_OUTLIER ? "nearest: " : "",
                          oset->paths[x->other]);
                 figure(f, oset->paths[x->other], cap);
             }
@@ -180,6 +179,7 @@ xf_status xf__audit_report(const xf_audit *a, const xf_featset *train, const xf_
             fprintf(f, "<p>(%zu more in the TSV)</p>\n", counts[kind] - shown);
     }
     fputs("</body></html>\n", f);
-    return ferror(f) ? (xf__out_discard(&o, 0), xf__fail(err, XF_ERR_WRITE, "%s: write failed", path))
-                     : xf__out_commit(&o, err);
+    return ferror(f)
+               ? (xf__out_discard(&o, 0), xf__fail(err, XF_ERR_WRITE, "%s: write failed", path))
+               : xf__out_commit(&o, err);
 }

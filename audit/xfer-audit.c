@@ -92,9 +92,9 @@ static xf_status write_fix(const xf_audit *a, const xf_featset *tr, const char *
                 xf__csv_field(o.f, a->lab.classes[label[i]]);
                 fputc('\n', o.f);
             }
-        s = ferror(o.f) ? (xf__out_discard(&o, 0), xf__fail(err, XF_ERR_WRITE, "%s: write failed",
-                                                            file))
-                        : xf__out_commit(&o, err);
+        s = ferror(o.f)
+                ? (xf__out_discard(&o, 0), xf__fail(err, XF_ERR_WRITE, "%s: write failed", file))
+                : xf__out_commit(&o, err);
     }
     free(label);
     return s;
@@ -182,8 +182,9 @@ int main(int argc, char **argv)
         for (int k = 0; k < a.lab.k; k++)
             fprintf(stderr, "  %-20s %6d images, %5.1f%% estimated wrong labels\n",
                     a.lab.classes[k], a.lab.count[k], 100.0 * a.noise[k]);
-        fprintf(stderr, "xfer-audit: %zu likely wrong labels, %zu duplicate pairs, %zu leaks, "
-                        "%zu outliers%s%s\n",
+        fprintf(stderr,
+                "xfer-audit: %zu likely wrong labels, %zu duplicate pairs, %zu leaks, "
+                "%zu outliers%s%s\n",
                 c[XF_FIND_LABEL], c[XF_FIND_DUPLICATE], c[XF_FIND_LEAK], c[XF_FIND_OUTLIER],
                 fix ? "; cleaned labels in " : "", fixed);
     }

@@ -17,10 +17,12 @@
 #define XF_TARGET512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define XF_INLINE512 static inline __attribute__((always_inline)) XF_TARGET512
 
-/* e^x: x = n ln2 + r, e^r by the degree-6 polynomial of op_act.c, 2^n from its bits */
+/* e^x: x = n ln2 + r, e^r by the degree-6 polynomial of op_act.c, 2^n from its bits; x is
+ * clamped to [-87.3, 88] so that the result is finite (2^128 would be inf, and the reciprocal
+ * below would turn inf into NaN) */
 XF_INLINE512 __m512 xf__exp512(__m512 x)
 {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
     __m512 big = _mm512_set1_ps(12582912.0f);
     __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), big), big);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);

@@ -475,6 +475,28 @@ static void test_pool(void)
 
 /* the inlined exp/erf polynomials of op_act.c against double-precision libm on a dense grid:
  * error below 2e-6 */
+/* every activation at the extremes: finite, and its limit (large |x| once made a SiLU NaN) */
+static void test_act_extremes(void)
+{
+    static const float xs[] = {-1e30f, -1e4f,   -200.0f, -89.0f, -88.5f, -87.0f,
+                               -10.0f, -1e-30f, 0.0f,    1e-30f, 10.0f,  87.0f,
+                               88.5f,  89.0f,   200.0f,  1e4f,   1e30f};
+    enum { N = sizeof xs / sizeof xs[0] };
+    for (int a = 1; a < XF_ACT_COUNT_; a++) {
+        float y[3 * N]; /* three copies: the vector body and the masked tail both run */
+        for (int i = 0; i < 3 * N; i++)
+            y[i] = xs[i % N];
+        xf__act_apply(y, 3 * N, (xf_act) a);
+        for (int i = 0; i < 3 * N; i++) {
+            double want = xf__act_ref((double) xs[i % N], (xf_act) a);
+            double tol = 1e-5 * fmax(1.0, fabs(want));
+            T_CHECKF(isfinite(y[i]) && fabs((double) y[i] - want) <= tol,
+                     "%s(%g) = %g, expected %g", xf__act_name((xf_act) a), (double) xs[i % N],
+                     (double) y[i], want);
+        }
+    }
+}
+
 static void test_act_accuracy(void)
 {
     static const xf_act acts[] = {XF_ACT_SIGMOID, XF_ACT_SILU, XF_ACT_GELU, XF_ACT_HARDSWISH};
@@ -653,6 +675,7 @@ static void test_fusion(void)
 int main(void)
 {
     test_act_accuracy();
+    test_act_extremes();
     test_table();
     test_kernels(); /* after the table: its random cases stay the ones it has always drawn */
     test_fusion();
