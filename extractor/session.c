@@ -1,6 +1,8 @@
 /* session.c — xf_session: one thread's memory plan and the forward pass over a batch.
  *
- * It is: running only the nodes the requested layers depend on, in graph order; one arena
+ * It is: running only the nodes the requested layers depend on, in graph order, one image of
+ * the batch after the other (the bits do not depend on the batch, and one image's tensors stay
+ * in cache); one arena
  * whose tensor offsets are packed by lifetime (a tensor's space is reused once its last
  * consumer has run); feature pooling (avg/max/none) into the caller's buffer. It is not:
  * kernels (op_*.c) or anything that allocates during xf_session_run.
@@ -254,7 +256,7 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
                                        : xf__node_scratch(g, &g->nodes[i]);
         scratch = sc > scratch ? sc : scratch;
     }
-    size_t total = plan(g, alloc, last, o.max_batch, s->offset);
+    size_t total = plan(g, alloc, last, 1, s->offset); /* images go through one at a time */
     free(alloc);
     free(last);
     size_t bytes;
@@ -310,43 +312,43 @@ xf_status xf_session_run(xf_session *s, const float *input, int n, float *out, s
         return xf__fail(err, XF_ERR_ARG, "output buffer holds %zu floats, need %lld", out_len,
                         (long long) n * s->feat_dim);
     const xf_graph *g = &s->model->graph;
-    memcpy(s->arena + s->offset[0], input, xf__node_floats(&g->nodes[0], n) * sizeof(float));
-    for (int i = 1; i < g->n_nodes; i++)
-        if (s->block[i] >= 0)
-            xf__fused_forward(g, &s->blocks[s->block[i]], s->buf, n, s->scratch);
-        else if (s->needed[i] && !s->inside[i])
-            xf__node_forward(g, i, s->buf, n, s->scratch);
-    int64_t col = 0;
-    for (int l = 0; l < s->n_layers; l++) {
-        const xf_node *nd = &g->nodes[s->layer[l]];
-        const float *t = s->arena + s->offset[s->layer[l]];
-        int64_t hw = nd->h * nd->w, c = nd->c;
-        int64_t width = s->pool == XF_POOL_NONE ? hw * c : c;
-        for (int b = 0; b < n; b++) {
-            const float *tb = t + (size_t) b * (size_t) (hw * c);
-            float *ob = out + (size_t) b * (size_t) s->feat_dim + col;
+    size_t in_len = xf__node_floats(&g->nodes[0], 1);
+    for (int b = 0; b < n; b++) { /* each image alone: its working set stays in cache */
+        memcpy(s->arena + s->offset[0], input + (size_t) b * in_len, in_len * sizeof(float));
+        for (int i = 1; i < g->n_nodes; i++)
+            if (s->block[i] >= 0)
+                xf__fused_forward(g, &s->blocks[s->block[i]], s->buf, 1, s->scratch);
+            else if (s->needed[i] && !s->inside[i])
+                xf__node_forward(g, i, s->buf, 1, s->scratch);
+        float *ob = out + (size_t) b * (size_t) s->feat_dim;
+        int64_t col = 0;
+        for (int l = 0; l < s->n_layers; l++) {
+            const xf_node *nd = &g->nodes[s->layer[l]];
+            const float *tb = s->arena + s->offset[s->layer[l]];
+            int64_t hw = nd->h * nd->w, c = nd->c;
+            int64_t width = s->pool == XF_POOL_NONE ? hw * c : c;
             if (s->pool == XF_POOL_NONE) {
-                memcpy(ob, tb, (size_t) width * sizeof(float));
+                memcpy(ob + col, tb, (size_t) width * sizeof(float));
             } else if (s->pool == XF_POOL_AVG) {
-                xf__gap(tb, 1, hw, c, ob);
+                xf__gap(tb, 1, hw, c, ob + col);
             } else {
                 for (int64_t ch = 0; ch < c; ch++)
-                    ob[ch] = -FLT_MAX;
-                for (int64_t p = 0; p < hw; p++)
+                    ob[col + ch] = -FLT_MAX;
+                for (int64_t q = 0; q < hw; q++)
                     for (int64_t ch = 0; ch < c; ch++)
-                        ob[ch] = tb[p * c + ch] > ob[ch] ? tb[p * c + ch] : ob[ch];
+                        ob[col + ch] =
+                            tb[q * c + ch] > ob[col + ch] ? tb[q * c + ch] : ob[col + ch];
             }
+            col += width;
         }
-        col += width;
-    }
-    for (int b = 0; s->l2norm && b < n; b++) { /* the whole vector, all layers */
-        float *ob = out + (size_t) b * (size_t) s->feat_dim;
-        double n2 = 0;
-        for (int64_t j = 0; j < s->feat_dim; j++)
-            n2 += (double) ob[j] * (double) ob[j];
-        float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
-        for (int64_t j = 0; j < s->feat_dim; j++)
-            ob[j] *= inv;
+        if (s->l2norm) { /* the whole vector, all layers */
+            double n2 = 0;
+            for (int64_t j = 0; j < s->feat_dim; j++)
+                n2 += (double) ob[j] * (double) ob[j];
+            float inv = n2 > 0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
+            for (int64_t j = 0; j < s->feat_dim; j++)
+                ob[j] *= inv;
+        }
     }
     return XF_OK;
 }
