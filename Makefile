@@ -55,8 +55,9 @@ ifeq ($(filter $(NO_LIB_GOALS),$(MAKECMDGOALS)),)
   LIBS_CONV := $(shell pkg-config --libs $(PKG_CONV))
 endif
 
-# BLAS=0: the engine on its reference GEMM (no OpenBLAS in libxfer; whitening, which needs
-# LAPACK, is refused). LIBLINEAR still brings its own BLAS to train-classifier.
+# BLAS=0: the engine on its reference GEMM (no OpenBLAS in libxfer; whitening's
+# eigen-decomposition by Jacobi rotations). LIBLINEAR still brings its own BLAS to
+# train-classifier.
 ifeq ($(BLAS),0)
   XCFLAGS += -DXF_NO_BLAS
   LIBS_CORE := $(filter-out -lopenblas,$(LIBS_CORE))

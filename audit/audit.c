@@ -24,7 +24,7 @@ xf_audit_opts xf__audit_default_opts(void)
     xf_audit_opts o;
     memset(&o, 0, sizeof o);
     o.folds = 5, o.seed = 1, o.threads = 1, o.k = 10;
-    o.dup_cosine = 0.97, o.outlier_z = 3.5, o.label_min = 0.0, o.knn_weight = 0.3;
+    o.dup_cosine = 0.90, o.outlier_z = 3.0, o.label_min = 0.0, o.knn_weight = 0.3;
     return o;
 }
 
@@ -95,21 +95,27 @@ static int less_first(const long *nb, int nk, size_t i, long r)
     return 1;
 }
 
+typedef struct {
+    const xf_audit_opts *o;
+    int n_C;
+} cv_progress;
+
 static void cv_step(void *user, int i, double C, double accuracy)
 {
-    const xf_audit_opts *o = user;
+    const cv_progress *p = user;
     (void) C, (void) accuracy;
-    o->progress(o->user, "C values", (size_t) i + 1, 11);
+    p->o->progress(p->o->user, "C values", (size_t) i + 1, (size_t) p->n_C);
 }
 
 /* out-of-fold probabilities P (n, k) of the labelled rows X (n, d) */
 static xf_status oof_proba(const float *X, const xf_labelled *l, int d, const xf_audit_opts *o,
                            float *P, double *acc_out, double *C_out, xf_error *err)
 {
-    enum { N_C = 11 };
-    double Cs[N_C], acc[N_C];
-    for (int i = 0; i < N_C; i++)
-        Cs[i] = pow(10.0, -4.0 + 0.5 * i);
+    enum { N_GRID = 11 }; /* 1e-4 .. 10, as train-classifier */
+    double Cs[N_GRID], acc[N_GRID];
+    int n_C = o->C > 0 ? 1 : N_GRID;
+    for (int i = 0; i < n_C; i++)
+        Cs[i] = o->C > 0 ? o->C : pow(10.0, -4.0 + 0.5 * i);
     int *fold = malloc((l->n + 1) * sizeof *fold);
     float *dec = malloc((l->n * (size_t) l->k + 1) * sizeof *dec);
     xf_status s = fold && dec ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
@@ -117,8 +123,8 @@ static xf_status oof_proba(const float *X, const xf_labelled *l, int d, const xf
     if (!s) {
         xf__stratified_folds(l->y, l->n, l->k, o->folds, o->seed, fold);
         xf_lin_params lp = {XF_SOLVER_LR, 1.0, 0};
-        xf_audit_opts oc = *o; /* the progress hook's user data */
-        xf_cv_opts cv = {Cs, N_C, fold, o->folds, o->threads, o->progress ? cv_step : NULL, &oc};
+        cv_progress pr = {o, n_C};
+        xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->progress ? cv_step : NULL, &pr};
         s = xf__linear_cv(X, l->y, l->n, d, l->k, &lp, &cv, acc, &best, dec, err);
     }
     for (size_t i = 0; !s && i < l->n; i++)
@@ -254,7 +260,7 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
     for (size_t i = 0; !s && i < n; i++)
         for (int j = 0; j < nk && !s; j++) {
             long r = nb[i * (size_t) nk + (size_t) j];
-            double c = ns[i * (size_t) nk + (size_t) j];
+            double c = (double) ns[i * (size_t) nk + (size_t) j];
             if (r < 0 || c < o->dup_cosine || (size_t) r == i || (!less_first(nb, nk, i, r)))
                 continue;
             int same = same_bytes(train->paths[l->row[i]], train->paths[l->row[r]]);

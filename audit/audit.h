@@ -39,6 +39,7 @@ typedef struct {
     double label_min;  /* a label finding: confidence >= this                              */
     double knn_weight; /* weight of the neighbours' labels against the classifier's (0.3);
                         * 0: plain confident learning                                      */
+    double C;          /* > 0: the classifier's C, no cross-validated grid (0: the grid)    */
     int verbose;
     /* progress of the long parts (may be NULL): what, done, total */
     void (*progress)(void *user, const char *what, size_t done, size_t total);
@@ -51,7 +52,7 @@ typedef struct {
     xf_labelled lab;    /* the training rows and classes                              */
     double *noise;      /* per class: estimated fraction of wrong labels (k)           */
     double cv_accuracy; /* of the out-of-fold predictions                              */
-    double C;           /* chosen by cross-validation                                  */
+    double C;           /* chosen by cross-validation (or given)                       */
 } xf_audit;
 
 xf_audit_opts xf__audit_default_opts(void);

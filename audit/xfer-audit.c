@@ -76,10 +76,8 @@ static xf_status write_fix(const xf_audit *a, const xf_featset *tr, const char *
         label[a->lab.row[i]] = a->lab.y[i];
     for (size_t i = 0; i < a->n; i++) {
         const xf_finding *x = &a->f[i];
-        if (x->kind == XF_FIND_LABEL)
+        if (x->kind == XF_FIND_LABEL) /* outliers and duplicates are for a person to judge */
             label[x->rec] = relabel ? x->suggested : -1;
-        else if (x->kind == XF_FIND_OUTLIER)
-            label[x->rec] = -1;
     }
     xf_out o;
     xf_status s = xf__out_open(&o, file, XF_OUT_TEMP, err);
@@ -115,24 +113,28 @@ int main(int argc, char **argv)
         {"--out", "-o", XF_CLI_STR, &html, .meta = "FILE",
          .help = "a self-contained HTML report with thumbnails"},
         {"--fix", NULL, XF_CLI_STR, &fix, .meta = "DIR",
-         .help = "write DIR/labels.csv without the flagged rows (train-classifier --labels)"},
+         .help = "write DIR/labels.csv without the likely wrong labels (train-classifier "
+                 "--labels); duplicates and outliers are left to you"},
         {"--relabel", NULL, XF_CLI_FLAG, &relabel,
          .help = "with --fix: give likely wrong labels their suggested class instead"},
         {"--folds", NULL, XF_CLI_INT, &o.folds, 2, 50, .meta = "K",
          .help = "out-of-fold probabilities by stratified K-fold (default 5)"},
+        {"-C", NULL, XF_CLI_DOUBLE, &o.C, 1e-6, 1e6, .meta = "VALUE",
+         .help = "the classifier's C, no grid (default: the best of 1e-4..10 by "
+                 "cross-validation, 11 times the work)"},
         {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N", .help = "fold assignment (default 1)"},
         {"--neighbours", NULL, XF_CLI_INT, &o.k, 1, 100, .meta = "K",
          .help = "nearest neighbours consulted (default 10)"},
         {"--duplicate-cosine", NULL, XF_CLI_DOUBLE, &o.dup_cosine, 0.5, 1, .meta = "C",
-         .help = "near duplicates: cosine of the features at least C (default 0.97)"},
+         .help = "near duplicates: cosine of the features at least C (default 0.90)"},
         {"--knn-weight", NULL, XF_CLI_DOUBLE, &o.knn_weight, 0, 1, .meta = "W",
          .help = "weight of the neighbours' labels against the classifier's probabilities "
                  "(default 0.3; 0: plain confident learning)"},
         {"--outlier-z", NULL, XF_CLI_DOUBLE, &o.outlier_z, 0, 1000, .meta = "Z",
-         .help = "outliers: neighbour distance at least Z robust deviations (default 3.5)"},
+         .help = "outliers: neighbour distance at least Z robust deviations (default 3.0)"},
         XF_CLI_THREADS_OPT(&threads),
         XF_CLI_QUIET_OPT(&quiet),
-        {NULL},
+        {0},
     };
     const xf_cli cli = {"xfer-audit", "TRAIN.bin [options] > findings.tsv",
                         "Findings, one per line: kind (label, duplicate, leak, outlier), path, "

@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         XF_CLI_THREADS_OPT(&threads),
         XF_CLI_BATCH_OPT(&batch),
         {"--quiet", "-q", XF_CLI_FLAG, &po.quiet, .help = "no progress or metrics on stderr"},
-        {NULL},
+        {0},
     };
     const xf_cli cli = {
         "classify", "-m CLASSIFIER.gguf [options] (IMAGES/DIRS... | FEATS.bin)",

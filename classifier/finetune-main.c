@@ -85,7 +85,7 @@ int main(int argc, char **argv)
          .help = "(default 1): same seed, same file, whatever -j"},
         XF_CLI_THREADS_OPT(&threads),
         {"--quiet", "-q", XF_CLI_FLAG, &quiet, .help = "no progress or per-epoch log"},
-        {NULL},
+        {0},
     };
     const xf_cli cli = {"finetune", "TRAIN_DIR [--val VAL_DIR] -o OUT.gguf [options]",
                         "Labels are the image folders' names. The frozen part runs once per "

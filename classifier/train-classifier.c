@@ -60,7 +60,7 @@ int main(int argc, char **argv)
          .help = "whitening components kept (default: all)"},
         XF_CLI_THREADS_OPT(&threads),
         {"--quiet", "-q", XF_CLI_FLAG, &quiet, .help = "no CV table"},
-        {NULL},
+        {0},
     };
     const xf_cli cli = {"train-classifier", "FEATS.bin -o CLASSIFIER.gguf [options]",
                         "Labels are the folder of each image path (the class folder under the "

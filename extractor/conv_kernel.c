@@ -48,7 +48,15 @@ void xf__kconv_weights(xf_kconv *k, const float *w, int64_t ldw, const float *pa
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-/* acc + bias [+ res], the activation, for the masked store */
+/* the activations cheap enough to apply on the unrolled store of every row; the others are
+ * applied in place after it (the same values: a float stored and loaded is exact), so that
+ * their code is not repeated for each of the 28 tile shapes times 14 rows */
+static int act_on_store(xf_act act)
+{
+    return act == XF_ACT_NONE || act == XF_ACT_RELU || act == XF_ACT_RELU6;
+}
+
+/* acc + bias [+ res], and the activation when it is cheap, for the masked store */
 TARGET INLINE __m512 epilogue(__m512 s, const float *bias, const float *res, __mmask16 m,
                               xf_act act)
 {
@@ -56,7 +64,23 @@ TARGET INLINE __m512 epilogue(__m512 s, const float *bias, const float *res, __m
         s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, bias));
     if (res)
         s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, res));
-    return xf__act512(s, act);
+    if (act == XF_ACT_RELU)
+        s = _mm512_max_ps(s, _mm512_setzero_ps());
+    else if (act == XF_ACT_RELU6)
+        s = _mm512_min_ps(_mm512_max_ps(s, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+    return s;
+}
+
+/* the other activations, in place on rows [0, mr) of the stored tile */
+TARGET static void act_rows(int mr, int nv, float *y, int64_t ldy, int64_t col, __mmask16 m0,
+                            __mmask16 m1, xf_act act)
+{
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) {
+            float *p = y + i * ldy + col + 16 * v;
+            __mmask16 m = v ? m1 : m0;
+            _mm512_mask_storeu_ps(p, m, xf__act512(_mm512_maskz_loadu_ps(m, p), act));
+        }
 }
 
 /* Rows [0, mr) of a tile, columns [col, col + 16 * nv) of panel w (masks m0, m1), products
@@ -112,6 +136,8 @@ TARGET INLINE void tile(const int mr, const int nv, const xf_kconv *k, const flo
                 yr + 16, m1,
                 epilogue(a1[i], bias ? bias + 16 : NULL, rr ? rr + 16 : NULL, m1, k->act));
     }
+    if (last && !act_on_store(k->act))
+        act_rows(mr, nv, y, ldy, col, m0, m1, k->act);
 }
 
 #define TILE_CASE(r)                                                             \

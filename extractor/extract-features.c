@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         {"--skip-existing", NULL, XF_CLI_FLAG, &skip,
          .help = "with -o: exit 0 at once when the output already exists"},
         XF_CLI_QUIET_OPT(&quiet),
-        {NULL},
+        {0},
     };
     const xf_cli cli = {"extract-features", "[options] PATH... > feats.bin",
                         "PATH is an image (JPEG, PNG or BMP, sniffed from the bytes) or a "

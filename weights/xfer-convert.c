@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         {"--keep-bn", NULL, XF_CLI_FLAG, &g.keep_bn,
          .help = "keep batch norms as their own affine nodes instead of folding them into the "
                  "convolutions (finetune --freeze-bn)"},
-        {NULL},
+        {0},
     };
     const xf_cli cli = {"xfer-convert", "MODEL -o OUT.gguf [options]",
                         "MODEL is a TF.js layers model.json (binary shards beside it), a .tflite "

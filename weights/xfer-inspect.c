@@ -88,7 +88,7 @@ int main(int argc, char **argv)
     const xf_cli_opt opts[] = {
         {"--no-layers", NULL, XF_CLI_FLAG, &no_layers, .help = "skip a backbone's layer table"},
         {"--tensors", NULL, XF_CLI_FLAG, &tensors, .help = "every tensor's shape and CRC32C"},
-        {NULL},
+        {0},
     };
     const xf_cli cli = {
         "xfer-inspect", "FILE [--no-layers] [--tensors]",
