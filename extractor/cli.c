@@ -426,12 +426,19 @@ int xf_cli_threads(int j)
 static const char *const preferred[] = {"mobilenet_v2_imagenet_tf2.gguf",
                                         "mobilenet_v2_imagenet.gguf", "mobilenet_v2.gguf"};
 
-/* the weights folders, in search order: ./weights, then <exe dir>/../weights (written without
- * the "..": it is shown in banners) */
-static int weights_dirs(char dirs[2][4096])
+/* the weights folders, in search order: ./weights, $XDG_CACHE_HOME/xfer (~/.cache/xfer), then
+ * beside the executable's folder: ../weights (a build tree) and ../share/xfer/weights (an
+ * installed tree), written without the ".." (they are shown in banners) */
+enum { N_DIRS = 4 };
+static int weights_dirs(char dirs[N_DIRS][4096])
 {
     int n = 0;
     snprintf(dirs[n++], 4096, "weights");
+    const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (cache && *cache == '/' && snprintf(dirs[n], 4096, "%s/xfer", cache) < 4096)
+        n++;
+    else if (home && *home == '/' && snprintf(dirs[n], 4096, "%s/.cache/xfer", home) < 4096)
+        n++;
     char exe[4096];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len > 0) {
@@ -442,7 +449,10 @@ static int weights_dirs(char dirs[2][4096])
             slash = strrchr(exe, '/');
             if (slash)
                 *slash = 0;
-            if (slash && snprintf(dirs[n], 4096, "%s/weights", slash == exe ? "" : exe) < 4096)
+            const char *up = slash == exe ? "" : exe;
+            if (slash && snprintf(dirs[n], 4096, "%s/weights", up) < 4096)
+                n++;
+            if (slash && snprintf(dirs[n], 4096, "%s/share/xfer/weights", up) < 4096)
                 n++;
         }
     }
@@ -459,7 +469,7 @@ int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, co
     } else if (env && *env) {
         snprintf(path, sizeof path, "%s", env);
     } else {
-        char dirs[2][4096];
+        char dirs[N_DIRS][4096];
         int nd = weights_dirs(dirs);
         found = 0;
         for (size_t p = 0; !found && p < XF_COUNT(preferred); p++)
@@ -469,11 +479,16 @@ int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, co
             }
     }
     if (!found) {
+        char dirs[N_DIRS][4096], where[4 * N_DIRS * 1024] = "";
+        int nd = weights_dirs(dirs);
+        for (int d = 0; d < nd; d++)
+            snprintf(where + strlen(where), sizeof where - strlen(where), "%s%.1000s",
+                     d ? ", " : "", dirs[d]);
         fprintf(stderr,
-                "%s: no weights file: none of weights/%s, %s, %s exists; run 'make "
-                "weights' (WEIGHTS_MIRROR=DIR for a folder of the .tflite files) or give "
-                "-w FILE\n",
-                c->tool, preferred[0], preferred[1], preferred[2]);
+                "%s: no weights file: none of %s, %s, %s is in %s; run 'make weights' "
+                "(WEIGHTS_MIRROR=DIR for a folder of the .tflite files), set XFER_WEIGHTS or "
+                "give -w FILE\n",
+                c->tool, preferred[0], preferred[1], preferred[2], where);
         return XF_EXIT_ERROR;
     }
     xf_open_opts oo = xf_open_default_opts();
@@ -522,7 +537,7 @@ int xf_cli_open_model_by_crc(const xf_cli *c, xf_cli_weights *w, uint32_t crc, c
 
 int xf_cli_weights_by_crc(uint32_t crc, char *out, size_t size)
 {
-    char dirs[2][4096];
+    char dirs[N_DIRS][4096];
     int nd = weights_dirs(dirs);
     for (int d = 0; d < nd; d++) {
         DIR *dir = opendir(dirs[d]);

@@ -40,6 +40,13 @@ extern "C" {
 
 #define XF_VERSION_STRING "0.1.0"
 
+/* what libxfer.so exports (it is built with -fvisibility=hidden: nothing else is) */
+#if defined(__GNUC__)
+#define XF_API __attribute__((visibility("default")))
+#else
+#define XF_API
+#endif
+
 typedef enum {
     XF_OK = 0,
     XF_ERR_IO = -1,          /* open/read/write/mmap failed, or the file is truncated        */
@@ -62,13 +69,13 @@ typedef struct {
     char msg[512]; /* one line: "<file>: <what>: <why>" */
 } xf_error;
 
-const char *xf_status_name(xf_status s); /* "XF_ERR_IO", ...; static storage */
+XF_API const char *xf_status_name(xf_status s); /* "XF_ERR_IO", ...; static storage */
 
 /* ---- logging ------------------------------------------------------------------------------ */
 typedef enum { XF_LOG_ERROR = 0, XF_LOG_WARN = 1, XF_LOG_INFO = 2, XF_LOG_DEBUG = 3 } xf_log_level;
 typedef void (*xf_log_fn)(xf_log_level level, const char *line, void *user);
 /* Redirect diagnostics (default: stderr, level <= INFO). Not thread-safe: call at start-up. */
-void xf_log_set(xf_log_fn fn, void *user, xf_log_level max_level);
+XF_API void xf_log_set(xf_log_fn fn, void *user, xf_log_level max_level);
 
 /* ---- model ------------------------------------------------------------------------------- */
 typedef struct xf_model xf_model;
@@ -78,38 +85,38 @@ typedef struct {
                           * about 1 ms per 10 MB)                                           */
 } xf_open_opts;
 
-xf_open_opts xf_open_default_opts(void);
+XF_API xf_open_opts xf_open_default_opts(void);
 
 /* Opens and validates a weights file (weights/FORMAT.md). The file is mmapped read-only.
  * Statuses: XF_ERR_IO, XF_ERR_FORMAT, XF_ERR_BOUNDS, XF_ERR_SHAPE, XF_ERR_VALUE,
  * XF_ERR_UNSUPPORTED, XF_ERR_CHECKSUM, XF_ERR_NOMEM. opts NULL: xf_open_default_opts(). */
-xf_status xf_model_open(const char *path, const xf_open_opts *opts, xf_model **out, xf_error *err);
-void xf_model_free(xf_model *model);
+XF_API xf_status xf_model_open(const char *path, const xf_open_opts *opts, xf_model **out, xf_error *err);
+XF_API void xf_model_free(xf_model *model);
 
 /* Metadata string value for key (e.g. "general.name"), or NULL. Lives as long as the model. */
-const char *xf_model_meta_str(const xf_model *model, const char *key);
+XF_API const char *xf_model_meta_str(const xf_model *model, const char *key);
 /* CRC-32C of the file's data section (xfer.data.crc32c): identifies the weights. */
-uint32_t xf_model_checksum(const xf_model *model);
+XF_API uint32_t xf_model_checksum(const xf_model *model);
 
 /* Input geometry: (1, H, W, C) float elements of one preprocessed image. */
-int xf_model_input_height(const xf_model *model);
-int xf_model_input_width(const xf_model *model);
-size_t xf_model_input_len(const xf_model *model);
+XF_API int xf_model_input_height(const xf_model *model);
+XF_API int xf_model_input_width(const xf_model *model);
+XF_API size_t xf_model_input_len(const xf_model *model);
 
 /* Named tensors (node outputs) in graph order: index 0 .. count-1. */
-int xf_model_tensor_count(const xf_model *model);
-const char *xf_model_tensor_name(const xf_model *model, int i);
+XF_API int xf_model_tensor_count(const xf_model *model);
+XF_API const char *xf_model_tensor_name(const xf_model *model, int i);
 /* The op that produces tensor i ("conv2d", "gap", ...; weights/FORMAT.md §1.1), or NULL. */
-const char *xf_model_tensor_op(const xf_model *model, int i);
+XF_API const char *xf_model_tensor_op(const xf_model *model, int i);
 /* Output shape of tensor i for one image: h, w, c (dense outputs have h = w = 1); all 0 when i
  * is out of range. */
-void xf_model_tensor_shape(const xf_model *model, int i, int64_t *h, int64_t *w, int64_t *c);
-int xf_model_tensor_find(const xf_model *model, const char *name); /* -1 when absent */
-const char *xf_model_default_layer(const xf_model *model);
+XF_API void xf_model_tensor_shape(const xf_model *model, int i, int64_t *h, int64_t *w, int64_t *c);
+XF_API int xf_model_tensor_find(const xf_model *model, const char *name); /* -1 when absent */
+XF_API const char *xf_model_default_layer(const xf_model *model);
 
 /* Class labels stored in the file (ImageNet names, a head's classes), count may be 0. */
-int xf_model_label_count(const xf_model *model);
-const char *xf_model_label(const xf_model *model, int i);
+XF_API int xf_model_label_count(const xf_model *model);
+XF_API const char *xf_model_label(const xf_model *model, int i);
 
 /* ---- preprocessing ------------------------------------------------------------------------ */
 typedef struct {
@@ -126,13 +133,13 @@ typedef struct {
 } xf_preproc;
 
 /* The model's own preprocessing (from its metadata). */
-xf_preproc xf_model_preproc(const xf_model *model);
+XF_API xf_preproc xf_model_preproc(const xf_model *model);
 
 /* Decodes a JPEG or PNG (sniffed from the bytes) and writes (1, size_h, size_w, 3) floats.
  * Statuses: XF_ERR_IO, XF_ERR_IMAGE, XF_ERR_UNSUPPORTED, XF_ERR_NOMEM, XF_ERR_ARG. */
-xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err);
+XF_API xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err);
 /* The same from memory; name is used in messages only. */
-xf_status xf_image_load_mem(const void *data, size_t len, const char *name, const xf_preproc *pp,
+XF_API xf_status xf_image_load_mem(const void *data, size_t len, const char *name, const xf_preproc *pp,
                             float *out, xf_error *err);
 
 /* ---- session ------------------------------------------------------------------------------ */
@@ -152,24 +159,24 @@ typedef struct {
                                         * wins); 0: leave as is. For parallel sessions use 1.  */
 } xf_session_opts;
 
-xf_session_opts xf_session_default_opts(void);
+XF_API xf_session_opts xf_session_default_opts(void);
 
 /* Checks opts against the model (layer names, pooling) and gives the feature length a session
  * would produce, allocating nothing. Statuses: XF_ERR_ARG. */
-xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts, int64_t *feat_dim,
+XF_API xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts, int64_t *feat_dim,
                            xf_error *err);
 
 /* Plans memory for opts (one arena; xf_session_run does no allocation).
  * Statuses: XF_ERR_ARG (unknown layer, bad batch), XF_ERR_NOMEM. */
-xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, xf_session **out,
+XF_API xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, xf_session **out,
                             xf_error *err);
-void xf_session_free(xf_session *sess);
+XF_API void xf_session_free(xf_session *sess);
 
 /* Feature length per image: sum over layers of C (pooled) or H*W*C (pool NONE). */
-int64_t xf_session_feat_dim(const xf_session *sess);
+XF_API int64_t xf_session_feat_dim(const xf_session *sess);
 
 /* Runs n images (n <= max_batch): input (n, H, W, 3), out (n, feat_dim). out_len in floats. */
-xf_status xf_session_run(xf_session *sess, const float *input, int n, float *out, size_t out_len,
+XF_API xf_status xf_session_run(xf_session *sess, const float *input, int n, float *out, size_t out_len,
                          xf_error *err);
 
 #ifdef __cplusplus
