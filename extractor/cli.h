@@ -93,9 +93,9 @@ typedef struct {
      XF_CLI_STR,                                                                                   \
      &(w)->path,                                                                                   \
      .meta = "FILE",                                                                               \
-     .help = "backbone weights file (default: $XFER_WEIGHTS, else the first of "                  \
+     .help = "backbone weights file (default: $XFER_WEIGHTS, else the first of "                   \
              "mobilenet_v2_imagenet_tf2, mobilenet_v2_imagenet, mobilenet_v2 .gguf found in "      \
-             "./weights, ~/.cache/xfer, the build's weights/, PREFIX/share/xfer/weights)"},       \
+             "./weights, ~/.cache/xfer, the build's weights/, PREFIX/share/xfer/weights)"},        \
     {                                                                                              \
         "--no-verify", NULL, XF_CLI_FLAG, &(w)->no_verify,                                         \
             .help = "skip the weights file's checksum (verified by default: about 2 ms per 10 MB)" \

@@ -254,6 +254,30 @@ xf_status xf_image_load_mem(const void *data, size_t len, const char *name, cons
     return s;
 }
 
+xf_status xf_image_from_rgb(const uint8_t *rgb, int w, int h, size_t stride, const xf_preproc *pp,
+                            float *out, xf_error *err)
+{
+    xf_status s = check_pp(pp, err);
+    if (s)
+        return s;
+    int64_t max = pp->max_pixels > 0 ? pp->max_pixels : (int64_t) 64 << 20;
+    if (!rgb || w < 1 || h < 1 || (stride && stride < (size_t) w * 3))
+        return xf__fail(err, XF_ERR_ARG,
+                        "pixels: need (h, w, 3) uint8 with w, h >= 1 (got %d x %d)", w, h);
+    if ((int64_t) w * h > max)
+        return xf__fail(err, XF_ERR_IMAGE, "pixels: %d x %d is over the %lld-pixel limit", w, h,
+                        (long long) max);
+    xf_rgb im = {NULL, w, h, 1};
+    size_t row = (size_t) w * 3;
+    if (!(im.px = malloc(row * (size_t) h)))
+        return xf__fail(err, XF_ERR_NOMEM, "pixels: out of memory");
+    for (int y = 0; y < h; y++)
+        memcpy(im.px + (size_t) y * row, rgb + (size_t) y * (stride ? stride : row), row);
+    s = resample(&im, pp, out, err);
+    free(im.px);
+    return s;
+}
+
 xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err)
 {
     uint8_t *buf;

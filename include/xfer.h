@@ -90,7 +90,8 @@ XF_API xf_open_opts xf_open_default_opts(void);
 /* Opens and validates a weights file (weights/FORMAT.md). The file is mmapped read-only.
  * Statuses: XF_ERR_IO, XF_ERR_FORMAT, XF_ERR_BOUNDS, XF_ERR_SHAPE, XF_ERR_VALUE,
  * XF_ERR_UNSUPPORTED, XF_ERR_CHECKSUM, XF_ERR_NOMEM. opts NULL: xf_open_default_opts(). */
-XF_API xf_status xf_model_open(const char *path, const xf_open_opts *opts, xf_model **out, xf_error *err);
+XF_API xf_status xf_model_open(const char *path, const xf_open_opts *opts, xf_model **out,
+                               xf_error *err);
 XF_API void xf_model_free(xf_model *model);
 
 /* Metadata string value for key (e.g. "general.name"), or NULL. Lives as long as the model. */
@@ -138,9 +139,14 @@ XF_API xf_preproc xf_model_preproc(const xf_model *model);
 /* Decodes a JPEG or PNG (sniffed from the bytes) and writes (1, size_h, size_w, 3) floats.
  * Statuses: XF_ERR_IO, XF_ERR_IMAGE, XF_ERR_UNSUPPORTED, XF_ERR_NOMEM, XF_ERR_ARG. */
 XF_API xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err);
+/* From decoded pixels: rgb (h, w, 3) uint8 rows of stride bytes (0: w * 3), as numpy's or
+ * Pillow's arrays hold them; resized, cropped and normalised as a file would be (no EXIF).
+ * Statuses: XF_ERR_ARG, XF_ERR_IMAGE (over max_pixels), XF_ERR_NOMEM. */
+XF_API xf_status xf_image_from_rgb(const uint8_t *rgb, int w, int h, size_t stride,
+                                   const xf_preproc *pp, float *out, xf_error *err);
 /* The same from memory; name is used in messages only. */
-XF_API xf_status xf_image_load_mem(const void *data, size_t len, const char *name, const xf_preproc *pp,
-                            float *out, xf_error *err);
+XF_API xf_status xf_image_load_mem(const void *data, size_t len, const char *name,
+                                   const xf_preproc *pp, float *out, xf_error *err);
 
 /* ---- session ------------------------------------------------------------------------------ */
 typedef struct xf_session xf_session;
@@ -163,21 +169,21 @@ XF_API xf_session_opts xf_session_default_opts(void);
 
 /* Checks opts against the model (layer names, pooling) and gives the feature length a session
  * would produce, allocating nothing. Statuses: XF_ERR_ARG. */
-XF_API xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts, int64_t *feat_dim,
-                           xf_error *err);
+XF_API xf_status xf_session_check(const xf_model *model, const xf_session_opts *opts,
+                                  int64_t *feat_dim, xf_error *err);
 
 /* Plans memory for opts (one arena; xf_session_run does no allocation).
  * Statuses: XF_ERR_ARG (unknown layer, bad batch), XF_ERR_NOMEM. */
-XF_API xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, xf_session **out,
-                            xf_error *err);
+XF_API xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts,
+                                   xf_session **out, xf_error *err);
 XF_API void xf_session_free(xf_session *sess);
 
 /* Feature length per image: sum over layers of C (pooled) or H*W*C (pool NONE). */
 XF_API int64_t xf_session_feat_dim(const xf_session *sess);
 
 /* Runs n images (n <= max_batch): input (n, H, W, 3), out (n, feat_dim). out_len in floats. */
-XF_API xf_status xf_session_run(xf_session *sess, const float *input, int n, float *out, size_t out_len,
-                         xf_error *err);
+XF_API xf_status xf_session_run(xf_session *sess, const float *input, int n, float *out,
+                                size_t out_len, xf_error *err);
 
 #ifdef __cplusplus
 }
