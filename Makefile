@@ -80,6 +80,9 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB       := $(BUILD)/libxfer.a
 SONAME    := libxfer.so.0
 SHLIB     := $(BUILD)/$(SONAME)
+# every symbol resolved at link time, except in a sanitizer build (its runtime comes with the
+# executable)
+SHLIB_DEFS = $(if $(findstring sanitize,$(CFLAGS)),,-Wl,-z,defs)
 TOOLS_LIB := $(BUILD)/libxfer_tools.a
 CLS_LIB   := $(BUILD)/libxfer_cls.a
 CONV_LIB  := $(BUILD)/libxfer_conv.a
@@ -153,7 +156,7 @@ $(LIB): $(call obj,$(LIB_SRC))
 $(SHLIB): $(call obj,$(LIB_SRC)) extractor/exports.map
 	@mkdir -p $(dir $@)
 	$(say) LD $@
-	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,extractor/exports.map -Wl,-z,defs \
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,extractor/exports.map $(SHLIB_DEFS) \
 	  $(CFLAGS) $(LDFLAGS) $(filter %.o,$^) $(LIBS_CORE) -o $@
 $(TOOLS_LIB): $(call obj,$(TOOLS_SRC))
 	$(archive)

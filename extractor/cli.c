@@ -28,6 +28,8 @@ int xf_cli_exit(xf_status s)
         return XF_EXIT_WRITE;
     case XF_ERR_STOPPED:
         return XF_EXIT_STOPPED;
+    case XF_ERR_INTERRUPTED:
+        return XF_EXIT_WRITE;
     default:
         return XF_EXIT_ERROR;
     }
@@ -278,9 +280,30 @@ static int set(const xf_cli *c, const xf_cli_opt *o, const char *v)
     return -1;
 }
 
+volatile sig_atomic_t xf_cli_interrupted;
+
+static void on_signal(int sig)
+{
+    xf_cli_interrupted = sig;
+    signal(sig, SIG_DFL); /* a second one stops at once */
+}
+
+void xf_cli_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *n_operands)
 {
     int n = 0, rc = -1, after_dd = 0;
+    signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails with EFBIG: exit 5, its reason */
     char **ops = argv + 1;
     for (int i = 1; i < argc && rc < 0; i++) {
         char *a = argv[i];

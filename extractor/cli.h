@@ -11,6 +11,7 @@
 
 #include "base.h"
 #include "feats.h"
+#include <signal.h>
 
 /* Exit codes, the same in every tool (README "Exit codes"). */
 enum {
@@ -19,7 +20,7 @@ enum {
     XF_EXIT_USAGE = 2,   /* a usage error: unknown option, bad value, missing operand       */
     XF_EXIT_PARTIAL = 3, /* finished, some inputs failed (each has a record)               */
     XF_EXIT_STOPPED = 4, /* stopped by --max-failures                                      */
-    XF_EXIT_WRITE = 5,   /* cannot write the output (worth retrying: disk full, no folder)  */
+    XF_EXIT_WRITE = 5,   /* cannot write the output, or interrupted by a signal (worth retrying) */
 };
 
 /* The exit codes as the tools' help gives them. */
@@ -76,6 +77,12 @@ typedef struct {
  * the exit code to return now (0 after --help, --version or --man; 2 after a usage error, said
  * on stderr). */
 int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *n_operands);
+
+/* SIGTERM, SIGINT and SIGHUP (Slurm's and Kubernetes' preemption) set xf_cli_interrupted
+ * instead of killing the process (a second signal kills it); the run stops after the record in
+ * hand and exits 5. xf_cli_parse ignores SIGXFSZ in every tool. */
+extern volatile sig_atomic_t xf_cli_interrupted;
+void xf_cli_catch_signals(void);
 /* "tool: <message>" on stderr, then returns XF_EXIT_USAGE. */
 int xf_cli_usage(const xf_cli *c, const char *fmt, ...) XF_PRINTF(2, 3);
 /* "tool: err->msg" on stderr, then returns xf_cli_exit(err->code). */

@@ -37,6 +37,8 @@ const char *xf_status_name(xf_status s)
         return "XF_ERR_WRITE";
     case XF_ERR_STOPPED:
         return "XF_ERR_STOPPED";
+    case XF_ERR_INTERRUPTED:
+        return "XF_ERR_INTERRUPTED";
     }
     return "XF_ERR_UNKNOWN";
 }

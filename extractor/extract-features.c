@@ -104,6 +104,7 @@ int main(int argc, char **argv)
     eo.on_start = on_start, eo.on_record = on_record;
     xf_pipeline_opts *po = &eo.po;
     po->threads = xf_cli_threads(threads), po->batch = batch, po->max_failures = (size_t) max_fail;
+    po->interrupted = (xf_cli_catch_signals(), &xf_cli_interrupted);
     po->pp = xf_model_preproc(model);
     po->so = xf_session_default_opts();
     po->so.n_layers = layers.n, po->so.pool = (xf_pool) pool, po->so.l2norm = l2norm;

@@ -97,6 +97,13 @@ xf_status xf__extract(const xf_model *m, const xf_inputs *in, const xf_extract_o
         po.why = in->why ? in->why + first : NULL;
         s = xf__pipeline_run(m, paths + first, r->count, &po, &n_failed, err);
         r->failed = n_failed + done_failed;
+        if (s == XF_ERR_INTERRUPTED && err && o->out && strcmp(o->out, "-") != 0) {
+            size_t l = strlen(err->msg);
+            snprintf(err->msg + l, sizeof err->msg - l, "; %s",
+                     o->fmt == XF_FEATS_BIN
+                         ? "the partial output is kept: rerun the same command with --resume"
+                         : "nothing was written (only the bin format resumes): rerun it");
+        }
         xf_error cerr;
         xf_status cs = xf__feats_close(rn.out, s == XF_OK, &cerr);
         if (!s && cs)

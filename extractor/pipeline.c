@@ -232,6 +232,9 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
                              "stopped after %zu failed inputs "
                              "(--max-failures)",
                              *n_failed);
+            if (!s && o->interrupted && *o->interrupted)
+                s = xf__fail(err, XF_ERR_INTERRUPTED, "interrupted after %zu of %zu inputs",
+                             first + i + 1, n);
         }
         pthread_mutex_lock(&p.mu);
         sl->state = SLOT_EMPTY;

@@ -7,6 +7,8 @@
 
 #include "base.h"
 
+#include <signal.h>
+
 /* Called on the calling thread, in input order, once per input. vec is NULL on failure. */
 typedef xf_status (*xf_emit_fn)(void *user, size_t idx, const char *path, xf_status st,
                                 const float *vec, const char *reason, xf_error *err);
@@ -22,10 +24,13 @@ typedef struct {
     size_t start;        /* first index to process (resume)                  */
     char *const *why;    /* per input: NULL, or a failure decided before reading
                             (xf_inputs.why: a FIFO, a device, a dangling link) */
+    const volatile sig_atomic_t *interrupted; /* non-zero: stop after the record in hand
+                                                 (a signal handler sets it); may be NULL */
 } xf_pipeline_opts;
 
-/* Returns XF_OK when every input was attempted, XF_ERR_STOPPED when max_failures stopped it, or
- * the first fatal status (emit failure, out of memory). *n_failed counts failed inputs. */
+/* Returns XF_OK when every input was attempted, XF_ERR_STOPPED when max_failures stopped it,
+ * XF_ERR_INTERRUPTED when *interrupted did, or the first fatal status (emit failure, out of
+ * memory). *n_failed counts failed inputs. */
 xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
                            const xf_pipeline_opts *o, size_t *n_failed, xf_error *err);
 

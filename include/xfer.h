@@ -49,18 +49,19 @@ extern "C" {
 
 typedef enum {
     XF_OK = 0,
-    XF_ERR_IO = -1,          /* open/read/write/mmap failed, or the file is truncated        */
-    XF_ERR_FORMAT = -2,      /* the bytes are not a valid file of the expected kind          */
-    XF_ERR_NOMEM = -3,       /* allocation failed                                            */
-    XF_ERR_ARG = -4,         /* a bad argument from the caller (unknown layer, bad size, ...) */
-    XF_ERR_UNSUPPORTED = -5, /* valid but not supported (op, tensor type, image format)      */
-    XF_ERR_CHECKSUM = -6,    /* the data section does not match xfer.data.crc32c             */
-    XF_ERR_BOUNDS = -7,      /* a count, size or offset is out of range (overflow, past EOF) */
-    XF_ERR_SHAPE = -8,       /* a tensor's shape does not match what the graph needs         */
-    XF_ERR_VALUE = -9,       /* a NaN or Inf value, or a value outside its allowed range     */
-    XF_ERR_IMAGE = -10,      /* an image is corrupt, truncated or too large                  */
-    XF_ERR_WRITE = -11,      /* an output cannot be written (no folder, disk full, permission) */
-    XF_ERR_STOPPED = -12,    /* the work was stopped on purpose (a failure limit was reached) */
+    XF_ERR_IO = -1,           /* open/read/write/mmap failed, or the file is truncated        */
+    XF_ERR_FORMAT = -2,       /* the bytes are not a valid file of the expected kind          */
+    XF_ERR_NOMEM = -3,        /* allocation failed                                            */
+    XF_ERR_ARG = -4,          /* a bad argument from the caller (unknown layer, bad size, ...) */
+    XF_ERR_UNSUPPORTED = -5,  /* valid but not supported (op, tensor type, image format)      */
+    XF_ERR_CHECKSUM = -6,     /* the data section does not match xfer.data.crc32c             */
+    XF_ERR_BOUNDS = -7,       /* a count, size or offset is out of range (overflow, past EOF) */
+    XF_ERR_SHAPE = -8,        /* a tensor's shape does not match what the graph needs         */
+    XF_ERR_VALUE = -9,        /* a NaN or Inf value, or a value outside its allowed range     */
+    XF_ERR_IMAGE = -10,       /* an image is corrupt, truncated or too large                  */
+    XF_ERR_WRITE = -11,       /* an output cannot be written (no folder, disk full, permission) */
+    XF_ERR_STOPPED = -12,     /* the work was stopped on purpose (a failure limit was reached) */
+    XF_ERR_INTERRUPTED = -13, /* stopped by a signal (SIGTERM, SIGINT, SIGHUP): worth retrying */
 } xf_status;
 
 /* Caller-owned error: every function that can fail fills it (when not NULL). */

@@ -16,6 +16,27 @@ $EF -w $W -j 2 --batch 4 --resume -o "$T/part.bin" "$T/many" 2>"$T/resume.err"
 check "--resume completes" "[ $? -eq 0 ] && [ -s $T/part.bin ] && [ ! -e $T/part.bin.partial ]"
 check "--resume continued mid-run" "grep -qE 'resuming after [1-9][0-9]* records' $T/resume.err && ! grep -q 'resuming after 400 ' $T/resume.err"
 check "resumed file identical to the uninterrupted one" "cmp -s $T/full.bin $T/part.bin"
+# SIGTERM (a preempted Slurm job): stops after the record in hand, keeps the partial, exit 5
+mkdir -p "$T/lots"; for i in 0 1 2 3 4 5 6 7 8 9; do cp -al "$T/many" "$T/lots/$i"; done
+$EF -w $W --quiet -j 1 --batch 4 -o "$T/lots.bin" "$T/lots"
+for sig in TERM INT HUP; do
+  rm -f "$T/sig.bin" "$T/sig.bin.partial"
+  $EF -w $W --quiet -j 1 --batch 1 -o "$T/sig.bin" "$T/lots" 2>"$T/sig.err" & pid=$!
+  n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/sig.bin.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
+  kill -$sig $pid; wait $pid; rc=$?
+  check "SIG$sig: exit 5, 'interrupted', --resume advised" "[ $rc -eq 5 ] && grep -q 'interrupted after [0-9]* of 4000 inputs; the partial output is kept: rerun the same command with --resume' $T/sig.err"
+  check "SIG$sig: nothing under the final name, the partial kept" "[ ! -e $T/sig.bin ] && [ -s $T/sig.bin.partial ]"
+  $EF -w $W --quiet -j 2 --batch 4 --resume -o "$T/sig.bin" "$T/lots"
+  check "SIG$sig: --resume gives the uninterrupted file" "[ $? -eq 0 ] && cmp -s $T/lots.bin $T/sig.bin"
+done
+rm -f "$T/sig.npy"*
+$EF -w $W --quiet -j 1 --batch 1 -o "$T/sig.npy" "$T/lots" 2>"$T/sig.err" & pid=$!
+n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/sig.npy.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
+kill -TERM $pid; wait $pid; rc=$?
+check "SIGTERM on npy: exit 5, nothing left behind" "[ $rc -eq 5 ] && grep -q 'only the bin format resumes' $T/sig.err && [ -z \"\$(ls $T | grep -E '^sig[.](npy|paths|failed)')\" ]" 
+# past ulimit -f: EFBIG, exit 5 with the reason (not killed by SIGXFSZ)
+(ulimit -f 8; $EF -w $W --quiet -o "$T/fsz.bin" "$T/many" 2>"$T/fsz.err"); rc=$?
+check "ulimit -f: exit 5, 'File too large'" "[ $rc -eq 5 ] && grep -q 'File too large' $T/fsz.err && [ ! -e $T/fsz.bin ]"
 # many small batches on more threads than cores: slots are reused in turn, output unchanged
 same=1; for r in 1 2 3; do
   timeout 60 $EF -w $W --quiet -j 3 --batch 1 "$T/many" > "$T/j3.bin" && cmp -s "$T/j3.bin" "$T/full.bin" || same=0
