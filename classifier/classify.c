@@ -42,7 +42,11 @@ int main(int argc, char **argv)
          .help = "true labels: CSV or TSV, a header row or none, columns by name "
                  "(path/filename/image..., label/class...) (default: the class folders)"},
         {"--confusion-png", NULL, XF_CLI_STR, &po.png, .meta = "FILE",
-         .help = "draw the confusion matrix"},
+         .help = "draw the confusion matrix (a small picture without names)"},
+        {"--confusion-svg", NULL, XF_CLI_STR, &po.svg, .meta = "FILE",
+         .help = "the confusion matrix with class names, counts, rates and accuracy, as SVG"},
+        {"--metrics-json", NULL, XF_CLI_STR, &po.metrics, .meta = "FILE",
+         .help = "accuracy, balanced accuracy, per-class figures and the matrix, as JSON"},
         XF_CLI_DECODE_OPTS(&dec),
         XF_CLI_THREADS_OPT(&threads),
         XF_CLI_BATCH_OPT(&batch),
@@ -65,7 +69,8 @@ int main(int argc, char **argv)
     xf_head h;
     xf_model *model = NULL;
     const char *used = NULL;
-    int kind = po.png && xf__out_check(po.png, &err)
+    int kind = (po.png && xf__out_check(po.png, &err)) || (po.svg && xf__out_check(po.svg, &err)) ||
+                       (po.metrics && xf__out_check(po.metrics, &err))
                    ? -1
                    : xf__classifier_open(model_path, !w.no_verify, &h, &err);
     if (kind < 0)

@@ -1,5 +1,6 @@
 /* metrics.h — evaluation of predictions against true labels: confusion matrix, accuracy,
- * balanced accuracy, per-class precision/recall/F1; printed as a table or drawn as a PNG.
+ * balanced accuracy, per-class precision/recall/F1; printed as a table, written as JSON or
+ * drawn as a PNG or (confusion_svg.c) an SVG.
  * It is: counting and reporting. It is not: prediction.
  */
 #ifndef XF_METRICS_H
@@ -20,7 +21,17 @@ double xf__accuracy(const xf_confusion *c);
 double xf__balanced_accuracy(const xf_confusion *c);
 /* Accuracy, balanced accuracy, per-class P/R/F1/support and the matrix, as text. */
 void xf__confusion_print(const xf_confusion *c, char *const *labels, FILE *f);
+/* Class i's precision, recall, F1 and support (its true count). */
+void xf__class_scores(const xf_confusion *c, int i, double *prec, double *rec, double *f1,
+                      int64_t *support);
 /* Draws the row-normalised matrix (darker = more) with counts in each cell. */
 xf_status xf__confusion_png(const xf_confusion *c, const char *path, xf_error *err);
+/* confusion_svg.c: the matrix with class names, axis titles, colour bar and accuracy. */
+xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const char *path,
+                            xf_error *err);
+/* The figures as one JSON document: n, accuracy, balanced_accuracy, classes (name, precision,
+ * recall, f1, support) and confusion (rows: true). */
+xf_status xf__metrics_json(const xf_confusion *c, char *const *labels, const char *path,
+                           xf_error *err);
 
 #endif

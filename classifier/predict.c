@@ -300,8 +300,9 @@ xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err)
 {
     *failed = p->failed > 0;
     if (p->cm.n == 0) {
-        if (p->o.png)
-            fprintf(stderr, "classify: no true labels known; --confusion-png not written\n");
+        if (p->o.png || p->o.svg || p->o.metrics)
+            fprintf(stderr, "classify: no true labels known; no confusion matrix or metrics "
+                            "written\n");
         return XF_OK;
     }
     if (!p->o.quiet) {
@@ -310,5 +311,10 @@ xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err)
             fprintf(stderr, "(%zu inputs without a known true class are not counted)\n",
                     p->unknown_truth);
     }
-    return p->o.png ? xf__confusion_png(&p->cm, p->o.png, err) : XF_OK;
+    xf_status s = p->o.png ? xf__confusion_png(&p->cm, p->o.png, err) : XF_OK;
+    if (!s && p->o.svg)
+        s = xf__confusion_svg(&p->cm, p->h->labels, p->o.svg, err);
+    if (!s && p->o.metrics)
+        s = xf__metrics_json(&p->cm, p->h->labels, p->o.metrics, err);
+    return s;
 }

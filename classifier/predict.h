@@ -16,6 +16,8 @@ typedef struct {
     int json;                /* JSON lines instead of TSV                              */
     int quiet;               /* no metrics or failure lines on stderr                  */
     const char *png;         /* draw the confusion matrix here (NULL: no picture)      */
+    const char *svg;         /* the same, with names and titles, as SVG (NULL: none)   */
+    const char *metrics;     /* the metrics as JSON here (NULL: none)                  */
     xf_labelmap *labels;     /* true labels (NULL: the class folders); read, resolved
                                 against the first inputs predicted                     */
     const char *labels_file; /* its name, for messages                                 */

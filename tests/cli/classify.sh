@@ -20,6 +20,26 @@ $CL -m "$T/clf.gguf" "$T/f.bin" --format json --top 1 > "$T/pred.json" 2>/dev/nu
 check "feature-file input, JSON lines" "[ \$(grep -c '\"label\"' $T/pred.json) -eq 24 ]"
 $CL -m "$T/clf.gguf" -w $W $CLS --confusion-png "$T/cm.png" >/dev/null 2>&1
 check "confusion PNG written" "head -c 4 $T/cm.png | grep -q PNG"
+# the SVG picture and the JSON metrics, with class names that need escaping
+mkdir -p "$T/named"; cp -r $CLS/cool "$T/named/a&b<c>"; cp -r $CLS/warm "$T/named/warm \"x\""
+cp "$T/named/warm \"x\"/05.png" "$T/named/a&b<c>/moved.png"   # one mistake by construction
+$B/extract-features -w $W --quiet "$T/named" -o "$T/named.bin"
+$TC "$T/named.bin" --folds 3 --quiet -o "$T/named.gguf" 2>/dev/null
+$CL -m "$T/named.gguf" "$T/named.bin" --confusion-svg "$T/cm.svg" --metrics-json "$T/m.json" >/dev/null 2>"$T/named.err"
+check "SVG written, names escaped" "head -2 $T/cm.svg | grep -q '<svg' && grep -q 'a&amp;b&lt;c&gt;' $T/cm.svg && grep -q 'warm &quot;x&quot;' $T/cm.svg && ! grep -q 'a&b' $T/cm.svg"
+check "SVG title has the accuracy of stderr" "grep -q \"accuracy \$(sed -n 's/^accuracy \([0-9.]*\) .*/\1/p' $T/named.err),\" $T/cm.svg"
+check "SVG: one cell per class pair" "[ \$(grep -c '<rect x=.*<title>' $T/cm.svg) -eq 4 ]"
+if /usr/bin/python3 -c 'import xml' 2>/dev/null; then
+  check "SVG is well-formed XML" "/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' $T/cm.svg"
+  check "metrics JSON: accuracy, names and the matrix agree with stderr" "/usr/bin/python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1])); err = open(sys.argv[2]).read()
+acc = float(err.split(\"accuracy \")[1].split()[0])
+assert abs(m[\"accuracy\"] - acc) < 1e-4 and m[\"n\"] == 25
+assert [c[\"name\"] for c in m[\"classes\"]] == [\"a&b<c>\", \"warm \\\"x\\\"\"]
+assert sum(map(sum, m[\"confusion\"])) == 25 and m[\"classes\"][0][\"support\"] == 13
+' $T/m.json $T/named.err"
+fi
 $CL -m "$T/clf.gguf" -w $W $TD/img > "$T/bad.tsv" 2>/dev/null; rc=$?
 check "bad images: exit 3, one row each" "[ $rc -eq 3 ] && [ \$(grep -c '!error' $T/bad.tsv) -eq 4 ]"
 $B/extract-features -w $W --quiet --pool max $CLS > "$T/max.bin"
