@@ -17,7 +17,7 @@ DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libtur
            libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
            libonnx-dev ca-certificates curl clang clang-format dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
-ORACLE_DEBS := python3-numpy python3-pil liblinear-tools
+ORACLE_DEBS := python3-numpy python3-pil liblinear-tools chromium
 BENCH_DEBS  := python3-torch python3-torchvision python3-sklearn
 
 ifeq ($(V),1)
@@ -113,7 +113,7 @@ deps: ## install the Debian packages (root)
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
 
-deps-oracles: deps ## + the test oracles (Pillow, numpy, liblinear-tools)
+deps-oracles: deps ## + the test oracles (Pillow, numpy, liblinear-tools, headless Chromium)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(ORACLE_DEBS)
 
 deps-bench: deps-oracles ## + the benchmark peers (PyTorch, torchvision, scikit-learn)

@@ -127,9 +127,9 @@ class Model:
         self._h, self.path = h, os.fspath(path)
 
     def close(self):
-        if getattr(self, "_h", None):
+        if getattr(self, "_h", None) and _model_free is not None:  # None at interpreter exit
             _model_free(self._h)
-            self._h = None
+        self._h = None
 
     __del__ = close
 
