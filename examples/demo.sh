@@ -7,9 +7,7 @@ B=${1:-build}
 D=$B/demo; FM=/usr/share/datasets/fashion-mnist
 mkdir -p "$D"
 if [ ! -f weights/mobilenet_v2_imagenet_tf2.gguf ] && [ -z "${XFER_WEIGHTS:-}" ]; then
-  echo "demo: NOTE: the ImageNet weights could not be had (no network? see $B/weights.log), so the"
-  echo "demo: demo runs on the npm MobileNetV2; for the README's figures run"
-  echo "demo:   make weights WEIGHTS_MIRROR=DIR   (DIR: a folder holding the catalogue's .tflite files)"
+  echo "demo: NOTE: no ImageNet weights (see $B/weights.log): running on the npm MobileNetV2; for the ImageNet backbone: make weights WEIGHTS_MIRROR=DIR (the catalogue's .tflite files)"
 fi
 if [ ! -d "$D/train" ]; then
   $B/examples/mnist_to_png $FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz "$D/train" 200
