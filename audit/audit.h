@@ -4,7 +4,8 @@
  *
  * It is: the analysis (audit.c: label errors by confident learning on out-of-fold
  * probabilities, checked against the nearest neighbours; neighbours.c: exact blocked k-nearest
- * neighbours by cosine; report.c: the HTML page). It is not: the command line (xfer-audit.c) or
+ * neighbours by cosine; findings.c: the TSV and the cleaned label file; report.c: the HTML
+ * page). It is not: the command line (xfer-audit.c) or
  * feature extraction.
  */
 #ifndef XF_AUDIT_H
@@ -69,6 +70,16 @@ const char *xf__find_kind_name(xf_find_kind k);
  * the blocks, not by nq * nr. */
 xf_status xf__knn(const float *Q, size_t nq, const float *R, size_t nr, int d, int k, int same,
                   const xf_audit_opts *o, long *idx, float *sim, xf_error *err);
+
+/* findings.c: the findings as TSV (header "kind path other score label suggested", paths
+ * escaped as in every text output) at path ("-" or NULL: standard output). */
+xf_status xf__audit_write_tsv(const xf_audit *a, const xf_featset *train, const xf_featset *test,
+                              const char *path, xf_error *err);
+/* findings.c: dir/labels.csv ("path,label"): every labelled training row except the likely wrong
+ * labels (given their suggested class with relabel); duplicates and outliers stay. file gets the
+ * file's name. */
+xf_status xf__audit_write_fix(const xf_audit *a, const xf_featset *train, const char *dir,
+                              int relabel, char *file, size_t size, xf_error *err);
 
 /* report.c: the self-contained HTML page (thumbnails embedded) at path. */
 xf_status xf__audit_report(const xf_audit *a, const xf_featset *train, const xf_featset *test,

@@ -93,9 +93,9 @@ xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const ch
             char col[8];
             colour(rate, col);
             double x = x0 + j * cell, y = y0 + i * cell;
-            fprintf(f,
-                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
-                    x, y, cell, cell, col);
+            fprintf(
+                f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
+                x, y, cell, cell, col);
             xml(f, labels[i]);
             fputs(" predicted as ", f);
             xml(f, labels[j]);
