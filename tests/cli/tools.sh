@@ -85,4 +85,10 @@ $B/classify -m "$T/flipclf.gguf" "$T/f.bin" > /dev/null 2>"$T/err"
 check "classify refuses a flipped classifier" "[ $? -eq 1 ] && grep -q 'CRC32C' $T/err"
 $B/extract-features -w "$T/flip.gguf" --no-verify --quiet $CLS > /dev/null 2>&1
 check "--no-verify skips the check" "[ $? -eq 0 ]"
+# mains only parse and call (ARCHITECTURE.md): every tool's source at most 150 lines
+for m in extractor/extract-features.c extractor/xfer-feats.c classifier/train-classifier.c \
+         classifier/classify.c classifier/finetune-main.c weights/xfer-convert.c \
+         weights/xfer-inspect.c audit/xfer-audit.c; do
+  check "$m: $(wc -l < $m) lines (at most 150)" "[ \$(wc -l < $m) -le 150 ]"
+done
 finish
