@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 xf_status xf__audit_write_tsv(const xf_audit *a, const xf_featset *tr, const xf_featset *te,
-                           const char *path, xf_error *err)
+                              const char *path, xf_error *err)
 {
     xf_out o;
     xf_status s = xf__out_open(&o, path ? path : "-", XF_OUT_TEMP, err);
@@ -45,7 +45,7 @@ xf_status xf__audit_write_tsv(const xf_audit *a, const xf_featset *tr, const xf_
 }
 
 xf_status xf__audit_write_fix(const xf_audit *a, const xf_featset *tr, const char *dir, int relabel,
-                           char *file, size_t size, xf_error *err)
+                              char *file, size_t size, xf_error *err)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return xf__fail(err, XF_ERR_WRITE, "%s: cannot create: %s", dir, strerror(errno));
