@@ -29,6 +29,24 @@ for sig in TERM INT HUP; do
   $EF -w $W --quiet -j 2 --batch 4 --resume -o "$T/sig.bin" "$T/lots"
   check "SIG$sig: --resume gives the uninterrupted file" "[ $? -eq 0 ] && cmp -s $T/lots.bin $T/sig.bin"
 done
+# a symlink or a hard link planted at the predictable partial name is never written through
+echo "precious" > "$T/victim"; chmod 600 "$T/victim"
+ln -s "$T/victim" "$T/planted.bin.partial"
+$EF -w $W --quiet -o "$T/planted.bin" "$T/many" 2>"$T/pl.err"; rc=$?
+check "a symlink at OUT.partial: refused, its target untouched" "[ $rc -ne 0 ] && grep -q 'symlink is in the way' $T/pl.err && [ \"\$(cat $T/victim)\" = precious ] && [ ! -e $T/planted.bin ]"
+rm -f "$T/planted.bin.partial"; ln "$T/victim" "$T/planted.bin.partial"
+$EF -w $W --quiet -o "$T/planted.bin" "$T/many" 2>"$T/pl.err"; rc=$?
+check "a hard link at OUT.partial: refused, the file untouched" "[ $rc -ne 0 ] && grep -q 'hard link' $T/pl.err && [ \"\$(cat $T/victim)\" = precious ]"
+rm -f "$T/planted.bin.partial"
+# two runs on one -o (a requeued Slurm task beside its original): the second refuses
+rm -f "$T/two.bin" "$T/two.bin.partial"
+$EF -w $W --quiet -j 1 --batch 1 -o "$T/two.bin" "$T/lots" 2>/dev/null & pid=$!
+n=0; while [ $n -lt 500 ] && [ ! -s "$T/two.bin.partial" ]; do sleep 0.01; n=$((n + 1)); done
+$EF -w $W --quiet -o "$T/two.bin" "$T/many" 2>"$T/two.err"; rc=$?
+kill -TERM $pid; wait $pid
+check "a second run on the same -o: exit 1, 'in use by another process'" "[ $rc -eq 1 ] && grep -q 'in use by another process' $T/two.err"
+$EF -w $W --quiet --resume -o "$T/two.bin" "$T/lots"
+check "... and the first one resumes to the right file" "[ $? -eq 0 ] && cmp -s $T/two.bin $T/lots.bin"
 rm -f "$T/sig.npy"*
 $EF -w $W --quiet -j 1 --batch 1 -o "$T/sig.npy" "$T/lots" 2>"$T/sig.err" & pid=$!
 n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/sig.npy.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
