@@ -13,6 +13,7 @@
 #include <png.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define W 48
 #define H 32
@@ -333,6 +334,35 @@ static void test_exif(void)
             xf__rgb_free(&im);
             free(m.p);
         }
+    /* 100,000 empty APP1 segments before the EXIF one (the corpus' FuzzTimeout.jpg has 125,000:
+     * 6 s while libjpeg saved them): decided in well under a second, the orientation still read */
+    {
+        uint8_t app1[64];
+        unsigned n = exif_block(app1, 6, 1);
+        mem m = write_jpeg(EW, EH, 3, JCS_RGB, JCS_YCbCr, 0, px, app1, n);
+        enum { N_SEG = 100000 };
+        size_t big_n = m.n + 4 * (size_t) N_SEG;
+        uint8_t *big = malloc(big_n);
+        memcpy(big, m.p, 2);
+        for (size_t i = 0; i < N_SEG; i++)
+            memcpy(big + 2 + 4 * i, "\xFF\xE1\x00\x02", 4);
+        memcpy(big + 2 + 4 * (size_t) N_SEG, m.p + 2, m.n - 2);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        mem bm = {big, big_n, big_n};
+        xf_rgb im;
+        xf_error e;
+        int ok = decode(&bm, &im);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double) (t1.tv_sec - t0.tv_sec) + 1e-9 * (double) (t1.tv_nsec - t0.tv_nsec);
+        T_CHECKF(ok && secs < 1.0, "100000 APP1 segments: decoded %d in %.3f s", ok, secs);
+        if (ok) {
+            T_CHECK(xf__rgb_orient(&im, &e) == XF_OK && im.w == EH && im.h == EW);
+            xf__rgb_free(&im);
+        }
+        free(big);
+        free(m.p);
+    }
     /* hostile EXIF: offsets outside the block are ignored, never read */
     uint8_t bad[32];
     unsigned n = exif_block(bad, 6, 1);
