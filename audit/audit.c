@@ -107,15 +107,68 @@ static void cv_step(void *user, int i, double C, double accuracy)
     p->o->progress(p->o->user, "C values", (size_t) i + 1, (size_t) p->n_C);
 }
 
+enum {
+    N_GRID = 11,       /* C from 1e-4 to 10, as train-classifier */
+    GRID_ROWS = 20000, /* above this many rows, C is chosen on a part of them: */
+    GRID_PART = 10000, /* a stratified part of about this many rows             */
+    SMALL_CLASS = 100  /* (classes smaller than this whole)                     */
+};
+
+/* the C of the grid with the best cross-validated accuracy on a stratified part of the rows */
+static xf_status choose_C_on_part(const float *X, const xf_labelled *l, int d,
+                                  const xf_audit_opts *o, double *C, xf_error *err)
+{
+    size_t n = l->n, m = 0;
+    int parts = (int) ((n + GRID_PART - 1) / GRID_PART);
+    int *part = malloc((n + 1) * sizeof *part), *ys = malloc((n + 1) * sizeof *ys);
+    int *fold = malloc((n + 1) * sizeof *fold);
+    if (part)
+        xf__stratified_folds(l->y, n, l->k, parts, o->seed + 1, part);
+    for (size_t i = 0; part && i < n; i++)
+        m += part[i] == 0 || l->count[l->y[i]] < SMALL_CLASS;
+    float *Xs = malloc((m + 1) * (size_t) d * sizeof *Xs);
+    xf_status s = part && ys && fold && Xs ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    if (!s) {
+        m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (part[i] == 0 || l->count[l->y[i]] < SMALL_CLASS) {
+                memcpy(Xs + m * (size_t) d, X + i * (size_t) d, (size_t) d * sizeof *Xs);
+                ys[m++] = l->y[i];
+            }
+        xf__stratified_folds(ys, m, l->k, o->folds, o->seed, fold);
+        double Cs[N_GRID], acc[N_GRID];
+        for (int i = 0; i < N_GRID; i++)
+            Cs[i] = pow(10.0, -4.0 + 0.5 * i);
+        xf_lin_params lp = {XF_SOLVER_LR, 1.0, 0};
+        cv_progress pr = {o, N_GRID};
+        xf_cv_opts cv = {Cs, N_GRID, fold, o->folds, o->threads, o->progress ? cv_step : NULL, &pr};
+        int best = 0;
+        s = xf__linear_cv(Xs, ys, m, d, l->k, &lp, &cv, acc, &best, NULL, err);
+        if (!s)
+            *C = Cs[best];
+        if (!s && o->verbose)
+            fprintf(stderr,
+                    "xfer-audit: C %.4g chosen on a stratified part of %zu of the %zu rows "
+                    "(-C skips it)\n",
+                    *C, m, n);
+    }
+    free(part), free(ys), free(fold), free(Xs);
+    return s;
+}
+
 /* out-of-fold probabilities P (n, k) of the labelled rows X (n, d) */
 static xf_status oof_proba(const float *X, const xf_labelled *l, int d, const xf_audit_opts *o,
                            float *P, double *acc_out, double *C_out, xf_error *err)
 {
-    enum { N_GRID = 11 }; /* 1e-4 .. 10, as train-classifier */
-    double Cs[N_GRID], acc[N_GRID];
-    int n_C = o->C > 0 ? 1 : N_GRID;
+    double Cs[N_GRID], acc[N_GRID], fixed = o->C;
+    if (!(fixed > 0) && l->n > GRID_ROWS) {
+        xf_status s = choose_C_on_part(X, l, d, o, &fixed, err);
+        if (s)
+            return s;
+    }
+    int n_C = fixed > 0 ? 1 : N_GRID;
     for (int i = 0; i < n_C; i++)
-        Cs[i] = o->C > 0 ? o->C : pow(10.0, -4.0 + 0.5 * i);
+        Cs[i] = fixed > 0 ? fixed : pow(10.0, -4.0 + 0.5 * i);
     int *fold = malloc((l->n + 1) * sizeof *fold);
     float *dec = malloc((l->n * (size_t) l->k + 1) * sizeof *dec);
     xf_status s = fold && dec ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
