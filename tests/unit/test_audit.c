@@ -3,8 +3,8 @@
  * true class suggested, and the clean rows mostly are not. It is: a check of audit.c on known
  * answers. It is not: the CLI test (tests/cli/audit.sh) or the measured figures (README).
  */
-#include "audit.h"
 #include "t.h"
+#include "audit.h"
 
 #include <string.h>
 
