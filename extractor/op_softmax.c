@@ -37,7 +37,7 @@ static void softmax_forward_ref(const xf_graph *g, const xf_node *nd, const floa
     (void) g;
     int64_t rows = (int64_t) n * nd->h * nd->w, c = nd->c;
     for (int64_t r = 0; r < rows; r++) {
-        double mx = x[0][r * c], sum = 0;
+        double mx = (double) x[0][r * c], sum = 0;
         for (int64_t i = 1; i < c; i++)
             mx = fmax(mx, (double) x[0][r * c + i]);
         for (int64_t i = 0; i < c; i++)

@@ -39,7 +39,7 @@ static int info(int n, char **files)
 int main(int argc, char **argv)
 {
     xf_cli_feats_out fo = {NULL, NULL, XF_FEATS_BIN, 0};
-    const xf_cli_opt opts[] = {XF_CLI_FEATS_OUT_OPTS(&fo), {NULL}};
+    const xf_cli_opt opts[] = {XF_CLI_FEATS_OUT_OPTS(&fo), {0}};
     const xf_cli cli = {"xfer-feats",
                         "info FILE...\n       xfer-feats convert IN.bin -o OUT --format "
                         "npy|csv|libsvm|bin\n       xfer-feats merge PART.bin... -o OUT "
