@@ -40,6 +40,10 @@
 
 #define XF_COUNT(a) (sizeof(a) / sizeof *(a))
 
+/* the longest input path: feature files hold paths up to this many bytes (the reader's bound;
+ * the input list refuses longer ones, so nothing written is unreadable) */
+#define XF_MAX_PATH_BYTES 65536
+
 /* error.c: fills err (may be NULL) and returns code. */
 xf_status xf__fail(xf_error *err, xf_status code, const char *fmt, ...) XF_PRINTF(3, 4);
 /* Prefixes err->msg with "prefix: " (context chaining), returns err->code. */

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #define BIN_MAGIC    "XFEATS\r\n"
-#define MAX_PATH_LEN 65536
 #define MAX_DIM      (1 << 22)
 #define MAX_JSON_LEN (1 << 20)
 
@@ -97,7 +96,7 @@ static int read_record(FILE *f, uint32_t dim, const char *name, size_t idx, char
 {
     int eof;
     *reason = NULL;
-    if (!(*path = read_str(f, MAX_PATH_LEN, &eof))) {
+    if (!(*path = read_str(f, XF_MAX_PATH_BYTES, &eof))) {
         if (eof && !ferror(f))
             return 0;
         xf__fail(err, XF_ERR_IO, "%s: record %zu: truncated or bad path", name, idx);
@@ -117,7 +116,7 @@ static int read_record(FILE *f, uint32_t dim, const char *name, size_t idx, char
             }
     } else {
         memset(row, 0, (size_t) dim * sizeof(float));
-        if (!(*reason = read_str(f, MAX_PATH_LEN, &eof)))
+        if (!(*reason = read_str(f, XF_MAX_PATH_BYTES, &eof)))
             why = "truncated reason";
     }
     if (why) {

@@ -22,6 +22,11 @@ typedef struct {
 
 static xf_status push(xf_inputs *in, const char *p, const char *why, xf_error *err)
 {
+    size_t len = strlen(p);
+    if (len > XF_MAX_PATH_BYTES)
+        return xf__fail(err, XF_ERR_ARG,
+                        "%.60s...: a path of %zu bytes, longer than the %d a feature file holds", p,
+                        len, XF_MAX_PATH_BYTES);
     if (in->n == in->cap) {
         size_t cap = in->cap ? in->cap * 2 : 1024;
         char **np = realloc(in->paths, cap * sizeof *np);

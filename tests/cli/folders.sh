@@ -121,4 +121,10 @@ $EF "$D" --mean 127,127,127 -o "$T/m.bin" 2>"$T/err"
 check "--mean on 0..255 refused with the [0,1] equivalent" "[ $? -eq 2 ] && grep -q '0.498' $T/err"
 $TC "$T/d.bin" -o "$T/b.gguf" --folds 2 2>"$T/err"
 check "train-classifier names the features' backbone" "head -1 $T/err | grep -q 'features of tiny test model'"
+# a path longer than a feature file holds is refused before anything is written (the reader
+# would reject the whole file)
+long=$T; i=0; while [ $i -lt 6600 ]; do long="$long/aaaaaaaaa"; i=$((i + 1)); done
+echo "$long/x.jpg" > "$T/long.txt"
+$EF --list "$T/long.txt" -o "$T/long.bin" 2>"$T/err"; rc=$?
+check "a 66,000-byte path: exit 1, said, nothing written" "[ $rc -eq 1 ] && grep -q 'longer than the 65536 a feature file holds' $T/err && [ ! -e $T/long.bin ] && [ ! -e $T/long.bin.partial ]"
 finish
