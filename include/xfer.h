@@ -186,6 +186,29 @@ XF_API int64_t xf_session_feat_dim(const xf_session *sess);
 XF_API xf_status xf_session_run(xf_session *sess, const float *input, int n, float *out,
                                 size_t out_len, xf_error *err);
 
+/* ---- feature files ------------------------------------------------------------------------ */
+typedef struct xf_features xf_features;
+
+/* Reads a whole feats.bin (weights/FORMAT.md §2): every record, failed ones included, in file
+ * order. Statuses: XF_ERR_IO, XF_ERR_FORMAT (not a feature file, a cut-off record: the message
+ * names the record), XF_ERR_BOUNDS, XF_ERR_NOMEM. */
+XF_API xf_status xf_features_read(const char *path, xf_features **out, xf_error *err);
+XF_API void xf_features_free(xf_features *f);
+XF_API size_t xf_features_count(const xf_features *f);
+XF_API int64_t xf_features_dim(const xf_features *f);
+/* The provenance header: JSON (weights, checksum, layers, pooling, preprocessing, roots). */
+XF_API const char *xf_features_header(const xf_features *f);
+/* Record i: its input path; XF_OK or the status it failed with (and why, else NULL); its
+ * feature row (dim floats; zeros for a failed record). */
+XF_API const char *xf_features_path(const xf_features *f, size_t i);
+XF_API xf_status xf_features_status(const xf_features *f, size_t i);
+XF_API const char *xf_features_reason(const xf_features *f, size_t i);
+XF_API const float *xf_features_row(const xf_features *f, size_t i);
+/* Record i's class by its path, the rule every tool applies (torchvision's ImageFolder: the
+ * top-level folder under a walked root the header records, else the folder it is in); NULL
+ * when it has none. */
+XF_API const char *xf_features_class(const xf_features *f, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

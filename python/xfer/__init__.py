@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-__all__ = ["Model", "XferError", "FeatureExtractor"]
+__all__ = ["Model", "XferError", "FeatureExtractor", "read_features"]
 
 _STATUS = C.c_int
 _MAX_LAYERS = 16
@@ -107,6 +107,16 @@ _session_free = _fn("xf_session_free", None, _P)
 _session_dim = _fn("xf_session_feat_dim", C.c_int64, _P)
 _session_run = _fn("xf_session_run", _STATUS, _P, _P, C.c_int, _P, C.c_size_t,
                    C.POINTER(_Error))
+_features_read = _fn("xf_features_read", _STATUS, C.c_char_p, C.POINTER(_P), C.POINTER(_Error))
+_features_free = _fn("xf_features_free", None, _P)
+_features_count = _fn("xf_features_count", C.c_size_t, _P)
+_features_dim = _fn("xf_features_dim", C.c_int64, _P)
+_features_header = _fn("xf_features_header", C.c_char_p, _P)
+_features_path = _fn("xf_features_path", C.c_char_p, _P, C.c_size_t)
+_features_status = _fn("xf_features_status", _STATUS, _P, C.c_size_t)
+_features_reason = _fn("xf_features_reason", C.c_char_p, _P, C.c_size_t)
+_features_row = _fn("xf_features_row", C.POINTER(C.c_float), _P, C.c_size_t)
+_features_class = _fn("xf_features_class", C.c_char_p, _P, C.c_size_t)
 
 
 def _check(status, err):
@@ -218,6 +228,108 @@ class Model:
             return X
         finally:
             _session_free(sess)
+
+
+def _name(b):
+    return b.decode("utf-8", "surrogateescape") if b is not None else None
+
+
+def _unescape(s):
+    r"""A name as paths.txt, failed.tsv and classes.txt write it: \\ \t \r \n \xHH."""
+    if "\\" not in s:
+        return s
+    out, i = bytearray(), 0
+    b = s.encode("utf-8", "surrogateescape")
+    while i < len(b):
+        if b[i] == 0x5C and i + 1 < len(b):
+            c = chr(b[i + 1])
+            if c in "\\tnr":
+                out += {"\\": b"\\", "t": b"\t", "n": b"\n", "r": b"\r"}[c]
+                i += 2
+                continue
+            if c == "x" and i + 3 < len(b):
+                out.append(int(b[i + 2:i + 4], 16))
+                i += 4
+                continue
+        out.append(b[i])
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+def _lines(path):
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="\n") as f:
+        return [_unescape(l.rstrip("\n")) for l in f]
+
+
+def read_features(path):
+    """Any feature file xfer writes, as (X, paths, labels, info): X float32 (n, dim) of the
+    successful inputs, paths their inputs (row for row), labels their classes or None,
+    info a dict with "failed" ([(path, status, reason)]) and, for feats.bin, its provenance
+    (weights, checksum, layers, pooling, preprocessing, roots).
+    feats.bin (read by the library): labels by the ImageFolder rule of every tool. NAME.npy
+    (+ NAME.paths.txt, NAME.failed.tsv): labels None. NAME.csv: labels None. NAME.svm (+
+    .paths.txt, .classes.txt): labels the class names of its numbers."""
+    p = os.fspath(path)
+    if p.endswith(".npy"):
+        stem = p[:-4]
+        X = np.load(p)
+        paths = _lines(stem + ".paths.txt")
+        failed = []
+        if os.path.exists(stem + ".failed.tsv"):
+            for l in open(stem + ".failed.tsv", encoding="utf-8", errors="surrogateescape"):
+                f = l.rstrip("\n").split("\t")
+                failed.append((_unescape(f[0]), f[1] if len(f) > 1 else "",
+                               _unescape(f[2]) if len(f) > 2 else ""))
+        return X.astype(np.float32, copy=False), paths, None, {"failed": failed}
+    if p.endswith(".csv"):
+        import csv
+        rows, paths, failed = [], [], []
+        with open(p, newline="", encoding="utf-8", errors="surrogateescape") as f:
+            r = csv.reader(f)
+            next(r)
+            for row in r:
+                if row[1] == "XF_OK":
+                    paths.append(row[0])
+                    rows.append(np.asarray(row[2:], dtype=np.float32))
+                else:
+                    failed.append((row[0], row[1], ""))
+        dim = len(rows[0]) if rows else 0
+        return np.array(rows, dtype=np.float32).reshape(-1, dim), paths, None, {"failed": failed}
+    if p.endswith(".svm") or p.endswith(".libsvm"):
+        classes = {}
+        for l in _lines(p + ".classes.txt"):
+            i, _, name = l.partition("\t")
+            classes[int(i)] = name
+        ys, entries = [], []
+        for l in open(p):
+            f = l.split()
+            ys.append(classes[int(f[0])])
+            entries.append([(int(k) - 1, float(v)) for k, v in (t.split(":") for t in f[1:])])
+        dim = 1 + max((k for e in entries for k, _ in e), default=-1)
+        X = np.zeros((len(entries), dim), dtype=np.float32)
+        for r, e in enumerate(entries):
+            for k, v in e:
+                X[r, k] = v
+        return X, _lines(p + ".paths.txt"), ys, {"failed": []}
+    err, h = _Error(), _P()
+    _check(_features_read(os.fsencode(p), C.byref(h), C.byref(err)), err)
+    try:
+        import json
+        n, dim = _features_count(h), _features_dim(h)
+        info = json.loads(_name(_features_header(h)))
+        ok = [i for i in range(n) if _features_status(h, i) == 0]
+        X = np.empty((len(ok), dim), dtype=np.float32)
+        for r, i in enumerate(ok):
+            C.memmove(X[r].ctypes.data, _features_row(h, i), 4 * dim)
+        paths = [_name(_features_path(h, i)) for i in ok]
+        labels = [_name(_features_class(h, i)) for i in ok]
+        bad = [i for i in range(n) if _features_status(h, i) != 0]
+        info["failed"] = [(_name(_features_path(h, i)),
+                           _status_name(_features_status(h, i)).decode(),
+                           _name(_features_reason(h, i)) or "") for i in bad]
+        return X, paths, labels, info
+    finally:
+        _features_free(h)
 
 
 try:

@@ -16,6 +16,8 @@ T=$B/tests/cli-python; rm -rf "$T"; mkdir -p "$T"
 W=$TD/tiny.gguf; CLS=$TD/cls
 $B/extract-features -w $W --quiet $CLS -o "$T/f.npy"
 $B/extract-features -w $W --quiet --layer c1 --layer c2 --pool max $CLS -o "$T/g.npy"
+$B/extract-features -w $W --quiet $CLS $TD/img -o "$T/r.bin" 2>/dev/null
+for f in npy csv svm; do $B/xfer-feats convert "$T/r.bin" -o "$T/r.$f"; done
 cp $W "$T/flip.gguf"; size=$(stat -c %s "$T/flip.gguf")
 printf '\377' | dd of="$T/flip.gguf" bs=1 seek=$((size - 9)) conv=notrunc 2>/dev/null
 XFER_LIBRARY=$B/libxfer.so.0 PYTHONPATH=python $PY - "$T" "$W" > "$T/out" 2>&1 <<'PYEOF'
@@ -49,6 +51,20 @@ A, F = m.extract([a, a[:, :, 0]]), m.extract([T + "/a.bmp"])
 say(np.array_equal(A[0], F[0]), "uint8 (h, w, 3) array: the same bits as its BMP file")
 say(np.array_equal(A[1], m.extract([np.repeat(a[:, :, :1], 3, axis=2)])[0]), "grey (h, w): as its three channels")
 say(np.array_equal(m.extract([a[:, ::2]]), m.extract([np.ascontiguousarray(a[:, ::2])])), "a strided view: as its copy")
+# read_features: every format, against the npy of the same run
+refr = np.load(T + "/r.npy")
+pathsr = [l.rstrip("\n") for l in open(T + "/r.paths.txt")]
+Xb, pb, lb, ib = xfer.read_features(T + "/r.bin")
+say(np.array_equal(Xb, refr) and pb == pathsr, "read_features(feats.bin): rows and paths as the npy")
+say(lb == [os.path.basename(os.path.dirname(p)) for p in pb], "... labels: the class folders")
+say(ib["weights"] == m.name and len(ib["failed"]) == 4 and ib["failed"][0][1].startswith("XF_ERR"),
+    "... provenance and the 4 failed records with their status")
+Xn, pn, _, inn = xfer.read_features(T + "/r.npy")
+say(np.array_equal(Xn, refr) and pn == pathsr and len(inn["failed"]) == 4, "read_features(npy)")
+Xc, pc, _, ic = xfer.read_features(T + "/r.csv")
+say(np.allclose(Xc, refr, rtol=1e-6, atol=0) and pc == pathsr and len(ic["failed"]) == 4, "read_features(csv)")
+Xs, ps, ls, _ = xfer.read_features(T + "/r.svm")
+say(np.allclose(Xs, refr, rtol=1e-6, atol=1e-7) and ps == pathsr and ls == lb, "read_features(libsvm): labels by name")
 def raises(f, status, text):
     try:
         f()
@@ -60,6 +76,7 @@ say(raises(lambda: m.extract([b"not an image"]), "XF_ERR_UNSUPPORTED", "") or
     raises(lambda: m.extract([b"not an image"]), "XF_ERR_IMAGE", ""), "bad bytes: XferError")
 say(raises(lambda: m.extract(paths[:1], layer="nope"), "XF_ERR_ARG", "nope"), "unknown layer: XferError naming it")
 say(raises(lambda: xfer.Model(T + "/flip.gguf"), "XF_ERR_CHECKSUM", "CRC32C"), "flipped weights refused")
+say(raises(lambda: xfer.read_features(W), "XF_ERR_FORMAT", ""), "read_features of a weights file: XferError")
 say(xfer.Model(T + "/flip.gguf", verify=False).checksum == m.checksum, "verify=False opens them")
 try:
     from sklearn.pipeline import Pipeline
