@@ -5,6 +5,7 @@
  * `extract-features -w OUT` its tuned features. It is not: the training (finetune.c).
  */
 #include "cli.h"
+#include "curves.h"
 #include "finetune.h"
 #include "ft_dataset.h"
 #include "gemm.h"
@@ -30,7 +31,8 @@ int main(int argc, char **argv)
 {
     xf_ft_opts o = xf__ft_default_opts();
     xf_cli_weights w = {0};
-    const char *val = NULL, *out = NULL, *cache_dir = NULL;
+    const char *val = NULL, *out = NULL, *cache_dir = NULL, *plot = NULL;
+    xf_curves curves = {0};
     int threads = 0, augment = 0, quiet = 0, opt = 3;
     xf_cli_ints hidden = {o.hidden, 0, 4};
     const xf_cli_opt opts[] = {
@@ -72,19 +74,18 @@ int main(int argc, char **argv)
          .help = "instead of cosine: multiply lr by --step-gamma every N epochs"},
         {"--step-gamma", NULL, XF_CLI_FLOAT, &o.step_gamma, 1e-6, 1, .meta = "F", .help = "(0.1)"},
         {"--patience", NULL, XF_CLI_INT, &o.patience, 0, 10000, .meta = "N",
-         .help = "stop after N epochs without a better val accuracy, keeping the best epoch "
-                 "(default 5; 0: never)"},
+         .help = "stop after N epochs without a better val accuracy, the best kept (5; 0: never)"},
         {"--augment", NULL, XF_CLI_FLAG, &augment,
-         .help = "random resized crop + flip: the frozen part runs again every epoch on new crops "
-                 "(the validation set is not augmented)"},
+         .help = "random resized crop + flip of the training images, recomputed every epoch"},
         {"--cache-dir", NULL, XF_CLI_STR, &cache_dir, .meta = "DIR",
-         .help =
-             "keep the frozen part's outputs in a file in DIR instead of memory; a later run with "
-             "the same model, boundary and images reuses it (not the training set with --augment)"},
+         .help = "the frozen part's outputs in a file in DIR, reused by a later run (not with "
+                 "--augment)"},
         {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N",
          .help = "(default 1): same seed, same file, whatever -j"},
         XF_CLI_THREADS_OPT(&threads),
         {"--quiet", "-q", XF_CLI_FLAG, &quiet, .help = "no progress or per-epoch log"},
+        {"--plot", NULL, XF_CLI_STR, &plot, .meta = "FILE",
+         .help = "the learning curves (loss, accuracy per epoch) as SVG"},
         {0},
     };
     const xf_cli cli = {"finetune", "TRAIN_DIR [--val VAL_DIR] -o OUT.gguf [options]",
@@ -99,10 +100,11 @@ int main(int argc, char **argv)
     if (n_in != 1 || !out)
         return xf_cli_usage(&cli, "expected one TRAIN_DIR and -o OUT.gguf (see --help)");
     o.optimizer = xf__optim_at(opt)->name, o.verbose = !quiet, o.n_hidden = hidden.n;
+    o.on_epoch = plot ? xf__curves_add : NULL, o.epoch_user = &curves;
     xf_error err;
     xf_model *m;
     const char *wpath;
-    if (xf__out_check(out, &err))
+    if (xf__out_check(out, &err) || (plot && xf__out_check(plot, &err)))
         return xf_cli_fail(&cli, &err);
     if ((rc = xf_cli_open_model(&cli, &w, &m, &wpath)) >= 0)
         return rc;
@@ -112,10 +114,7 @@ int main(int argc, char **argv)
     xf_status s = xf__ft_boundary(m, &o, &layer, &pooled, &err);
     if (s) /* a bad --unfreeze-from or --unfreeze */
         return (xf_model_free(m), xf_cli_usage(&cli, "%s", err.msg));
-    int t = xf_model_tensor_find(m, layer);
-    int64_t h, ww, c;
-    xf_model_tensor_shape(m, t, &h, &ww, &c);
-    tr.dim = va.dim = pooled ? c : h * ww * c;
+    tr.dim = va.dim = xf__ft_boundary_dim(m, layer, pooled);
     tr.grow = 1;
     tr.disk_dir = augment ? NULL : cache_dir; /* augmentation rewrites the rows */
     va.disk_dir = cache_dir;
@@ -135,13 +134,15 @@ int main(int argc, char **argv)
         if (!augment) /* training: BLAS on all cores (the pipeline set it to 1 per worker) */
             xf__blas_threads(nt);
         if (!quiet)
-            fprintf(stderr, "finetune: %zu training and %zu validation images, %d classes\n", tr.n,
-                    va.n, tr.k);
+            fprintf(stderr, "finetune: %zu training, %zu validation images\n", tr.n, va.n);
         s = xf__finetune(m, &o, tr.x, tr.y, tr.n, va.x, va.y, va.n, tr.dim, tr.k, tr.classes, out,
                          &err);
     }
+    if (!s && plot)
+        s = xf__curves_svg(&curves, plot, &err);
     if (!s && !quiet)
         fprintf(stderr, "finetune: wrote %s (classify -m %s IMAGES/)\n", out, out);
+    xf__curves_free(&curves);
     xf__ftdata_free(&va);
     xf__ftdata_free(&tr);
     xf_model_free(m);

@@ -333,6 +333,8 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
         double secs =
             (double) (t1.tv_sec - t_mid.tv_sec) + (double) (t1.tv_nsec - t_mid.tv_nsec) * 1e-9;
         int better = va > best_acc || (va == best_acc && vl < best_loss);
+        if (o->on_epoch)
+            o->on_epoch(o->epoch_user, ep, tl / (double) n_train, vl, va, n_val > 0);
         if (o->verbose)
             xf__log(XF_LOG_INFO,
                     "finetune: epoch %2d  train loss %.4f  %s loss %.4f  %s accuracy "

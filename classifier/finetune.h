@@ -35,6 +35,10 @@ typedef struct {
      * boundary activations of the same images in the same order; NULL: fixed cache */
     xf_status (*refresh)(void *user, int epoch, float *train_x, xf_error *err);
     void *refresh_user;
+    /* after each epoch (may be NULL): its figures; has_val 0 when evaluated on train */
+    void (*on_epoch)(void *user, int epoch, double train_loss, double val_loss, double val_acc,
+                     int has_val);
+    void *epoch_user;
 } xf_ft_opts;
 
 xf_ft_opts xf__ft_default_opts(void);
@@ -43,6 +47,8 @@ xf_ft_opts xf__ft_default_opts(void);
  * whether it is pooled), checked to be the only tensor the trainable part reads. */
 xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer, int *pooled,
                           xf_error *err);
+/* Floats per image at that boundary: C pooled, else H * W * C. */
+int64_t xf__ft_boundary_dim(const xf_model *m, const char *layer, int pooled);
 
 /* Trains on cached boundary activations (train_x: n_train rows of bdim floats) with labels in
  * 0..k-1, evaluates on val each epoch (may be empty: then the last epoch is kept), writes

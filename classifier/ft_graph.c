@@ -75,6 +75,13 @@ static xf_status plan_nodes(const xf_model *m, const xf_ft_opts *o, int *u_out, 
     return XF_OK;
 }
 
+int64_t xf__ft_boundary_dim(const xf_model *m, const char *layer, int pooled)
+{
+    int64_t h, w, c;
+    xf_model_tensor_shape(m, xf_model_tensor_find(m, layer), &h, &w, &c);
+    return pooled ? c : h * w * c;
+}
+
 xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **layer, int *pooled,
                           xf_error *err)
 {

@@ -50,4 +50,13 @@ $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown no
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from fc 2>"$T/err"; check "node after the feature layer exits 2" "[ $? -eq 2 ]"
 $FT $CLS -w $W -o "$T/x.gguf" --optimizer magic 2>/dev/null; check "bad optimizer exits 2" "[ $? -eq 2 ]"
 $FT $TD/big -w $W -o "$T/x.gguf" 2>"$T/err"; check "fewer than two classes exits 1" "[ $? -eq 1 ] && grep -q 'two class' $T/err"
+# --plot: the learning curves, one point per epoch in each of the three series
+$FT $CLS -w $W --val $CLS --epochs 6 --patience 0 --quiet -o "$T/pl.gguf" --plot "$T/curves.svg"
+check "--plot writes an SVG" "[ $? -eq 0 ] && head -2 $T/curves.svg | grep -q '<svg'"
+check "... three curves of 6 epochs" "[ \$(grep -c '<polyline' $T/curves.svg) -eq 3 ] && ! grep '<polyline' $T/curves.svg | awk -F'points=\"' '{n = split(\$2, a, \" \"); if (n - 1 != 6) bad = 1} END {exit !bad}'"
+if /usr/bin/python3 -c 'import xml' 2>/dev/null; then
+  check "... well-formed XML" "/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' $T/curves.svg"
+fi
+$FT $CLS -w $W --epochs 1 --quiet -o "$T/pl2.gguf" --plot /nonexistent/c.svg 2>"$T/err"
+check "--plot to a missing folder: refused before training" "[ $? -ne 0 ] && grep -q nonexistent $T/err && [ ! -e $T/pl2.gguf ]"
 finish
