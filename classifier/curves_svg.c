@@ -52,7 +52,8 @@ static void panel(FILE *f, const xf_curves *c, double x0, const char *title, int
     int step = n > 10 ? (n + 9) / 10 : 1;
     for (int e = 1; e <= n; e += step) { /* x ticks */
         double x = x0 + (n > 1 ? w * (e - 1) / (n - 1) : w / 2);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%d</text>\n",
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%d</text>\n",
                 x, y0 + h + 16, e);
     }
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\">epoch</text>\n",
@@ -101,10 +102,11 @@ xf_status xf__curves_svg(const xf_curves *c, const char *path, xf_error *err)
     if (s)
         return s;
     FILE *f = o.f;
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-          "width=\"780\" height=\"340\" viewBox=\"0 0 780 340\" font-family=\"DejaVu Sans, "
-          "Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-          f);
+    fputs(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+        "width=\"780\" height=\"340\" viewBox=\"0 0 780 340\" font-family=\"DejaVu Sans, "
+        "Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+        f);
     char title[96];
     panel(f, c, 60, "loss (the dashed line: the kept epoch)", 0, 1, 0, lmax * 1.05, best);
     snprintf(title, sizeof title, "%s accuracy (best %.4f, epoch %d)", set, c->v[3 * best + 2],

@@ -126,9 +126,12 @@ void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs,
     int64_t ih = xn->h, iw = xn->w, cx = xn->c, ce = d->c, oh = d->h, ow = d->w;
     int64_t cp = p ? p->c : ce;
     int64_t R = strip_rows(d);
-    float *ring = scratch, *strip = ring + (e ? (d->kh + 1) * iw * ce : 0);
-    /* the row pointers after the strip, on a 64-byte boundary (the scratch's slack) */
-    const float **xp = (const float **) (void *) (strip + ((R * ow * ce + 15) & ~(int64_t) 15));
+    int64_t ring_n = e ? (d->kh + 1) * iw * ce : 0;
+    float *ring = scratch, *strip = ring + ring_n;
+    /* the row pointers after the strip, on a 64-byte boundary of the (aligned) scratch: its
+     * slack covers the rounding */
+    const float **xp =
+        (const float **) (void *) (scratch + ((ring_n + R * ow * ce + 15) & ~(int64_t) 15));
     int64_t held[XF_DW_MAX_KH + 1];
     float *out = bufs[a ? f->a : p ? f->p : f->d];
     for (int b = 0; b < n; b++) {
