@@ -369,6 +369,8 @@ int xf_cli_check_norm(const xf_cli *c, const float *mean, const float *std)
     return -1;
 }
 
+const char *const xf_cli_interp_names[] = {"bilinear", "bicubic", NULL};
+
 int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
                          const xf_cli_preproc *p, const xf_cli_decode *d)
 {
@@ -377,6 +379,8 @@ int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
         return xf_cli_usage(c, "--size %d: this model's graph is fixed at %dx%d", p->size, h, w);
     if (p && p->crop > 0)
         pp->crop_pct = p->crop;
+    if (p && p->has_interp)
+        pp->interp = p->interp;
     int rc =
         p ? xf_cli_check_norm(c, p->has_mean ? p->mean : NULL, p->has_std ? p->std : NULL) : -1;
     if (rc >= 0)

@@ -146,9 +146,10 @@ typedef struct {
 
 /* preprocessing overrides of extract-features (the file's own by default) */
 typedef struct {
-    int size, has_mean, has_std;
+    int size, has_mean, has_std, interp, has_interp;
     float crop, mean[3], std[3];
 } xf_cli_preproc;
+extern const char *const xf_cli_interp_names[]; /* "bilinear", "bicubic" */
 
 #define XF_CLI_PREPROC_OPTS(p, d)                                                              \
     {"--size", NULL, XF_CLI_INT,  &(p)->size,                                                  \
@@ -175,6 +176,13 @@ typedef struct {
          .meta = "R,G,B",                                                                      \
          .seen = &(p)->has_std,                                                                \
          .help = "divides after the mean (default: the file's)"},                              \
+        {"--interp",                                                                           \
+         NULL,                                                                                 \
+         XF_CLI_CHOICE,                                                                        \
+         &(p)->interp,                                                                         \
+         .choices = xf_cli_interp_names,                                                       \
+         .seen = &(p)->has_interp,                                                             \
+         .help = "resize filter (default: the file's)"},                                       \
         {"--no-exif-rotate", NULL, XF_CLI_FLAG, &(d)->no_exif,                                 \
          .help = "ignore JPEG EXIF orientation"},                                              \
         XF_CLI_DECODE_OPTS(d)

@@ -103,7 +103,8 @@ xf_status xf__meta_read(const xf_wfile *wf, const xf_graph *g, xf_meta *m, xf_er
                                                      : "");
     if ((s = convention(XF_KEY_INPUT_LAYOUT, m->layout, "nhwc", err)) ||
         (s = convention(XF_KEY_INPUT_COLOR, m->color, "rgb", err)) ||
-        (s = convention(XF_KEY_INPUT_RESIZE, m->resize, XF_RESIZE_BILINEAR, err)))
+        (m->resize && strcmp(m->resize, XF_RESIZE_BICUBIC) != 0 &&
+         (s = convention(XF_KEY_INPUT_RESIZE, m->resize, XF_RESIZE_BILINEAR, err))))
         return s;
     const xf_node *in = &g->nodes[0];
     if ((m->height && m->height != in->h) || (m->width && m->width != in->w) ||

@@ -52,8 +52,9 @@
 extern const char *const xf__meta_keys[];
 extern const int xf__meta_key_count;
 
-/* The one resize rule this build implements (FORMAT.md §3). */
+/* The resize rules this build implements (FORMAT.md §3). */
 #define XF_RESIZE_BILINEAR "shorter_side_bilinear_antialias,center_crop"
+#define XF_RESIZE_BICUBIC  "shorter_side_bicubic_antialias,center_crop"
 
 /* A backbone's metadata. Strings and labels are borrowed from the file it was read from (or
  * from the caller, for writing); NULL / 0 means absent. */

@@ -126,6 +126,9 @@ static xf_status load(xf_model *m, const xf_open_opts *opts, xf_error *err)
     pp->size_w = (int) m->graph.nodes[0].w;
     pp->exif_rotate = 1;
     pp->crop_pct = m->meta.crop_pct;
+    pp->interp = m->meta.resize && strcmp(m->meta.resize, XF_RESIZE_BICUBIC) == 0
+                     ? XF_INTERP_BICUBIC
+                     : XF_INTERP_BILINEAR;
     memcpy(pp->mean, m->meta.mean, sizeof pp->mean);
     memcpy(pp->std, m->meta.std, sizeof pp->std);
     return XF_OK;

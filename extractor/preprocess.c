@@ -87,13 +87,25 @@ static void coeffs_free(coeffs *c)
     free(c->w);
 }
 
+/* Pillow's filters: the triangle (bilinear) and Keys' cubic with a = -0.5 (bicubic) */
+static double filter(double t, int cubic)
+{
+    t = fabs(t);
+    if (!cubic)
+        return t < 1 ? 1 - t : 0;
+    const double a = -0.5;
+    if (t < 1)
+        return ((a + 2) * t - (a + 3)) * t * t + 1;
+    return t < 2 ? (((t - 5) * t + 8) * t - 4) * a : 0;
+}
+
 /* Output indices [0, n) of a resize by `scale` input pixels per output pixel, output pixel i
  * centred at (a + i + 0.5) * scale (Pillow's rule; a = first output index of a crop, or the
- * crop box origin / scale). */
-static int coeffs_make(coeffs *c, int in_size, double scale, double a, int n)
+ * crop box origin / scale); the filter's support widened by the downscale factor. */
+static int coeffs_make(coeffs *c, int in_size, double scale, double a, int n, int cubic)
 {
     double fscale = scale > 1 ? scale : 1;
-    double support = 1.0 * fscale;
+    double support = (cubic ? 2.0 : 1.0) * fscale;
     c->ksize = (int) ceil(support) * 2 + 1;
     c->start = malloc((size_t) n * sizeof(int));
     c->len = malloc((size_t) n * sizeof(int));
@@ -115,8 +127,7 @@ static int coeffs_make(coeffs *c, int in_size, double scale, double a, int n)
         double *kk = c->ksize <= 129 ? k : NULL;
         float *wi = c->w + (size_t) i * c->ksize;
         for (int x = 0; x < xmax; x++) {
-            double t = fabs((x + xmin - center + 0.5) / fscale);
-            double v = t < 1 ? 1 - t : 0;
+            double v = filter((x + xmin - center + 0.5) / fscale, cubic);
             if (kk)
                 kk[x] = v;
             wi[x] = (float) v;
@@ -128,6 +139,11 @@ static int coeffs_make(coeffs *c, int in_size, double scale, double a, int n)
         c->len[i] = xmax;
     }
     return 1;
+}
+
+static float clip255(float v)
+{
+    return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 /* Resizes (shorter side -> round(size / crop_pct)), crops the centre, normalises. */
@@ -172,7 +188,9 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
     coeffs cx = {0}, cy = {0};
     float *tmp = NULL;
     xf_status s = XF_OK;
-    if (!coeffs_make(&cx, im->w, sx, ax, tw) || !coeffs_make(&cy, im->h, sy, ay, th) ||
+    int cubic = pp->interp == XF_INTERP_BICUBIC;
+    if (!coeffs_make(&cx, im->w, sx, ax, tw, cubic) ||
+        !coeffs_make(&cy, im->h, sy, ay, th, cubic) ||
         !(tmp = malloc((size_t) im->h * (size_t) tw * 3 * sizeof(float)))) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory resizing");
         goto done;
@@ -192,6 +210,8 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
                 b += w[k] * p[3 * k + 2];
             }
             int ox = flip ? tw - 1 - x : x;
+            if (cubic) /* its negative lobes overshoot: clipped to 0..255 as Pillow does */
+                r = clip255(r), g = clip255(g), b = clip255(b);
             trow[3 * ox] = r, trow[3 * ox + 1] = g, trow[3 * ox + 2] = b;
         }
     }
@@ -207,6 +227,8 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
             float v = 0;
             for (int k = 0; k < cy.len[y]; k++)
                 v += w[k] * tmp[(size_t) (cy.start[y] + k) * tw * 3 + x];
+            if (cubic)
+                v = clip255(v);
             orow[x] = v * scale[x % 3] + shift[x % 3];
         }
     }
@@ -221,6 +243,9 @@ static xf_status check_pp(const xf_preproc *pp, xf_error *err)
 {
     if (!pp || pp->size_h < 1 || pp->size_w < 1 || pp->size_h > 8192 || pp->size_w > 8192)
         return xf__fail(err, XF_ERR_ARG, "input size must be 1..8192");
+    if (pp->interp != XF_INTERP_BILINEAR && pp->interp != XF_INTERP_BICUBIC)
+        return xf__fail(err, XF_ERR_ARG, "interpolation %d is neither bilinear nor bicubic",
+                        pp->interp);
     if (!(pp->crop_pct > 0.05f && pp->crop_pct <= 1.0f))
         return xf__fail(err, XF_ERR_ARG, "crop fraction %g outside (0.05, 1]",
                         (double) pp->crop_pct);

@@ -4,6 +4,7 @@
  * "%g" writes them), one reader per question. It is not: file I/O.
  */
 #include "provenance.h"
+#include "meta.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -41,8 +42,8 @@ char *xf__provenance_make(const xf_model *m, const xf_preproc *pp, const xf_sess
     cJSON_AddItemToObject(in, "width", cJSON_CreateNumber(pp->size_w));
     cJSON_AddItemToObject(in, "crop_pct", num((double) pp->crop_pct));
     cJSON_AddItemToObject(in, "resize",
-                          cJSON_CreateString("shorter_side_bilinear_antialias,"
-                                             "center_crop"));
+                          cJSON_CreateString(pp->interp == XF_INTERP_BICUBIC ? XF_RESIZE_BICUBIC
+                                                                             : XF_RESIZE_BILINEAR));
     cJSON_AddItemToObject(in, "mean", floats3(pp->mean));
     cJSON_AddItemToObject(in, "std", floats3(pp->std));
     cJSON_AddItemToObject(in, "exif_rotate", cJSON_CreateBool(pp->exif_rotate));
@@ -121,6 +122,10 @@ xf_status xf__provenance_options(const char *json, const xf_model *m, xf_preproc
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(in, "exif_rotate");
     if (cJSON_IsNumber(crop))
         pp->crop_pct = (float) crop->valuedouble;
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(in, "resize");
+    if (cJSON_IsString(rs))
+        pp->interp = strcmp(rs->valuestring, XF_RESIZE_BICUBIC) == 0 ? XF_INTERP_BICUBIC
+                                                                     : XF_INTERP_BILINEAR;
     for (int c = 0; c < 3; c++) {
         if (cJSON_IsNumber(cJSON_GetArrayItem(mean, c)))
             pp->mean[c] = (float) cJSON_GetArrayItem(mean, c)->valuedouble;

@@ -121,6 +121,7 @@ XF_API int xf_model_label_count(const xf_model *model);
 XF_API const char *xf_model_label(const xf_model *model, int i);
 
 /* ---- preprocessing ------------------------------------------------------------------------ */
+enum { XF_INTERP_BILINEAR = 0, XF_INTERP_BICUBIC = 1 };
 typedef struct {
     int size_h, size_w;  /* network input (after crop)                                         */
     float crop_pct;      /* shorter side resized to size/crop_pct, then center crop; 1 = none  */
@@ -132,6 +133,8 @@ typedef struct {
     int augment;         /* 1: random resized crop (area 8-100%, aspect 3/4-4/3) + horizontal
                           * flip instead of resize + center crop (training augmentation)      */
     uint64_t aug_seed;   /* the random choices are a function of this seed only              */
+    int interp;          /* XF_INTERP_BILINEAR (0) or XF_INTERP_BICUBIC: Pillow's filters,
+                          * widened when downscaling (antialiased) as Image.resize does       */
 } xf_preproc;
 
 /* The model's own preprocessing (from its metadata). */

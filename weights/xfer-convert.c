@@ -18,6 +18,7 @@ int main(int argc, char **argv)
     m.layout = "nhwc", m.color = "rgb", m.resize = XF_RESIZE_BILINEAR, m.crop_pct = 0.875f;
     const char *out = NULL, *labels = NULL;
     float mean[3], sd[3], crop = 0;
+    int interp = 0;
     int has_mean = 0, has_std = 0, has_preset = 0, preset = 0, size[2] = {0, 0}, list = 0, q = 0;
     xf_gbuild g;
     const xf_cli_opt opts[] = {
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
          .help = "resize the shorter side to size/F, then center crop (default 0.875)"},
         {"--labels", NULL, XF_CLI_STR, &labels, .meta = "FILE",
          .help = "class labels, one per line"},
+        {"--interp", NULL, XF_CLI_CHOICE, &interp, .choices = xf_cli_interp_names,
+         .help = "resize filter the model was trained with (default bilinear; timm: bicubic)"},
         {"--size", NULL, XF_CLI_FUNC, size, .parse = xf_cli_parse_size, .meta = "N|HxW",
          .help = "network input size (ONNX; default: the model's own)"},
         {"--list-layers", NULL, XF_CLI_FLAG, &list,
@@ -98,11 +101,7 @@ int main(int argc, char **argv)
             return xf_cli_usage(&cli, "%s: no tensor named '%s' in the model", in[0], chk[k]);
         }
     if (!s && list) {
-        for (int i = 0; i < g.g.n_nodes; i++) {
-            const xf_node *nd = &g.g.nodes[i];
-            printf("%-48s %-9s %lldx%lldx%lld\n", nd->out_name, xf__op_name(nd->op),
-                   (long long) nd->h, (long long) nd->w, (long long) nd->c);
-        }
+        xfc_print_layers(&g.g);
         xf__gb_free(&g);
         return xf_cli_close_stdout(&cli);
     }
@@ -118,8 +117,7 @@ int main(int argc, char **argv)
         memcpy(m.mean, mean, sizeof mean);
     if (has_std)
         memcpy(m.std, sd, sizeof sd);
-    if (crop > 0)
-        m.crop_pct = crop;
+    m.crop_pct = crop > 0 ? crop : m.crop_pct, m.resize = interp ? XF_RESIZE_BICUBIC : m.resize;
     if (!s && hinted && !q)
         fprintf(stderr, "xfer-convert: %s: mean %g, std %g\n", h.norm_why, (double) m.mean[0],
                 (double) m.std[0]);

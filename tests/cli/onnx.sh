@@ -69,4 +69,15 @@ head -c 3000 /dev/urandom > "$T/rand.onnx"; $CV "$T/rand.onnx" -o "$T/e.gguf" 2>
 check "random bytes: exit 1" "[ $? -eq 1 ]"
 sed 's/Relu/Relx/g' $M/stem.onnx > "$T/relx.onnx"; $CV "$T/relx.onnx" -o "$T/e.gguf" 2>"$T/err"
 check "unknown operator: names op and node" "[ $? -eq 1 ] && grep -q \"(Relx): operator not supported\" $T/err"
+# --interp bicubic: recorded in the file, used by default, recorded in the features, refused by
+# a classifier trained on bilinear features, and the flag of the tools overrides it
+$CV $M/mobile.onnx -o "$T/bicubic.gguf" --preset torchvision --interp bicubic --quiet
+check "xfer-convert --interp bicubic: the resize key" "$B/xfer-inspect $T/bicubic.gguf | grep -q 'shorter_side_bicubic_antialias'"
+$B/extract-features -w "$T/bicubic.gguf" --quiet $TD/cls -o "$T/bc.bin"
+$B/extract-features -w "$T/bicubic.gguf" --quiet --interp bilinear $TD/cls -o "$T/bl.bin"
+check "... features made with it say so" "$B/xfer-feats info $T/bc.bin | grep -q bicubic && $B/xfer-feats info $T/bl.bin | grep -q bilinear"
+check "... and differ from bilinear ones" "! cmp -s $T/bc.bin $T/bl.bin"
+$B/train-classifier "$T/bl.bin" --folds 2 --quiet -o "$T/bl.gguf" 2>/dev/null
+$B/classify -m "$T/bl.gguf" "$T/bc.bin" > /dev/null 2>"$T/err"
+check "a bilinear-trained classifier refuses bicubic features" "[ $? -eq 1 ] && grep -q 'different preprocessing' $T/err"
 finish

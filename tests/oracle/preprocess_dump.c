@@ -1,6 +1,6 @@
 /* preprocess_dump.c — writes xfer's preprocessed pixels of images (mean 0, std 1, so values are
  * RGB/255) as one float32 .npy of shape (N, S, S, 3), for tests/oracle/check_resize.py to
- * compare with Pillow. Usage: preprocess_dump SIZE CROP_PCT OUT.npy IMAGE...
+ * compare with Pillow. Usage: preprocess_dump [--bicubic] SIZE CROP_PCT OUT.npy IMAGE...
  */
 #include "xfer.h"
 
@@ -10,12 +10,14 @@
 
 int main(int argc, char **argv)
 {
+    int cubic = argc > 1 && strcmp(argv[1], "--bicubic") == 0;
+    argc -= cubic, argv += cubic;
     if (argc < 5) {
-        fprintf(stderr, "usage: preprocess_dump SIZE CROP_PCT OUT.npy IMAGE...\n");
+        fprintf(stderr, "usage: preprocess_dump [--bicubic] SIZE CROP_PCT OUT.npy IMAGE...\n");
         return 2;
     }
     int s = atoi(argv[1]), n = argc - 4;
-    xf_preproc pp = {s, s, (float) atof(argv[2]), {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
+    xf_preproc pp = {s, s, (float) atof(argv[2]), {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, cubic};
     FILE *f = fopen(argv[3], "wb");
     if (!f)
         return 1;

@@ -24,6 +24,7 @@ if /usr/bin/python3 -c 'import PIL, numpy' 2>/dev/null; then
   make -s $B/preprocess_dump >/dev/null
   imgs=$(ls "$S"/datasets/hymenoptera/val/*/*.jpg | head -60; ls "$S"/datasets/clothing_small/test/*/*.jpg | head -40; ls "$S"/weights/images/*)
   out=$(/usr/bin/python3 tests/oracle/check_resize.py $B/preprocess_dump $imgs) && ok "$out" || no "$out"
+  out=$(/usr/bin/python3 tests/oracle/check_resize.py --bicubic $B/preprocess_dump $imgs) && ok "$out" || no "$out"
 fi
 # ImageNet backbones: the expected top-1 on the mirror's photos
 for w in mobilenet_v2_imagenet_tf2 mobilenet_v2_imagenet; do

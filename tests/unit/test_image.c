@@ -437,7 +437,7 @@ static void test_bad(void)
     free(m.p);
     /* a directory named .png, a missing file */
     mkdir(t_path("dir.png"), 0755);
-    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
+    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR};
     float out[8 * 8 * 3];
     xf_error e;
     T_CHECK(xf_image_load(t_path("dir.png"), &pp, out, &e) == XF_ERR_IO);
@@ -454,7 +454,7 @@ static void test_preprocess(void)
     for (int y = 0; y < W; y++)
         rows[y] = px + y * W * 3;
     mem m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0, 0, 0};
+    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0, 0, 0, 0};
     float *out = malloc(sizeof(float) * W * W * 3);
     xf_error e;
     T_CHECK(xf_image_load_mem(m.p, m.n, "id", &pp, out, &e) == XF_OK);
@@ -468,18 +468,61 @@ static void test_preprocess(void)
     memset(px, 77, sizeof px);
     free(m.p);
     m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
+    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR};
     T_CHECK(xf_image_load_mem(m.p, m.n, "const", &p2, out, &e) == XF_OK);
     md = 0;
     for (int i = 0; i < 20 * 20 * 3; i++)
         md = fmax(md, fabs((double) out[i] - 77 / 255.0));
     T_CHECKF(md < 1e-5, "constant image max diff %.3g", md);
+    p2.interp = XF_INTERP_BICUBIC; /* the cubic's weights sum to 1 as well */
+    T_CHECK(xf_image_load_mem(m.p, m.n, "const", &p2, out, &e) == XF_OK);
+    md = 0;
+    for (int i = 0; i < 20 * 20 * 3; i++)
+        md = fmax(md, fabs((double) out[i] - 77 / 255.0));
+    T_CHECKF(md < 1e-5, "bicubic: constant image max diff %.3g", md);
     free(m.p);
+    /* bicubic reproduces a linear ramp exactly away from the borders (Keys' cubic with
+     * a = -0.5 is exact on polynomials up to degree 2), upscaling and downscaling alike;
+     * and it is not the bilinear filter (which is also exact on ramps: a quadratic tells) */
+    enum { RW = 64 };
+    static uint8_t ramp[RW * RW * 3], *rr[RW];
+    for (int y = 0; y < RW; y++) {
+        rr[y] = ramp + y * RW * 3;
+        for (int x = 0; x < RW; x++)
+            for (int c = 0; c < 3; c++)
+                rr[y][3 * x + c] = (uint8_t) (c == 2 ? (x - 32) * (x - 32) / 5 : 3 * x + 20);
+    }
+    m = write_png(RW, RW, PNG_COLOR_TYPE_RGB, 8, 0, rr, NULL, 0);
+    float *o3 = malloc(sizeof(float) * 96 * 96 * 3), *o4 = malloc(sizeof(float) * 96 * 96 * 3);
+    int sizes[2] = {96, 24};
+    for (int t = 0; t < 2; t++) {
+        int S = sizes[t];
+        xf_preproc pc = {S, S, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BICUBIC};
+        xf_preproc pl = pc;
+        pl.interp = XF_INTERP_BILINEAR;
+        T_CHECK(xf_image_load_mem(m.p, m.n, "ramp", &pc, o3, &e) == XF_OK);
+        T_CHECK(xf_image_load_mem(m.p, m.n, "ramp", &pl, o4, &e) == XF_OK);
+        double worst = 0, quad_diff = 0, scale = (double) RW / S;
+        for (int y = S / 4; y < 3 * S / 4; y++)
+            for (int x = S / 4; x < 3 * S / 4; x++) {
+                double sx = (x + 0.5) * scale - 0.5; /* the source position of pixel x */
+                double want = (3 * sx + 20) / 255.0;
+                const float *p = o3 + ((size_t) y * S + x) * 3;
+                worst = fmax(worst, fabs((double) p[0] - want));
+                quad_diff = fmax(quad_diff,
+                                 fabs((double) p[2] - (double) o4[((size_t) y * S + x) * 3 + 2]));
+            }
+        T_CHECKF(worst < (S > RW ? 1e-5 : 2e-3), "bicubic %d -> %d: ramp off by %.3g", RW, S,
+                 worst);
+        T_CHECKF(quad_diff > 1e-4, "bicubic %d -> %d differs from bilinear on a parabola (%.3g)",
+                 RW, S, quad_diff);
+    }
+    free(o3), free(o4), free(m.p);
     /* augmentation: a function of the seed only; differs from the center crop and by seed */
     for (int i = 0; i < W * W * 3; i++)
         px[i] = (uint8_t) ((i / 3 % W) * 5 + (i % 3) * 40); /* left-right gradient */
     m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc pa = {16, 16, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0};
+    xf_preproc pa = {16, 16, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR};
     float *c0 = malloc(sizeof(float) * 16 * 16 * 3), *a1 = malloc(sizeof(float) * 16 * 16 * 3);
     float *a2 = malloc(sizeof(float) * 16 * 16 * 3), *a3 = malloc(sizeof(float) * 16 * 16 * 3);
     T_CHECK(xf_image_load_mem(m.p, m.n, "aug", &pa, c0, &e) == XF_OK);

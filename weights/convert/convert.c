@@ -96,3 +96,12 @@ const char *xfc_default_feature(const xf_graph *g)
     }
     return g->nodes[g->n_nodes - 1].out_name;
 }
+
+void xfc_print_layers(const xf_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const xf_node *nd = &g->nodes[i];
+        printf("%-48s %-9s %lldx%lldx%lld\n", nd->out_name, xf__op_name(nd->op), (long long) nd->h,
+               (long long) nd->w, (long long) nd->c);
+    }
+}

@@ -32,6 +32,8 @@ const xfc_reader *xfc_reader_for(const char *path);
 /* The map that a graph's last global pooling reduces (what extract-features pools the same way);
  * without a global pooling, the last tensor. */
 const char *xfc_default_feature(const xf_graph *g);
+/* --list-layers: every tensor of g, one line each (name, op, shape), on stdout. */
+void xfc_print_layers(const xf_graph *g);
 /* "model.json, .tflite or .onnx" */
 const char *xfc_reader_names(void);
 
