@@ -11,10 +11,11 @@
 #   weights/convert/  libxfer_conv.a: TF.js, TFLite and ONNX readers (protobuf-c)
 CC      ?= cc
 BUILD   ?= build
-PKG_CORE := openblas libjpeg libpng libcjson
+PKG_CORE := openblas libjpeg libpng libcjson libwebp libtiff-4
 PKG_CONV := libprotobuf-c
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
-           libpng-dev liblinear-dev libcjson-dev protobuf-c-compiler libprotobuf-c-dev \
+           libpng-dev libwebp-dev libgif-dev libtiff-dev liblinear-dev libcjson-dev \
+           protobuf-c-compiler libprotobuf-c-dev \
            libonnx-dev ca-certificates curl clang clang-format dataset-fashion-mnist
 # test oracles and benchmark peers (never runtime dependencies)
 ORACLE_DEBS := python3-numpy python3-pil liblinear-tools chromium
@@ -53,7 +54,7 @@ ifeq ($(filter $(NO_LIB_GOALS),$(MAKECMDGOALS)),)
     $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS) nodejs npm))
   endif
   PC_CFLAGS := $(shell pkg-config --cflags $(PKG_CORE) $(PKG_CONV))
-  LIBS_CORE := $(shell pkg-config --libs $(PKG_CORE)) -lm -lpthread
+  LIBS_CORE := $(shell pkg-config --libs $(PKG_CORE)) -lgif -lm -lpthread
   LIBS_CONV := $(shell pkg-config --libs $(PKG_CONV))
 endif
 

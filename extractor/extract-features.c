@@ -80,11 +80,12 @@ int main(int argc, char **argv)
         XF_CLI_QUIET_OPT(&quiet),
         {0},
     };
-    const xf_cli cli = {"extract-features", "[options] PATH... > feats.bin",
-                        "PATH is an image (JPEG, PNG or BMP, sniffed from the bytes) or a "
-                        "directory (recursive, sorted; hidden entries and files whose extension "
-                        "says they are not images skipped).",
-                        XF_CLI_EXIT_TEXT, opts};
+    const xf_cli cli = {
+        "extract-features", "[options] PATH... > feats.bin",
+        "PATH is an image (JPEG, PNG, BMP, WebP, GIF, TIFF: sniffed from the bytes) or a "
+        "directory (recursive, sorted; hidden entries and files whose extension "
+        "says they are not images skipped).",
+        XF_CLI_EXIT_TEXT, opts};
     char **paths;
     int n_paths, rc = xf_cli_parse(&cli, argc, argv, &paths, &n_paths);
     if (rc >= 0 || (rc = xf_cli_feats_format(&cli, &fo)) >= 0)

@@ -380,16 +380,15 @@ xf_status xf__decode_mem(const void *data, size_t len, const char *name, const x
         return decode_png(d, len, name, o, out, err);
     if (len >= 2 && memcmp(d, "BM", 2) == 0)
         return decode_bmp(d, len, name, o, out, err);
-    const char *kind = "unknown format";
     if (len >= 4 && memcmp(d, "GIF8", 4) == 0)
-        kind = "GIF";
-    else if (len >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
-        kind = "WebP";
-    else if (len >= 4 && (memcmp(d, "II*", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
-        kind = "TIFF";
-    else if (len >= 1 && (d[0] == '<' || d[0] == '{'))
-        kind = "text (HTML/XML/JSON?)";
-    return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not a JPEG, PNG or BMP (%s)", name, kind);
+        return xf__decode_gif(d, len, name, o, out, err);
+    if (len >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
+        return xf__decode_webp(d, len, name, o, out, err);
+    if (len >= 4 && (memcmp(d, "II*", 4) == 0 || memcmp(d, "MM\0*", 4) == 0))
+        return xf__decode_tiff(d, len, name, o, out, err);
+    const char *kind =
+        len >= 1 && (d[0] == '<' || d[0] == '{') ? "text (HTML/XML/JSON?)" : "unknown format";
+    return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not an image xfer reads (%s)", name, kind);
 }
 
 xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err)

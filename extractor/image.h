@@ -24,6 +24,13 @@ typedef struct {
 
 xf_status xf__decode_mem(const void *data, size_t len, const char *name, const xf_decode_opts *o,
                          xf_rgb *out, xf_error *err);
+/* image_formats.c: WebP (still), GIF (the first frame), TIFF (the first page) */
+xf_status xf__decode_webp(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
+                          xf_rgb *out, xf_error *err);
+xf_status xf__decode_gif(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
+                         xf_rgb *out, xf_error *err);
+xf_status xf__decode_tiff(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
+                          xf_rgb *out, xf_error *err);
 void xf__rgb_free(xf_rgb *im);
 int xf__exif_orientation(const uint8_t *d, size_t n);
 /* Applies im->orientation in place (new buffer); sets it to 1. */

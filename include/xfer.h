@@ -140,7 +140,8 @@ typedef struct {
 /* The model's own preprocessing (from its metadata). */
 XF_API xf_preproc xf_model_preproc(const xf_model *model);
 
-/* Decodes a JPEG or PNG (sniffed from the bytes) and writes (1, size_h, size_w, 3) floats.
+/* Decodes a JPEG, PNG, BMP, WebP, GIF (first frame) or TIFF (first page), sniffed from the
+ * bytes, and writes (1, size_h, size_w, 3) floats.
  * Statuses: XF_ERR_IO, XF_ERR_IMAGE, XF_ERR_UNSUPPORTED, XF_ERR_NOMEM, XF_ERR_ARG. */
 XF_API xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err);
 /* From decoded pixels: rgb (h, w, 3) uint8 rows of stride bytes (0: w * 3), as numpy's or

@@ -9,11 +9,14 @@
 #include "image.h"
 #include "t.h"
 
+#include <gif_lib.h>
 #include <jpeglib.h>
 #include <png.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <tiffio.h>
 #include <time.h>
+#include <webp/encode.h>
 
 #define W 48
 #define H 32
@@ -83,6 +86,158 @@ static int decode(const mem *m, xf_rgb *im)
     if (s)
         printf("decode: %s\n", e.msg);
     return s == XF_OK;
+}
+
+#define EXPECT_STATUS(bytes, len, want, allow)                                       \
+    do {                                                                             \
+        xf_decode_opts o_ = opts();                                                  \
+        o_.allow_truncated = allow;                                                  \
+        xf_rgb im_;                                                                  \
+        xf_error e_;                                                                 \
+        xf_status s_ = xf__decode_mem(bytes, len, "bad", &o_, &im_, &e_);            \
+        T_CHECKF(s_ == (want), "got %s (%s)", xf_status_name(s_), s_ ? e_.msg : ""); \
+        if (s_ == XF_OK)                                                             \
+            xf__rgb_free(&im_);                                                      \
+        else                                                                         \
+            printf("ok   %-20s %s\n", xf_status_name(s_), e_.msg);                   \
+    } while (0)
+
+/* ---- WebP, GIF and TIFF made by their own libraries' encoders ---- */
+static void mem_append(mem *m, const void *d, size_t n)
+{
+    if (m->n + n > m->cap) {
+        m->cap = (m->n + n) * 2;
+        m->p = realloc(m->p, m->cap);
+    }
+    memcpy(m->p + m->n, d, n);
+    m->n += n;
+}
+
+static int gif_put(GifFileType *g, const GifByteType *d, int n)
+{
+    mem_append(g->UserData, d, (size_t) n);
+    return n;
+}
+
+/* a 2-frame GIF of palette indices idx (w x h), optionally interlaced, index 5 transparent;
+ * the second frame is all index 1 */
+static mem write_gif(int w, int h, uint8_t *idx, int interlace, const GifColorType *pal)
+{
+    mem m = {0};
+    int e;
+    GifFileType *g = EGifOpen(&m, gif_put, &e);
+    ColorMapObject *map = GifMakeMapObject(256, pal);
+    EGifSetGifVersion(g, true);
+    EGifPutScreenDesc(g, w, h, 8, 0, map);
+    GifByteType gce[4] = {1, 0, 0, 5}; /* transparent index 5 */
+    EGifPutExtension(g, GRAPHICS_EXT_FUNC_CODE, 4, gce);
+    EGifPutImageDesc(g, 0, 0, w, h, interlace, NULL);
+    static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+    for (int p = 0; p < (interlace ? 4 : 1); p++)
+        for (int y = interlace ? start[p] : 0; y < h; y += interlace ? step[p] : 1)
+            EGifPutLine(g, idx + y * w, w);
+    uint8_t *ones = malloc((size_t) w);
+    memset(ones, 1, (size_t) w);
+    EGifPutImageDesc(g, 0, 0, w, h, 0, NULL);
+    for (int y = 0; y < h; y++)
+        EGifPutLine(g, ones, w);
+    free(ones);
+    EGifCloseFile(g, &e);
+    GifFreeMapObject(map);
+    return m;
+}
+
+static mem write_tiff(int w, int h, uint8_t *rgb)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/t.tif", t_dir());
+    TIFF *t = TIFFOpen(path, "w");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+    for (int y = 0; y < h; y++)
+        TIFFWriteScanline(t, rgb + (size_t) y * w * 3, (uint32_t) y, 0);
+    TIFFClose(t);
+    mem m = {0};
+    FILE *f = fopen(path, "rb");
+    uint8_t buf[4096];
+    size_t k;
+    while (f && (k = fread(buf, 1, sizeof buf, f)) > 0)
+        mem_append(&m, buf, k);
+    if (f)
+        fclose(f);
+    return m;
+}
+
+static void test_more_formats(void)
+{
+    enum { FW = 23, FH = 17 };
+    uint8_t px[FW * FH * 3], rgba[FW * FH * 4];
+    pattern(px, FW, FH);
+    for (int i = 0; i < FW * FH; i++) {
+        memcpy(rgba + 4 * i, px + 3 * i, 3);
+        rgba[4 * i + 3] = (uint8_t) (i % 2 ? 255 : 0); /* every other pixel transparent */
+    }
+    xf_rgb im;
+    uint8_t *enc = NULL;
+    size_t n = WebPEncodeLosslessRGB(px, FW, FH, FW * 3, &enc);
+    mem m = {0};
+    mem_append(&m, enc, n);
+    WebPFree(enc);
+    T_CHECK(decode(&m, &im) && im.w == FW && im.h == FH && memcmp(im.px, px, sizeof px) == 0);
+    xf__rgb_free(&im);
+    free(m.p);
+    n = WebPEncodeLosslessRGBA(rgba, FW, FH, FW * 4, &enc);
+    m = (mem){0};
+    mem_append(&m, enc, n);
+    WebPFree(enc);
+    int ok = decode(&m, &im), white = 1, same = 1;
+    for (int i = 0; ok && i < FW * FH; i++)
+        for (int c = 0; c < 3; c++)
+            white &= i % 2 || im.px[3 * i + c] == 255,
+                same &= !(i % 2) || im.px[3 * i + c] == px[3 * i + c];
+    T_CHECKF(ok && white && same, "WebP with alpha: transparent on white %d, opaque kept %d", white,
+             same);
+    xf__rgb_free(&im);
+    /* a WebP cut short is an error, not a crash */
+    EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
+    free(m.p);
+    GifColorType pal[256];
+    for (int i = 0; i < 256; i++)
+        pal[i] = (GifColorType){(GifByteType) i, (GifByteType) (255 - i), (GifByteType) (i * 7)};
+    uint8_t idx[FW * FH];
+    for (int i = 0; i < FW * FH; i++)
+        idx[i] = (uint8_t) ((i * 13) % 251);
+    for (int il = 0; il < 2; il++) {
+        m = write_gif(FW, FH, idx, il, pal);
+        ok = decode(&m, &im), same = 1;
+        for (int i = 0; ok && i < FW * FH; i++) {
+            const uint8_t *q = im.px + 3 * i;
+            if (idx[i] == 5)
+                same &= q[0] == 255 && q[1] == 255 && q[2] == 255;
+            else
+                same &= q[0] == pal[idx[i]].Red && q[1] == pal[idx[i]].Green &&
+                        q[2] == pal[idx[i]].Blue;
+        }
+        T_CHECKF(ok && im.w == FW && im.h == FH && same,
+                 "GIF%s: the first frame's colours, index 5 transparent (white)",
+                 il ? " interlaced" : "");
+        xf__rgb_free(&im);
+        EXPECT_STATUS(m.p, m.n / 3, XF_ERR_IMAGE, 0);
+        /* a screen of 60000 x 60000: refused before any allocation */
+        m.p[6] = 0x60, m.p[7] = 0xEA, m.p[8] = 0x60, m.p[9] = 0xEA;
+        EXPECT_STATUS(m.p, m.n, XF_ERR_IMAGE, 0);
+        free(m.p);
+    }
+    m = write_tiff(FW, FH, px);
+    T_CHECK(decode(&m, &im) && im.w == FW && im.h == FH && memcmp(im.px, px, sizeof px) == 0);
+    xf__rgb_free(&im);
+    EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
+    free(m.p);
 }
 
 static void test_png(void)
@@ -382,20 +537,6 @@ static uint32_t crc32_png(const uint8_t *p, size_t n)
     return ~c;
 }
 
-#define EXPECT_STATUS(bytes, len, want, allow)                                       \
-    do {                                                                             \
-        xf_decode_opts o_ = opts();                                                  \
-        o_.allow_truncated = allow;                                                  \
-        xf_rgb im_;                                                                  \
-        xf_error e_;                                                                 \
-        xf_status s_ = xf__decode_mem(bytes, len, "bad", &o_, &im_, &e_);            \
-        T_CHECKF(s_ == (want), "got %s (%s)", xf_status_name(s_), s_ ? e_.msg : ""); \
-        if (s_ == XF_OK)                                                             \
-            xf__rgb_free(&im_);                                                      \
-        else                                                                         \
-            printf("ok   %-20s %s\n", xf_status_name(s_), e_.msg);                   \
-    } while (0)
-
 static void test_bad(void)
 {
     uint8_t px[W * H * 3];
@@ -405,7 +546,9 @@ static void test_bad(void)
     EXPECT_STATUS(m.p, m.n * 2 / 3, XF_OK, 1);        /* ... unless allowed */
     EXPECT_STATUS(m.p, 0, XF_ERR_IMAGE, 0);
     EXPECT_STATUS(m.p, 20, XF_ERR_IMAGE, 0);
-    EXPECT_STATUS("GIF89a\x01\x00\x01\x00", 10, XF_ERR_UNSUPPORTED, 0);
+    EXPECT_STATUS("GIF89a\x01\x00\x01\x00", 10, XF_ERR_IMAGE, 0); /* a cut-off GIF */
+    EXPECT_STATUS("RIFF\x10\x00\x00\x00WEBPVP8 ", 16, XF_ERR_IMAGE, 0);
+    EXPECT_STATUS("II*\x00\x08\x00\x00\x00\x00\x00", 10, XF_ERR_IMAGE, 0);
     EXPECT_STATUS("<html><body>404</body></html>", 29, XF_ERR_UNSUPPORTED, 0);
     /* a JPEG whose SOF claims 60000 x 60000 */
     for (size_t i = 0; i + 9 < m.n; i++)
@@ -640,6 +783,7 @@ int main(void)
     test_jpeg();
     test_exif();
     test_bad();
+    test_more_formats();
     test_preprocess();
     return t_done();
 }
