@@ -76,7 +76,8 @@ static xf_status gif_frame(GifFileType *g, const char *name, const xf_decode_opt
     const GifImageDesc *im = &g->Image;
     const ColorMapObject *map = im->ColorMap ? im->ColorMap : g->SColorMap;
     uint64_t fw = (uint64_t) im->Width, fh = (uint64_t) im->Height;
-    uint64_t w = g->SWidth > 0 ? (uint64_t) g->SWidth : fw, h = g->SHeight > 0 ? (uint64_t) g->SHeight : fh;
+    uint64_t w = g->SWidth > 0 ? (uint64_t) g->SWidth : fw,
+             h = g->SHeight > 0 ? (uint64_t) g->SHeight : fh;
     if (fw < 1 || fh < 1 || w < 1 || h < 1 || !map)
         return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt GIF: %s", name,
                         map ? "an empty frame" : "no colour map");
