@@ -30,7 +30,7 @@ void xf__rgb_free(xf_rgb *im)
     }
 }
 
-static xf_status too_big(xf_error *err, const char *name, uint64_t w, uint64_t h, int64_t max)
+xf_status xf__image_too_big(xf_error *err, const char *name, uint64_t w, uint64_t h, int64_t max)
 {
     return xf__fail(err, XF_ERR_IMAGE, "%s: image is %llux%llu, over the %lld-pixel limit", name,
                     (unsigned long long) w, (unsigned long long) h, (long long) max);
@@ -171,7 +171,7 @@ static xf_status decode_jpeg(const uint8_t *data, size_t len, const char *name,
     uint64_t w0 = cinfo.image_width, h0 = cinfo.image_height;
     if (w0 * h0 > (uint64_t) o->max_pixels) {
         jpeg_destroy_decompress(&cinfo);
-        return too_big(err, name, w0, h0, o->max_pixels);
+        return xf__image_too_big(err, name, w0, h0, o->max_pixels);
     }
     int orient = o->exif_rotate ? jpeg_orientation(data, len) : 1;
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
@@ -284,7 +284,7 @@ static xf_status decode_png(const uint8_t *data, size_t len, const char *name,
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if ((uint64_t) w * h > (uint64_t) o->max_pixels) {
         png_destroy_read_struct(&png, &info, NULL);
-        return too_big(err, name, w, h, o->max_pixels);
+        return xf__image_too_big(err, name, w, h, o->max_pixels);
     }
     int ct = png_get_color_type(png, info);
     png_set_expand(png); /* palette -> RGB, grey < 8 bits -> 8, tRNS -> alpha */
@@ -345,7 +345,7 @@ static xf_status decode_bmp(const uint8_t *d, size_t len, const char *name, cons
     if (w < 1 || hh < 1 || (uint64_t) w * (uint64_t) hh > (uint64_t) o->max_pixels)
         return w < 1 || hh < 1
                    ? xf__fail(err, XF_ERR_IMAGE, "%s: BMP size %dx%lld", name, w, (long long) hh)
-                   : too_big(err, name, (uint64_t) w, (uint64_t) hh, o->max_pixels);
+                   : xf__image_too_big(err, name, (uint64_t) w, (uint64_t) hh, o->max_pixels);
     size_t stride = ((size_t) w * bpp / 8 + 3) & ~(size_t) 3;
     if (off > len || stride * (size_t) hh > len - off)
         return xf__fail(err, XF_ERR_IMAGE, "%s: truncated BMP pixel data", name);
@@ -391,20 +391,16 @@ xf_status xf__decode_mem(const void *data, size_t len, const char *name, const x
     return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: not an image xfer reads (%s)", name, kind);
 }
 
-xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err)
+/* w x h RGB pixels as a PNG on f; 0 when libpng fails */
+static int png_to(FILE *f, int w, int h, const uint8_t *px)
 {
-    xf_out o;
-    xf_status s = xf__out_open(&o, path, XF_OUT_TEMP, err);
-    if (s)
-        return s;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info || setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, info ? &info : NULL);
-        xf__out_discard(&o, 0);
-        return xf__fail(err, XF_ERR_WRITE, "%s: PNG write failed", path);
+        return 0;
     }
-    png_init_io(png, o.f);
+    png_init_io(png, f);
     png_set_IHDR(png, info, (png_uint_32) w, (png_uint_32) h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -412,6 +408,19 @@ xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, x
         png_write_row(png, px + (size_t) y * (size_t) w * 3);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
+    return 1;
+}
+
+xf_status xf__png_write_rgb(const char *path, int w, int h, const uint8_t *px, xf_error *err)
+{
+    xf_out o;
+    xf_status s = xf__out_open(&o, path, XF_OUT_TEMP, err);
+    if (s)
+        return s;
+    if (!png_to(o.f, w, h, px)) {
+        xf__out_discard(&o, 0);
+        return xf__fail(err, XF_ERR_WRITE, "%s: PNG write failed", path);
+    }
     return xf__out_commit(&o, err);
 }
 
@@ -423,25 +432,10 @@ xf_status xf__png_encode_rgb(int w, int h, const uint8_t *px, uint8_t **out, siz
     FILE *f = open_memstream(&buf, &n);
     if (!f)
         return xf__fail(err, XF_ERR_NOMEM, "out of memory for a PNG");
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, info ? &info : NULL);
-        fclose(f);
+    int ok = png_to(f, w, h, px);
+    if (fclose(f) != 0 || !ok) {
         free(buf);
         return xf__fail(err, XF_ERR_NOMEM, "PNG encoding failed");
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32) w, (png_uint_32) h, 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < h; y++)
-        png_write_row(png, px + (size_t) y * (size_t) w * 3);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0) {
-        free(buf);
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory for a PNG");
     }
     *out = (uint8_t *) buf, *len = n;
     return XF_OK;

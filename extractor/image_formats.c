@@ -14,12 +14,6 @@
 #include <tiffio.h>
 #include <webp/decode.h>
 
-static xf_status over_limit(xf_error *err, const char *name, uint64_t w, uint64_t h, int64_t max)
-{
-    return xf__fail(err, XF_ERR_IMAGE, "%s: image is %llux%llu, over the %lld-pixel limit", name,
-                    (unsigned long long) w, (unsigned long long) h, (long long) max);
-}
-
 static uint8_t on_white(unsigned c, unsigned a)
 {
     return (uint8_t) ((c * a + 255 * (255 - a) + 127) / 255);
@@ -36,7 +30,7 @@ xf_status xf__decode_webp(const uint8_t *d, size_t len, const char *name, const 
         return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: animated WebP (not supported)", name);
     uint64_t w = (uint64_t) f.width, h = (uint64_t) f.height;
     if (w * h > (uint64_t) o->max_pixels)
-        return over_limit(err, name, w, h, o->max_pixels);
+        return xf__image_too_big(err, name, w, h, o->max_pixels);
     uint8_t *rgba = malloc((size_t) (w * h * 4));
     if (!rgba)
         return xf__fail(err, XF_ERR_NOMEM, "%s: out of memory for %llux%llu pixels", name,
@@ -82,7 +76,7 @@ static xf_status gif_frame(GifFileType *g, const char *name, const xf_decode_opt
         return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt GIF: %s", name,
                         map ? "an empty frame" : "no colour map");
     if (w * h > (uint64_t) o->max_pixels || fw * fh > (uint64_t) o->max_pixels)
-        return over_limit(err, name, w > fw ? w : fw, h > fh ? h : fh, o->max_pixels);
+        return xf__image_too_big(err, name, w > fw ? w : fw, h > fh ? h : fh, o->max_pixels);
     uint8_t *px = malloc((size_t) (w * h * 3)), *line = malloc((size_t) fw);
     if (!px || !line) {
         free(px), free(line);
@@ -235,7 +229,7 @@ xf_status xf__decode_tiff(const uint8_t *d, size_t len, const char *name, const 
     if (w < 1 || h < 1)
         s = xf__fail(err, XF_ERR_IMAGE, "%s: corrupt TIFF: no size", name);
     else if ((uint64_t) w * h > (uint64_t) o->max_pixels)
-        s = over_limit(err, name, w, h, o->max_pixels);
+        s = xf__image_too_big(err, name, w, h, o->max_pixels);
     else if (!(rgba = malloc((size_t) w * h * 4)))
         s = xf__fail(err, XF_ERR_NOMEM, "%s: out of memory for %ux%u pixels", name, w, h);
     else if (!TIFFReadRGBAImageOriented(t, w, h, rgba, ORIENTATION_TOPLEFT, 0))

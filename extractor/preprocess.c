@@ -146,8 +146,15 @@ static float clip255(float v)
     return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/* decoded pixels, read only: rows of stride bytes, (h, w, 3) RGB */
+typedef struct {
+    const uint8_t *px;
+    int w, h;
+    size_t stride;
+} pixels;
+
 /* Resizes (shorter side -> round(size / crop_pct)), crops the centre, normalises. */
-static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf_error *err)
+static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf_error *err)
 {
     int th = pp->size_h, tw = pp->size_w;
     /* torchvision rounds with Python's round(): half to even, i.e. nearbyint() */
@@ -198,7 +205,7 @@ static xf_status resample(const xf_rgb *im, const xf_preproc *pp, float *out, xf
     /* horizontal pass over the rows the vertical pass will read */
     int ymin = cy.start[0], ymax = cy.start[th - 1] + cy.len[th - 1];
     for (int y = ymin; y < ymax; y++) {
-        const uint8_t *row = im->px + (size_t) y * im->w * 3;
+        const uint8_t *row = im->px + (size_t) y * im->stride;
         float *trow = tmp + (size_t) y * tw * 3;
         for (int x = 0; x < tw; x++) {
             const float *w = cx.w + (size_t) x * cx.ksize;
@@ -271,8 +278,10 @@ xf_status xf_image_load_mem(const void *data, size_t len, const char *name, cons
     xf_rgb im;
     if ((s = xf__decode_mem(data, len, name, &o, &im, err)))
         return s;
-    if ((s = xf__rgb_orient(&im, err)) == XF_OK)
-        s = resample(&im, pp, out, err);
+    if ((s = xf__rgb_orient(&im, err)) == XF_OK) {
+        pixels view = {im.px, im.w, im.h, (size_t) im.w * 3};
+        s = resample(&view, pp, out, err);
+    }
     if (s)
         xf__wrap(err, name);
     xf__rgb_free(&im);
@@ -292,15 +301,8 @@ xf_status xf_image_from_rgb(const uint8_t *rgb, int w, int h, size_t stride, con
     if ((int64_t) w * h > max)
         return xf__fail(err, XF_ERR_IMAGE, "pixels: %d x %d is over the %lld-pixel limit", w, h,
                         (long long) max);
-    xf_rgb im = {NULL, w, h, 1};
-    size_t row = (size_t) w * 3;
-    if (!(im.px = malloc(row * (size_t) h)))
-        return xf__fail(err, XF_ERR_NOMEM, "pixels: out of memory");
-    for (int y = 0; y < h; y++)
-        memcpy(im.px + (size_t) y * row, rgb + (size_t) y * (stride ? stride : row), row);
-    s = resample(&im, pp, out, err);
-    free(im.px);
-    return s;
+    pixels im = {rgb, w, h, stride ? stride : (size_t) w * 3}; /* read in place, no copy */
+    return resample(&im, pp, out, err);
 }
 
 xf_status xf_image_load(const char *path, const xf_preproc *pp, float *out, xf_error *err)
