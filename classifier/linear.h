@@ -1,27 +1,14 @@
 /* linear.h — linear classifiers trained with LIBLINEAR, exported to dense (W, b).
  *
- * It is: solver names, training on dense rows, stratified k-fold cross-validation over a C
- * grid, Platt scaling, and the probability rule of each solver. It is not: feature
- * normalisation (train.c) or the head file (head.c). Training is linear_train.c (the only
- * user of LIBLINEAR), the decision and probability rules linear_rule.c.
+ * It is: training on dense rows, stratified k-fold cross-validation over a C grid and Platt
+ * scaling. It is not: feature
+ * normalisation (train.c), the head file (extractor/head.c) or the decision and probability
+ * rules (extractor/linear_rule.h). Training is linear_train.c, the only user of LIBLINEAR.
  */
 #ifndef XF_LINEAR_H
 #define XF_LINEAR_H
 
-#include "base.h"
-
-typedef enum {
-    XF_SOLVER_LR,    /* L2-regularised logistic regression (primal)     */
-    XF_SOLVER_SVM,   /* L2-regularised L2-loss SVM (dual)               */
-    XF_SOLVER_L1LR,  /* L1-regularised logistic regression              */
-    XF_SOLVER_L1SVM, /* L1-regularised L2-loss SVM                      */
-    XF_SOLVER_CS,    /* Crammer-Singer multi-class SVM                  */
-    XF_SOLVER_COUNT_
-} xf_solver;
-
-const char *xf__solver_name(xf_solver s); /* "lr", "svm", "l1lr", "l1svm", "cs" */
-int xf__solver_parse(const char *name, xf_solver *out);
-int xf__solver_is_logistic(xf_solver s);
+#include "linear_rule.h"
 
 typedef struct {
     xf_solver solver;
@@ -33,9 +20,6 @@ typedef struct {
  * b (k): decision value of class c = x . W[:, c] + b[c]. Needs at least 2 classes present. */
 xf_status xf__linear_train(const float *X, const int *y, size_t n, int d, int k,
                            const xf_lin_params *p, float *W, float *b, xf_error *err);
-
-/* dec (k) = x (d) . W + b */
-void xf__linear_decision(const float *W, const float *b, int d, int k, const float *x, float *dec);
 
 /* Stratified fold of each row: classes shuffled with seed, dealt round-robin. */
 void xf__stratified_folds(const int *y, size_t n, int k, int folds, uint64_t seed, int *fold);
@@ -61,10 +45,5 @@ xf_status xf__linear_cv(const float *X, const int *y, size_t n, int d, int k,
 /* Platt's sigmoid P(+|f) = 1 / (1 + exp(A f + B)) fitted to decision values f and 0/1 targets
  * (Lin, Lin & Weng's robust Newton method). */
 void xf__platt_fit(const float *f, const unsigned char *t, size_t n, float *A, float *B);
-
-/* Probabilities from decision values: logistic solvers use LIBLINEAR's rule (binary: sigmoid;
- * multi-class: one-vs-rest sigmoids normalised); with platt (2k: A, B per class) the fitted
- * sigmoids, normalised. */
-void xf__linear_proba(const float *dec, int k, const float *platt, int logistic, float *prob);
 
 #endif

@@ -25,34 +25,6 @@ struct xf_predictor {
     int *order;
 };
 
-int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err)
-{
-    xf_wfile *wf;
-    const char *kind = NULL;
-    memset(h, 0, sizeof *h);
-    xf_status s = xf__wfile_open(path, XF_WFILE_HEADER_ONLY, &wf, err);
-    if (s)
-        return -1;
-    int is_head =
-        xf__wfile_get_str(wf, "xfer.kind", &kind, NULL) == XF_OK && strcmp(kind, "head") == 0;
-    int tuned = xf__wfile_kv(wf, "xfer.finetune") != NULL;
-    xf__wfile_free(wf);
-    if (is_head)
-        return xf__head_read(path, h, err) ? -1 : XF_CLASSIFIER_HEAD;
-    xf_open_opts oo = xf_open_default_opts();
-    oo.verify_checksum = verify;
-    xf_model *m;
-    if (xf_model_open(path, &oo, &m, err))
-        return -1;
-    s = xf__head_from_backbone(m, h, err);
-    xf_model_free(m);
-    if (s) {
-        xf__wrap(err, path);
-        return -1;
-    }
-    return tuned ? XF_CLASSIFIER_FINETUNED : XF_CLASSIFIER_BACKBONE;
-}
-
 xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_predictor **out,
                                xf_error *err)
 {

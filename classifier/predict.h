@@ -28,12 +28,6 @@ typedef struct {
 
 typedef struct xf_predictor xf_predictor;
 
-enum { XF_CLASSIFIER_HEAD, XF_CLASSIFIER_FINETUNED, XF_CLASSIFIER_BACKBONE };
-/* Opens path as a classifier: a head file (train-classifier), or a weights file whose last
- * tensor is a softmax over its labels (a fine-tuned model, or a backbone such as the ImageNet
- * ones) as a head that passes the probabilities through. Returns the kind, or -1 with err. */
-int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err);
-
 xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_predictor **out,
                                xf_error *err);
 /* One input: its line on stdout and its place in the evaluation (its true class: the label

@@ -1,8 +1,9 @@
 /* xfer.h — the one public header of libxfer: frozen conv-net feature extraction on the CPU.
  *
  * It is: opaque model/session handles, status codes with a caller-owned error message, image
- * loading + preprocessing, and batched forward passes that write pooled feature vectors into
- * caller buffers. It is not: a training API (see classifier/) or a weights writer (weights/).
+ * loading + preprocessing, batched forward passes that write pooled feature vectors into caller
+ * buffers, feature files, and applying a trained classifier. It is not: a training API (see
+ * classifier/) or a weights writer (weights/).
  *
  * Usage (this block is examples/minimal.c, which `make test` builds and runs):
  *
@@ -212,6 +213,32 @@ XF_API const float *xf_features_row(const xf_features *f, size_t i);
  * top-level folder under a walked root the header records, else the folder it is in); NULL
  * when it has none. */
 XF_API const char *xf_features_class(const xf_features *f, size_t i);
+
+/* ---- classifiers -------------------------------------------------------------------------- */
+typedef struct xf_classifier xf_classifier;
+
+/* Opens what classify -m takes: a head file (train-classifier: a linear layer on the features
+ * of its backbone) or a weights file whose last tensor is a softmax over its labels (finetune's
+ * output, an ImageNet backbone: its features are already the probabilities).
+ * Statuses: those of xf_model_open. opts NULL: xf_open_default_opts(). */
+XF_API xf_status xf_classifier_open(const char *path, const xf_open_opts *opts,
+                                    xf_classifier **out, xf_error *err);
+XF_API void xf_classifier_free(xf_classifier *c);
+XF_API const char *xf_classifier_kind(const xf_classifier *c); /* "head", "finetuned", "backbone" */
+XF_API int64_t xf_classifier_dim(const xf_classifier *c);      /* feature length it takes */
+XF_API int xf_classifier_class_count(const xf_classifier *c);
+XF_API const char *xf_classifier_class(const xf_classifier *c, int i); /* NULL out of range */
+/* The provenance of the features it was trained on (the JSON of xf_features_header). */
+XF_API const char *xf_classifier_features(const xf_classifier *c);
+/* XF_ERR_ARG, naming the first difference, unless features with this header and length are
+ * what the classifier was trained on (same weights, layers, pooling and preprocessing). */
+XF_API xf_status xf_classifier_check(const xf_classifier *c, const char *features_header,
+                                     int64_t dim, xf_error *err);
+/* n rows x (n, dim) to class probabilities prob (n, class_count), as classify computes them;
+ * dec (n, class_count) receives the decision values when not NULL (the probabilities again for a
+ * softmax model). Statuses: XF_ERR_ARG (dim), XF_ERR_VALUE (a NaN or Inf in x), XF_ERR_NOMEM. */
+XF_API xf_status xf_classifier_predict(const xf_classifier *c, const float *x, size_t n,
+                                       int64_t dim, float *prob, float *dec, xf_error *err);
 
 #ifdef __cplusplus
 }

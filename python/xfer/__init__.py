@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-__all__ = ["Model", "XferError", "FeatureExtractor", "read_features"]
+__all__ = ["Model", "Classifier", "XferError", "FeatureExtractor", "read_features"]
 
 _STATUS = C.c_int
 _MAX_LAYERS = 16
@@ -117,6 +117,17 @@ _features_status = _fn("xf_features_status", _STATUS, _P, C.c_size_t)
 _features_reason = _fn("xf_features_reason", C.c_char_p, _P, C.c_size_t)
 _features_row = _fn("xf_features_row", C.POINTER(C.c_float), _P, C.c_size_t)
 _features_class = _fn("xf_features_class", C.c_char_p, _P, C.c_size_t)
+_clf_open = _fn("xf_classifier_open", _STATUS, C.c_char_p, C.POINTER(_OpenOpts), C.POINTER(_P),
+                C.POINTER(_Error))
+_clf_free = _fn("xf_classifier_free", None, _P)
+_clf_kind = _fn("xf_classifier_kind", C.c_char_p, _P)
+_clf_dim = _fn("xf_classifier_dim", C.c_int64, _P)
+_clf_count = _fn("xf_classifier_class_count", C.c_int, _P)
+_clf_class = _fn("xf_classifier_class", C.c_char_p, _P, C.c_int)
+_clf_features = _fn("xf_classifier_features", C.c_char_p, _P)
+_clf_check = _fn("xf_classifier_check", _STATUS, _P, C.c_char_p, C.c_int64, C.POINTER(_Error))
+_clf_predict = _fn("xf_classifier_predict", _STATUS, _P, _P, C.c_size_t, C.c_int64, _P, _P,
+                   C.POINTER(_Error))
 
 
 def _check(status, err):
@@ -330,6 +341,72 @@ def read_features(path):
         return X, paths, labels, info
     finally:
         _features_free(h)
+
+
+class Classifier:
+    """What classify -m takes — a head from train-classifier, a fine-tuned model or an
+    ImageNet backbone — applied to feature rows: predict_proba(X) equals classify's
+    probabilities. classes_ are the class names in column order; features the provenance
+    of the features it was trained on (check(info) compares read_features' info with it)."""
+
+    def __init__(self, path, verify=True):
+        opts = _open_default()
+        opts.verify_checksum = 1 if verify else 0
+        err, h = _Error(), _P()
+        _check(_clf_open(os.fsencode(path), C.byref(opts), C.byref(h), C.byref(err)), err)
+        self._h, self.path = h, os.fspath(path)
+        self.kind = _clf_kind(h).decode()
+        self.n_features_in_ = _clf_dim(h)
+        self.classes_ = np.array([_name(_clf_class(h, i)) for i in range(_clf_count(h))])
+        f = _clf_features(h)
+        import json
+        self.features = json.loads(_name(f)) if f else None
+
+    def close(self):
+        if getattr(self, "_h", None) and _clf_free is not None:
+            _clf_free(self._h)
+        self._h = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def check(self, info):
+        """Raises XferError unless features with this provenance (read_features' info, or
+        its JSON text) are what the classifier was trained on."""
+        import json
+        text = info if isinstance(info, str) else json.dumps(
+            {k: v for k, v in info.items() if k != "failed"})
+        err = _Error()
+        _check(_clf_check(self._h, text.encode("utf-8", "surrogateescape"),
+                          self.n_features_in_, C.byref(err)), err)
+
+    def _run(self, X):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2:
+            raise XferError("X: need (n, dim), got shape %s" % (X.shape,), "XF_ERR_ARG")
+        k = len(self.classes_)
+        P = np.empty((X.shape[0], k), dtype=np.float32)
+        D = np.empty((X.shape[0], k), dtype=np.float32)
+        err = _Error()
+        _check(_clf_predict(self._h, X.ctypes.data, X.shape[0], X.shape[1], P.ctypes.data,
+                            D.ctypes.data, C.byref(err)), err)
+        return P, D
+
+    def predict_proba(self, X):
+        return self._run(X)[0]
+
+    def decision_function(self, X):
+        return self._run(X)[1]
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 try:

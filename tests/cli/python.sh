@@ -18,6 +18,10 @@ $B/extract-features -w $W --quiet $CLS -o "$T/f.npy"
 $B/extract-features -w $W --quiet --layer c1 --layer c2 --pool max $CLS -o "$T/g.npy"
 $B/extract-features -w $W --quiet $CLS $TD/img -o "$T/r.bin" 2>/dev/null
 for f in npy csv svm; do $B/xfer-feats convert "$T/r.bin" -o "$T/r.$f"; done
+$B/extract-features -w $W --quiet $CLS -o "$T/c.bin"
+$B/train-classifier "$T/c.bin" -o "$T/lr.gguf" --quiet 2>/dev/null
+$B/train-classifier "$T/c.bin" -o "$T/svm.gguf" --solver svm --quiet 2>/dev/null
+for h in lr svm; do $B/classify -m "$T/$h.gguf" --top 99 --format json --quiet "$T/c.bin" > "$T/$h.jsonl"; done
 cp $W "$T/flip.gguf"; size=$(stat -c %s "$T/flip.gguf")
 printf '\377' | dd of="$T/flip.gguf" bs=1 seek=$((size - 9)) conv=notrunc 2>/dev/null
 XFER_LIBRARY=$B/libxfer.so.0 PYTHONPATH=python $PY - "$T" "$W" > "$T/out" 2>&1 <<'PYEOF'
@@ -65,6 +69,26 @@ Xc, pc, _, ic = xfer.read_features(T + "/r.csv")
 say(np.allclose(Xc, refr, rtol=1e-6, atol=0) and pc == pathsr and len(ic["failed"]) == 4, "read_features(csv)")
 Xs, ps, ls, _ = xfer.read_features(T + "/r.svm")
 say(np.allclose(Xs, refr, rtol=1e-6, atol=1e-7) and ps == pathsr and ls == lb, "read_features(libsvm): labels by name")
+# Classifier: what classify prints, from the rows
+import json
+Xb, pb, lb, ib = xfer.read_features(T + "/c.bin")
+for h in ("lr", "svm"):
+    c = xfer.Classifier(T + "/%s.gguf" % h)
+    P = c.predict_proba(Xb)
+    lines = [json.loads(l) for l in open(T + "/%s.jsonl" % h)]
+    lines = [l for l in lines if "top" in l]
+    worst = 0.0
+    same = len(lines) == len(Xb)
+    for r, l in enumerate(lines):
+        same = same and l["path"] == pb[r] and l["top"][0]["label"] == c.predict(Xb[r])[0]
+        for e in l["top"]:
+            worst = max(worst, abs(P[r, list(c.classes_).index(e["label"])] - e["prob"]))
+    say(same and worst <= 6e-7, "Classifier(%s head).predict_proba: classify's probabilities (worst %.1e; printed to 6 places) and labels" % (h, worst))
+c = xfer.Classifier(T + "/lr.gguf")
+say(c.kind == "head" and c.n_features_in_ == Xb.shape[1] and list(c.classes_) == sorted(set(lb)), "... kind, dimension and classes")
+say(np.allclose(c.predict_proba(Xb).sum(axis=1), 1, atol=1e-6), "... rows sum to 1")
+c.check(ib)
+say(True, "... check(read_features' info) accepts its own features")
 def raises(f, status, text):
     try:
         f()
@@ -78,6 +102,10 @@ say(raises(lambda: m.extract(paths[:1], layer="nope"), "XF_ERR_ARG", "nope"), "u
 say(raises(lambda: xfer.Model(T + "/flip.gguf"), "XF_ERR_CHECKSUM", "CRC32C"), "flipped weights refused")
 say(raises(lambda: xfer.read_features(W), "XF_ERR_FORMAT", ""), "read_features of a weights file: XferError")
 say(xfer.Model(T + "/flip.gguf", verify=False).checksum == m.checksum, "verify=False opens them")
+say(raises(lambda: c.predict_proba(Xb[:, :-1]), "XF_ERR_ARG", "expects"), "Classifier: a wrong dimension refused")
+bad = Xb[:2].copy(); bad[1, 3] = np.nan
+say(raises(lambda: c.predict_proba(bad), "XF_ERR_VALUE", "row 1"), "Classifier: a NaN refused, naming its row")
+say(raises(lambda: c.check(dict(ib, layers=["c1"])), "XF_ERR_ARG", ""), "Classifier.check: other features refused")
 try:
     from sklearn.pipeline import Pipeline
     from sklearn.linear_model import LogisticRegression

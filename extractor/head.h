@@ -30,6 +30,12 @@ xf_status xf__head_read(const char *path, xf_head *h, xf_error *err);
 xf_status xf__head_from_backbone(const xf_model *m, xf_head *h, xf_error *err);
 /* dec (k) and prob (k) for one feature vector x (dim); x is not modified. */
 void xf__head_predict(const xf_head *h, const float *x, float *dec, float *prob);
+
+enum { XF_CLASSIFIER_HEAD, XF_CLASSIFIER_FINETUNED, XF_CLASSIFIER_BACKBONE };
+/* Opens path as a classifier: a head file (train-classifier), or a weights file whose last
+ * tensor is a softmax over its labels (a fine-tuned model, or a backbone such as the ImageNet
+ * ones) as a head that passes the probabilities through. Returns the kind, or -1 with err. */
+int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err);
 /* Compares the provenance of features (feats.bin header JSON) with what the head was trained
  * on; XF_ERR_ARG with a message naming the first difference. */
 xf_status xf__head_check_features(const xf_head *h, const char *features_json, int64_t dim,

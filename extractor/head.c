@@ -1,11 +1,12 @@
 /* head.c — classifier head files (GGUF, xfer.kind = "head") and prediction.
  *
- * It is: writing/reading a head through weights/wfile.c with every field validated, the
- * decision + probability computation, and the feature-provenance check (same backbone, layers,
- * pooling and preprocessing). It is not: training; inference never needs LIBLINEAR.
+ * It is: writing/reading a head through weights/wfile.c with every field validated, a softmax
+ * model as a pass-through head, opening either kind as a classifier, the decision +
+ * probability computation, and the feature-provenance check (same backbone, layers, pooling
+ * and preprocessing). It is not: training; inference never needs LIBLINEAR.
  */
 #include "head.h"
-#include "linear.h"
+#include "linear_rule.h"
 #include "meta.h"
 #include "provenance.h"
 
@@ -250,4 +251,32 @@ xf_status xf__head_check_features(const xf_head *h, const char *features_json, i
                         "%d",
                         (long long) dim, h->dim);
     return xf__provenance_check(h->features_json, features_json, err);
+}
+
+int xf__classifier_open(const char *path, int verify, xf_head *h, xf_error *err)
+{
+    xf_wfile *wf;
+    const char *kind = NULL;
+    memset(h, 0, sizeof *h);
+    xf_status s = xf__wfile_open(path, XF_WFILE_HEADER_ONLY, &wf, err);
+    if (s)
+        return -1;
+    int is_head =
+        xf__wfile_get_str(wf, "xfer.kind", &kind, NULL) == XF_OK && strcmp(kind, "head") == 0;
+    int tuned = xf__wfile_kv(wf, "xfer.finetune") != NULL;
+    xf__wfile_free(wf);
+    if (is_head)
+        return xf__head_read(path, h, err) ? -1 : XF_CLASSIFIER_HEAD;
+    xf_open_opts oo = xf_open_default_opts();
+    oo.verify_checksum = verify;
+    xf_model *m;
+    if (xf_model_open(path, &oo, &m, err))
+        return -1;
+    s = xf__head_from_backbone(m, h, err);
+    xf_model_free(m);
+    if (s) {
+        xf__wrap(err, path);
+        return -1;
+    }
+    return tuned ? XF_CLASSIFIER_FINETUNED : XF_CLASSIFIER_BACKBONE;
 }

@@ -1,9 +1,9 @@
 /* linear_rule.c — how a trained linear classifier decides: solver names, decision values and
  * the probability rule of each solver (LIBLINEAR's for logistic heads, Platt's sigmoids else).
- * It is: what inference needs (classify links this, not LIBLINEAR). It is not: training
- * (linear_train.c).
+ * It is: what inference needs (libxfer, so classify and the C API never link LIBLINEAR).
+ * It is not: training (classifier/linear_train.c).
  */
-#include "linear.h"
+#include "linear_rule.h"
 
 #include <math.h>
 #include <string.h>
