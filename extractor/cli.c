@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "feats.h"
 #include "pipeline.h"
+#include "provenance.h"
 #include "wfile.h"
 
 #include <dirent.h>
@@ -559,6 +560,29 @@ int xf_cli_open_model_by_crc(const xf_cli *c, xf_cli_weights *w, uint32_t crc, c
         xf_model_free(*m);
         return XF_EXIT_ERROR;
     }
+    return rc;
+}
+
+int xf_cli_open_classifier(const xf_cli *c, xf_cli_weights *w, const char *path, int backbone,
+                           xf_head *h, int *kind, xf_model **m, const char **used)
+{
+    xf_error err;
+    *m = NULL;
+    if ((*kind = xf__classifier_open(path, !w->no_verify, h, &err)) < 0)
+        return xf_cli_fail(c, &err);
+    int rc = -1;
+    if (backbone && *kind == XF_CLASSIFIER_HEAD) { /* the backbone it was trained on */
+        uint32_t crc;
+        char name[512];
+        rc = xf__provenance_backbone(h->features_json, name, sizeof name, &crc, &err)
+                 ? xf_cli_fail(c, &err)
+                 : xf_cli_open_model_by_crc(c, w, crc, name, m, used);
+    } else if (backbone) { /* it is its own backbone */
+        w->path = w->path ? w->path : path;
+        rc = xf_cli_open_model(c, w, m, used);
+    }
+    if (rc >= 0)
+        xf__head_free(h);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* cli.h — the command-line kit of the seven tools (never part of libxfer): one table of options
  * per tool, parsed the same way everywhere, help and man pages generated from the table, the
- * status -> exit code map, the weights search, a progress display and checked standard output.
+ * status -> exit code map, the weights and classifier search, a progress display and checked
+ * standard output.
  *
  * It is: what every main shares. Conventions: --opt value, --opt=value, -o value, -ovalue,
  * "--" ends the options, "-" is an operand (standard input or output), -h/--help, --version;
@@ -11,6 +12,7 @@
 
 #include "base.h"
 #include "feats.h"
+#include "head.h"
 #include <signal.h>
 
 /* Exit codes, the same in every tool (README "Exit codes"). */
@@ -251,6 +253,11 @@ int xf_cli_open_model(const xf_cli *c, const xf_cli_weights *w, xf_model **m, co
  * be it, else the file of that checksum in the weights folders. Like xf_cli_open_model. */
 int xf_cli_open_model_by_crc(const xf_cli *c, xf_cli_weights *w, uint32_t crc, const char *name,
                              xf_model **m, const char **used);
+/* Opens path as a classifier (xf__classifier_open: *kind) and, when backbone, the model that
+ * makes its features: a head's own backbone (by checksum, as above), else the classifier file
+ * itself (-w may name another copy). Says why on stderr and returns the exit code (else -1). */
+int xf_cli_open_classifier(const xf_cli *c, xf_cli_weights *w, const char *path, int backbone,
+                           xf_head *h, int *kind, xf_model **m, const char **used);
 /* The weights file in the weights folders whose data checksum is crc (1 when found), opening
  * only headers. */
 int xf_cli_weights_by_crc(uint32_t crc, char *out, size_t size);

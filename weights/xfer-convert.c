@@ -18,7 +18,8 @@ int main(int argc, char **argv)
     m.layout = "nhwc", m.color = "rgb", m.resize = XF_RESIZE_BILINEAR, m.crop_pct = 0.875f;
     const char *out = NULL, *labels = NULL;
     float mean[3], sd[3], crop = 0;
-    int interp = 0;
+    int interp = 0, to_onnx = 0;
+    xf_cli_weights w = {0};
     int has_mean = 0, has_std = 0, has_preset = 0, preset = 0, size[2] = {0, 0}, list = 0, q = 0;
     xf_gbuild g;
     const xf_cli_opt opts[] = {
@@ -56,6 +57,9 @@ int main(int argc, char **argv)
          .help = "resize filter the model was trained with (default bilinear; timm: bicubic)"},
         {"--size", NULL, XF_CLI_FUNC, size, .parse = xf_cli_parse_size, .meta = "N|HxW",
          .help = "network input size (ONNX; default: the model's own)"},
+        {"--to-onnx", NULL, XF_CLI_FLAG, &to_onnx,
+         .help = "MODEL is a classifier (classify -m): write it with its backbone (-w) as ONNX"},
+        XF_CLI_WEIGHTS_OPTS(&w),
         {"--list-layers", NULL, XF_CLI_FLAG, &list,
          .help = "print every tensor (name, op, shape) and exit (no -o needed)"},
         XF_CLI_QUIET_OPT(&q),
@@ -64,7 +68,8 @@ int main(int argc, char **argv)
                  "convolutions (finetune --freeze-bn)"},
         {0},
     };
-    const xf_cli cli = {"xfer-convert", "MODEL -o OUT.gguf [options]",
+    const xf_cli cli = {"xfer-convert",
+                        "MODEL -o OUT.gguf [options] | --to-onnx CLASSIFIER -o OUT.onnx",
                         "MODEL is a TF.js layers model.json (binary shards beside it), a .tflite "
                         "file (weights dequantized to float), or an .onnx file (torchvision/timm "
                         "conv nets, float32).",
@@ -74,6 +79,8 @@ int main(int argc, char **argv)
         return xf_cli_fail(&cli, &err);
     char **in;
     int n_in, rc = xf_cli_parse(&cli, argc, argv, &in, &n_in);
+    if (rc < 0 && to_onnx) /* weights/convert/onnx_export.c */
+        return xf__gb_free(&g), xfc_onnx_command(&cli, &w, n_in == 1 ? in[0] : NULL, out, q);
     const xfc_reader *rd = rc < 0 && n_in == 1 ? xfc_reader_for(in[0]) : NULL;
     if (rc < 0 && (rc = xf_cli_check_norm(&cli, has_mean ? mean : NULL, has_std ? sd : NULL)) < 0 &&
         (n_in != 1 || (!out && !list)))
@@ -95,8 +102,7 @@ int main(int argc, char **argv)
     xf_status s = rd->read(in[0], &h, &g, &err);
     const char *chk[3] = {m.feature_layer, m.trainable_from, m.pretrained_until};
     for (int k = 0; k < 3 && !s; k++)
-        if (chk[k] &&
-            (k == 0 ? xf__graph_find(&g.g, chk[k]) : xf__graph_find_node(&g.g, chk[k])) < 0) {
+        if (chk[k] && (k ? xf__graph_find_node : xf__graph_find)(&g.g, chk[k]) < 0) {
             xf__gb_free(&g);
             return xf_cli_usage(&cli, "%s: no tensor named '%s' in the model", in[0], chk[k]);
         }
@@ -107,16 +113,13 @@ int main(int argc, char **argv)
     }
     /* preprocessing: what the file implies unless a flag says otherwise; then the preset, then
      * the explicit flags */
-    static const float imagenet[2][3] = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
-    int flagged = has_preset || has_mean || has_std, hinted = h.has_norm && !flagged;
-    for (int c = 0; c < 3; c++) {
-        m.mean[c] = has_preset ? (preset == 0 ? imagenet[0][c] : 0.5f) : hinted ? h.mean[c] : 0;
-        m.std[c] = has_preset ? (preset == 0 ? imagenet[1][c] : 0.5f) : hinted ? h.std[c] : 1;
-    }
-    if (has_mean)
-        memcpy(m.mean, mean, sizeof mean);
-    if (has_std)
-        memcpy(m.std, sd, sizeof sd);
+    static const float norms[3][2][3] = {{{0, 0, 0}, {1, 1, 1}}, /* none, ImageNet, 0.5 */
+                                         {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}},
+                                         {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}}};
+    int hinted = h.has_norm && !(has_preset || has_mean || has_std);
+    const float(*base)[3] = norms[has_preset ? 1 + (preset != 0) : 0];
+    memcpy(m.mean, has_mean ? mean : hinted ? h.mean : base[0], sizeof mean);
+    memcpy(m.std, has_std ? sd : hinted ? h.std : base[1], sizeof sd);
     m.crop_pct = crop > 0 ? crop : m.crop_pct, m.resize = interp ? XF_RESIZE_BICUBIC : m.resize;
     if (!s && hinted && !q)
         fprintf(stderr, "xfer-convert: %s: mean %g, std %g\n", h.norm_why, (double) m.mean[0],

@@ -12,10 +12,7 @@ B=${1:-build}; SECS=${BENCH_SECONDS:-3}; ROUNDS=${BENCH_ROUNDS:-3}
 PY=/usr/bin/python3
 have_torch=0; $PY -c 'import torch, torchvision' 2>/dev/null && have_torch=1
 mkdir -p $B/peers
-if [ ! -d $B/peers/node_modules/onnxruntime-node ]; then
-  (cd $B/peers && { [ -f package.json ] || npm init -y >/dev/null 2>&1; } &&
-   ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts --silent onnxruntime-node >/dev/null 2>&1)
-fi
+[ -d $B/peers/node_modules/onnxruntime-node ] || make -s deps-ort BUILD=$B >/dev/null 2>&1
 have_ort=0; [ -d $B/peers/node_modules/onnxruntime-node ] && have_ort=1
 [ $have_torch = 1 ] || echo "PyTorch: not installed (make deps-bench): no ONNX exports, no PyTorch figures"
 [ $have_ort = 1 ] || echo "ONNX Runtime: npm install failed: no ORT figures"

@@ -57,6 +57,24 @@ if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   done
 fi
 # malformed TFLite: truncations and byte flips of a real file, never a crash (ASan build)
+# ONNX export on real photos: a 10-class head on clothing_small's MobileNetV2 features, run by
+# ONNX Runtime on the val photos, against classify (the bench's npm peer; make deps-ort)
+W=weights/mobilenet_v2_imagenet_tf2.gguf
+if [ -f "$W" ] && NODE_PATH=$B/peers/node_modules node -e "require('onnxruntime-node')" 2>/dev/null; then
+  C="$S/datasets/clothing_small"
+  $B/extract-features -w $W --quiet "$C/train" -o "$T/ct.bin" && $B/extract-features -w $W --quiet "$C/val" -o "$T/cv.bin"
+  $B/train-classifier "$T/ct.bin" -o "$T/ct.gguf" --quiet -C 0.01 2>/dev/null
+  $B/xfer-convert --to-onnx "$T/ct.gguf" -o "$T/ct.onnx" -q
+  $B/classify -m "$T/ct.gguf" --top 99 --format json -q "$T/cv.bin" > "$T/ct.jsonl"
+  /usr/bin/python3 -c 'import json,sys; [print(j["path"]) for j in map(json.loads, open(sys.argv[1])) if "top" in j]' "$T/ct.jsonl" > "$T/ct.paths"
+  make -s $B/preprocess_dump >/dev/null
+  $B/preprocess_dump 224 0.875 "$T/ct.npy" $(cat "$T/ct.paths")
+  NODE_PATH=$B/peers/node_modules node tests/onnx/run_ort.js "$T/ct.onnx" "$T/ct.npy" > "$T/ct.ort"
+  d=$(/usr/bin/python3 tests/onnx/compare_probs.py "$T/ct.jsonl" "$T/ct.ort")
+  /usr/bin/python3 -c 'import sys; sys.exit(not float(sys.argv[1]) <= 1e-5)' "$d" \
+    && ok "ONNX export, clothing_small 10 classes: ORT = classify within $d on $(wc -l < "$T/ct.paths") val photos" \
+    || no "ONNX export, clothing_small: worst $d"
+fi
 XC=$B/xfer-convert; [ -x build/asan/xfer-convert ] && XC=build/asan/xfer-convert
 src="$S/weights/mobilenet_v2_1.0_224_quant.tflite"; size=$(stat -c %s "$src"); crashes=0; cases=0
 for i in $(seq 1 60); do

@@ -1,12 +1,15 @@
 /* convert.h — the source-format readers behind xfer-convert, as one table.
  * It is: one reader per format filling an xf_gbuild, with what the format says about its own
- * preprocessing and feature layer (hints), and the lookup by file name or content. It is not:
+ * preprocessing and feature layer (hints), the lookup by file name or content, and the one
+ * writer (a classifier as ONNX). It is not:
  * metadata policy (the main) or the graph builder (extractor/graph_build.h).
  */
 #ifndef XF_CONVERT_H
 #define XF_CONVERT_H
 
+#include "cli.h"
 #include "graph_build.h"
+#include "head.h"
 #include "io.h"
 
 /* What a source file tells about itself, beyond its graph and weights. */
@@ -36,6 +39,14 @@ const char *xfc_default_feature(const xf_graph *g);
 void xfc_print_layers(const xf_graph *g);
 /* "model.json, .tflite or .onnx" */
 const char *xfc_reader_names(void);
+
+/* Writes classifier h as an ONNX file (onnx_export.c): a head with its backbone m (the one its
+ * features were made with), or a softmax model (h->direct) that is m itself. */
+xf_status xfc_export_onnx(const xf_head *h, const xf_model *m, const char *out, xf_error *err);
+/* xfer-convert --to-onnx CLASSIFIER -o OUT: finds the backbone (-w, else by its checksum),
+ * exports, says what it wrote; returns the exit code. */
+int xfc_onnx_command(const xf_cli *c, xf_cli_weights *w, const char *clf, const char *out,
+                     int quiet);
 
 /* TF.js layers model: path to model.json (shards beside it). */
 xf_status xfc_from_tfjs(const char *path, xf_gbuild *c, xf_error *err);
