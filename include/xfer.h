@@ -221,8 +221,8 @@ typedef struct xf_classifier xf_classifier;
  * of its backbone) or a weights file whose last tensor is a softmax over its labels (finetune's
  * output, an ImageNet backbone: its features are already the probabilities).
  * Statuses: those of xf_model_open. opts NULL: xf_open_default_opts(). */
-XF_API xf_status xf_classifier_open(const char *path, const xf_open_opts *opts,
-                                    xf_classifier **out, xf_error *err);
+XF_API xf_status xf_classifier_open(const char *path, const xf_open_opts *opts, xf_classifier **out,
+                                    xf_error *err);
 XF_API void xf_classifier_free(xf_classifier *c);
 XF_API const char *xf_classifier_kind(const xf_classifier *c); /* "head", "finetuned", "backbone" */
 XF_API int64_t xf_classifier_dim(const xf_classifier *c);      /* feature length it takes */

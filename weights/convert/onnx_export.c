@@ -3,8 +3,8 @@
  * normalisation, the linear layer and the head's probability rule; for a fine-tuned model or a
  * backbone with labels the whole network.
  * It is: the mapping of each xfer op to ONNX nodes (NCHW inside; the input is NHWC pixels in
- * [0, 1], normalised by the graph), the file, and xfer-convert --to-onnx. It is not: the ONNX reader (onnx.c) or a
- * general ONNX writer.
+ * [0, 1], normalised by the graph), the file, and xfer-convert --to-onnx. It is not: the ONNX
+ * reader (onnx.c) or a general ONNX writer.
  */
 #include "cli.h"
 #include "convert.h"
@@ -26,7 +26,7 @@ typedef struct {
     size_t cap_node, cap_init;
     void **mem; /* every allocation, freed at the end */
     size_t n_mem, cap_mem;
-    int tmp;    /* counter for intermediate names */
+    int tmp; /* counter for intermediate names */
     jmp_buf oom;
 } ex;
 
@@ -163,13 +163,14 @@ static const char *ex_init(ex *e, const char *name, int type, int n_dims, const 
     t->has_raw_data = 1, t->raw_data.len = bytes;
     t->raw_data.data = copy ? memcpy(ex_alloc(e, bytes), data, bytes) : (uint8_t *) mut(data);
     Onnx__GraphProto *g = e->g;
-    g->initializer = grow(e, g->initializer, g->n_initializer, &e->cap_init, sizeof *g->initializer);
+    g->initializer =
+        grow(e, g->initializer, g->n_initializer, &e->cap_init, sizeof *g->initializer);
     g->initializer[g->n_initializer++] = t;
     return name;
 }
 
-static const char *ex_f32(ex *e, const char *name, int n_dims, const int64_t *dims,
-                          const float *v, int copy)
+static const char *ex_f32(ex *e, const char *name, int n_dims, const int64_t *dims, const float *v,
+                          int copy)
 {
     size_t n = 1;
     for (int i = 0; i < n_dims; i++)
@@ -282,9 +283,9 @@ static int node_to_onnx(ex *e, const xf_graph *gr, int i, const char **t)
         return 1;
     case XF_OP_CONV2D:
     case XF_OP_DWCONV2D: {
-        const char *in[3] = {x, conv_weight(e, p, a->c),
-                             p->bias ? ex_f32(e, ex_str(e, "%s.bias", p->name), 1, &p->c, p->bias, 0)
-                                     : NULL};
+        const char *in[3] = {
+            x, conv_weight(e, p, a->c),
+            p->bias ? ex_f32(e, ex_str(e, "%s.bias", p->name), 1, &p->c, p->bias, 0) : NULL};
         n = ex_node(e, "Conv", p->bias ? 3 : 2, in, o);
         geometry(e, n, p);
         int64_t dil[2] = {p->dil_h ? p->dil_h : 1, p->dil_w ? p->dil_w : 1};
@@ -297,10 +298,9 @@ static int node_to_onnx(ex *e, const xf_graph *gr, int i, const char **t)
         const char *f = ex_tmp(e, name);
         attr_i(e, ex_node(e, "Flatten", 1, &h, f), "axis", 1);
         int64_t d[2] = {a->h * a->w * a->c, p->cout}, shape[4] = {0, p->cout, 1, 1};
-        const char *in[3] = {f, ex_f32(e, ex_str(e, "%s.weight", p->name), 2, d, p->weight, 0),
-                             p->bias ? ex_f32(e, ex_str(e, "%s.bias", p->name), 1, &d[1],
-                                              p->bias, 0)
-                                     : NULL};
+        const char *in[3] = {
+            f, ex_f32(e, ex_str(e, "%s.weight", p->name), 2, d, p->weight, 0),
+            p->bias ? ex_f32(e, ex_str(e, "%s.bias", p->name), 1, &d[1], p->bias, 0) : NULL};
         const char *y = ex_tmp(e, name);
         ex_node(e, "Gemm", p->bias ? 3 : 2, in, y);
         ex_op2(e, "Reshape", y, ex_i64s(e, 4, shape), o);
@@ -334,8 +334,8 @@ static int node_to_onnx(ex *e, const xf_graph *gr, int i, const char **t)
         break;
     case XF_OP_FLATTEN: {
         int64_t shape[4] = {0, -1, 1, 1};
-        ex_op2(e, "Reshape", ex_transpose(e, x, to_nhwc, 4, ex_tmp(e, name)),
-               ex_i64s(e, 4, shape), o);
+        ex_op2(e, "Reshape", ex_transpose(e, x, to_nhwc, 4, ex_tmp(e, name)), ex_i64s(e, 4, shape),
+               o);
         break;
     }
     case XF_OP_MUL:
@@ -356,10 +356,10 @@ static int node_to_onnx(ex *e, const xf_graph *gr, int i, const char **t)
     }
     case XF_OP_LAYERNORM: { /* per pixel over channels: channels last for LayerNormalization */
         float *zero = p->bias ? NULL : ex_alloc(e, (size_t) a->c * sizeof(float));
-        const char *in[3] = {ex_transpose(e, x, to_nhwc, 4, ex_tmp(e, name)),
-                             ex_f32(e, ex_str(e, "%s.weight", p->name), 1, &a->c, p->weight, 0),
-                             ex_f32(e, ex_str(e, "%s.bias", p->name), 1, &a->c,
-                                    p->bias ? p->bias : zero, 0)};
+        const char *in[3] = {
+            ex_transpose(e, x, to_nhwc, 4, ex_tmp(e, name)),
+            ex_f32(e, ex_str(e, "%s.weight", p->name), 1, &a->c, p->weight, 0),
+            ex_f32(e, ex_str(e, "%s.bias", p->name), 1, &a->c, p->bias ? p->bias : zero, 0)};
         const char *y = ex_tmp(e, name);
         n = ex_node(e, "LayerNormalization", 3, in, y);
         attr_i(e, n, "axis", -1);
@@ -456,8 +456,8 @@ static void head_to_onnx(ex *e, const xf_head *h, const char *f)
         f = y;
     }
     int64_t wd[2] = {h->dim, h->k}, bd[1] = {h->k};
-    const char *mm = ex_op2(e, "MatMul", f, ex_f32(e, "head.weight", 2, wd, h->W, 0),
-                            ex_tmp(e, "head"));
+    const char *mm =
+        ex_op2(e, "MatMul", f, ex_f32(e, "head.weight", 2, wd, h->W, 0), ex_tmp(e, "head"));
     ex_op2(e, "Add", mm, ex_f32(e, "head.bias", 1, bd, h->b, 0), "decision");
     if (h->k == 2 && h->logistic && !h->platt) { /* p0 = sigmoid(dec0), p1 = 1 - p0 */
         int64_t b = 0, en = 1, ax = 1;
@@ -632,7 +632,8 @@ xf_status xfc_export_onnx(const xf_head *h, const xf_model *m, const char *out, 
     return s;
 }
 
-int xfc_onnx_command(const xf_cli *c, xf_cli_weights *w, const char *clf, const char *out, int quiet)
+int xfc_onnx_command(const xf_cli *c, xf_cli_weights *w, const char *clf, const char *out,
+                     int quiet)
 {
     if (!clf || !out)
         return xf_cli_usage(c, "--to-onnx: expected one CLASSIFIER.gguf and -o OUT.onnx");
