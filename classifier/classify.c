@@ -47,6 +47,8 @@ int main(int argc, char **argv)
          .help = "the confusion matrix with class names, counts, rates and accuracy, as SVG"},
         {"--metrics-json", NULL, XF_CLI_STR, &po.metrics, .meta = "FILE",
          .help = "accuracy, balanced accuracy, per-class figures and the matrix, as JSON"},
+        {"--report", NULL, XF_CLI_STR, &po.report, .meta = "FILE",
+         .help = "one HTML page: per-class table, the matrix, the most confident mistakes"},
         XF_CLI_DECODE_OPTS(&dec),
         XF_CLI_THREADS_OPT(&threads),
         XF_CLI_BATCH_OPT(&batch),
@@ -70,9 +72,11 @@ int main(int argc, char **argv)
     xf_model *model = NULL;
     const char *used = NULL;
     if ((po.png && xf__out_check(po.png, &err)) || (po.svg && xf__out_check(po.svg, &err)) ||
-        (po.metrics && xf__out_check(po.metrics, &err)))
+        (po.metrics && xf__out_check(po.metrics, &err)) ||
+        (po.report && xf__out_check(po.report, &err)))
         return xf_cli_fail(&cli, &err);
     int kind, feats_mode = xf__feats_sniff(in[0]);
+    po.classifier = model_path;
     if ((rc = xf_cli_open_classifier(&cli, &w, model_path, !feats_mode, &h, &kind, &model,
                                      &used)) >= 0)
         return rc;

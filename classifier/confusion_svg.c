@@ -55,8 +55,7 @@ static size_t longest(char *const *labels, int k)
     return m > 40 ? 40 : m;
 }
 
-xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const char *path,
-                            xf_error *err)
+void xf__confusion_svg_write(const xf_confusion *c, char *const *labels, FILE *f, int standalone)
 {
     int k = c->k;
     double cell = 720.0 / k;
@@ -68,13 +67,9 @@ xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const ch
     double width = x0 + side + 110, height = y0 + side + lw * 0.71 + 60;
     if (width < 520) /* room for the title */
         x0 += (520 - width) / 2, width = 520;
-    xf_out o;
-    xf_status s = xf__out_open(&o, path, XF_OUT_TEMP, err);
-    if (s)
-        return s;
-    FILE *f = o.f;
+    if (standalone)
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     fprintf(f,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
             "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
@@ -152,7 +147,17 @@ xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const ch
             "text-anchor=\"middle\">share of the true class</text>\n</svg>\n",
             bx, y0, bh, bx + 18, y0 + 8, bx + 18, y0 + bh, bx + 48, y0 + bh / 2, bx + 48,
             y0 + bh / 2);
-    if (ferror(f)) {
+}
+
+xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const char *path,
+                            xf_error *err)
+{
+    xf_out o;
+    xf_status s = xf__out_open(&o, path, XF_OUT_TEMP, err);
+    if (s)
+        return s;
+    xf__confusion_svg_write(c, labels, o.f, 1);
+    if (ferror(o.f)) {
         xf__out_discard(&o, 0);
         return xf__fail(err, XF_ERR_WRITE, "%s: write failed", path);
     }

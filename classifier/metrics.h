@@ -26,9 +26,11 @@ void xf__class_scores(const xf_confusion *c, int i, double *prec, double *rec, d
                       int64_t *support);
 /* Draws the row-normalised matrix (darker = more) with counts in each cell. */
 xf_status xf__confusion_png(const xf_confusion *c, const char *path, xf_error *err);
-/* confusion_svg.c: the matrix with class names, axis titles, colour bar and accuracy. */
+/* confusion_svg.c: the matrix with class names, axis titles, colour bar and accuracy, as a
+ * file, or written to f (standalone: with the XML declaration; else to sit inside HTML). */
 xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const char *path,
                             xf_error *err);
+void xf__confusion_svg_write(const xf_confusion *c, char *const *labels, FILE *f, int standalone);
 /* The figures as one JSON document: n, accuracy, balanced_accuracy, classes (name, precision,
  * recall, f1, support) and confusion (rows: true). */
 xf_status xf__metrics_json(const xf_confusion *c, char *const *labels, const char *path,

@@ -9,6 +9,7 @@
 #include "io.h"
 #include "metrics.h"
 #include "provenance.h"
+#include "report.h"
 #include "wfile.h"
 
 #include <cjson/cJSON.h>
@@ -23,6 +24,7 @@ struct xf_predictor {
     size_t failed, unknown_truth;
     float *dec, *prob;
     int *order;
+    xf_mistakes mistakes; /* for --report */
 };
 
 xf_status xf__predictor_create(const xf_head *h, const xf_predict_opts *o, xf_predictor **out,
@@ -52,6 +54,7 @@ void xf__predictor_free(xf_predictor *p)
     if (!p)
         return;
     xf__confusion_free(&p->cm);
+    xf__mistakes_free(&p->mistakes);
     free(p->dec), free(p->prob), free(p->order);
     free(p);
 }
@@ -171,6 +174,12 @@ xf_status xf__predict_one(xf_predictor *p, char *const *roots, int n_roots, cons
         xf__confusion_add(&p->cm, t, p->order[0]);
     else
         p->unknown_truth++;
+    xf_status s =
+        t >= 0 && t != p->order[0] && p->o.report
+            ? xf__mistakes_add(&p->mistakes, path, t, p->order[0], p->prob[p->order[0]], err)
+            : XF_OK;
+    if (s)
+        return s;
     if (p->o.json) {
         cJSON *j = cJSON_CreateObject(), *top = cJSON_CreateArray();
         cJSON_AddItemToObject(j, "path", json_name(path));
@@ -272,7 +281,7 @@ xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err)
 {
     *failed = p->failed > 0;
     if (p->cm.n == 0) {
-        if (p->o.png || p->o.svg || p->o.metrics)
+        if (p->o.png || p->o.svg || p->o.metrics || p->o.report)
             fprintf(stderr, "classify: no true labels known; no confusion matrix or metrics "
                             "written\n");
         return XF_OK;
@@ -288,5 +297,8 @@ xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err)
         s = xf__confusion_svg(&p->cm, p->h->labels, p->o.svg, err);
     if (!s && p->o.metrics)
         s = xf__metrics_json(&p->cm, p->h->labels, p->o.metrics, err);
+    if (!s && p->o.report)
+        s = xf__classify_report(&p->cm, p->h->labels, &p->mistakes, p->failed,
+                                p->o.classifier ? p->o.classifier : "?", p->o.report, err);
     return s;
 }

@@ -18,6 +18,8 @@ typedef struct {
     const char *png;         /* draw the confusion matrix here (NULL: no picture)      */
     const char *svg;         /* the same, with names and titles, as SVG (NULL: none)   */
     const char *metrics;     /* the metrics as JSON here (NULL: none)                  */
+    const char *report;      /* the evaluation as an HTML page here (NULL: none)       */
+    const char *classifier;  /* its file, named on the page                            */
     xf_labelmap *labels;     /* true labels (NULL: the class folders); read, resolved
                                 against the first inputs predicted                     */
     const char *labels_file; /* its name, for messages                                 */

@@ -40,6 +40,21 @@ assert [c[\"name\"] for c in m[\"classes\"]] == [\"a&b<c>\", \"warm \\\"x\\\"\"]
 assert sum(map(sum, m[\"confusion\"])) == 25 and m[\"classes\"][0][\"support\"] == 13
 ' $T/m.json $T/named.err"
 fi
+# --report: one self-contained page (the mistake made by construction shown with its picture)
+$CL -m "$T/named.gguf" "$T/named.bin" --report "$T/r.html" >"$T/named.jsonl" 2>/dev/null
+wrong=$(grep -c 'a&b<c>/moved.png	warm' "$T/named.jsonl")
+check "--report: the table, the matrix, names escaped, no network" "grep -q '<h2>Classes' $T/r.html && grep -q '<svg' $T/r.html && grep -q 'a&amp;b&lt;c&gt;' $T/r.html && ! grep -q 'a&b<' $T/r.html && ! grep -q 'http://[^w]\|https://' $T/r.html"
+check "--report: each mistake with its thumbnail ($wrong)" "[ $wrong -ge 1 ] && [ \$(grep -c 'class=m><figure><img' $T/r.html) -eq $wrong ] && grep -q 'moved.png' $T/r.html"
+$CL -m "$T/named.gguf" "$T/named.bin" --report "$T/none/r.html" >/dev/null 2>&1
+check "--report into a missing folder: refused before classifying" "[ \$? -eq 5 ]"
+if command -v chromium > /dev/null; then
+  timeout 60 chromium --headless --no-sandbox --disable-gpu --screenshot="$T/shot.png" \
+    --window-size=1000,800 --enable-logging=stderr --v=0 "file://$(cd "$T" && pwd)/r.html" > /dev/null 2>"$T/chrome.err"
+  check "Chromium renders the report (a screenshot that is not blank)" "[ -s $T/shot.png ] && [ \$(stat -c %s $T/shot.png) -gt 20000 ]"
+  check "no console errors" "! grep -i 'CONSOLE.*error\|Uncaught' $T/chrome.err"
+else
+  echo "skip: chromium not installed: the report is not rendered"
+fi
 $CL -m "$T/clf.gguf" -w $W $TD/img > "$T/bad.tsv" 2>/dev/null; rc=$?
 check "bad images: exit 3, one row each" "[ $rc -eq 3 ] && [ \$(grep -c '!error' $T/bad.tsv) -eq 4 ]"
 $B/extract-features -w $W --quiet --pool max $CLS > "$T/max.bin"

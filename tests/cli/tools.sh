@@ -40,9 +40,10 @@ outputs() { # $1: the output path; runs each tool's -o (or --confusion-png) at i
   $B/xfer-feats convert "$T/f.bin" --format csv -o "$1" 2>/dev/null; echo "xfer-feats $?"
   $B/train-classifier "$T/f.bin" --folds 3 --quiet -o "$1" 2>/dev/null; echo "train-classifier $?"
   $B/classify -m "$T/clf.gguf" "$T/f.bin" --confusion-png "$1" >/dev/null 2>&1; echo "classify $?"
-  $B/classify -m "$T/clf.gguf" "$T/f.bin" --confusion-svg "$1" --metrics-json "$1" >/dev/null 2>&1; echo "classify-svg $?"
+  $B/classify -m "$T/clf.gguf" "$T/f.bin" --confusion-svg "$1" --metrics-json "$1" --report "$1" >/dev/null 2>&1; echo "classify-svg $?"
   $B/finetune $CLS -w $W --epochs 1 --quiet -o "$1" 2>/dev/null; echo "finetune $?"
   $B/xfer-convert $ONNX --quiet -o "$1" 2>/dev/null; echo "xfer-convert $?"
+  $B/xfer-convert --to-onnx "$T/clf.gguf" -w $W --quiet -o "$1" 2>/dev/null; echo "xfer-convert-onnx $?"
 }
 if mknod "$T/mynull" c 1 3 2>/dev/null; then
   outputs "$T/mynull" > "$T/rcs"
