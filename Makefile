@@ -16,7 +16,10 @@ PKG_CONV := libprotobuf-c
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
            libpng-dev libwebp-dev libgif-dev libtiff-dev liblinear-dev libcjson-dev \
            protobuf-c-compiler libprotobuf-c-dev \
-           libonnx-dev ca-certificates curl clang clang-format dataset-fashion-mnist
+           libonnx-dev console-setup-linux ca-certificates curl clang clang-format \
+           dataset-fashion-mnist
+# the confusion PNG's font: Terminus Font 8x16 (SIL OFL 1.1) from console-setup-linux
+FONT_PSF ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 # test oracles and benchmark peers (never runtime dependencies)
 ORACLE_DEBS := python3-numpy python3-pil liblinear-tools chromium
 BENCH_DEBS  := python3-torch python3-torchvision python3-sklearn
@@ -50,7 +53,8 @@ INC_examples   := -iquote include
 NO_LIB_GOALS := deps deps-oracles deps-bench demo clean help format format-check
 ifeq ($(filter $(NO_LIB_GOALS),$(MAKECMDGOALS)),)
   MISSING := $(strip $(foreach p,$(PKG_CORE) $(PKG_CONV),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
-  ifneq ($(MISSING),)
+  MISSING += $(if $(wildcard $(FONT_PSF)),,$(FONT_PSF))
+  ifneq ($(strip $(MISSING)),)
     $(error missing libraries: $(MISSING). Install them with: make deps  (or apt-get install $(DEBS) nodejs npm))
   endif
   PC_CFLAGS := $(shell pkg-config --cflags $(PKG_CORE) $(PKG_CONV))
@@ -73,7 +77,7 @@ MAINS_EXTRACTOR := extractor/extract-features.c extractor/xfer-feats.c
 MAINS_CLASSIFIER := classifier/train-classifier.c classifier/classify.c classifier/finetune-main.c
 TOOLS_SRC := extractor/cli.c
 LIB_SRC  := $(filter-out $(MAINS_EXTRACTOR) $(TOOLS_SRC),$(wildcard extractor/*.c))
-CLS_SRC  := $(filter-out $(MAINS_CLASSIFIER),$(wildcard classifier/*.c))
+CLS_SRC  := $(filter-out $(MAINS_CLASSIFIER) classifier/font-gen.c,$(wildcard classifier/*.c))
 CONV_SRC := $(wildcard weights/convert/*.c)
 AUDIT_SRC := $(filter-out audit/xfer-audit.c,$(wildcard audit/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -149,6 +153,21 @@ $(BUILD)/obj/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	$(Q)$(CC) $(PC_CFLAGS) $(CFLAGS) -I$(GEN) -c $< -o $@
 $(call obj,$(wildcard weights/convert/onnx*.c) tests/unit/test_onnx.c): $(GEN)/onnx.pb-c.h
 
+# the confusion PNG's font (FONT_PSF, above), made into a C array by classifier/font-gen.c
+$(BUILD)/font-gen: classifier/font-gen.c
+	@mkdir -p $(dir $@)
+	$(say) CC $<
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $< -o $@
+$(GEN)/font.c: $(BUILD)/font-gen $(FONT_PSF)
+	@mkdir -p $(GEN)
+	$(say) FONT $(FONT_PSF)
+	$(Q)gzip -dc $(FONT_PSF) > $(GEN)/Lat15-Terminus16.psf && \
+	  $(BUILD)/font-gen $(GEN)/Lat15-Terminus16.psf > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/font.o: $(GEN)/font.c
+	@mkdir -p $(dir $@)
+	$(say) CC $<
+	$(Q)$(CC) $(XCFLAGS) -iquote classifier $(CFLAGS) -c $< -o $@
+
 define archive
 	@mkdir -p $(dir $@)
 	$(say) AR $@
@@ -168,7 +187,7 @@ $(SHLIB): $(call obj,$(LIB_SRC)) extractor/exports.map
 	  $(CFLAGS) $(LDFLAGS) $(filter %.o,$^) $(LIBS_CORE) -o $@
 $(TOOLS_LIB): $(call obj,$(TOOLS_SRC))
 	$(archive)
-$(CLS_LIB): $(call obj,$(CLS_SRC))
+$(CLS_LIB): $(call obj,$(CLS_SRC)) $(BUILD)/obj/gen/font.o
 	$(archive)
 $(CONV_LIB): $(call obj,$(CONV_SRC)) $(BUILD)/obj/gen/onnx.pb-c.o
 	$(archive)
@@ -346,7 +365,7 @@ format-check: ## fail when a C file is not clang-formatted
 
 # demo: installs what is missing, builds, fetches the weights, runs the three commands
 demo: ## install, build, fetch the weights, run extract -> train -> classify on Fashion-MNIST
-	@pkg-config --exists $(PKG_CORE) $(PKG_CONV) && [ -d /usr/share/datasets/fashion-mnist ] || $(MAKE) --no-print-directory deps
+	@pkg-config --exists $(PKG_CORE) $(PKG_CONV) && [ -d /usr/share/datasets/fashion-mnist ] && [ -f $(FONT_PSF) ] || $(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all $(BUILD)/examples/mnist_to_png
 	@$(MAKE) --no-print-directory weights > $(BUILD)/weights.log 2>&1 || { tail -5 $(BUILD)/weights.log; exit 1; }
 	@examples/demo.sh $(BUILD)

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
          .help = "true labels: CSV or TSV, a header row or none, columns by name "
                  "(path/filename/image..., label/class...) (default: the class folders)"},
         {"--confusion-png", NULL, XF_CLI_STR, &po.png, .meta = "FILE",
-         .help = "draw the confusion matrix (a small picture without names)"},
+         .help = "the picture of --confusion-svg as PNG (text in an embedded bitmap font)"},
         {"--confusion-svg", NULL, XF_CLI_STR, &po.svg, .meta = "FILE",
          .help = "the confusion matrix with class names, counts, rates and accuracy, as SVG"},
         {"--metrics-json", NULL, XF_CLI_STR, &po.metrics, .meta = "FILE",

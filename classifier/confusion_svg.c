@@ -11,19 +11,10 @@
 
 #include <string.h>
 
-/* matplotlib's "Blues", nine stops */
-static const unsigned char blues[9][3] = {{247, 251, 255}, {222, 235, 247}, {198, 219, 239},
-                                          {158, 202, 225}, {107, 174, 214}, {66, 146, 198},
-                                          {33, 113, 181},  {8, 81, 156},    {8, 48, 107}};
-
 static void colour(double t, char out[8])
 {
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    int i = t >= 1 ? 7 : (int) (t * 8);
-    double f = t * 8 - i;
     unsigned char c[3];
-    for (int k = 0; k < 3; k++)
-        c[k] = (unsigned char) (blues[i][k] + f * (blues[i + 1][k] - blues[i][k]) + 0.5);
+    xf__blues(t, c);
     snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 

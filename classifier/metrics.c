@@ -1,7 +1,6 @@
-/* metrics.c — confusion matrix, accuracy figures and their table / PNG (see metrics.h). */
+/* metrics.c — confusion matrix, accuracy figures, their table and JSON, and the colour scale
+ * of the pictures (see metrics.h). */
 #include "metrics.h"
-#include "picture.h"
-
 #include "io.h"
 
 #include <cjson/cJSON.h>
@@ -143,58 +142,16 @@ xf_status xf__metrics_json(const xf_confusion *c, char *const *labels, const cha
     return s;
 }
 
-/* 3x5 digits, one row of 3 bits per nibble, top row first */
-static const uint16_t digits[10] = {0x7B6F, 0x2C97, 0x73E7, 0x72CF, 0x5BC9,
-                                    0x79CF, 0x79EF, 0x7249, 0x7BEF, 0x7BCF};
+/* matplotlib's "Blues", nine stops */
+static const unsigned char blues[9][3] = {{247, 251, 255}, {222, 235, 247}, {198, 219, 239},
+                                          {158, 202, 225}, {107, 174, 214}, {66, 146, 198},
+                                          {33, 113, 181},  {8, 81, 156},    {8, 48, 107}};
 
-static void draw_number(uint8_t *px, int w, int x0, int y0, long long v, int scale, uint8_t ink)
+void xf__blues(double t, unsigned char rgb[3])
 {
-    char s[24];
-    int n = snprintf(s, sizeof s, "%lld", v);
-    for (int d = 0; d < n; d++) {
-        uint16_t g = digits[s[d] - '0'];
-        for (int r = 0; r < 5; r++)
-            for (int col = 0; col < 3; col++)
-                if (g & (1u << (14 - (r * 3 + col))))
-                    for (int yy = 0; yy < scale; yy++)
-                        for (int xx = 0; xx < scale; xx++) {
-                            int x = x0 + (d * 4 + col) * scale + xx, y = y0 + r * scale + yy;
-                            uint8_t *p = px + ((size_t) y * (size_t) w + (size_t) x) * 3;
-                            p[0] = p[1] = p[2] = ink;
-                        }
-    }
-}
-
-xf_status xf__confusion_png(const xf_confusion *c, const char *path, xf_error *err)
-{
-    const int cell = 48, scale = 2;
-    int w = c->k * cell;
-    if (c->k > 200)
-        return xf__fail(err, XF_ERR_ARG, "%d classes: too many to draw", c->k);
-    uint8_t *px = malloc((size_t) w * (size_t) w * 3);
-    if (!px)
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < c->k; i++) {
-        int64_t r = row_sum(c, i);
-        for (int j = 0; j < c->k; j++) {
-            int64_t v = c->cm[(size_t) i * (size_t) c->k + (size_t) j];
-            double frac = r ? (double) v / (double) r : 0;
-            uint8_t R = (uint8_t) (255 - 215 * frac), G = (uint8_t) (255 - 160 * frac), B = 255;
-            for (int y = i * cell; y < (i + 1) * cell; y++)
-                for (int x = j * cell; x < (j + 1) * cell; x++) {
-                    uint8_t *p = px + ((size_t) y * (size_t) w + (size_t) x) * 3;
-                    int border = x % cell == 0 || y % cell == 0;
-                    p[0] = border ? 160 : R, p[1] = border ? 160 : G, p[2] = border ? 160 : B;
-                }
-            char s[24];
-            int digits_n = snprintf(s, sizeof s, "%lld", (long long) v);
-            int tw = digits_n * 4 * scale;
-            if (tw < cell - 4)
-                draw_number(px, w, j * cell + (cell - tw) / 2, i * cell + (cell - 5 * scale) / 2,
-                            (long long) v, scale, frac > 0.5 ? 255 : 0);
-        }
-    }
-    xf_status s = xf__png_write_rgb(path, w, w, px, err);
-    free(px);
-    return s;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    int i = t >= 1 ? 7 : (int) (t * 8);
+    double f = t * 8 - i;
+    for (int k = 0; k < 3; k++)
+        rgb[k] = (unsigned char) (blues[i][k] + f * (blues[i + 1][k] - blues[i][k]) + 0.5);
 }

@@ -1,6 +1,6 @@
 /* metrics.h — evaluation of predictions against true labels: confusion matrix, accuracy,
  * balanced accuracy, per-class precision/recall/F1; printed as a table, written as JSON or
- * drawn as a PNG or (confusion_svg.c) an SVG.
+ * drawn as an SVG (confusion_svg.c) or a PNG (confusion_png.c).
  * It is: counting and reporting. It is not: prediction.
  */
 #ifndef XF_METRICS_H
@@ -24,8 +24,11 @@ void xf__confusion_print(const xf_confusion *c, char *const *labels, FILE *f);
 /* Class i's precision, recall, F1 and support (its true count). */
 void xf__class_scores(const xf_confusion *c, int i, double *prec, double *rec, double *f1,
                       int64_t *support);
-/* Draws the row-normalised matrix (darker = more) with counts in each cell. */
-xf_status xf__confusion_png(const xf_confusion *c, const char *path, xf_error *err);
+/* confusion_png.c: the SVG's picture as a PNG, its text in an embedded bitmap font (font.h). */
+xf_status xf__confusion_png(const xf_confusion *c, char *const *labels, const char *path,
+                            xf_error *err);
+/* The colour of rate t in [0, 1] on matplotlib's "Blues" scale (both pictures use it). */
+void xf__blues(double t, unsigned char rgb[3]);
 /* confusion_svg.c: the matrix with class names, axis titles, colour bar and accuracy, as a
  * file, or written to f (standalone: with the XML declaration; else to sit inside HTML). */
 xf_status xf__confusion_svg(const xf_confusion *c, char *const *labels, const char *path,

@@ -292,7 +292,7 @@ xf_status xf__predictor_finish(xf_predictor *p, int *failed, xf_error *err)
             fprintf(stderr, "(%zu inputs without a known true class are not counted)\n",
                     p->unknown_truth);
     }
-    xf_status s = p->o.png ? xf__confusion_png(&p->cm, p->o.png, err) : XF_OK;
+    xf_status s = p->o.png ? xf__confusion_png(&p->cm, p->h->labels, p->o.png, err) : XF_OK;
     if (!s && p->o.svg)
         s = xf__confusion_svg(&p->cm, p->h->labels, p->o.svg, err);
     if (!s && p->o.metrics)

@@ -20,6 +20,19 @@ $CL -m "$T/clf.gguf" "$T/f.bin" --format json --top 1 > "$T/pred.json" 2>/dev/nu
 check "feature-file input, JSON lines" "[ \$(grep -c '\"label\"' $T/pred.json) -eq 24 ]"
 $CL -m "$T/clf.gguf" -w $W $CLS --confusion-png "$T/cm.png" >/dev/null 2>&1
 check "confusion PNG written" "head -c 4 $T/cm.png | grep -q PNG"
+$CL -m "$T/clf.gguf" -w $W $CLS --confusion-png "$T/cm.png" --confusion-svg "$T/cm2.svg" >/dev/null 2>"$T/png.err"
+if /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
+  check "confusion PNG: title, names and counts drawn in their places (Pillow reads it)" "/usr/bin/python3 -c '
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert(\"L\"); w, h = im.size
+dark = lambda box: sum(1 for v in im.crop(box).getdata() if v < 100)
+assert w > 300 and h > 200, im.size
+assert dark((0, 0, w, 34)) > 100          # the title line
+assert dark((30, 40, w // 3, h * 2 // 3)) > 60  # the class names left of the matrix
+assert dark((0, h - 40, w, h)) > 50        # the x axis title
+' $T/cm.png"
+fi
 # the SVG picture and the JSON metrics, with class names that need escaping
 mkdir -p "$T/named"; cp -r $CLS/cool "$T/named/a&b<c>"; cp -r $CLS/warm "$T/named/warm \"x\""
 cp "$T/named/warm \"x\"/05.png" "$T/named/a&b<c>/moved.png"   # one mistake by construction
