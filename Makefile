@@ -11,7 +11,7 @@
 #   weights/convert/  libxfer_conv.a: TF.js, TFLite and ONNX readers (protobuf-c)
 CC      ?= cc
 BUILD   ?= build
-PKG_CORE := openblas libjpeg libpng libcjson libwebp libtiff-4
+PKG_CORE := openblas libjpeg libpng libcjson libwebp libwebpdemux libtiff-4
 PKG_CONV := libprotobuf-c
 DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev \
            libpng-dev libwebp-dev libgif-dev libtiff-dev liblinear-dev libcjson-dev \
@@ -216,6 +216,7 @@ $(BUILD)/xfer-audit: $(call obj,audit/xfer-audit.c) $(AUDIT_LIB) $(CLS_LIB) $(TO
 	$(link)
 TEST_LIBS := $(AUDIT_LIB) $(CLS_LIB) $(CONV_LIB) $(TOOLS_LIB) $(LIB)
 $(TESTS): EXTRA_LIBS := $(LIBS_CONV) $(LIBS_LINEAR)
+$(BUILD)/tests/test_image: EXTRA_LIBS += -lwebpmux # the animated WebP test's encoder
 $(filter $(BUILD)/tests/test_%,$(TESTS)): $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(TEST_LIBS)
 	$(link)
 $(filter $(BUILD)/tests/replay_%,$(TESTS)): $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(TEST_LIBS)

@@ -352,6 +352,9 @@ int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *
         }
         rc = set(c, o, v);
     }
+    const xf_cli_opt *q = find(c, "--quiet", 7); /* the library's notes follow --quiet too */
+    if (q && q->kind == XF_CLI_FLAG && *(int *) q->dest)
+        xf_log_set(NULL, NULL, XF_LOG_WARN);
     *operands = ops;
     *n_operands = n;
     return rc;

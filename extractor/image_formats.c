@@ -1,8 +1,9 @@
 /* image_formats.c — the decoders of the image formats after JPEG, PNG and BMP: WebP (libwebp;
- * still images: an animated WebP is refused), GIF (giflib; the first frame) and TIFF (libtiff;
- * the first page, any sample layout libtiff's RGBA reader handles). Each checks the pixel limit
- * before it allocates, reads only from memory, and composites transparency on white, as PNG
- * alpha is.
+ * an animation's first frame through libwebpdemux), GIF (giflib; the first frame) and TIFF
+ * (libtiff; the first page, any sample layout libtiff's RGBA reader handles). Each checks the
+ * pixel limit before it allocates, reads only from memory, and composites transparency on
+ * white, as PNG alpha is. An animation or a multi-page file says on the log (INFO) that its
+ * first frame or page was used.
  * It is: three decoders behind xf__decode_mem (image.c sniffs the bytes). It is not: the
  * sniffing, orientation or resizing.
  */
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <tiffio.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 
 static uint8_t on_white(unsigned c, unsigned a)
 {
@@ -20,6 +22,49 @@ static uint8_t on_white(unsigned c, unsigned a)
 }
 
 /* ---- WebP -------------------------------------------------------------------------------- */
+/* an animation: the canvas after its first frame (the demuxer's size checked before decoding) */
+static xf_status webp_first_frame(const uint8_t *d, size_t len, const char *name,
+                                  const xf_decode_opts *o, xf_rgb *out, xf_error *err)
+{
+    WebPData data = {d, len};
+    WebPDemuxer *dm = WebPDemux(&data);
+    if (!dm)
+        return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt animated WebP", name);
+    uint64_t w = WebPDemuxGetI(dm, WEBP_FF_CANVAS_WIDTH),
+             h = WebPDemuxGetI(dm, WEBP_FF_CANVAS_HEIGHT);
+    uint32_t frames = WebPDemuxGetI(dm, WEBP_FF_FRAME_COUNT);
+    WebPDemuxDelete(dm);
+    if (w < 1 || h < 1 || frames < 1)
+        return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt animated WebP", name);
+    if (w * h > (uint64_t) o->max_pixels)
+        return xf__image_too_big(err, name, w, h, o->max_pixels);
+    WebPAnimDecoderOptions ao;
+    if (!WebPAnimDecoderOptionsInit(&ao))
+        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: libwebp's animation decoder is too old",
+                        name);
+    ao.color_mode = MODE_RGBA, ao.use_threads = 0;
+    WebPAnimDecoder *ad = WebPAnimDecoderNew(&data, &ao);
+    uint8_t *canvas = NULL, *px = malloc((size_t) (w * h * 3));
+    int ts = 0;
+    xf_status s = XF_OK;
+    if (!px)
+        s = xf__fail(err, XF_ERR_NOMEM, "%s: out of memory for %llux%llu pixels", name,
+                     (unsigned long long) w, (unsigned long long) h);
+    else if (!ad || !WebPAnimDecoderGetNext(ad, &canvas, &ts) || !canvas)
+        s = xf__fail(err, XF_ERR_IMAGE, "%s: corrupt animated WebP", name);
+    for (size_t i = 0; !s && i < (size_t) (w * h); i++)
+        for (int c = 0; c < 3; c++)
+            px[3 * i + (size_t) c] = on_white(canvas[4 * i + (size_t) c], canvas[4 * i + 3]);
+    WebPAnimDecoderDelete(ad);
+    if (s) {
+        free(px);
+        return s;
+    }
+    xf__log(XF_LOG_INFO, "%s: animated WebP (%u frames): the first frame is used\n", name, frames);
+    out->px = px, out->w = (int) w, out->h = (int) h, out->orientation = 1;
+    return XF_OK;
+}
+
 xf_status xf__decode_webp(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
                           xf_rgb *out, xf_error *err)
 {
@@ -27,7 +72,7 @@ xf_status xf__decode_webp(const uint8_t *d, size_t len, const char *name, const 
     if (WebPGetFeatures(d, len, &f) != VP8_STATUS_OK || f.width < 1 || f.height < 1)
         return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt WebP", name);
     if (f.has_animation)
-        return xf__fail(err, XF_ERR_UNSUPPORTED, "%s: animated WebP (not supported)", name);
+        return webp_first_frame(d, len, name, o, out, err);
     uint64_t w = (uint64_t) f.width, h = (uint64_t) f.height;
     if (w * h > (uint64_t) o->max_pixels)
         return xf__image_too_big(err, name, w, h, o->max_pixels);
@@ -108,6 +153,27 @@ static xf_status gif_frame(GifFileType *g, const char *name, const xf_decode_opt
     return XF_OK;
 }
 
+/* after a frame: 1 when another image follows (extensions in between are skipped) */
+static int gif_more_frames(GifFileType *g)
+{
+    for (int records = 0; records < 1000; records++) {
+        GifRecordType rt;
+        int code;
+        GifByteType *ext = NULL;
+        if (DGifGetRecordType(g, &rt) != GIF_OK || rt == TERMINATE_RECORD_TYPE)
+            return 0;
+        if (rt == IMAGE_DESC_RECORD_TYPE)
+            return 1;
+        if (rt != EXTENSION_RECORD_TYPE || DGifGetExtension(g, &code, &ext) != GIF_OK)
+            return 0;
+        while (ext && DGifGetExtensionNext(g, &ext) == GIF_OK)
+            ;
+        if (ext)
+            return 0;
+    }
+    return 0;
+}
+
 xf_status xf__decode_gif(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
                          xf_rgb *out, xf_error *err)
 {
@@ -124,6 +190,8 @@ xf_status xf__decode_gif(const uint8_t *d, size_t len, const char *name, const x
             break;
         if (rt == IMAGE_DESC_RECORD_TYPE) {
             s = gif_frame(g, name, o, transp, out, err), done = 1;
+            if (!s && gif_more_frames(g))
+                xf__log(XF_LOG_INFO, "%s: animated GIF: the first frame is used\n", name);
             break;
         }
         if (rt == TERMINATE_RECORD_TYPE) {
@@ -235,6 +303,8 @@ xf_status xf__decode_tiff(const uint8_t *d, size_t len, const char *name, const 
     else if (!TIFFReadRGBAImageOriented(t, w, h, rgba, ORIENTATION_TOPLEFT, 0))
         s = xf__fail(err, XF_ERR_IMAGE, "%s: corrupt or unsupported TIFF: %s", name,
                      src.msg[0] ? src.msg : "unreadable pixels");
+    if (!s && TIFFReadDirectory(t))
+        xf__log(XF_LOG_INFO, "%s: multi-page TIFF: the first page is used\n", name);
     TIFFClose(t);
     if (s) {
         free(rgba);

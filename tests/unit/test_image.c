@@ -17,6 +17,7 @@
 #include <tiffio.h>
 #include <time.h>
 #include <webp/encode.h>
+#include <webp/mux.h>
 
 #define W 48
 #define H 32
@@ -147,7 +148,7 @@ static mem write_gif(int w, int h, uint8_t *idx, int interlace, const GifColorTy
     return m;
 }
 
-static mem write_tiff(int w, int h, uint8_t *rgb)
+static mem write_tiff(int w, int h, uint8_t *rgb, int pages)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/t.tif", t_dir());
@@ -161,6 +162,18 @@ static mem write_tiff(int w, int h, uint8_t *rgb)
     TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
     for (int y = 0; y < h; y++)
         TIFFWriteScanline(t, rgb + (size_t) y * w * 3, (uint32_t) y, 0);
+    for (int p = 1; p < pages; p++) { /* more pages: 2x2 black */
+        uint8_t row[6] = {0};
+        TIFFWriteDirectory(t);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 2);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFWriteScanline(t, row, 0, 0);
+        TIFFWriteScanline(t, row, 1, 0);
+    }
     TIFFClose(t);
     mem m = {0};
     FILE *f = fopen(path, "rb");
@@ -206,6 +219,34 @@ static void test_more_formats(void)
     /* a WebP cut short is an error, not a crash */
     EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
     free(m.p);
+    /* an animation (libwebpmux's encoder, lossless): its first frame, whatever follows */
+    WebPAnimEncoderOptions ao;
+    WebPConfig cfg;
+    WebPPicture pic;
+    WebPData anim = {0};
+    ok = WebPAnimEncoderOptionsInit(&ao) && WebPConfigInit(&cfg) && WebPPictureInit(&pic);
+    cfg.lossless = 1;
+    WebPAnimEncoder *ae = ok ? WebPAnimEncoderNew(FW, FH, &ao) : NULL;
+    uint8_t other[FW * FH * 3];
+    for (int i = 0; i < FW * FH * 3; i++)
+        other[i] = (uint8_t) (255 - px[i]);
+    pic.width = FW, pic.height = FH, pic.use_argb = 1;
+    for (int f = 0; ae && f < 3; f++) {
+        ok = ok && WebPPictureImportRGB(&pic, f == 1 ? other : px, FW * 3) &&
+             WebPAnimEncoderAdd(ae, &pic, f * 100, &cfg);
+        WebPPictureFree(&pic);
+    }
+    ok = ae && ok && WebPAnimEncoderAdd(ae, NULL, 300, NULL) && WebPAnimEncoderAssemble(ae, &anim);
+    WebPAnimEncoderDelete(ae);
+    m = (mem){0};
+    if (ok)
+        mem_append(&m, anim.bytes, anim.size);
+    WebPDataClear(&anim);
+    T_CHECKF(ok && decode(&m, &im) && im.w == FW && im.h == FH && memcmp(im.px, px, sizeof px) == 0,
+             "animated WebP (3 frames): the first frame's pixels (encoder ok %d)", ok);
+    xf__rgb_free(&im);
+    EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
+    free(m.p);
     GifColorType pal[256];
     for (int i = 0; i < 256; i++)
         pal[i] = (GifColorType){(GifByteType) i, (GifByteType) (255 - i), (GifByteType) (i * 7)};
@@ -233,11 +274,41 @@ static void test_more_formats(void)
         EXPECT_STATUS(m.p, m.n, XF_ERR_IMAGE, 0);
         free(m.p);
     }
-    m = write_tiff(FW, FH, px);
+    m = write_tiff(FW, FH, px, 1);
     T_CHECK(decode(&m, &im) && im.w == FW && im.h == FH && memcmp(im.px, px, sizeof px) == 0);
     xf__rgb_free(&im);
     EXPECT_STATUS(m.p, m.n / 2, XF_ERR_IMAGE, 0);
     free(m.p);
+}
+
+static char logged[2048];
+static void capture(xf_log_level level, const char *line, void *user)
+{
+    (void) level, (void) user;
+    strncat(logged, line, sizeof logged - strlen(logged) - 1);
+}
+
+/* a multi-page file says that its first page was used; a single page says nothing (the GIF and
+ * WebP animations of test_more_formats print theirs) */
+static void test_first_page_note(void)
+{
+    enum { FW = 9, FH = 7 };
+    uint8_t px[FW * FH * 3];
+    pattern(px, FW, FH);
+    xf_rgb im;
+    xf_log_set(capture, NULL, XF_LOG_INFO);
+    for (int pages = 1; pages <= 3; pages += 2) {
+        mem m = write_tiff(FW, FH, px, pages);
+        logged[0] = 0;
+        int ok = decode(&m, &im) && im.w == FW && im.h == FH && memcmp(im.px, px, sizeof px) == 0;
+        T_CHECKF(ok && (strstr(logged, "multi-page TIFF: the first page is used") != NULL) ==
+                           (pages > 1),
+                 "TIFF of %d page(s): page 1's pixels, a note only when there are more", pages);
+        if (ok)
+            xf__rgb_free(&im);
+        free(m.p);
+    }
+    xf_log_set(NULL, NULL, XF_LOG_INFO);
 }
 
 static void test_png(void)
@@ -784,6 +855,7 @@ int main(void)
     test_exif();
     test_bad();
     test_more_formats();
+    test_first_page_note();
     test_preprocess();
     return t_done();
 }
