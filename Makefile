@@ -1,5 +1,5 @@
 # xfer — build, test and fetch weights. Outputs go to $(BUILD) (git-ignored); converted weights
-# to weights/*.gguf (git-ignored). `make help` lists the targets. Quiet by default; V=1 prints
+# to weights/*.gguf (git-ignored; WEIGHTS_DIR=DIR elsewhere). `make help` lists the targets. Quiet by default; V=1 prints
 # every command.
 #
 # Layers (an upward #include fails to compile: each folder sees only its own headers and the
@@ -98,7 +98,9 @@ TOOLS    := $(BUILD)/extract-features $(BUILD)/xfer-feats $(BUILD)/xfer-inspect 
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) \
             $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
 EXAMPLES := $(BUILD)/examples/minimal
-WEIGHTS  := weights/mobilenet_v2.gguf weights/inception_v3.gguf
+# where `make weights` writes the converted weights (the tools also search ~/.cache/xfer, ...)
+WEIGHTS_DIR ?= weights
+WEIGHTS  := $(WEIGHTS_DIR)/mobilenet_v2.gguf $(WEIGHTS_DIR)/inception_v3.gguf
 
 .PHONY: install uninstall all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
         check asan noblas bench golden clean help demo format format-check
@@ -247,7 +249,7 @@ PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^\#define XF_VERSION_STRING "\(.*\)"/\1/p' include/xfer.h)
 PC_REQUIRES := $(if $(filter 0,$(BLAS)),$(filter-out openblas,$(PKG_CORE)),$(PKG_CORE))
 INSTALL_TOOLS := $(notdir $(TOOLS))
-INSTALL_WEIGHTS ?= $(wildcard weights/*.gguf)
+INSTALL_WEIGHTS ?= $(wildcard $(WEIGHTS_DIR)/*.gguf)
 I := $(DESTDIR)$(PREFIX)
 install: all $(SHLIB) ## install under PREFIX (/usr/local; DESTDIR=... stages it)
 	$(say) INSTALL $(I)
@@ -277,17 +279,19 @@ NPM_META := --license MIT --source "npm:nsfwjs@4.4.0" \
   --source-hash "sha512-krC1fgeTLXtZwgdpKJ0jm7hqv0gTSRQQRL+FhOaxaJ9Wj92t42BO3csO2odwgTAgZgf2RvkwPtp0R8Aa7dc+MA==" \
   --labels weights/nsfwjs_labels.txt --mean 0,0,0 --std 1,1,1 --crop-pct 0.875
 
-weights/mobilenet_v2.gguf: $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/xfer-convert
+$(WEIGHTS_DIR)/mobilenet_v2.gguf: $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/xfer-convert
+	@mkdir -p $(WEIGHTS_DIR)
 	$(Q)$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "MobileNetV2 1.0 224 (nsfwjs 4.4.0)" \
 	  --arch mobilenetv2 --feature-layer block_13_expand_relu --trainable-from block_11_expand \
 	  --pretrained-until block_10_project_BN
 
-weights/inception_v3.gguf: $(BUILD)/npm/inception_v3/model.json $(BUILD)/xfer-convert
+$(WEIGHTS_DIR)/inception_v3.gguf: $(BUILD)/npm/inception_v3/model.json $(BUILD)/xfer-convert
+	@mkdir -p $(WEIGHTS_DIR)
 	$(Q)$(BUILD)/xfer-convert $< -o $@ $(NPM_META) --name "InceptionV3 299 (nsfwjs 4.4.0)" \
 	  --arch inceptionv3 --feature-layer mixed10 --trainable-from mixed9 --crop-pct 0.875
 
-weights: $(WEIGHTS) ## the npm models, then every catalogue entry it can get (WEIGHTS_MIRROR=DIR)
-	@weights/fetch-catalog.sh $(BUILD)
+weights: $(WEIGHTS) ## the npm models, then every catalogue entry it can get (WEIGHTS_MIRROR=DIR, WEIGHTS_DIR=DIR)
+	@WEIGHTS_DIR=$(WEIGHTS_DIR) weights/fetch-catalog.sh $(BUILD)
 
 # ---- tests ----------------------------------------------------------------------------------
 test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check $(BUILD)/preprocess_dump $(SHLIB) ## run every test; ends with "N passed, N failed"

@@ -1,13 +1,14 @@
 #!/bin/bash
 # fetch-catalog.sh — gets every TFLite entry of weights/catalog.tsv it can and converts it to
-# weights/NAME.gguf. Each file comes from $WEIGHTS_MIRROR (a local folder, for air-gapped
+# $WEIGHTS_DIR/NAME.gguf (default weights/). Each file comes from $WEIGHTS_MIRROR (a local folder, for air-gapped
 # clusters) when set and present there, else by download (curl); every file is checked against
 # its sha256 and only renamed into place when it matches. Entries it cannot get are reported,
 # not fatal. The npm entries are made by the Makefile (weights/fetch-npm.sh).
 # Usage: fetch-catalog.sh BUILD_DIR
 set -u
 B=${1:-build}; DL=$B/dl; CONVERT=$B/xfer-convert
-mkdir -p "$DL" weights
+W=${WEIGHTS_DIR:-weights}
+mkdir -p "$DL" "$W"
 got=0; missed=0
 fetch() { # file url sha256 -> $DL/file
   local f=$1 url=$2 sum=$3 tmp="$DL/$1.part.$$"
@@ -27,7 +28,7 @@ fetch() { # file url sha256 -> $DL/file
 while IFS=$'\t' read -r name file url sum bytes lic fmt input labels lurl lsum notes; do
   case "$name" in '#'*|'') continue;; esac
   [ "$fmt" = tflite ] || continue
-  out=weights/$name.gguf
+  out=$W/$name.gguf
   if [ -f "$out" ] && [ "$out" -nt weights/catalog.tsv ] && [ "$out" -nt "$CONVERT" ]; then got=$((got + 1)); continue; fi
   if ! fetch "$file" "$url" "$sum"; then echo "weights: $name: not available"; missed=$((missed + 1)); continue; fi
   largs=()
