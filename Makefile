@@ -1,6 +1,6 @@
 # xfer — build, test and fetch weights. Outputs go to $(BUILD) (git-ignored); converted weights
-# to weights/*.gguf (git-ignored; WEIGHTS_DIR=DIR elsewhere). `make help` lists the targets. Quiet by default; V=1 prints
-# every command.
+# to weights/*.gguf (git-ignored; WEIGHTS_DIR=DIR puts them elsewhere). `make help` lists the
+# targets. Quiet by default; V=1 prints every command.
 #
 # Layers (an upward #include fails to compile: each folder sees only its own headers and the
 # ones below it):
