@@ -244,8 +244,11 @@ $(BUILD)/peak: $(call obj,tests/bench/peak.c)
 # xfer.h, PREFIX/lib/pkgconfig/xfer.pc, PREFIX/share/man/man1 the tools' man pages (made by
 # their --man from the option tables), PREFIX/share/xfer the catalogue and the weights files
 # present in weights/ (where the installed tools look, after $XFER_WEIGHTS, ./weights and
-# ~/.cache/xfer). DESTDIR stages the tree for a package.
+# ~/.cache/xfer), PYTHON_SITE (PREFIX/lib/python3.X/dist-packages, on Debian's python3 path for
+# /usr/local) the Python package. DESTDIR stages the tree for a package.
 PREFIX ?= /usr/local
+PY_LIBDIR := $(shell /usr/bin/python3 -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null || echo python3)
+PYTHON_SITE ?= $(PREFIX)/lib/$(PY_LIBDIR)/dist-packages
 VERSION := $(shell sed -n 's/^\#define XF_VERSION_STRING "\(.*\)"/\1/p' include/xfer.h)
 PC_REQUIRES := $(if $(filter 0,$(BLAS)),$(filter-out openblas,$(PKG_CORE)),$(PKG_CORE))
 INSTALL_TOOLS := $(notdir $(TOOLS))
@@ -263,13 +266,14 @@ install: all $(SHLIB) ## install under PREFIX (/usr/local; DESTDIR=... stages it
 	$(Q)for t in $(INSTALL_TOOLS); do $(BUILD)/$$t --man > $(I)/share/man/man1/$$t.1 || exit 1; done
 	$(Q)install -m 644 weights/catalog.tsv weights/FORMAT.md $(I)/share/xfer/
 	$(Q)for w in $(INSTALL_WEIGHTS); do install -m 644 "$$w" $(I)/share/xfer/weights/ || exit 1; done
+	$(Q)install -d $(DESTDIR)$(PYTHON_SITE)/xfer && install -m 644 python/xfer/__init__.py $(DESTDIR)$(PYTHON_SITE)/xfer/
 
 uninstall: ## remove what install put under PREFIX
 	$(say) RM $(I)
 	$(Q)rm -f $(addprefix $(I)/bin/,$(INSTALL_TOOLS)) $(addprefix $(I)/share/man/man1/,$(addsuffix .1,$(INSTALL_TOOLS))) \
 	  $(I)/lib/$(SONAME) $(I)/lib/libxfer.so $(I)/lib/libxfer.a $(I)/include/xfer.h \
 	  $(I)/lib/pkgconfig/xfer.pc $(I)/share/xfer/catalog.tsv $(I)/share/xfer/FORMAT.md
-	$(Q)rm -rf $(I)/share/xfer/weights && rmdir $(I)/share/xfer 2>/dev/null || true
+	$(Q)rm -rf $(I)/share/xfer/weights $(DESTDIR)$(PYTHON_SITE)/xfer && rmdir $(I)/share/xfer 2>/dev/null || true
 
 # ---- weights --------------------------------------------------------------------------------
 $(BUILD)/npm/mobilenet_v2/model.json $(BUILD)/npm/inception_v3/model.json:

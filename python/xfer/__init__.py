@@ -11,7 +11,7 @@ array equals what extract-features writes, bit for bit.
     X = m.extract([np.asarray(pil_image)])     # (h, w, 3) uint8 arrays too
 
 The library is found by $XFER_LIBRARY, then the source tree's build/libxfer.so.0, then the
-system's libxfer.so.0 (make install).
+libxfer.so.0 installed beside this package (make install: PREFIX/lib), then the system's.
 """
 import ctypes as C
 import os
@@ -58,7 +58,8 @@ class XferError(Exception):
 def _load():
     here = os.path.dirname(os.path.abspath(__file__))
     tries = [os.environ.get("XFER_LIBRARY"),
-             os.path.join(here, "..", "..", "build", "libxfer.so.0"), "libxfer.so.0"]
+             os.path.join(here, "..", "..", "build", "libxfer.so.0"),
+             os.path.join(here, "..", "..", "..", "libxfer.so.0"), "libxfer.so.0"]
     why = []
     for t in tries:
         if not t or (os.sep in t and not os.path.exists(t)):

@@ -45,4 +45,17 @@ mkdir -p "$T/home/.cache/xfer" && cp "$TD/tiny.gguf" "$T/home/.cache/xfer/mobile
 (cd "$T/run" && env -u XFER_WEIGHTS HOME="$T/home" XDG_CACHE_HOME= "$P/bin/extract-features" a -o x.bin > out 2>&1)
 check "~/.cache/xfer comes before share/xfer/weights" "grep -q '$T/home/.cache/xfer/mobilenet_v2.gguf' $T/run/out"
 rm -f "$P/share/xfer/weights/mobilenet_v2.gguf"
+# the installed Python package finds the installed library (not the source tree's)
+site=$(ls -d "$P"/lib/python3*/dist-packages 2>/dev/null | head -1); TDA=$(cd "$TD" && pwd)
+check "the Python package installed in PREFIX/lib/python3.X/dist-packages" "[ -f $site/xfer/__init__.py ]"
+case "${XF_TEST_CC:-}" in *sanitize*) ;; *)
+  if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    (cd "$T" && env -u XFER_LIBRARY PYTHONPATH="$site" /usr/bin/python3 -c '
+import sys, xfer
+m = xfer.Model(sys.argv[1])
+assert xfer._lib._name.startswith(sys.argv[2]), xfer._lib._name
+print(m.extract([sys.argv[3]]).shape)' "$TDA/tiny.gguf" "$P/lib" "$TDA/cls/cool/00.png") > "$T/py.out" 2>&1
+    check "installed Python package: import, extract, on PREFIX/lib/libxfer.so.0 ($(tail -1 $T/py.out))" "grep -q '^(1, ' $T/py.out"
+  fi;;
+esac
 finish
