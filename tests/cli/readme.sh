@@ -45,4 +45,6 @@ check "README Install: make install into a prefix" "[ \$? -eq 0 ] && [ -f $T/pre
 block "## Install" 2 | sed "s|prog.c|$ROOT/examples/minimal.c|; s|-o prog|-o $T/prog|" > "$T/cc.sh"
 PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig sh "$T/cc.sh" > "$T/cc.out" 2>&1
 check "README Install: a program built with pkg-config alone" "[ \$? -eq 0 ] && [ -x $T/prog ]" || cat "$T/cc.out"
+make -s uninstall PREFIX="$T/prefix" > /dev/null 2>&1
+check "make uninstall leaves no file ($(find $T/prefix -type f -o -type l | head -3))" "[ -z \"\$(find $T/prefix -type f -o -type l)\" ]"
 finish
