@@ -21,7 +21,7 @@ DEBS    := build-essential pkg-config libopenblas-dev libjpeg62-turbo-dev libtur
 # the confusion PNG's font: Terminus Font 8x16 (SIL OFL 1.1) from console-setup-linux
 FONT_PSF ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 # test oracles and benchmark peers (never runtime dependencies)
-ORACLE_DEBS := python3-numpy python3-pil liblinear-tools chromium
+ORACLE_DEBS := python3-numpy python3-pil liblinear-tools chromium strace
 BENCH_DEBS  := python3-torch python3-torchvision python3-sklearn
 
 ifeq ($(V),1)
@@ -343,10 +343,9 @@ fuzz: $(BUILD)/tests/test_wfile $(BUILD)/tests/test_image ## libFuzzer on every 
 	  mkdir -p $(FUZZ)/corpus_$$t; cp -r tests/data/regress/$$t/. $(FUZZ)/corpus_$$t/ 2>/dev/null; done
 	@cp tests/onnx/models/*.onnx $(FUZZ)/corpus_onnx/; cp $(BUILD)/tests/tiny.gguf $(FUZZ)/corpus_wfile/; \
 	 cp $(BUILD)/tests/img/*.jpg $(BUILD)/tests/img/*.png $(FUZZ)/corpus_image/ 2>/dev/null; \
+	 cp $(BUILD)/npm/mobilenet_v2/model.json $(FUZZ)/corpus_tfjs/ 2>/dev/null; \
 	 [ -z "$(WEIGHTS_MIRROR)" ] || cp $(WEIGHTS_MIRROR)/mobilenet_v2_1.0_224_quant.tflite $(FUZZ)/corpus_tflite/ 2>/dev/null; true
-	@for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
-	  $(FUZZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(FUZZ)/crash_$$t- $(FUZZ)/corpus_$$t 2>&1 | tail -3 || exit 1; done
+	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ONNX conformance table against PyTorch (13 torchvision models; needs make deps-bench)
 test-zoo: all $(BUILD)/tests/onnx_check $(BUILD)/grad_dump ## ONNX import of 13 torchvision models vs PyTorch

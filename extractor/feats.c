@@ -191,12 +191,11 @@ xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
     xf_status s = XF_OK;
     if (commit && x->codec->finish)
         s = x->codec->finish(x, err);
-    for (int k = 0; k < x->n_out; k++) {
-        if (commit && !s)
-            s = xf__out_commit(&x->out[k], err);
-        else
+    if (commit && !s) /* one file, or a set that changes together */
+        s = xf__out_commit_set(x->out, x->n_out, err);
+    else
+        for (int k = 0; k < x->n_out; k++)
             xf__out_discard(&x->out[k], k == 0 && x->keep);
-    }
     for (int i = 0; x->classes && i < x->n_classes; i++)
         free(x->classes[i]);
     free(x->classes);

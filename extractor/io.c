@@ -272,10 +272,9 @@ xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *
     return XF_OK;
 }
 
-xf_status xf__out_commit(xf_out *o, xf_error *err)
+/* flush, fsync, the final mode and owner, close: everything but the rename; 0 or an errno */
+static int out_finish(xf_out *o)
 {
-    if (!o->f)
-        return xf__fail(err, XF_ERR_ARG, "output already closed");
     int e = 0;
     if (fflush(o->f) != 0)
         e = errno;
@@ -287,10 +286,17 @@ xf_status xf__out_commit(xf_out *o, xf_error *err)
         if (!e && o->had_file && (o->uid != geteuid() || o->gid != getegid()))
             (void) !fchown(o->fd, o->uid, o->gid); /* may fail unless root: then ours */
     }
-    int in_place_stdout = o->f == stdout;
-    if (!in_place_stdout && fclose(o->f) != 0 && !e)
+    if (o->f != stdout && fclose(o->f) != 0 && !e)
         e = errno;
     o->f = NULL;
+    return e;
+}
+
+xf_status xf__out_commit(xf_out *o, xf_error *err)
+{
+    if (!o->f)
+        return xf__fail(err, XF_ERR_ARG, "output already closed");
+    int e = out_finish(o);
     if (o->tmp && !e && rename(o->tmp, o->path) != 0)
         e = errno;
     xf_status s = XF_OK;
@@ -302,6 +308,62 @@ xf_status xf__out_commit(xf_out *o, xf_error *err)
         sync_dir(o->path);
     }
     out_free(o);
+    return s;
+}
+
+xf_status xf__out_commit_set(xf_out *o, int n, xf_error *err)
+{
+    int e = 0, bad = -1, renamed = 0;
+    for (int i = 0; i < n; i++) { /* every file complete on disk before any rename */
+        int ei = o[i].f ? out_finish(&o[i]) : EBADF;
+        if (ei && !e)
+            e = ei, bad = i;
+    }
+    char **old = n > 0 ? calloc((size_t) n, sizeof *old) : NULL; /* links to the replaced files */
+    if (!e && !old)
+        e = ENOMEM, bad = 0;
+    for (int i = 0; !e && i < n; i++) {
+        if (!o[i].tmp || !o[i].had_file)
+            continue;
+        size_t len = strlen(o[i].path) + 32;
+        if (!(old[i] = malloc(len))) {
+            e = ENOMEM, bad = i;
+            break;
+        }
+        snprintf(old[i], len, "%s.xfer-old.%d", o[i].path, (int) getpid());
+        int ok = link(o[i].path, old[i]) == 0; /* link never follows or replaces what is there */
+        if (!ok && errno == EEXIST && unlink(old[i]) == 0) /* left by a killed run of this pid */
+            ok = link(o[i].path, old[i]) == 0;
+        if (!ok) {
+            e = errno, bad = i;
+            free(old[i]), old[i] = NULL;
+        }
+    }
+    while (!e && renamed < n) {
+        if (o[renamed].tmp && rename(o[renamed].tmp, o[renamed].path) != 0)
+            e = errno, bad = renamed;
+        else
+            renamed++;
+    }
+    for (int i = 0; e && i < renamed; i++) /* undo: the set as it was before */
+        if (o[i].tmp)
+            (void) (old && old[i] ? rename(old[i], o[i].path) : unlink(o[i].path));
+    for (int i = 0; i < n; i++) {
+        if (old && old[i])
+            unlink(old[i]), free(old[i]);
+        if (o[i].tmp && (e ? i >= renamed : 0))
+            unlink(o[i].tmp);
+    }
+    free(old);
+    if (!e && n > 0 && o[0].tmp)
+        sync_dir(o[0].path);
+    xf_status s = e ? xf__fail(err, XF_ERR_WRITE,
+                               "%s: write failed: %s (no file of the set "
+                               "was changed)",
+                               o[bad].path, strerror(e))
+                    : XF_OK;
+    for (int i = 0; i < n; i++)
+        out_free(&o[i]);
     return s;
 }
 

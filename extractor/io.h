@@ -58,6 +58,11 @@ int xf__out_in_place(const xf_out *o);
 /* Completes the file: flush, fsync, the final mode and owner, rename, fsync of the folder;
  * closes. XF_ERR_WRITE naming path on failure (the temporary file is then removed). */
 xf_status xf__out_commit(xf_out *o, xf_error *err);
+/* Completes n files as one set (npy + paths.txt + failed.tsv): all written and synced first,
+ * then renamed in order; when a rename fails, the files already renamed are put back as they
+ * were (an old file is kept by a hard link until the set is in place), so the set is all new or
+ * all old. XF_ERR_WRITE naming the file that failed. */
+xf_status xf__out_commit_set(xf_out *o, int n, xf_error *err);
 /* Abandons the file: closes; a temporary file is removed, a partial one stays when keep (for
  * --resume) and is removed otherwise. Safe on a closed or zeroed xf_out. */
 void xf__out_discard(xf_out *o, int keep);

@@ -71,4 +71,24 @@ $EF -w $W --quiet --format csv --l2norm $TD/cls > "$T/n.csv"
 check "--l2norm: unit vectors" "tail -n +2 $T/n.csv | awk -F, '{s=0; for(i=3;i<=NF;i++) s+=\$i*\$i; if (s<0.9999||s>1.0001) bad=1} END {exit bad}'"
 $EF -w $W --quiet --format libsvm -o "$T/f.svm" $TD/cls
 check "libsvm: labels from folders, classes file" "[ \$(wc -l < $T/f.svm) -eq 24 ] && grep -c '^0 ' $T/f.svm | grep -q 12 && grep -q 'cool' $T/f.svm.classes.txt"
+# D14: an npy or libsvm set changes together: a rename failing half way (injected by strace)
+# puts back the files already renamed; the old set stays as it was, nothing else is left
+if command -v strace > /dev/null && strace -qq -e trace=none true 2>/dev/null; then
+  for f in npy svm; do
+    mkdir -p "$T/set$f"; o="$T/set$f/x.$f"
+    $EF -w $W --quiet $TD/cls $TD/img -o "$o" 2>/dev/null
+    (cd "$T/set$f" && for g in x.*; do cp "$g" "$g.before"; done)
+    strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:error=EIO:when=2 \
+      $EF -w $W --quiet $TD/cls -o "$o" 2>"$T/set$f/err"
+    rc=$?; same=1
+    for g in "$T/set$f"/x.*.before; do cmp -s "$g" "${g%.before}" || same=0; done
+    left=$(ls "$T/set$f" | grep -v '\.before$' | grep -c 'partial\|tmp\|xfer-old')
+    check "$f set: the second rename fails: exit 5, every file of the old set unchanged, nothing left ($left)" \
+      "[ $rc -eq 5 ] && [ $same -eq 1 ] && [ $left -eq 0 ] && grep -q 'no file of the set was changed' $T/set$f/err"
+    $EF -w $W --quiet $TD/cls -o "$o" 2>/dev/null
+    check "$f set: then a run without the fault replaces the whole set" "[ \$? -eq 0 ] && ! cmp -s $o $o.before"
+  done
+else
+  echo "SKIP set commits under injected rename failures: strace is not installed (make deps-oracles)"
+fi
 finish
