@@ -1,5 +1,6 @@
 /* ftcache.c — finetune's on-disk cache of the frozen part's outputs (see ftcache.h). */
 #include "ftcache.h"
+#include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,12 +106,22 @@ xf_status xf__ftcache_create(xf_ftcache *c, const char *dir, uint64_t key, int64
     memset(c, 0, sizeof *c);
     c->key = key, c->dim = dim;
     name(c->path, sizeof c->path, dir, key, "");
-    snprintf(c->tmp, sizeof c->tmp, "%s.%d.partial", c->path, (int) getpid());
+    char host[40];
+    xf__temp_host(host, sizeof host);
+    snprintf(c->tmp, sizeof c->tmp, "%s.tmp.%s.%d.XXXXXX", c->path, host, (int) getpid());
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return xf__fail(err, XF_ERR_IO, "%s: cannot create the cache folder: %s", dir,
                         strerror(errno));
-    if (!(c->f = fopen(c->tmp, "wb")))
-        return xf__fail(err, XF_ERR_IO, "%s: cannot write: %s", c->tmp, strerror(errno));
+    xf__temps_clean_stale(c->path);
+    int fd = mkostemp(c->tmp, O_CLOEXEC); /* a new file: nothing planted there is followed */
+    if (fd < 0 || !(c->f = fdopen(fd, "wb"))) {
+        xf_status s = xf__fail(err, XF_ERR_IO, "%s: cannot write: %s", c->tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd), unlink(c->tmp);
+        c->tmp[0] = 0;
+        return s;
+    }
+    xf__temp_add(c->tmp);
     header h;
     memset(&h, 0, sizeof h); /* the real header is written on finish */
     if (fwrite(&h, sizeof h, 1, c->f) != 1)
@@ -151,8 +162,11 @@ xf_status xf__ftcache_finish(xf_ftcache *c, int k, float **x, int **y, size_t *n
         xf_status s =
             xf__fail(err, XF_ERR_IO, "%s: cannot complete the cache: %s", c->tmp, strerror(errno));
         unlink(c->tmp);
+        xf__temp_forget(c->tmp);
+        c->tmp[0] = 0;
         return s;
     }
+    xf__temp_forget(c->tmp);
     c->tmp[0] = 0;
     if (c->n == 0) {
         *x = NULL, *y = NULL, *n = 0;
@@ -168,7 +182,7 @@ void xf__ftcache_close(xf_ftcache *c)
     if (c->f)
         fclose(c->f);
     if (c->tmp[0])
-        unlink(c->tmp);
+        unlink(c->tmp), xf__temp_forget(c->tmp);
     if (c->map)
         munmap(c->map, c->maplen);
     free(c->y);

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "feats.h"
+#include "io.h"
 #include "pipeline.h"
 #include "provenance.h"
 #include "wfile.h"
@@ -289,6 +290,28 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL); /* a second one stops at once */
 }
 
+/* the default for every tool: the temporary files go, then the signal ends the process as it
+ * would have (its exit status says which signal) */
+static void on_fatal_signal(int sig)
+{
+    xf__temps_unlink_all();
+    raise(sig); /* SA_RESETHAND: the default action now */
+}
+
+static void remove_temps_on_signals(void)
+{
+    static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old, sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL) /* nohup stays */
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 void xf_cli_catch_signals(void)
 {
     struct sigaction sa;
@@ -305,6 +328,7 @@ int xf_cli_parse(const xf_cli *c, int argc, char **argv, char ***operands, int *
 {
     int n = 0, rc = -1, after_dd = 0;
     signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails with EFBIG: exit 5, its reason */
+    remove_temps_on_signals();
     char **ops = argv + 1;
     for (int i = 1; i < argc && rc < 0; i++) {
         char *a = argv[i];

@@ -109,6 +109,8 @@ static mode_t current_umask(void)
 
 static void out_free(xf_out *o)
 {
+    if (o->tmp && o->kind != XF_OUT_RESUME)
+        xf__temp_forget(o->tmp);
     free(o->path);
     free(o->tmp);
     o->path = o->tmp = NULL;
@@ -199,14 +201,19 @@ xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *
     } else {
         o->mode = 0666 & ~current_umask();
     }
-    size_t len = strlen(path) + 16;
+    size_t len = strlen(path) + 80;
     if (!(o->tmp = malloc(len))) {
         out_free(o);
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     }
     if (kind == XF_OUT_TEMP) {
-        snprintf(o->tmp, len, "%s.tmp.XXXXXX", path);
+        char host[40];
+        xf__temp_host(host, sizeof host);
+        xf__temps_clean_stale(path);
+        snprintf(o->tmp, len, "%s.tmp.%s.%d.XXXXXX", path, host, (int) getpid());
         o->fd = mkostemp(o->tmp, O_CLOEXEC);
+        if (o->fd >= 0)
+            xf__temp_add(o->tmp);
     } else {
         snprintf(o->tmp, len, "%s.partial", path);
         /* never through a symlink planted at the predictable name; a hard link to another
@@ -247,6 +254,8 @@ xf_status xf__out_open(xf_out *o, const char *path, xf_out_kind kind, xf_error *
             out_free(o);
             return s;
         }
+        if (o->fd >= 0 && kind == XF_OUT_PARTIAL)
+            xf__temp_add(o->tmp); /* gone on a fatal signal, unless the tool keeps it (resume) */
         if (o->fd >= 0 && kind == XF_OUT_PARTIAL && ftruncate(o->fd, 0) != 0) {
             xf_status s =
                 xf__fail(err, XF_ERR_WRITE, "%s: cannot truncate: %s", o->tmp, strerror(errno));

@@ -66,6 +66,14 @@ xf_status xf__out_commit_set(xf_out *o, int n, xf_error *err);
 /* Abandons the file: closes; a temporary file is removed, a partial one stays when keep (for
  * --resume) and is removed otherwise. Safe on a closed or zeroed xf_out. */
 void xf__out_discard(xf_out *o, int keep);
+/* temps.c: the temporary files being written, removed on a fatal signal (xf__temps_unlink_all
+ * is async-signal-safe); xf__temps_clean_stale removes path's OUT.tmp.HOST.PID.* left by dead
+ * processes of this host; xf__temp_host is HOST (the short host name, [A-Za-z0-9-]). */
+void xf__temp_add(const char *path);
+void xf__temp_forget(const char *path);
+void xf__temps_unlink_all(void);
+void xf__temps_clean_stale(const char *path);
+void xf__temp_host(char *out, size_t size);
 /* XF_ERR_WRITE when path cannot be written (its folder is missing or not writable, or path is
  * a folder): the check a long job makes before it starts. "-" and special files pass. */
 xf_status xf__out_check(const char *path, xf_error *err);

@@ -88,7 +88,32 @@ if command -v strace > /dev/null && strace -qq -e trace=none true 2>/dev/null; t
     $EF -w $W --quiet $TD/cls -o "$o" 2>/dev/null
     check "$f set: then a run without the fault replaces the whole set" "[ \$? -eq 0 ] && ! cmp -s $o $o.before"
   done
+  # D15: SIGTERM while a tool holds its temporary file (its fsync held 3 s by strace) removes
+  # it; the process still ends by the signal
+  mkdir -p "$T/sig"
+  for tool in train xfer-feats; do
+    case $tool in
+      train) cmd="$B/train-classifier $T/many.bin --folds 3 --quiet -o $T/sig/out.gguf";;
+      xfer-feats) cmd="$B/xfer-feats convert $T/many.bin --format csv -o $T/sig/out.csv";;
+    esac
+    [ -s "$T/many.bin" ] || $EF -w $W --quiet $TD/cls -o "$T/many.bin"
+    strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=3000000 $cmd 2>/dev/null & sp=$!
+    n=0; while [ $n -lt 100 ] && ! ls "$T/sig" | grep -q '\.tmp\.\|\.partial'; do sleep 0.05; n=$((n + 1)); done
+    had=$(ls "$T/sig" | grep -c '\.tmp\.\|\.partial')
+    pkill -TERM -P $sp 2>/dev/null; wait $sp
+    check "$tool: SIGTERM while its temporary file is open ($had seen): it is removed" "[ $had -ge 1 ] && ! ls $T/sig | grep -q '\.tmp\.\|\.partial'"
+  done
 else
   echo "SKIP set commits under injected rename failures: strace is not installed (make deps-oracles)"
 fi
+# D15: temporary files of killed runs (SIGKILL: no handler runs) are removed by the next run
+# writing the same output, when their process is dead and of this host; a live one stays
+mkdir -p "$T/stale"; host=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' '_' | cut -c1-32)
+dead=$(sh -c 'echo $$'); alive=$$
+touch "$T/stale/h.gguf.tmp.$host.$dead.AbCdEf" "$T/stale/h.gguf.tmp.$host.$alive.GhIjKl" \
+      "$T/stale/h.gguf.tmp.otherhost.$dead.MnOpQr"
+[ -s "$T/many.bin" ] || $EF -w $W --quiet $TD/cls -o "$T/many.bin"
+$B/train-classifier "$T/many.bin" --folds 3 --quiet -o "$T/stale/h.gguf" 2>/dev/null
+check "a dead run's temporary file removed; a live one's and another host's kept" \
+  "[ -s $T/stale/h.gguf ] && [ ! -e $T/stale/h.gguf.tmp.$host.$dead.AbCdEf ] && [ -e $T/stale/h.gguf.tmp.$host.$alive.GhIjKl ] && [ -e $T/stale/h.gguf.tmp.otherhost.$dead.MnOpQr ]"
 finish

@@ -371,7 +371,8 @@ static void test_metrics(void)
     xf__confusion_add(&c, 1, 1), xf__confusion_add(&c, 1, 0);
     T_NEAR(xf__accuracy(&c), 9.0 / 12, 1e-12, 0);
     T_NEAR(xf__balanced_accuracy(&c), (0.8 + 0.5) / 2, 1e-12, 0);
-    char a[] = "ant", b[] = "b\xc3\xa9" "e \xe2\x9c\x93"; /* Latin-1 and a check mark the font lacks */
+    char a[] = "ant", b[] = "b\xc3\xa9"
+                            "e \xe2\x9c\x93"; /* Latin-1 and a check mark the font lacks */
     char *names[2] = {a, b};
     T_CHECK(xf__confusion_png(&c, names, t_path("cm.png"), &e) == XF_OK);
     xf__confusion_free(&c);
