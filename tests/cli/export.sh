@@ -9,7 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-export; rm -rf "$T"; mkdir -p "$T"
 CV=$B/xfer-convert; CLS=$TD/cls; M=tests/onnx/models
-NODE_PATH=$(cd "$B" && pwd)/peers/node_modules; export NODE_PATH
+NODE_PATH=$(cd "$B" && pwd)/peers/node_modules # make deps-ort; a sanitizer build uses build/'s
+[ -d "$NODE_PATH" ] || NODE_PATH=$(pwd)/build/peers/node_modules
+export NODE_PATH
 $CV --to-onnx "$T/none.gguf" 2>"$T/usage.err"
 check "--to-onnx without -o: usage, exit 2" "[ \$? -eq 2 ] && grep -q 'to-onnx' $T/usage.err"
 $CV --to-onnx "$TD/tiny.gguf" -o "$T/nodir/x.onnx" 2>"$T/nodir.err"

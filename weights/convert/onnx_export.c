@@ -159,7 +159,8 @@ static const char *ex_init(ex *e, const char *name, int type, int n_dims, const 
     t->has_data_type = 1, t->data_type = type;
     t->n_dims = (size_t) n_dims;
     t->dims = ex_alloc(e, (size_t) n_dims * sizeof *t->dims);
-    memcpy(t->dims, dims, (size_t) n_dims * sizeof *t->dims);
+    if (n_dims) /* a scalar has none */
+        memcpy(t->dims, dims, (size_t) n_dims * sizeof *t->dims);
     t->has_raw_data = 1, t->raw_data.len = bytes;
     t->raw_data.data = copy ? memcpy(ex_alloc(e, bytes), data, bytes) : (uint8_t *) mut(data);
     Onnx__GraphProto *g = e->g;
