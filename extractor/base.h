@@ -43,6 +43,17 @@
 /* the longest input path: feature files hold paths up to this many bytes (the reader's bound;
  * the input list refuses longer ones, so nothing written is unreadable) */
 #define XF_MAX_PATH_BYTES 65536
+/* the largest network input side: what preprocessing makes and graphs may declare */
+#define XF_MAX_INPUT_SIDE 8192
+
+/* budget.c: the memory budget (bytes) of input-driven allocations: $XFER_MAX_MEMORY, else 3/4
+ * of the machine's or the cgroup's memory; take returns 1 and counts bytes when they fit. */
+size_t xf__memory_budget(void);
+int xf__memory_take(size_t bytes);
+void xf__memory_give(size_t bytes);
+size_t xf__memory_taken(void);
+size_t xf__memory_parse(const char *s); /* "8G", "512M", "1000000" -> bytes; 0: not a size */
+size_t xf__session_reserved(const xf_session *s); /* session.c: what it took */
 
 /* error.c: fills err (may be NULL) and returns code. */
 xf_status xf__fail(xf_error *err, xf_status code, const char *fmt, ...) XF_PRINTF(3, 4);

@@ -417,6 +417,13 @@ int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
         memcpy(pp->mean, p->mean, sizeof pp->mean);
     if (p && p->has_std)
         memcpy(pp->std, p->std, sizeof pp->std);
+    if (d->max_memory && !xf__memory_parse(d->max_memory))
+        return xf_cli_usage(c,
+                            "bad value '%s' for --max-memory: expected bytes or a size such "
+                            "as 4G or 512M",
+                            d->max_memory);
+    if (d->max_memory)
+        setenv("XFER_MAX_MEMORY", d->max_memory, 1);
     if (d->no_exif)
         pp->exif_rotate = 0;
     pp->allow_truncated = d->allow_truncated;

@@ -135,15 +135,27 @@ typedef struct {
 typedef struct {
     int no_exif, allow_truncated, has_max_pixels;
     int64_t max_pixels;
+    const char *max_memory; /* --max-memory: sets $XFER_MAX_MEMORY (budget.c) */
 } xf_cli_decode;
 
 #define XF_CLI_DECODE_OPTS(d)                                                  \
     {"--allow-truncated", NULL, XF_CLI_FLAG, &(d)->allow_truncated,            \
      .help = "accept JPEGs with corrupt/truncated data (libjpeg fills grey)"}, \
+        {"--max-pixels",                                                       \
+         NULL,                                                                 \
+         XF_CLI_I64,                                                           \
+         &(d)->max_pixels,                                                     \
+         1,                                                                    \
+         2e9,                                                                  \
+         .meta = "N",                                                          \
+         .seen = &(d)->has_max_pixels,                                         \
+         .help = "refuse larger images (default 67108864)"},                   \
     {                                                                          \
-        "--max-pixels", NULL, XF_CLI_I64, &(d)->max_pixels, 1, 2e9,            \
-            .meta = "N", .seen = &(d)->has_max_pixels,                         \
-            .help = "refuse larger images (default 67108864)"                  \
+        "--max-memory", NULL, XF_CLI_STR, &(d)->max_memory,                    \
+            .meta = "SIZE",                                                    \
+            .help = "memory for the network's activations, e.g. 4G or 512M; "  \
+                    "fewer workers when it holds fewer (default: 3/4 of RAM "  \
+                    "or of the cgroup's limit)"                                \
     }
 
 /* preprocessing overrides of extract-features (the file's own by default) */

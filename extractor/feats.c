@@ -341,8 +341,9 @@ xf_status xf__feats_read(const char *path, xf_featset *fs, xf_error *err)
     fs->dim = dim;
     size_t cap = 0;
     while (!s) {
-        if (fs->n == cap) {
-            cap = cap ? cap * 2 : 1024;
+        if (fs->n == cap) { /* grows with the records read: at most twice what they hold */
+            size_t first = dim ? (size_t) 262144 / dim : 1024; /* 1 MiB of rows to start */
+            cap = cap ? cap * 2 : first < 1 ? 1 : first > 1024 ? 1024 : first;
             size_t bytes;
             char **np = realloc(fs->paths, cap * sizeof *np);
             if (np)

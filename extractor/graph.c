@@ -289,7 +289,7 @@ xf_status xf__node_infer(const xf_graph *g, xf_node *nd, xf_error *err)
     }
     if (s)
         return s;
-    if (nd->c < 1 || nd->c > MAX_DIM || nd->h > 16384 || nd->w > 16384 ||
+    if (nd->c < 1 || nd->c > MAX_DIM || nd->h > XF_MAX_INPUT_SIDE || nd->w > XF_MAX_INPUT_SIDE ||
         nd->h * nd->w * nd->c > ((int64_t) 1 << 31))
         return shape_err(err, nd, "output larger than 2^31 elements per image");
     return XF_OK;

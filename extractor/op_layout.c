@@ -10,8 +10,9 @@ static xf_status input_infer(const xf_graph *g, xf_node *nd, xf_error *err)
 {
     (void) g;
     /* images need c = 3 (the model checks); training graphs start from feature maps */
-    if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > 16384 || nd->w > 16384)
-        return xf__node_shape_err(err, nd, "input needs h, w in 1..16384 and c >= 1");
+    if (nd->h < 1 || nd->w < 1 || nd->c < 1 || nd->h > XF_MAX_INPUT_SIDE ||
+        nd->w > XF_MAX_INPUT_SIDE)
+        return xf__node_shape_err(err, nd, "input needs h, w in 1..8192 and c >= 1");
     return XF_OK;
 }
 

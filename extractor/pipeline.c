@@ -108,24 +108,15 @@ static void process(pipe_t *p, xf_session *sess, slot *s, size_t b)
     }
 }
 
+typedef struct {
+    pipe_t *p;
+    xf_session *sess; /* made by xf__pipeline_run, freed after the join */
+} worker_arg;
+
 static void *worker(void *arg)
 {
-    pipe_t *p = arg;
-    xf_session_opts so = p->o->so;
-    so.max_batch = p->o->batch;
-    xf_session *sess = NULL;
-    xf_error e;
-    if (xf_session_create(p->m, &so, &sess, &e) != XF_OK) {
-        pthread_mutex_lock(&p->mu);
-        if (!p->fatal) {
-            p->fatal = e.code;
-            p->fatal_err = e;
-        }
-        p->stop = 1;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-        return NULL;
-    }
+    pipe_t *p = ((worker_arg *) arg)->p;
+    xf_session *sess = ((worker_arg *) arg)->sess;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         if (p->stop || p->next >= p->n_batches) {
@@ -149,7 +140,6 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    xf_session_free(sess);
     return NULL;
 }
 
@@ -163,21 +153,61 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
         return XF_OK;
     pipe_t p;
     memset(&p, 0, sizeof p);
+    xf_status ds = xf_session_check(m, &o->so, &p.dim, err);
+    if (ds)
+        return ds;
+    /* one worker's session first: its size, with the batch slots, decides how many workers
+     * and how large a batch the memory budget holds (smaller batches first, then fewer) */
+    xf_pipeline_opts lo = *o;
+    pthread_t th[256];
+    worker_arg wa[256];
+    int started = 0, made = 0, threads = o->threads;
+    xf_session_opts so = o->so;
+    so.max_batch = o->batch;
+    wa[0].p = &p;
+    if ((ds = xf_session_create(m, &so, &wa[0].sess, err)))
+        return ds;
+    made = 1;
+    size_t in_len = xf_model_input_len(m), sess = xf__session_reserved(wa[0].sess), held = 0;
+    for (;;) {
+        held = (size_t) lo.batch * (in_len + 2 * (size_t) p.dim) * sizeof(float) * 2 *
+               (size_t) lo.threads;
+        size_t extra = sess * (size_t) (lo.threads - 1);
+        if (xf__memory_take(held + extra)) {
+            xf__memory_give(extra); /* the other sessions take theirs */
+            break;
+        }
+        if (lo.batch == 1 && lo.threads == 1) {
+            xf_session_free(wa[0].sess);
+            return xf__fail(err, XF_ERR_NOMEM,
+                            "one image needs %.1f MiB (input buffers and activations), over the "
+                            "memory budget of %.1f MiB (XFER_MAX_MEMORY or --max-memory sets it)",
+                            (double) (held + sess) / 1048576.0,
+                            (double) xf__memory_budget() / 1048576.0);
+        }
+        if (lo.batch > 1)
+            lo.batch = (lo.batch + 1) / 2;
+        else
+            lo.threads--;
+    }
+    if (lo.batch != o->batch || lo.threads != o->threads)
+        xf__log(XF_LOG_WARN,
+                "xfer: batch %d and %d worker%s (not %d and %d): the memory budget is %.0f MiB\n",
+                lo.batch, lo.threads, lo.threads == 1 ? "" : "s", o->batch, o->threads,
+                (double) xf__memory_budget() / 1048576.0);
+    o = &lo;
+    threads = lo.threads;
     p.m = m;
     p.paths = paths;
     p.n = n;
     p.o = o;
     p.n_batches = (n - o->start + (size_t) o->batch - 1) / (size_t) o->batch;
     p.n_slots = 2 * o->threads;
-    p.in_len = xf_model_input_len(m);
-    xf_status ds = xf_session_check(m, &o->so, &p.dim, err);
-    if (ds)
-        return ds;
-    p.slots = calloc((size_t) p.n_slots, sizeof *p.slots);
-    if (!p.slots)
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    p.in_len = in_len;
     xf_status s = XF_OK;
-    for (int i = 0; i < p.n_slots; i++) {
+    if (!(p.slots = calloc((size_t) p.n_slots, sizeof *p.slots)))
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    for (int i = 0; !s && i < p.n_slots; i++) {
         slot *sl = &p.slots[i];
         sl->turn = (size_t) i;
         sl->in = xf__alloc((size_t) o->batch * p.in_len * sizeof(float));
@@ -189,12 +219,25 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    pthread_t th[256];
-    int started = 0;
-    if (o->threads > 1)
+    for (; !s && made < threads; made++) { /* the other workers' sessions, before any runs */
+        xf_error e;
+        wa[made].p = &p;
+        if (xf_session_create(m, &so, &wa[made].sess, &e) == XF_OK)
+            continue;
+        if (e.code == XF_ERR_NOMEM) { /* the budget holds fewer: run with those */
+            xf__log(XF_LOG_WARN, "xfer: %d worker%s instead of %d: %s\n", made,
+                    made == 1 ? "" : "s", threads, e.msg);
+            threads = made;
+            break;
+        }
+        s = e.code;
+        if (err)
+            *err = e;
+    }
+    if (threads > 1)
         xf__blas_threads(1);
-    for (int t = 0; !s && t < o->threads; t++) {
-        if (pthread_create(&th[t], NULL, worker, &p) != 0) {
+    for (int t = 0; !s && t < threads; t++) {
+        if (pthread_create(&th[t], NULL, worker, &wa[t]) != 0) {
             s = xf__fail(err, XF_ERR_NOMEM, "cannot start worker thread");
             break;
         }
@@ -250,14 +293,17 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
     pthread_mutex_unlock(&p.mu);
     for (int t = 0; t < started; t++)
         pthread_join(th[t], NULL);
+    for (int t = 0; t < made && t < threads; t++)
+        xf_session_free(wa[t].sess);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
-    for (int i = 0; i < p.n_slots; i++) {
+    for (int i = 0; p.slots && i < p.n_slots; i++) {
         free(p.slots[i].in);
         free(p.slots[i].out);
         free(p.slots[i].st);
         free(p.slots[i].reason);
     }
     free(p.slots);
+    xf__memory_give(held);
     return s;
 }

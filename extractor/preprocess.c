@@ -248,7 +248,8 @@ done:
 
 static xf_status check_pp(const xf_preproc *pp, xf_error *err)
 {
-    if (!pp || pp->size_h < 1 || pp->size_w < 1 || pp->size_h > 8192 || pp->size_w > 8192)
+    if (!pp || pp->size_h < 1 || pp->size_w < 1 || pp->size_h > XF_MAX_INPUT_SIDE ||
+        pp->size_w > XF_MAX_INPUT_SIDE)
         return xf__fail(err, XF_ERR_ARG, "input size must be 1..8192");
     if (pp->interp != XF_INTERP_BILINEAR && pp->interp != XF_INTERP_BICUBIC)
         return xf__fail(err, XF_ERR_ARG, "interpolation %d is neither bilinear nor bicubic",

@@ -32,6 +32,7 @@ struct xf_session {
     float **buf;    /* per node: arena + offset */
     float *arena;
     float *scratch;
+    size_t reserved; /* bytes taken from the memory budget (budget.c) */
 };
 
 xf_session_opts xf_session_default_opts(void)
@@ -259,9 +260,24 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     size_t total = plan(g, alloc, last, 1, s->offset); /* images go through one at a time */
     free(alloc);
     free(last);
-    size_t bytes;
-    if (!total || !xf__mul_size(total, sizeof(float), &bytes) || !(s->arena = xf__alloc(bytes)) ||
-        !(s->scratch = xf__alloc(scratch * sizeof(float)))) {
+    size_t bytes, need;
+    if (!total || !xf__mul_size(total, sizeof(float), &bytes) ||
+        !xf__add_size(bytes, scratch * sizeof(float), &need)) {
+        xf_session_free(s);
+        return xf__fail(err, XF_ERR_NOMEM, "the model's activations overflow a size");
+    }
+    if (!xf__memory_take(need)) {
+        size_t budget = xf__memory_budget(), used = xf__memory_taken();
+        xf_session_free(s);
+        return xf__fail(err, XF_ERR_NOMEM,
+                        "one image through this model needs %.1f MiB of activations, over the "
+                        "memory budget of %.1f MiB (%.1f MiB in use; XFER_MAX_MEMORY or "
+                        "--max-memory sets it)",
+                        (double) need / 1048576.0, (double) budget / 1048576.0,
+                        (double) used / 1048576.0);
+    }
+    s->reserved = need;
+    if (!(s->arena = xf__alloc(bytes)) || !(s->scratch = xf__alloc(scratch * sizeof(float)))) {
         xf_session_free(s);
         return xf__fail(err, XF_ERR_NOMEM, "out of memory for a %zu MiB activation arena",
                         total * sizeof(float) >> 20);
@@ -280,6 +296,11 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     return XF_OK;
 }
 
+size_t xf__session_reserved(const xf_session *s)
+{
+    return s->reserved;
+}
+
 void xf_session_free(xf_session *s)
 {
     if (!s)
@@ -292,6 +313,7 @@ void xf_session_free(xf_session *s)
     free(s->buf);
     free(s->arena);
     free(s->scratch);
+    xf__memory_give(s->reserved);
     free(s);
 }
 

@@ -285,6 +285,29 @@ int main(void)
     base(&n);
     n.out.name = "nowhere";
     expect("output not computed", &n, XF_ERR_FORMAT, "not computed from the input");
+    { /* D8: a file of a few hundred bytes asking folding for 4000 x 4000 floats twice and
+       * more (each 61 MiB, the largest one constant may be) */
+        base(&n);
+        Onnx__NodeProto cos, fold, add, *nodes[4] = {&n.conv, &cos, &fold, &add};
+        char *cos_in[1] = {"shp"}, *cos_out[1] = {"big"}, *fold_in[2] = {"big", "big"},
+             *fold_out[1] = {"big2"}, *add_in[2] = {"y", "big2"}, *add_out[1] = {"z"};
+        onnx__node_proto__init(&cos), onnx__node_proto__init(&fold), onnx__node_proto__init(&add);
+        cos.op_type = "ConstantOfShape", cos.name = "cos0", cos.n_input = 1, cos.input = cos_in;
+        cos.n_output = 1, cos.output = cos_out;
+        fold.op_type = "Mul", fold.name = "mul0", fold.n_input = 2, fold.input = fold_in;
+        fold.n_output = 1, fold.output = fold_out;
+        add.op_type = "Add", add.name = "add0", add.n_input = 2, add.input = add_in;
+        add.n_output = 1, add.output = add_out;
+        Onnx__TensorProto shp, *inits[2] = {&n.w, &shp};
+        int64_t sdims[1] = {2}, sval[2] = {4000, 4000};
+        onnx__tensor_proto__init(&shp);
+        shp.name = "shp", shp.has_data_type = 1,
+        shp.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+        shp.n_dims = 1, shp.dims = sdims, shp.n_int64_data = 2, shp.int64_data = sval;
+        n.graph.n_node = 4, n.graph.node = nodes;
+        n.graph.n_initializer = 2, n.graph.initializer = inits;
+        expect("folding a huge constant", &n, XF_ERR_BOUNDS, "folding would make");
+    }
     remove(PATH);
     return t_done();
 }

@@ -1040,6 +1040,7 @@ xf_status xfc_from_onnx(const char *path, int size_h, int size_w, xf_gbuild *c, 
     memset(&x, 0, sizeof x);
     x.c = c, x.err = err, x.path = path, x.g = m->graph, x.feature_node = -1;
     x.size_h = size_h, x.size_w = size_w;
+    x.fold_budget = 4 * len + ((size_t) 64 << 20);
     Onnx__GraphProto *g = m->graph;
     unsigned char *live = NULL;
     if (!g || !g->n_node || !g->n_output) {

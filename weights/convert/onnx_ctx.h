@@ -53,6 +53,9 @@ typedef struct {
     float *fuse_eps;       /* per node: a layer-norm pattern's epsilon */
     int size_h, size_w;    /* input size override (0: from the file) */
     int feature_node;      /* input of the last weighted node */
+    size_t folded, fold_budget; /* bytes of constants made by folding, and their bound (a
+                                 * multiple of the file's size: a small file cannot ask for a
+                                 * large allocation) */
 } ctx;
 
 /* onnx_values.c: value table, attributes, constants, constant folding */

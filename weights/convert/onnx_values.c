@@ -244,10 +244,17 @@ xf_status ox_const_new(ctx *x, value *v, int rank, const int64_t *dims, int is_i
         v->dims[d] = dims[d];
     }
     ox_const_free(v);
+    size_t cnt = n ? (size_t) n : 1, bytes = cnt * (is_int ? sizeof(int64_t) : sizeof(float));
+    if (x->fold_budget && (bytes > x->fold_budget || x->folded > x->fold_budget - bytes))
+        return xf__fail(x->err, XF_ERR_BOUNDS,
+                        "%s: constant '%s': folding would make %.1f MiB of constants from a "
+                        "file of this size (bound %.1f MiB)",
+                        x->path, v->name, (double) (x->folded + bytes) / 1048576.0,
+                        (double) x->fold_budget / 1048576.0);
+    x->folded += bytes;
     v->rank = rank;
     v->n = n;
     v->is_const = v->defined = 1;
-    size_t cnt = n ? (size_t) n : 1;
     if (is_int ? !(v->i = calloc(cnt, sizeof(int64_t))) : !(v->f = calloc(cnt, sizeof(float))))
         return xf__fail(x->err, XF_ERR_NOMEM, "out of memory");
     return XF_OK;
