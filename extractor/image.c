@@ -15,12 +15,32 @@
 #include <setjmp.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
 #include <png.h>
 
 #define MAX_SCANS 256
+
+/* The time one image's decoding may take: $XFER_DECODE_SECONDS (0: no limit), default 5 s
+ * (the slowest file of a 3,535-file corpus of broken images takes 55 ms; a 64 MP photo about
+ * a second). Checked by libjpeg's progress monitor and after each PNG row. */
+static double decode_deadline(void)
+{
+    const char *env = getenv("XFER_DECODE_SECONDS");
+    double budget = env ? strtod(env, NULL) : 5.0;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return budget > 0 ? (double) t.tv_sec + 1e-9 * (double) t.tv_nsec + budget : 0;
+}
+
+static int past(double deadline)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return deadline > 0 && (double) t.tv_sec + 1e-9 * (double) t.tv_nsec > deadline;
+}
 
 void xf__rgb_free(xf_rgb *im)
 {
@@ -86,6 +106,7 @@ typedef struct {
     char msg[JMSG_LENGTH_MAX];
     int warnings;
     char first_warning[JMSG_LENGTH_MAX];
+    double deadline; /* decode_deadline() */
 } jerr_mgr;
 
 static void jerr_exit(j_common_ptr c)
@@ -110,6 +131,13 @@ static void jprogress(j_common_ptr c)
     if (d->is_decompressor && d->input_scan_number > MAX_SCANS) {
         jerr_mgr *e = (jerr_mgr *) c->err;
         snprintf(e->msg, sizeof e->msg, "more than %d progressive scans", MAX_SCANS);
+        longjmp(e->jb, 1);
+    }
+    jerr_mgr *e = (jerr_mgr *) c->err;
+    if (past(e->deadline)) {
+        snprintf(e->msg, sizeof e->msg,
+                 "decoding took longer than the time budget "
+                 "(XFER_DECODE_SECONDS, default 5 s)");
         longjmp(e->jb, 1);
     }
 }
@@ -161,9 +189,11 @@ static xf_status decode_jpeg(const uint8_t *data, size_t len, const char *name,
         jpeg_destroy_decompress(&cinfo);
         free(px);
         free(row);
-        return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt JPEG: %s", name, jerr.msg);
+        return xf__fail(err, XF_ERR_IMAGE, "%s: %s%s", name,
+                        strstr(jerr.msg, "time budget") ? "" : "corrupt JPEG: ", jerr.msg);
     }
     jpeg_create_decompress(&cinfo);
+    jerr.deadline = decode_deadline();
     prog.progress_monitor = jprogress;
     cinfo.progress = &prog;
     jpeg_mem_src(&cinfo, data, (unsigned long) len);
@@ -232,6 +262,15 @@ static xf_status decode_jpeg(const uint8_t *data, size_t len, const char *name,
 
 /* ---- PNG ----------------------------------------------------------------------------------------
  */
+static _Thread_local double png_deadline;
+
+static void png_row_done(png_structp png, png_uint_32 row, int pass)
+{
+    (void) row, (void) pass;
+    if (past(png_deadline))
+        png_error(png,
+                  "decoding took longer than the time budget (XFER_DECODE_SECONDS, default 5 s)");
+}
 typedef struct {
     const uint8_t *p;
     size_t len, pos;
@@ -274,7 +313,8 @@ static xf_status decode_png(const uint8_t *data, size_t len, const char *name,
         png_destroy_read_struct(&png, info ? &info : NULL, NULL);
         free(px);
         free(rows);
-        return xf__fail(err, XF_ERR_IMAGE, "%s: corrupt PNG: %s", name,
+        return xf__fail(err, XF_ERR_IMAGE, "%s: %s%s", name,
+                        strstr(src.msg, "time budget") ? "" : "corrupt PNG: ",
                         src.msg[0] ? src.msg : "out of memory");
     }
     png_set_read_fn(png, &src, png_read_mem);
@@ -310,6 +350,8 @@ static xf_status decode_png(const uint8_t *data, size_t len, const char *name,
     }
     for (png_uint_32 y = 0; y < h; y++)
         rows[y] = px + (size_t) y * rb;
+    png_deadline = decode_deadline();
+    png_set_read_status_fn(png, png_row_done);
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);

@@ -26,7 +26,8 @@ xf_status xf__decode_mem(const void *data, size_t len, const char *name, const x
                          xf_rgb *out, xf_error *err);
 /* "NAME: image is WxH, over the MAX-pixel limit" (XF_ERR_IMAGE), for every decoder */
 xf_status xf__image_too_big(xf_error *err, const char *name, uint64_t w, uint64_t h, int64_t max);
-/* image_formats.c: WebP (still), GIF (the first frame), TIFF (the first page) */
+/* image_formats.c: WebP (an animation: its first frame), GIF (the first frame), TIFF (the first
+ * page) */
 xf_status xf__decode_webp(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,
                           xf_rgb *out, xf_error *err);
 xf_status xf__decode_gif(const uint8_t *d, size_t len, const char *name, const xf_decode_opts *o,

@@ -525,6 +525,33 @@ static unsigned exif_block(uint8_t *b, int o, int le)
     return 6 + 26;
 }
 
+/* D12: decoding stops at the time budget (here a microsecond) with a reason that says so, and
+ * decodes again without it */
+static void test_time_budget(void)
+{
+    uint8_t px[W * H * 3], *rows[H];
+    pattern(px, W, H);
+    for (int y = 0; y < H; y++)
+        rows[y] = px + y * W * 3;
+    mem files[2] = {write_jpeg(W, H, 3, JCS_RGB, JCS_YCbCr, 1, px, NULL, 0),
+                    write_png(W, H, PNG_COLOR_TYPE_RGB, 8, 1, rows, NULL, 0)};
+    for (int k = 0; k < 2; k++) {
+        xf_rgb im;
+        xf_error err;
+        xf_decode_opts o = opts();
+        setenv("XFER_DECODE_SECONDS", "0.000001", 1);
+        xf_status s = xf__decode_mem(files[k].p, files[k].n, "slow", &o, &im, &err);
+        T_CHECKF(s == XF_ERR_IMAGE && strstr(err.msg, "time budget"), "%s over its time budget: %s",
+                 k ? "PNG" : "JPEG", s ? err.msg : "decoded");
+        if (!s)
+            xf__rgb_free(&im);
+        unsetenv("XFER_DECODE_SECONDS");
+        T_CHECK(decode(&files[k], &im) && im.w == W);
+        xf__rgb_free(&im);
+        free(files[k].p);
+    }
+}
+
 static void test_exif(void)
 {
     /* 32x16 stored: left half red (TL quadrant pure red), right half green, bottom-left blue */
@@ -856,6 +883,7 @@ int main(void)
     test_bad();
     test_more_formats();
     test_first_page_note();
+    test_time_budget();
     test_preprocess();
     return t_done();
 }
