@@ -348,6 +348,10 @@ fuzz: $(BUILD)/tests/test_wfile $(BUILD)/tests/test_image ## libFuzzer on every 
 	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ONNX conformance table against PyTorch (13 torchvision models; needs make deps-bench)
+test-corpus: all $(BUILD)/tests/test_wfile ## every file of ../shared/corpora and generated hostile images, one summary line
+	@[ -f $(BUILD)/tests/tiny.gguf ] || XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_wfile > /dev/null
+	@tests/corpus/run.sh $(BUILD) $(or $(CORPUS),../shared/corpora)
+
 test-zoo: all $(BUILD)/tests/onnx_check $(BUILD)/grad_dump ## ONNX import of 13 torchvision models vs PyTorch
 	@tests/onnx/zoo.sh $(BUILD)
 
