@@ -327,13 +327,15 @@ tsan: $(BUILD)/tests/test_wfile ## ThreadSanitizer on the threaded pipeline, out
 	 cmp $(TSAN)/j1.bin $(TSAN)/j3.bin && echo "tsan: no data race reported, output identical"
 
 # fuzzing (clang libFuzzer + ASan/UBSan), FUZZ_SECONDS per target; seeds: the test fixtures and
-# tests/data/regress/TARGET (every crash found is kept there and replayed by make test)
+# tests/data/regress/TARGET (every crash found is kept there and replayed by make test). The
+# libraries are built with the fuzzer's coverage instrumentation (fuzzer-no-link), so the
+# fuzzer sees the parsers' branches, not only the harness's.
 FUZZ_SECONDS ?= 60
 FUZZ := build/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 fuzz: $(BUILD)/tests/test_wfile $(BUILD)/tests/test_image ## libFuzzer on every parser, FUZZ_SECONDS each
-	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ) CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer" \
 	  $(FUZZ)/libxfer.a $(FUZZ)/libxfer_cls.a $(FUZZ)/libxfer_conv.a $(FUZZ)/libxfer_tools.a
 	@mkdir -p $(BUILD)/tests && XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_wfile >/dev/null; XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_image >/dev/null; true
 	@for t in $(FUZZ_TARGETS); do \

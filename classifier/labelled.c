@@ -40,7 +40,7 @@ xf_status xf__labelled_rows(const xf_featset *fs, const xf_labelmap *lm, const c
         }
         const char *name = xf__label_of(lm, roots, n_roots, fs->paths[i], buf, sizeof buf);
         if (!name) {
-            if (++l->unlabelled <= 5)
+            if (++l->unlabelled <= 5 && tool)
                 xf__log(XF_LOG_WARN, "%s: %s: no label, skipped\n", tool, fs->paths[i]);
             continue;
         }
@@ -49,7 +49,7 @@ xf_status xf__labelled_rows(const xf_featset *fs, const xf_labelmap *lm, const c
         names[l->n] = owned[l->n];
         l->row[l->n++] = i;
     }
-    if (!s && (l->failed || l->unlabelled))
+    if (!s && tool && (l->failed || l->unlabelled))
         xf__log(XF_LOG_WARN, "%s: skipped %zu failed and %zu unlabelled records\n", tool, l->failed,
                 l->unlabelled);
     /* the sorted unique classes */

@@ -20,7 +20,8 @@ typedef struct {
 } xf_labelled;
 
 /* From fs's ok records: labels from lm (a label file) or the class folders under the roots the
- * provenance records. tool names the warnings ("train-classifier: x.jpg: no label, skipped").
+ * provenance records. tool names the warnings ("train-classifier: x.jpg: no label, skipped");
+ * NULL: no warnings.
  * XF_ERR_ARG for fewer than two classes or a class whose every image failed. */
 xf_status xf__labelled_rows(const xf_featset *fs, const xf_labelmap *lm, const char *tool,
                             xf_labelled *out, xf_error *err);

@@ -30,8 +30,9 @@ int main(int argc, char **argv)
     static const char *const solvers[] = {"lr", "svm", "l1lr", "l1svm", "cs", NULL};
     static const char *const norms[] = {"none", "l2", "standardize", "l2+standardize", NULL};
     static const char *const whitens[] = {"pca", "zca", NULL};
-    const char *out = NULL, *labels = NULL;
+    const char *out = NULL, *labels = NULL, *unlabeled = NULL;
     xf_train_opts o = xf__train_default_opts();
+    xf_selftrain_opts st = {NULL, 0.95f, 5, 1};
     int solver = 0, norm = 0, whiten = -1, quiet = 0, threads = 0;
     double grid[3] = {o.grid_lo, o.grid_hi, o.grid_step};
     const xf_cli_opt opts[] = {
@@ -58,6 +59,13 @@ int main(int argc, char **argv)
          .help = "PCA or ZCA whitening after the normalisation, learned on the training rows"},
         {"--dims", NULL, XF_CLI_INT, &o.dims, 1, 1 << 22, .meta = "K",
          .help = "whitening components kept (default: all)"},
+        {"--unlabeled", NULL, XF_CLI_STR, &unlabeled, .meta = "FEATS.bin",
+         .help = "self-training: features of unlabelled images (labels ignored; may be the same "
+                 "file, its labelled rows left out) pseudo-labelled by the head, in rounds"},
+        {"--pseudo-threshold", NULL, XF_CLI_FLOAT, &st.threshold, 0.5, 1, .meta = "P",
+         .help = "a pseudo-label's probability at least (default 0.95)"},
+        {"--self-train-rounds", NULL, XF_CLI_INT, &st.rounds, 1, 100, .meta = "N",
+         .help = "at most N rounds (default 5; fewer when the pseudo-labels stop changing)"},
         XF_CLI_THREADS_OPT(&threads),
         {"--quiet", "-q", XF_CLI_FLAG, &quiet, .help = "no CV table"},
         {0},
@@ -101,7 +109,12 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     xf_head h;
-    xf_status s = xf__train_head(&fs, labels ? &lm : NULL, &o, &h, &err);
+    xf_featset u = {0};
+    st.unlabeled = &u, st.verbose = !quiet;
+    xf_status s = unlabeled ? xf__feats_read(unlabeled, &u, &err) : XF_OK;
+    if (!s)
+        s = unlabeled ? xf__self_train(&fs, labels ? &lm : NULL, &o, &st, &h, &err)
+                      : xf__train_head(&fs, labels ? &lm : NULL, &o, &h, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!s) {
         s = xf__head_write(&h, out, &err);
@@ -115,5 +128,6 @@ int main(int argc, char **argv)
     }
     xf__labels_free(&lm);
     xf__featset_free(&fs);
+    xf__featset_free(&u);
     return s ? xf_cli_fail(&cli, &err) : XF_EXIT_OK;
 }

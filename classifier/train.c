@@ -64,25 +64,34 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     memset(h, 0, sizeof *h);
     int d = (int) fs->dim;
     float *X = NULL, *mu = NULL, *sd = NULL, *W = NULL, *dec = NULL, *wmap = NULL, *wmu = NULL;
-    int *fold = NULL;
+    int *fold = NULL, *yall = NULL;
     double *Cs = NULL, *acc = NULL;
     xf_labelled lab;
-    xf_status s = xf__labelled_rows(fs, lm, "train-classifier", &lab, err);
+    /* self-training's rounds (extra rows) repeat the labelled rows: their warnings said once */
+    xf_status s = xf__labelled_rows(fs, lm, o->n_extra ? NULL : "train-classifier", &lab, err);
     if (s)
         return s;
-    size_t n = lab.n;
-    int k = lab.k, *y = lab.y, *count = lab.count;
+    size_t n = lab.n + o->n_extra; /* the labelled rows, then the extra (pseudo-labelled) ones */
+    int k = lab.k, *count = lab.count;
+    int *y = yall = malloc(n * sizeof *y + 4);
     h->labels = calloc((size_t) k, sizeof *h->labels);
     for (int c = 0; h->labels && c < k; c++)
         h->labels[c] = strdup(lab.classes[c]);
     h->k = k;
     X = malloc(n * (size_t) d * sizeof(float) + 4);
-    if (!h->labels || !X) {
+    if (!h->labels || !X || !y) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory for %zu x %d features", n, d);
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < lab.n; i++) {
         memcpy(X + i * (size_t) d, fs->x + lab.row[i] * (size_t) d, (size_t) d * sizeof(float));
+        y[i] = lab.y[i];
+    }
+    for (size_t i = 0; i < o->n_extra; i++) {
+        memcpy(X + (lab.n + i) * (size_t) d, o->extra_x + i * (size_t) d,
+               (size_t) d * sizeof(float));
+        y[lab.n + i] = o->extra_y[i];
+    }
     for (int c = 0; c < k; c++)
         if (count[c] < o->folds) {
             s = xf__fail(err, XF_ERR_ARG,
@@ -258,6 +267,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
 done:
     xf__labelled_free(&lab);
+    free(yall);
     free(X);
     free(mu);
     free(sd);

@@ -24,6 +24,11 @@ typedef struct {
     int threads; /* cross-validation folds trained in parallel */
     int whiten;  /* 0 none, 1 PCA, 2 ZCA (after the normalisation), keeping `dims` components */
     int dims;
+    /* rows trained on beside the labelled ones (self-training's pseudo-labels): n_extra rows
+     * of extra_x (n_extra, dim) with classes extra_y (indices into the sorted class list) */
+    const float *extra_x;
+    const int *extra_y;
+    size_t n_extra;
 } xf_train_opts;
 
 xf_train_opts xf__train_default_opts(void);
@@ -37,5 +42,18 @@ xf_status xf__whiten_fit(const float *X, size_t n, int d, int dims, int zca, flo
 /* Trains a head on the ok, labelled records of fs. lm may be NULL (labels from folder names). */
 xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
                          xf_head *out, xf_error *err);
+
+/* selftrain.c: self-training on unlabelled features (train-classifier --unlabeled): the head of
+ * the labelled rows labels the unlabelled ones; those it is at least threshold sure of join
+ * the training set (at the C the labelled rows chose), rounds times or until nothing changes.
+ * The head's CV accuracy stays the labelled rows' own. */
+typedef struct {
+    const xf_featset *unlabeled; /* same provenance as the labelled features (checked)   */
+    float threshold;             /* a pseudo-label's probability at least (default 0.95) */
+    int rounds;                  /* at most (default 5)                                  */
+    int verbose;
+} xf_selftrain_opts;
+xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
+                         const xf_selftrain_opts *so, xf_head *out, xf_error *err);
 
 #endif

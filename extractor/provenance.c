@@ -178,7 +178,9 @@ xf_status xf__provenance_roots(const char *json, char ***roots, int *n, xf_error
     if (!j)
         return xf__fail(err, XF_ERR_FORMAT, "unreadable feature provenance");
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "roots"), *r;
-    int k = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+    if (!cJSON_IsArray(a)) /* absent, or not a list (an object's members would be walked) */
+        a = NULL;
+    int k = a ? cJSON_GetArraySize(a) : 0;
     xf_status s = XF_OK;
     if (k > 0 && !(*roots = calloc((size_t) k, sizeof **roots)))
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");

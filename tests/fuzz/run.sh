@@ -5,6 +5,7 @@
 # kept as FUZZ/crash_TARGET-* and fails the run: copy it to tests/data/regress/TARGET/ with the
 # fix. Usage: run.sh FUZZ_DIR SECONDS TARGET...
 F=$1; S=$2; shift 2
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 total=0; bad=0
 printf '%-10s %12s %9s %8s %s\n' target executions exec/s corpus findings
 for t in "$@"; do

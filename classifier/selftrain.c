@@ -1,0 +1,95 @@
+/* selftrain.c — self-training on frozen features (train-classifier --unlabeled, see train.h):
+ * the classic semi-supervised baseline (Yarowsky; Lee's pseudo-label) for the few-labels,
+ * many-photos case. Each round the current head labels every unlabelled row; the rows whose
+ * top probability reaches the threshold join the labelled ones and the head is trained again
+ * at the labelled rows' C. Unlabelled rows that are also labelled rows (the same path: one
+ * feature file with a label file for some of it) are left out.
+ * It is: the loop. It is not: training (train.c) or a fine-tuning method (finetune).
+ */
+#include "labelled.h"
+#include "provenance.h"
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
+                         const xf_selftrain_opts *so, xf_head *h, xf_error *err)
+{
+    const xf_featset *u = so->unlabeled;
+    if (u->dim != fs->dim)
+        return xf__fail(err, XF_ERR_ARG, "unlabelled features have %lld dimensions, not %lld",
+                        (long long) u->dim, (long long) fs->dim);
+    xf_status s = xf__provenance_check(fs->header_json, u->header_json, err);
+    if (s)
+        return xf__wrap(err, "the unlabelled features");
+    if ((s = xf__train_head(fs, lm, o, h, err)))
+        return s;
+    float cv0 = h->cv_accuracy;
+    int d = h->dim, k = h->k;
+    xf_labelled lab;
+    if ((s = xf__labelled_rows(fs, lm, NULL, &lab, err))) {
+        xf__head_free(h);
+        return s;
+    }
+    char **known = malloc((lab.n + 1) * sizeof *known); /* the labelled rows' paths, sorted */
+    float *px = malloc(u->n * (size_t) d * sizeof(float) + 4), *dec = malloc((size_t) k * 8 + 8),
+          *prob = malloc((size_t) k * 4 + 4);
+    int *py = malloc(u->n * sizeof *py + 4), *prev = malloc(u->n * sizeof *prev + 4);
+    if (!known || !px || !dec || !prob || !py || !prev) {
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < lab.n; i++)
+        known[i] = fs->paths[lab.row[i]];
+    qsort(known, lab.n, sizeof *known, cmp_str);
+    for (size_t i = 0; i < u->n; i++)
+        prev[i] = -1;
+    for (int r = 1; r <= so->rounds; r++) {
+        size_t m = 0, changed = 0;
+        for (size_t i = 0; i < u->n; i++) {
+            int label = -1;
+            if (u->status[i] == XF_OK &&
+                !bsearch(&u->paths[i], known, lab.n, sizeof *known, cmp_str)) {
+                const float *x = u->x + i * (size_t) d;
+                xf__head_predict(h, x, dec, prob);
+                int best = 0;
+                for (int c = 1; c < k; c++)
+                    best = prob[c] > prob[best] ? c : best;
+                if (prob[best] >= so->threshold) {
+                    label = best;
+                    memcpy(px + m * (size_t) d, x, (size_t) d * sizeof(float));
+                    py[m++] = best;
+                }
+            }
+            changed += label != prev[i];
+            prev[i] = label;
+        }
+        if (so->verbose)
+            xf__log(XF_LOG_INFO,
+                    "train-classifier: self-training round %d: %zu of %zu unlabelled rows at "
+                    "probability >= %.2f (%zu changed)\n",
+                    r, m, u->n, (double) so->threshold, changed);
+        if (m == 0 || changed == 0)
+            break;
+        xf_train_opts o2 = *o;
+        o2.fixed_C = h->C, o2.verbose = 0, o2.extra_x = px, o2.extra_y = py, o2.n_extra = m;
+        xf_head next;
+        if ((s = xf__train_head(fs, lm, &o2, &next, err)))
+            goto done;
+        xf__head_free(h);
+        *h = next;
+    }
+    h->cv_accuracy = cv0; /* what the labelled rows say; pseudo-labels would flatter it */
+done:
+    if (s)
+        xf__head_free(h);
+    xf__labelled_free(&lab);
+    free(known), free(px), free(dec), free(prob), free(py), free(prev);
+    return s;
+}
