@@ -1,8 +1,9 @@
 /* selftrain.c — self-training on frozen features (train-classifier --unlabeled, see train.h):
  * the classic semi-supervised baseline (Yarowsky; Lee's pseudo-label) for the few-labels,
- * many-photos case. Each round the current head labels every unlabelled row; the rows whose
- * top probability reaches the threshold join the labelled ones and the head is trained again
- * at the labelled rows' C. Unlabelled rows that are also labelled rows (the same path: one
+ * many-photos case. Each round the current head labels every unlabelled row; of the rows whose
+ * top probability reaches the threshold, the most confident of each class join the labelled
+ * ones, up to a quota per class (its share of the labelled rows, of the unlabelled pool,
+ * growing by 1/rounds each round), and the head is trained again at the labelled rows' C. Unlabelled rows that are also labelled rows (the same path: one
  * feature file with a label file for some of it) are left out.
  * It is: the loop. It is not: training (train.c) or a fine-tuning method (finetune).
  */
@@ -16,6 +17,22 @@
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+typedef struct {
+    float prob;
+    int cls;
+    size_t row;
+} candidate;
+
+static int by_class_then_prob(const void *a, const void *b) /* class up, probability down */
+{
+    const candidate *x = a, *y = b;
+    if (x->cls != y->cls)
+        return x->cls < y->cls ? -1 : 1;
+    if (x->prob != y->prob)
+        return x->prob > y->prob ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
 }
 
 xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
@@ -41,7 +58,9 @@ xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     float *px = malloc(u->n * (size_t) d * sizeof(float) + 4), *dec = malloc((size_t) k * 8 + 8),
           *prob = malloc((size_t) k * 4 + 4);
     int *py = malloc(u->n * sizeof *py + 4), *prev = malloc(u->n * sizeof *prev + 4);
-    if (!known || !px || !dec || !prob || !py || !prev) {
+    int *pick = malloc(u->n * sizeof *pick + 4);
+    candidate *cand = malloc(u->n * sizeof *cand + 4);
+    if (!known || !px || !dec || !prob || !py || !prev || !pick || !cand) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -51,24 +70,39 @@ xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_t
     for (size_t i = 0; i < u->n; i++)
         prev[i] = -1;
     for (int r = 1; r <= so->rounds; r++) {
-        size_t m = 0, changed = 0;
+        /* every unlabelled row's prediction; per class, the most confident ones up to the
+         * class's share of the unlabelled rows (its share of the labelled ones), r/rounds of
+         * it in round r: the pseudo-labels keep the classes' balance and grow in steps
+         * (without the quota one class's pseudo-labels can swamp the rest: measured) */
+        size_t m = 0, changed = 0, nc = 0, pool = 0;
         for (size_t i = 0; i < u->n; i++) {
-            int label = -1;
-            if (u->status[i] == XF_OK &&
-                !bsearch(&u->paths[i], known, lab.n, sizeof *known, cmp_str)) {
-                const float *x = u->x + i * (size_t) d;
-                xf__head_predict(h, x, dec, prob);
-                int best = 0;
-                for (int c = 1; c < k; c++)
-                    best = prob[c] > prob[best] ? c : best;
-                if (prob[best] >= so->threshold) {
-                    label = best;
-                    memcpy(px + m * (size_t) d, x, (size_t) d * sizeof(float));
-                    py[m++] = best;
-                }
+            pick[i] = -1;
+            if (u->status[i] != XF_OK ||
+                bsearch(&u->paths[i], known, lab.n, sizeof *known, cmp_str))
+                continue;
+            pool++;
+            xf__head_predict(h, u->x + i * (size_t) d, dec, prob);
+            int best = 0;
+            for (int c = 1; c < k; c++)
+                best = prob[c] > prob[best] ? c : best;
+            if (prob[best] >= so->threshold)
+                cand[nc++] = (candidate) {prob[best], best, i};
+        }
+        qsort(cand, nc, sizeof *cand, by_class_then_prob);
+        for (size_t j = 0, taken = 0; j < nc; j++) {
+            if (j > 0 && cand[j].cls != cand[j - 1].cls)
+                taken = 0;
+            double quota = (double) pool * lab.count[cand[j].cls] / (double) lab.n * r / so->rounds;
+            if ((double) taken++ < quota)
+                pick[cand[j].row] = cand[j].cls;
+        }
+        for (size_t i = 0; i < u->n; i++) {
+            if (pick[i] >= 0) {
+                memcpy(px + m * (size_t) d, u->x + i * (size_t) d, (size_t) d * sizeof(float));
+                py[m++] = pick[i];
             }
-            changed += label != prev[i];
-            prev[i] = label;
+            changed += pick[i] != prev[i];
+            prev[i] = pick[i];
         }
         if (so->verbose)
             xf__log(XF_LOG_INFO,
@@ -90,6 +124,6 @@ done:
     if (s)
         xf__head_free(h);
     xf__labelled_free(&lab);
-    free(known), free(px), free(dec), free(prob), free(py), free(prev);
+    free(known), free(px), free(dec), free(prob), free(py), free(prev), free(pick), free(cand);
     return s;
 }

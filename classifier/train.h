@@ -45,7 +45,8 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
 
 /* selftrain.c: self-training on unlabelled features (train-classifier --unlabeled): the head of
  * the labelled rows labels the unlabelled ones; those it is at least threshold sure of join
- * the training set (at the C the labelled rows chose), rounds times or until nothing changes.
+ * the training set (at the C the labelled rows chose), class by class within a quota that keeps
+ * the labelled rows' class balance, rounds times or until nothing changes.
  * The head's CV accuracy stays the labelled rows' own. */
 typedef struct {
     const xf_featset *unlabeled; /* same provenance as the labelled features (checked)   */
