@@ -350,6 +350,9 @@ fuzz: $(BUILD)/tests/test_wfile $(BUILD)/tests/test_image ## libFuzzer on every 
 	@tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ONNX conformance table against PyTorch (13 torchvision models; needs make deps-bench)
+reliability: test-corpus fuzz ## the README's reliability figures: the corpus, fuzzing, then the hardening checks
+	@for t in resume limits tools folders; do printf '%s: ' $$t; sh tests/cli/$$t.sh $(BUILD) | tail -1; done
+
 test-corpus: all $(BUILD)/tests/test_wfile ## every file of ../shared/corpora and generated hostile images, one summary line
 	@[ -f $(BUILD)/tests/tiny.gguf ] || XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_wfile > /dev/null
 	@tests/corpus/run.sh $(BUILD) $(or $(CORPUS),../shared/corpora)
