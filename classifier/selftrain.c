@@ -3,9 +3,10 @@
  * many-photos case. Each round the current head labels every unlabelled row; of the rows whose
  * top probability reaches the threshold, the most confident of each class join the labelled
  * ones, up to a quota per class (its share of the labelled rows, of the unlabelled pool,
- * growing by 1/rounds each round), and the head is trained again at the labelled rows' C. Unlabelled rows that are also labelled rows (the same path: one
- * feature file with a label file for some of it) are left out.
- * It is: the loop. It is not: training (train.c) or a fine-tuning method (finetune).
+ * growing by 1/rounds each round), and the head is trained again at the labelled rows' C.
+ * Unlabelled rows that are also labelled rows (the same path: one feature file with a label file
+ * for some of it) are left out. It is: the loop. It is not: training (train.c) or a fine-tuning
+ * method (finetune).
  */
 #include "labelled.h"
 #include "provenance.h"
@@ -86,7 +87,7 @@ xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_t
             for (int c = 1; c < k; c++)
                 best = prob[c] > prob[best] ? c : best;
             if (prob[best] >= so->threshold)
-                cand[nc++] = (candidate) {prob[best], best, i};
+                cand[nc++] = (candidate){prob[best], best, i};
         }
         qsort(cand, nc, sizeof *cand, by_class_then_prob);
         for (size_t j = 0, taken = 0; j < nc; j++) {

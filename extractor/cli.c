@@ -834,6 +834,19 @@ int xf_cli_output_exists(const xf_cli *c, const xf_cli_feats_out *o, int quiet)
     xf__feats_final_name(o->path, (xf_feats_format) o->fmt, fin, sizeof fin);
     if (access(fin, F_OK) != 0)
         return 0;
+    /* only a complete file counts: a cut-off or corrupt one is made again */
+    xf_error e;
+    xf_featset fs;
+    xf_status s = o->fmt == XF_FEATS_BIN   ? xf__feats_read(fin, &fs, &e)
+                  : o->fmt == XF_FEATS_NPY ? xf__npy_check(fin, &e)
+                                           : XF_OK;
+    if (o->fmt == XF_FEATS_BIN && !s)
+        xf__featset_free(&fs);
+    if (s) {
+        fprintf(stderr, "%s: %s exists but is not complete (%s): extracting again\n", c->tool, fin,
+                e.msg);
+        return 0;
+    }
     if (!quiet)
         fprintf(stderr, "%s: %s exists, skipped (--skip-existing)\n", c->tool, fin);
     return 1;

@@ -53,6 +53,9 @@ xf_status xf__feats_write(xf_feats *f, const char *path, xf_status st, const flo
 xf_status xf__feats_close(xf_feats *f, int commit, xf_error *err);
 /* The file a finished output of o's path and format is found under (npy: NAME.npy). */
 void xf__feats_final_name(const char *path, xf_feats_format fmt, char *out, size_t size);
+/* feats_npy.c: XF_OK when path is a complete NAME.npy (header, size) with a NAME.paths.txt of
+ * one line per row; else XF_ERR_FORMAT saying what is wrong (--skip-existing) */
+xf_status xf__npy_check(const char *path, xf_error *err);
 
 /* ---- reading feats.bin ---- */
 typedef struct {

@@ -85,3 +85,32 @@ static xf_status npy_finish(xf_feats *x, xf_error *err)
 }
 
 const xf_feats_codec xf__feats_npy = {npy_open, npy_write, npy_finish};
+
+xf_status xf__npy_check(const char *path, xf_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    char h[NPY_HEADER + 1] = {0}, paths[4200];
+    long long rows = -1, dim = -1;
+    struct stat st;
+    int ok = f && fstat(fileno(f), &st) == 0 && fread(h, 1, NPY_HEADER, f) == NPY_HEADER &&
+             memcmp(h, "\x93NUMPY\x01\x00", 8) == 0 && strstr(h, "'<f4'") &&
+             strstr(h, "'shape': (") &&
+             sscanf(strstr(h, "'shape': (") + 10, "%lld, %lld", &rows, &dim) == 2 && rows >= 0 &&
+             dim > 0 && (long long) st.st_size == NPY_HEADER + rows * dim * 4;
+    if (f)
+        fclose(f);
+    if (!ok)
+        return xf__fail(err, XF_ERR_FORMAT, "%s: not a complete npy file of float32 rows", path);
+    size_t pl = strlen(path); /* its paths.txt holds one line per row */
+    snprintf(paths, sizeof paths, "%.*s.paths.txt", (int) (pl > 4 ? pl - 4 : pl), path);
+    long long lines = 0;
+    int c;
+    if (!(f = fopen(paths, "rb")))
+        return xf__fail(err, XF_ERR_FORMAT, "%s: missing", paths);
+    while ((c = fgetc(f)) != EOF)
+        lines += c == '\n';
+    fclose(f);
+    return lines == rows
+               ? XF_OK
+               : xf__fail(err, XF_ERR_FORMAT, "%s: %lld lines for %lld rows", paths, lines, rows);
+}

@@ -20,6 +20,12 @@ head -c 1500 "$T/p1.bin" > "$T/cut.bin"
 $XF merge "$T/p0.bin" "$T/cut.bin" "$T/p2.bin" -o "$T/x.bin" 2>"$T/err"; check "truncated part refused" "[ $? -eq 1 ]"
 touch -d '2000-01-01' "$T/p0.bin"; $EF -w $W --quiet --skip-existing --shard 0/3 -o "$T/p0.bin" $MANY
 check "--skip-existing leaves a finished part alone" "[ $? -eq 0 ] && [ \$(stat -c %Y $T/p0.bin) -lt 1000000000 ]"
+cp "$T/p0.bin" "$T/p0.good"; head -c 300 "$T/p0.good" > "$T/p0.bin"
+$EF -w $W --quiet --skip-existing --shard 0/3 -o "$T/p0.bin" $MANY 2>"$T/skip.err"
+check "--skip-existing makes a cut-off part again (D3)" "[ $? -eq 0 ] && grep -q 'not complete' $T/skip.err && cmp -s $T/p0.bin $T/p0.good"
+$EF -w $W --quiet --format npy -o "$T/s.npy" $MANY; head -c 200 "$T/s.npy" > "$T/s.cut"; cp "$T/s.npy" "$T/s.good"; mv "$T/s.cut" "$T/s.npy"
+$EF -w $W --quiet --skip-existing --format npy -o "$T/s.npy" $MANY 2>"$T/skip2.err"
+check "... and a cut-off npy" "[ $? -eq 0 ] && grep -q 'not a complete npy' $T/skip2.err && cmp -s $T/s.npy $T/s.good"
 $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/m" --format npy
 check "merge to npy" "[ \$(stat -c %s $T/m.npy) -eq \$((128 + 400 * 6 * 4)) ] && [ \$(wc -l < $T/m.paths.txt) -eq 400 ]"
 $XF convert $FULL -o "$T/c.csv" --format csv; check "convert to csv" "[ \$(wc -l < $T/c.csv) -eq 401 ]"
