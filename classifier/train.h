@@ -50,7 +50,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
  * The head's CV accuracy stays the labelled rows' own. */
 typedef struct {
     const xf_featset *unlabeled; /* same provenance as the labelled features (checked)   */
-    float threshold;             /* a pseudo-label's probability at least (default 0.95) */
+    float threshold;             /* a pseudo-label's probability at least (default 0.5)  */
     int rounds;                  /* at most (default 5)                                  */
     int verbose;
 } xf_selftrain_opts;

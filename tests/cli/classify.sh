@@ -89,4 +89,14 @@ for s in svm l1lr l1svm cs; do
   $TC "$T/f.bin" -o "$T/$s.2.gguf" --solver $s --folds 3 --quiet 2>/dev/null
   check "solver $s: same data and seed, identical file (CV folds on threads)" "cmp -s $T/$s.gguf $T/$s.2.gguf"
 done
+# --unlabeled: self-training with 3 labels per class; the rest of the same file pseudo-labelled
+$B/extract-features -w $W --quiet $CLS -o "$T/st.bin"
+find $CLS -type f | sort | awk -F/ '{n[$(NF-1)]++; if (n[$(NF-1)] <= 3) print $0 "," $(NF-1)}' > "$T/few.csv"
+$TC "$T/st.bin" --labels "$T/few.csv" --folds 3 -o "$T/st.gguf" --unlabeled "$T/st.bin" 2>"$T/st.err"
+rows=$($B/xfer-inspect "$T/st.gguf" | awk '$1 == "xfer.head.train_count" {print $2}')
+check "--unlabeled: self-training rounds, pseudo-labelled rows join the 6 labelled ($rows rows)" \
+  "[ \$? -eq 0 ] && grep -q 'self-training round 1' $T/st.err && [ ${rows:-0} -gt 6 ]"
+$B/extract-features -w $W --quiet --layer c1 $CLS -o "$T/st_c1.bin"
+$TC "$T/st.bin" --labels "$T/few.csv" --folds 3 -o "$T/st2.gguf" --unlabeled "$T/st_c1.bin" 2>"$T/st2.err"
+check "--unlabeled features of another layer: refused" "[ \$? -eq 1 ] && grep -q 'unlabelled features' $T/st2.err && [ ! -e $T/st2.gguf ]"
 finish
