@@ -259,6 +259,8 @@ static toff_t tiff_size(thandle_t h)
 }
 
 static int tiff_error(TIFF *t, void *user, const char *module, const char *fmt, va_list ap)
+    XF_PRINTF(4, 0);
+static int tiff_error(TIFF *t, void *user, const char *module, const char *fmt, va_list ap)
 {
     (void) t, (void) module;
     tiff_src *s = user;

@@ -51,6 +51,7 @@ static void *ex_alloc(ex *e, size_t n)
     return e->mem[e->n_mem++] = p;
 }
 
+static char *ex_str(ex *e, const char *fmt, ...) XF_PRINTF(2, 3);
 static char *ex_str(ex *e, const char *fmt, ...)
 {
     va_list ap;
