@@ -152,8 +152,8 @@ xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
     *n_done = *n_failed = 0;
     if ((unsigned) o->fmt >= XF_FEATS_COUNT_)
         return xf__fail(err, XF_ERR_ARG, "unknown feature format");
-    if (o->resume && (o->fmt != XF_FEATS_BIN || !o->path))
-        return xf__fail(err, XF_ERR_ARG, "--resume needs --format bin and -o FILE");
+    if (o->resume && ((o->fmt != XF_FEATS_BIN && o->fmt != XF_FEATS_NPY) || !o->path))
+        return xf__fail(err, XF_ERR_ARG, "--resume needs --format bin or npy and -o FILE");
     if (o->path && strlen(o->path) + 16 > 4096)
         return xf__fail(err, XF_ERR_ARG, "output path too long");
     xf_feats *x = calloc(1, sizeof *x);
@@ -194,8 +194,8 @@ xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
     if (commit && !s) /* one file, or a set that changes together */
         s = xf__out_commit_set(x->out, x->n_out, err);
     else
-        for (int k = 0; k < x->n_out; k++)
-            xf__out_discard(&x->out[k], k == 0 && x->keep);
+        for (int k = 0; k < x->n_out; k++) /* all of a resumable set, or none */
+            xf__out_discard(&x->out[k], x->keep);
     for (int i = 0; x->classes && i < x->n_classes; i++)
         free(x->classes[i]);
     free(x->classes);

@@ -1,15 +1,21 @@
 /* feats_npy.c — the NumPy output: NAME.npy (format 1.0, '<f4', shape (rows, dim), successful
- * rows only), NAME.paths.txt (one path per row) and NAME.failed.tsv (path, status, reason).
- * It is: the npy codec of the feature-file writer (feats_impl.h). It is not: a reader.
+ * rows only), NAME.paths.txt (one path per row) and NAME.failed.tsv (path, status, reason),
+ * and --resume of the three partial files: the inputs are walked in order, each matched to
+ * the next whole path line (with a whole row) or the next whole failure line, so what each file
+ * had flushed when the run was killed does not matter; the rest is cut off.
+ * It is: the npy codec of the feature-file writer (feats_impl.h) and the completeness check of
+ * --skip-existing. It is not: a reader.
  */
 #include "feats_impl.h"
 
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define NPY_HEADER 128
 
-static void npy_header(char *h, int64_t rows, int64_t dim)
+/* the header; a partial file's (tag != 0) also carries the settings' hash for --resume */
+static void npy_header(char *h, int64_t rows, int64_t dim, uint32_t tag)
 {
     memset(h, ' ', NPY_HEADER);
     memcpy(h, "\x93NUMPY\x01\x00", 8);
@@ -19,7 +25,126 @@ static void npy_header(char *h, int64_t rows, int64_t dim)
                      "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
                      (long long) rows, (long long) dim);
     h[10 + n] = ' ';
+    char t[16];
+    if (tag && snprintf(t, sizeof t, "# xf:%08x", (unsigned) tag) == 13)
+        memcpy(h + NPY_HEADER - 15, t, 13); /* padding; the final header has none */
     h[NPY_HEADER - 1] = '\n';
+}
+
+static uint32_t settings_tag(const char *json)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *) json; p && *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h ? h : 1;
+}
+
+/* the whole lines of f: their count and end offsets (ends[i]: after line i's newline) */
+static xf_status whole_lines(FILE *f, long **ends, size_t *n, char ***text, xf_error *err)
+{
+    size_t cap = 0, len = 0, lcap = 0;
+    char *line = NULL;
+    int c;
+    *ends = NULL, *text = NULL, *n = 0;
+    rewind(f);
+    for (long off = 0; (c = fgetc(f)) != EOF; off++) {
+        if (len + 1 >= lcap) {
+            char *nl = realloc(line, lcap = lcap ? 2 * lcap : 256);
+            if (!nl)
+                return free(line), xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            line = nl;
+        }
+        if (c != '\n') {
+            line[len++] = (char) c;
+            continue;
+        }
+        line[len] = 0, len = 0;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 256;
+            long *ne = realloc(*ends, cap * sizeof *ne);
+            char **nt = ne ? realloc(*text, cap * sizeof *nt) : NULL;
+            if (ne)
+                *ends = ne;
+            if (!nt)
+                return free(line), xf__fail(err, XF_ERR_NOMEM, "out of memory");
+            *text = nt;
+        }
+        (*ends)[*n] = off + 1;
+        if (!((*text)[*n] = strdup(line)))
+            return free(line), xf__fail(err, XF_ERR_NOMEM, "out of memory");
+        (*n)++;
+    }
+    free(line);
+    return XF_OK;
+}
+
+/* s as paths.txt writes it (escaped), into buf */
+static const char *escaped(const char *s, char *buf, size_t size)
+{
+    FILE *m = fmemopen(buf, size, "w");
+    if (!m)
+        return "";
+    xf__text_field(m, s);
+    fclose(m);
+    return buf;
+}
+
+static xf_status npy_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
+                            int *fresh, xf_error *err)
+{
+    FILE *npy = x->out[0].f, *pf = x->out[1].f, *ff = x->out[2].f;
+    const char *name = x->out[0].tmp;
+    char h[NPY_HEADER + 1] = {0}, tag[16];
+    long size = fseek(npy, 0, SEEK_END) == 0 ? ftell(npy) : -1;
+    rewind(npy);
+    if (size < NPY_HEADER) { /* killed before the header: start afresh */
+        *fresh = 1;
+        return XF_OK;
+    }
+    snprintf(tag, sizeof tag, "# xf:%08x", (unsigned) settings_tag(o->header_json));
+    long long dim = -1;
+    const char *dict = h + 10; /* after the magic, version and length (binary) */
+    if (fread(h, 1, NPY_HEADER, npy) != NPY_HEADER || memcmp(h, "\x93NUMPY\x01\x00", 8) != 0 ||
+        !strstr(dict, "'shape': (0, ") ||
+        sscanf(strstr(dict, "'shape': (0, ") + 13, "%lld", &dim) != 1)
+        return xf__fail(err, XF_ERR_FORMAT, "%s: cannot resume: not a partial npy file", name);
+    if (dim != o->dim || !strstr(dict, tag))
+        return xf__fail(err, XF_ERR_ARG,
+                        "%s: cannot resume: it was started with other settings (weights, layers, "
+                        "pooling or preprocessing); remove it or drop --resume",
+                        name);
+    long *pe = NULL, *fe = NULL;
+    char **pt = NULL, **ft = NULL;
+    size_t np = 0, nf = 0, ip = 0, jf = 0;
+    size_t rows = (size_t) ((size - NPY_HEADER) / (4 * dim));
+    xf_status s = whole_lines(pf, &pe, &np, &pt, err);
+    if (!s)
+        s = whole_lines(ff, &fe, &nf, &ft, err);
+    char buf[4 * XF_MAX_PATH_BYTES + 8];
+    for (size_t i = 0; !s && i < o->n_expect; i++) {
+        const char *want = escaped(o->expect_paths[i], buf, sizeof buf);
+        size_t wl = strlen(want);
+        if (ip < np && ip < rows && strcmp(pt[ip], want) == 0)
+            ip++;
+        else if (jf < nf && strncmp(ft[jf], want, wl) == 0 && ft[jf][wl] == '\t')
+            jf++;
+        else
+            break;
+    }
+    *n_done = ip + jf, *n_failed = jf, x->rows = (int64_t) ip;
+    long keep[3] = {NPY_HEADER + (long) ip * 4 * (long) dim, ip ? pe[ip - 1] : 0,
+                    jf ? fe[jf - 1] : 0};
+    FILE *fs[3] = {npy, pf, ff};
+    for (int k = 0; !s && k < 3; k++)
+        if (fflush(fs[k]) != 0 || ftruncate(fileno(fs[k]), keep[k]) != 0 ||
+            fseek(fs[k], keep[k], SEEK_SET) != 0)
+            s = xf__feats_io_err(err, &x->out[k]);
+    for (size_t i = 0; i < np; i++)
+        free(pt[i]);
+    for (size_t i = 0; i < nf; i++)
+        free(ft[i]);
+    free(pe), free(fe), free(pt), free(ft);
+    return s;
 }
 
 static xf_status npy_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
@@ -37,20 +162,31 @@ static xf_status npy_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, s
     size_t pl = strlen(o->path);
     int base = (int) (pl > 4 && strcmp(o->path + pl - 4, ".npy") == 0 ? pl - 4 : pl);
     xf_status s;
+    xf_out_kind kind = o->resume ? XF_OUT_RESUME : XF_OUT_PARTIAL;
     snprintf(name, sizeof name, "%.*s.npy", base, o->path);
-    if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
+    if ((s = xf__feats_out(x, name, kind, err)))
         return s;
     if (xf__out_in_place(&x->out[0]))
         return xf__fail(err, XF_ERR_ARG,
                         "%s: npy output needs a regular file (its header is completed last)", name);
     snprintf(name, sizeof name, "%.*s.paths.txt", base, o->path);
-    if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
+    if ((s = xf__feats_out(x, name, kind, err)))
         return s;
     snprintf(name, sizeof name, "%.*s.failed.tsv", base, o->path);
-    if ((s = xf__feats_out(x, name, XF_OUT_PARTIAL, err)))
+    if ((s = xf__feats_out(x, name, kind, err)))
         return s;
+    x->keep = 1;            /* an interrupted set stays as NAME.*.partial for --resume */
+    int fresh = !o->resume; /* npy_resume sets it for a partial set too short to keep */
+    if (o->resume && (s = npy_resume(x, o, n_done, n_failed, &fresh, err)))
+        return s;
+    if (!fresh)
+        return XF_OK;
     char h[NPY_HEADER];
-    npy_header(h, 0, o->dim);
+    npy_header(h, 0, o->dim, settings_tag(o->header_json));
+    for (int k = 0; k < 3; k++) /* afresh: every file empty, then the header */
+        if (fflush(x->out[k].f) != 0 || ftruncate(fileno(x->out[k].f), 0) != 0 ||
+            fseek(x->out[k].f, 0, SEEK_SET) != 0)
+            return xf__feats_io_err(err, &x->out[k]);
     return fwrite(h, 1, NPY_HEADER, x->out[0].f) == NPY_HEADER ? XF_OK
                                                                : xf__feats_io_err(err, &x->out[0]);
 }
@@ -77,7 +213,7 @@ static xf_status npy_write(xf_feats *x, const char *path, xf_status st, const fl
 static xf_status npy_finish(xf_feats *x, xf_error *err)
 {
     char h[NPY_HEADER];
-    npy_header(h, x->rows, x->dim);
+    npy_header(h, x->rows, x->dim, 0);
     FILE *f = x->out[0].f;
     return fseek(f, 0, SEEK_SET) == 0 && fwrite(h, 1, NPY_HEADER, f) == NPY_HEADER
                ? XF_OK
@@ -92,10 +228,11 @@ xf_status xf__npy_check(const char *path, xf_error *err)
     char h[NPY_HEADER + 1] = {0}, paths[4200];
     long long rows = -1, dim = -1;
     struct stat st;
+    const char *dict = h + 10; /* after the magic, version and length (binary) */
     int ok = f && fstat(fileno(f), &st) == 0 && fread(h, 1, NPY_HEADER, f) == NPY_HEADER &&
-             memcmp(h, "\x93NUMPY\x01\x00", 8) == 0 && strstr(h, "'<f4'") &&
-             strstr(h, "'shape': (") &&
-             sscanf(strstr(h, "'shape': (") + 10, "%lld, %lld", &rows, &dim) == 2 && rows >= 0 &&
+             memcmp(h, "\x93NUMPY\x01\x00", 8) == 0 && strstr(dict, "'<f4'") &&
+             strstr(dict, "'shape': (") &&
+             sscanf(strstr(dict, "'shape': (") + 10, "%lld, %lld", &rows, &dim) == 2 && rows >= 0 &&
              dim > 0 && (long long) st.st_size == NPY_HEADER + rows * dim * 4;
     if (f)
         fclose(f);

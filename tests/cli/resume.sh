@@ -51,7 +51,31 @@ rm -f "$T/sig.npy"*
 $EF -w $W --quiet -j 1 --batch 1 -o "$T/sig.npy" "$T/lots" 2>"$T/sig.err" & pid=$!
 n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/sig.npy.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
 kill -TERM $pid; wait $pid; rc=$?
-check "SIGTERM on npy: exit 5, nothing left behind" "[ $rc -eq 5 ] && grep -q 'only the bin format resumes' $T/sig.err && [ -z \"\$(ls $T | grep -E '^sig[.](npy|paths|failed)')\" ]" 
+check "SIGTERM on npy: exit 5, the three partial files kept" "[ $rc -eq 5 ] && grep -q 'rerun the same command with --resume' $T/sig.err && [ -s $T/sig.npy.partial ] && [ -e $T/sig.paths.txt.partial ] && [ -e $T/sig.failed.tsv.partial ]"
+$EF -w $W --quiet -j 1 --batch 1 -o "$T/ref.npy" "$T/lots" $TD/img 2>/dev/null
+$EF -w $W --quiet --resume -o "$T/sig.npy" "$T/lots" 2>/dev/null
+$EF -w $W --quiet -o "$T/ref2.npy" "$T/lots" 2>/dev/null
+check "... --resume: the set an uninterrupted run writes" "[ \$? -eq 0 ] && cmp -s $T/sig.npy $T/ref2.npy && cmp -s $T/sig.paths.txt $T/ref2.paths.txt"
+# D4: SIGKILL at 20 random moments of an npy run with failed inputs among the images, then
+# --resume: byte-identical to the uninterrupted run every time
+same=0; mid=0
+for i in $(seq 1 20); do
+  rm -f "$T"/k.*
+  $EF -w $W --quiet -j 2 --batch 2 -o "$T/k.npy" "$T/lots" $TD/img 2>/dev/null & pid=$!
+  sleep $(awk -v s=$i 'BEGIN { srand(s); printf "%.3f", rand() * 0.5 }')
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  [ -e "$T/k.npy.partial" ] && [ ! -e "$T/k.npy" ] && mid=$((mid + 1))
+  $EF -w $W --quiet -j 2 --resume -o "$T/k.npy" "$T/lots" $TD/img 2>/dev/null
+  cmp -s "$T/k.npy" "$T/ref.npy" && cmp -s "$T/k.paths.txt" "$T/ref.paths.txt" &&
+    cmp -s "$T/k.failed.tsv" "$T/ref.failed.tsv" && same=$((same + 1))
+done
+echo "npy: SIGKILL at 20 random moments, $mid of them mid-run: --resume byte-identical $same/20"
+check "npy: SIGKILL at 20 random moments ($mid mid-run), --resume byte-identical $same/20 times" "[ $same -eq 20 ] && [ $mid -ge 10 ]"
+$EF -w $W --quiet --pool max -j 1 --batch 1 -o "$T/k.npy" "$T/lots" 2>/dev/null & pid=$!
+n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/k.npy.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+$EF -w $W --quiet --resume -o "$T/k.npy" "$T/lots" 2>"$T/k.err"
+check "npy --resume with other settings (pooling): refused" "[ \$? -eq 1 ] && grep -q 'other settings' $T/k.err"
 # past ulimit -f: EFBIG, exit 5 with the reason (not killed by SIGXFSZ)
 (ulimit -f 8; $EF -w $W --quiet -o "$T/fsz.bin" "$T/many" 2>"$T/fsz.err"); rc=$?
 check "ulimit -f: exit 5, 'File too large'" "[ $rc -eq 5 ] && grep -q 'File too large' $T/fsz.err && [ ! -e $T/fsz.bin ]"

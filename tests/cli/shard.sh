@@ -26,6 +26,8 @@ check "--skip-existing makes a cut-off part again (D3)" "[ $? -eq 0 ] && grep -q
 $EF -w $W --quiet --format npy -o "$T/s.npy" $MANY; head -c 200 "$T/s.npy" > "$T/s.cut"; cp "$T/s.npy" "$T/s.good"; mv "$T/s.cut" "$T/s.npy"
 $EF -w $W --quiet --skip-existing --format npy -o "$T/s.npy" $MANY 2>"$T/skip2.err"
 check "... and a cut-off npy" "[ $? -eq 0 ] && grep -q 'not a complete npy' $T/skip2.err && cmp -s $T/s.npy $T/s.good"
+touch -d '2000-01-01' "$T/s.npy"; $EF -w $W --skip-existing --format npy -o "$T/s.npy" $MANY 2>"$T/skip3.err"
+check "... while a complete npy set is left alone" "[ $? -eq 0 ] && grep -q 'exists, skipped' $T/skip3.err && [ \$(stat -c %Y $T/s.npy) -lt 1000000000 ]"
 $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/m" --format npy
 check "merge to npy" "[ \$(stat -c %s $T/m.npy) -eq \$((128 + 400 * 6 * 4)) ] && [ \$(wc -l < $T/m.paths.txt) -eq 400 ]"
 $XF convert $FULL -o "$T/c.csv" --format csv; check "convert to csv" "[ \$(wc -l < $T/c.csv) -eq 401 ]"
