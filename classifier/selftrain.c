@@ -113,7 +113,8 @@ xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         if (m == 0 || changed == 0)
             break;
         xf_train_opts o2 = *o;
-        o2.fixed_C = h->C, o2.verbose = 0, o2.extra_x = px, o2.extra_y = py, o2.n_extra = m;
+        o2.fixed_C = (double) h->C, o2.verbose = 0, o2.extra_x = px, o2.extra_y = py;
+        o2.n_extra = m;
         xf_head next;
         if ((s = xf__train_head(fs, lm, &o2, &next, err)))
             goto done;
