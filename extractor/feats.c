@@ -170,6 +170,8 @@ xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
         x->roots = o->roots, x->n_roots = o->n_roots;
     }
     xf_status s = x->codec->open(x, o, n_done, n_failed, err);
+    if (o->no_keep)
+        x->keep = 0;
     if (s) {
         xf__feats_close(x, 0, NULL);
         return s;

@@ -36,7 +36,8 @@ typedef struct {
     char *const *roots; /* libsvm: the walked folders classes are read under (folder_labels.h);
                          * must outlive the writer */
     int n_roots;
-    int resume; /* bin with a path: continue "<path>.partial" when its header matches */
+    int resume;  /* bin or npy with a path: continue the partial files when their settings match */
+    int no_keep; /* an interrupted or failed output is removed, not kept for --resume (merge) */
     char *const *expect_paths; /* resume: the input list, to check the records already there */
     size_t n_expect;
 } xf_feats_opts;

@@ -54,7 +54,8 @@ xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header,
                         .classes = classes,
                         .n_classes = n_classes,
                         .roots = roots,
-                        .n_roots = n_roots};
+                        .n_roots = n_roots,
+                        .no_keep = 1}; /* merge does not resume: a failed one leaves nothing */
     xf_feats *f = NULL;
     size_t nd, nf;
     if (!s)

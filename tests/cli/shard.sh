@@ -11,6 +11,8 @@ SLURM_ARRAY_TASK_ID=3 $EF -w $W --quiet --shard auto/4 -o "$T/auto3.bin" $MANY
 check "auto/N reads SLURM_ARRAY_TASK_ID" "$XF info $T/auto3.bin | grep -q '\"index\":3,\"count\":4,\"first\":300'"
 $XF merge "$T/p2.bin" "$T/p0.bin" "$T/p1.bin" -o "$T/merged.bin"
 check "merge in any order = single run, byte for byte" "cmp -s $T/merged.bin $FULL"
+(ulimit -f 2; $XF merge "$T/p2.bin" "$T/p0.bin" "$T/p1.bin" -o "$T/full.bin" 2>"$T/fz.err"); rc=$?
+check "merge past ulimit -f (a full disk): exit 5, no partial left taking the space (D15)" "[ $rc -eq 5 ] && [ ! -e $T/full.bin.partial ] && [ ! -e $T/full.bin ]"
 $XF merge "$T/p0.bin" "$T/p1.bin" -o "$T/x.bin" 2>"$T/err"; check "missing shard refused" "[ $? -eq 1 ] && [ ! -e $T/x.bin ]"
 $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p1.bin" -o "$T/x.bin" 2>"$T/err"; check "duplicate shard refused" "[ $? -eq 1 ] && grep -q twice $T/err"
 $EF -w $W --quiet --pool max --shard 2/3 -o "$T/max2.bin" $MANY
