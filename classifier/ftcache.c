@@ -70,9 +70,10 @@ static int map_file(xf_ftcache *c, const char *path, uint64_t key, int64_t dim, 
         return 0;
     struct stat st;
     header h;
+    /* dim and n bounded first, so the size below cannot wrap around */
     int ok = fstat(fd, &st) == 0 && st.st_size >= HEADER && pread(fd, &h, sizeof h, 0) == HEADER &&
              memcmp(h.magic, MAGIC, 8) == 0 && h.key == key && h.dim == dim &&
-             h.k == (uint32_t) k && h.n < ((uint64_t) 1 << 40) && dim > 0 &&
+             h.k == (uint32_t) k && h.n < ((uint64_t) 1 << 32) && dim > 0 && dim <= (1 << 24) &&
              (uint64_t) st.st_size == HEADER + h.n * (uint64_t) dim * 4 + h.n * 4;
     void *map = ok && h.n ? mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);
