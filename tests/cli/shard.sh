@@ -11,6 +11,16 @@ SLURM_ARRAY_TASK_ID=3 $EF -w $W --quiet --shard auto/4 -o "$T/auto3.bin" $MANY
 check "auto/N reads SLURM_ARRAY_TASK_ID" "$XF info $T/auto3.bin | grep -q '\"index\":3,\"count\":4,\"first\":300'"
 $XF merge "$T/p2.bin" "$T/p0.bin" "$T/p1.bin" -o "$T/merged.bin"
 check "merge in any order = single run, byte for byte" "cmp -s $T/merged.bin $FULL"
+if command -v strace > /dev/null; then # D4 for merge: killed at its commit (fsync held), rerun
+  ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -e trace=fsync \
+    -e inject=fsync:delay_enter=3000000 $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/km.bin" 2>/dev/null & sp=$!
+  n=0; while [ $n -lt 100 ] && [ ! -e "$T/km.bin.partial" ]; do sleep 0.05; n=$((n + 1)); done
+  pkill -KILL -P $sp 2>/dev/null; wait $sp 2>/dev/null 2>&1
+  had=$([ -e "$T/km.bin.partial" ] && echo 1 || echo 0)
+  $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/km.bin"
+  check "merge killed by SIGKILL at its commit ($had partial), then run again: byte-identical, nothing left" \
+    "[ \$? -eq 0 ] && [ $had -eq 1 ] && cmp -s $T/km.bin $FULL && [ ! -e $T/km.bin.partial ]"
+fi
 (ulimit -f 2; $XF merge "$T/p2.bin" "$T/p0.bin" "$T/p1.bin" -o "$T/full.bin" 2>"$T/fz.err"); rc=$?
 check "merge past ulimit -f (a full disk): exit 5, no partial left taking the space (D15)" "[ $rc -eq 5 ] && [ ! -e $T/full.bin.partial ] && [ ! -e $T/full.bin ]"
 $XF merge "$T/p0.bin" "$T/p1.bin" -o "$T/x.bin" 2>"$T/err"; check "missing shard refused" "[ $? -eq 1 ] && [ ! -e $T/x.bin ]"
