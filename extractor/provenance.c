@@ -93,6 +93,12 @@ xf_status xf__provenance_check(const char *trained, const char *given, xf_error 
     return s;
 }
 
+/* a JSON number as a float, saturated (a double beyond float's range would be undefined) */
+static float to_float(double v)
+{
+    return v > 3.4e38 ? 3.4e38f : v < -3.4e38 ? -3.4e38f : (float) v;
+}
+
 xf_status xf__provenance_options(const char *json, const xf_model *m, xf_preproc *pp,
                                  xf_session_opts *so, char **layer_store, int *l2norm,
                                  xf_error *err)
@@ -121,16 +127,16 @@ xf_status xf__provenance_options(const char *json, const xf_model *m, xf_preproc
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(in, "std");
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(in, "exif_rotate");
     if (cJSON_IsNumber(crop))
-        pp->crop_pct = (float) crop->valuedouble;
+        pp->crop_pct = to_float(crop->valuedouble);
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(in, "resize");
     if (cJSON_IsString(rs))
         pp->interp = strcmp(rs->valuestring, XF_RESIZE_BICUBIC) == 0 ? XF_INTERP_BICUBIC
                                                                      : XF_INTERP_BILINEAR;
     for (int c = 0; c < 3; c++) {
         if (cJSON_IsNumber(cJSON_GetArrayItem(mean, c)))
-            pp->mean[c] = (float) cJSON_GetArrayItem(mean, c)->valuedouble;
+            pp->mean[c] = to_float(cJSON_GetArrayItem(mean, c)->valuedouble);
         if (cJSON_IsNumber(cJSON_GetArrayItem(sd, c)))
-            pp->std[c] = (float) cJSON_GetArrayItem(sd, c)->valuedouble;
+            pp->std[c] = to_float(cJSON_GetArrayItem(sd, c)->valuedouble);
     }
     pp->exif_rotate = !cJSON_IsFalse(ex);
     *l2norm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "l2norm"));

@@ -285,7 +285,7 @@ static int json_int(const cJSON *o, const char *key, int idx, int dflt)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (cJSON_IsArray(v))
         v = cJSON_GetArrayItem(v, idx);
-    return cJSON_IsNumber(v) ? (int) v->valuedouble : dflt;
+    return cJSON_IsNumber(v) ? v->valueint : dflt; /* cJSON saturates it to int's range */
 }
 
 static const char *json_str(const cJSON *o, const char *key)
@@ -335,7 +335,7 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         const cJSON *pad = cJSON_GetObjectItemCaseSensitive(cfg, "padding");
         int pd[4] = {0};
         if (cJSON_IsNumber(pad)) {
-            pd[0] = pd[1] = pd[2] = pd[3] = (int) pad->valuedouble;
+            pd[0] = pd[1] = pd[2] = pd[3] = pad->valueint;
         } else if (cJSON_IsArray(pad) && cJSON_IsArray(cJSON_GetArrayItem(pad, 0))) {
             const cJSON *a0 = cJSON_GetArrayItem(pad, 0), *a1 = cJSON_GetArrayItem(pad, 1);
             pd[0] =
@@ -456,7 +456,8 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         if ((!cJSON_IsFalse(sc) && !g) || (!cJSON_IsFalse(ce) && !be) || !mu || !va)
             return err->code;
         const cJSON *eps = cJSON_GetObjectItemCaseSensitive(cfg, "epsilon");
-        float e = cJSON_IsNumber(eps) ? (float) eps->valuedouble : 1e-3f;
+        float e = cJSON_IsNumber(eps) && fabs(eps->valuedouble) < 1e30 ? (float) eps->valuedouble
+                                                                        : 1e-3f;
         int src_excl = kfind(x, c->g.nodes[ins[0]->node].out_name) == NULL ||
                        kfind(x, c->g.nodes[ins[0]->node].out_name)->uses <= 1;
         node = xf__gb_batchnorm(c, ins[0]->node, g ? g->data : NULL, be ? be->data : NULL, mu->data,
