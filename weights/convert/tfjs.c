@@ -456,8 +456,8 @@ static xf_status layer(ctx *x, const char *cls, const char *name, const cJSON *c
         if ((!cJSON_IsFalse(sc) && !g) || (!cJSON_IsFalse(ce) && !be) || !mu || !va)
             return err->code;
         const cJSON *eps = cJSON_GetObjectItemCaseSensitive(cfg, "epsilon");
-        float e = cJSON_IsNumber(eps) && fabs(eps->valuedouble) < 1e30 ? (float) eps->valuedouble
-                                                                        : 1e-3f;
+        float e =
+            cJSON_IsNumber(eps) && fabs(eps->valuedouble) < 1e30 ? (float) eps->valuedouble : 1e-3f;
         int src_excl = kfind(x, c->g.nodes[ins[0]->node].out_name) == NULL ||
                        kfind(x, c->g.nodes[ins[0]->node].out_name)->uses <= 1;
         node = xf__gb_batchnorm(c, ins[0]->node, g ? g->data : NULL, be ? be->data : NULL, mu->data,
