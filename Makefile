@@ -103,7 +103,8 @@ WEIGHTS_DIR ?= weights
 WEIGHTS  := $(WEIGHTS_DIR)/mobilenet_v2.gguf $(WEIGHTS_DIR)/inception_v3.gguf
 
 .PHONY: install uninstall all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
-        check asan noblas bench golden clean help demo format format-check
+        check asan noblas bench golden clean help demo format format-check deps-ort test-corpus \
+        reliability
 .SECONDARY:
 
 all: $(LIB) $(SHLIB) $(TOOLS) ## build the library (static and shared) and the eight tools in $(BUILD)
