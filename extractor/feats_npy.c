@@ -120,9 +120,12 @@ static xf_status npy_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
     xf_status s = whole_lines(pf, &pe, &np, &pt, err);
     if (!s)
         s = whole_lines(ff, &fe, &nf, &ft, err);
-    char buf[4 * XF_MAX_PATH_BYTES + 8];
+    size_t bufsize = 4 * XF_MAX_PATH_BYTES + 8; /* the longest path, every byte escaped */
+    char *buf = s ? NULL : malloc(bufsize);
+    if (!s && !buf)
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; !s && i < o->n_expect; i++) {
-        const char *want = escaped(o->expect_paths[i], buf, sizeof buf);
+        const char *want = escaped(o->expect_paths[i], buf, bufsize);
         size_t wl = strlen(want);
         if (ip < np && ip < rows && strcmp(pt[ip], want) == 0)
             ip++;
@@ -143,7 +146,7 @@ static xf_status npy_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
         free(pt[i]);
     for (size_t i = 0; i < nf; i++)
         free(ft[i]);
-    free(pe), free(fe), free(pt), free(ft);
+    free(pe), free(fe), free(pt), free(ft), free(buf);
     return s;
 }
 

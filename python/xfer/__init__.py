@@ -137,7 +137,27 @@ def _check(status, err):
                         _status_name(status).decode())
 
 
-class Model:
+class _Handle:
+    """A library handle freed by _free (a module-level ctypes function, looked up at call
+    time: it is None at interpreter exit) on close(), deletion or the end of a with-block."""
+    _free_name = None
+
+    def close(self):
+        free = globals().get(self._free_name)
+        if getattr(self, "_h", None) and free is not None:
+            free(self._h)
+        self._h = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Model(_Handle):
     """A weights file, opened read-only (memory-mapped) and checksum-verified unless
     verify=False. Shared by threads; close() or a with-block frees it."""
 
@@ -148,18 +168,7 @@ class Model:
         _check(_model_open(os.fsencode(path), C.byref(opts), C.byref(h), C.byref(err)), err)
         self._h, self.path = h, os.fspath(path)
 
-    def close(self):
-        if getattr(self, "_h", None) and _model_free is not None:  # None at interpreter exit
-            _model_free(self._h)
-        self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    _free_name = "_model_free"
 
     @property
     def name(self):
@@ -344,7 +353,7 @@ def read_features(path):
         _features_free(h)
 
 
-class Classifier:
+class Classifier(_Handle):
     """What classify -m takes — a head from train-classifier, a fine-tuned model or an
     ImageNet backbone — applied to feature rows: predict_proba(X) equals classify's
     probabilities. classes_ are the class names in column order; features the provenance
@@ -363,18 +372,7 @@ class Classifier:
         import json
         self.features = json.loads(_name(f)) if f else None
 
-    def close(self):
-        if getattr(self, "_h", None) and _clf_free is not None:
-            _clf_free(self._h)
-        self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    _free_name = "_clf_free"
 
     def check(self, info):
         """Raises XferError unless features with this provenance (read_features' info, or

@@ -34,14 +34,7 @@ check "--relabel gives them their suggested class" "grep -q 'cool/01.png,cool' $
 $B/train-classifier "$T/train.bin" --labels "$T/fix2/labels.csv" --folds 2 -o "$T/c.gguf" -q 2>/dev/null
 check "the fixed labels train" "[ -s $T/c.gguf ]"
 check "report: self-contained HTML with thumbnails" "grep -q '<img alt=\"\" width=112 height=112 src=\"data:image/png;base64,' $T/r.html && ! grep -q 'src=\"http' $T/r.html"
-if command -v chromium > /dev/null; then
-  timeout 60 chromium --headless --no-sandbox --disable-gpu --screenshot="$T/shot.png" \
-    --window-size=1000,800 --enable-logging=stderr --v=0 "file://$(cd "$T" && pwd)/r.html" > /dev/null 2>"$T/chrome.err"
-  check "Chromium renders the report (a screenshot that is not blank)" "[ -s $T/shot.png ] && [ \$(stat -c %s $T/shot.png) -gt 20000 ]"
-  check "no console errors" "! grep -i 'CONSOLE.*error\|Uncaught' $T/chrome.err"
-else
-  echo "skip: chromium not installed: the report is not rendered"
-fi
+render_page "$T/r.html"
 $AU 2>"$T/err"; check "no input: exit 2" "[ $? -eq 2 ]"
 $AU "$T/train.bin" --relabel 2>"$T/err"; check "--relabel without --fix: exit 2" "[ $? -eq 2 ]"
 $AU "$T/missing.bin" 2>"$T/err"; check "missing file: exit 1 naming it" "[ $? -eq 1 ] && grep -q missing.bin $T/err"

@@ -60,14 +60,7 @@ check "--report: the table, the matrix, names escaped, no network" "grep -q '<h2
 check "--report: each mistake with its thumbnail ($wrong)" "[ $wrong -ge 1 ] && [ \$(grep -c 'class=m><figure><img' $T/r.html) -eq $wrong ] && grep -q 'moved.png' $T/r.html"
 $CL -m "$T/named.gguf" "$T/named.bin" --report "$T/none/r.html" >/dev/null 2>&1
 check "--report into a missing folder: refused before classifying" "[ \$? -eq 5 ]"
-if command -v chromium > /dev/null; then
-  timeout 60 chromium --headless --no-sandbox --disable-gpu --screenshot="$T/shot.png" \
-    --window-size=1000,800 --enable-logging=stderr --v=0 "file://$(cd "$T" && pwd)/r.html" > /dev/null 2>"$T/chrome.err"
-  check "Chromium renders the report (a screenshot that is not blank)" "[ -s $T/shot.png ] && [ \$(stat -c %s $T/shot.png) -gt 20000 ]"
-  check "no console errors" "! grep -i 'CONSOLE.*error\|Uncaught' $T/chrome.err"
-else
-  echo "skip: chromium not installed: the report is not rendered"
-fi
+render_page "$T/r.html"
 $CL -m "$T/clf.gguf" -w $W $TD/img > "$T/bad.tsv" 2>/dev/null; rc=$?
 check "bad images: exit 3, one row each" "[ $rc -eq 3 ] && [ \$(grep -c '!error' $T/bad.tsv) -eq 4 ]"
 $B/extract-features -w $W --quiet --pool max $CLS > "$T/max.bin"
