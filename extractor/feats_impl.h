@@ -23,7 +23,8 @@ struct xf_feats {
     int64_t dim, rows;
     xf_out out[3]; /* the main file, then companions */
     int n_out;
-    int keep; /* an uncommitted main file stays for --resume */
+    int keep;     /* an uncommitted main file stays for --resume */
+    uint32_t tag; /* npy: the settings' hash its header carries (feats_npy.c) */
     char **classes;
     int n_classes;
     char *const *roots; /* the caller's (xf_feats_opts) */

@@ -14,7 +14,8 @@
 
 #define NPY_HEADER 128
 
-/* the header; a partial file's (tag != 0) also carries the settings' hash for --resume */
+/* the header, with the settings' hash in its padding (tag != 0) for --resume: the final header
+ * keeps it too, as a run killed between the final header and the renames is resumed from it */
 static void npy_header(char *h, int64_t rows, int64_t dim, uint32_t tag)
 {
     memset(h, ' ', NPY_HEADER);
@@ -102,11 +103,11 @@ static xf_status npy_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
         return XF_OK;
     }
     snprintf(tag, sizeof tag, "# xf:%08x", (unsigned) settings_tag(o->header_json));
-    long long dim = -1;
+    long long dim = -1, rows0 = -1;
     const char *dict = h + 10; /* after the magic, version and length (binary) */
     if (fread(h, 1, NPY_HEADER, npy) != NPY_HEADER || memcmp(h, "\x93NUMPY\x01\x00", 8) != 0 ||
-        !strstr(dict, "'shape': (0, ") ||
-        sscanf(strstr(dict, "'shape': (0, ") + 13, "%lld", &dim) != 1)
+        !strstr(dict, "'shape': (") ||
+        sscanf(strstr(dict, "'shape': (") + 10, "%lld, %lld", &rows0, &dim) != 2)
         return xf__fail(err, XF_ERR_FORMAT, "%s: cannot resume: not a partial npy file", name);
     if (dim != o->dim || !strstr(dict, tag))
         return xf__fail(err, XF_ERR_ARG,
@@ -178,14 +179,15 @@ static xf_status npy_open(xf_feats *x, const xf_feats_opts *o, size_t *n_done, s
     snprintf(name, sizeof name, "%.*s.failed.tsv", base, o->path);
     if ((s = xf__feats_out(x, name, kind, err)))
         return s;
-    x->keep = 1;            /* an interrupted set stays as NAME.*.partial for --resume */
+    x->keep = 1; /* an interrupted set stays as NAME.*.partial for --resume */
+    x->tag = settings_tag(o->header_json);
     int fresh = !o->resume; /* npy_resume sets it for a partial set too short to keep */
     if (o->resume && (s = npy_resume(x, o, n_done, n_failed, &fresh, err)))
         return s;
     if (!fresh)
         return XF_OK;
     char h[NPY_HEADER];
-    npy_header(h, 0, o->dim, settings_tag(o->header_json));
+    npy_header(h, 0, o->dim, x->tag);
     for (int k = 0; k < 3; k++) /* afresh: every file empty, then the header */
         if (fflush(x->out[k].f) != 0 || ftruncate(fileno(x->out[k].f), 0) != 0 ||
             fseek(x->out[k].f, 0, SEEK_SET) != 0)
@@ -216,7 +218,7 @@ static xf_status npy_write(xf_feats *x, const char *path, xf_status st, const fl
 static xf_status npy_finish(xf_feats *x, xf_error *err)
 {
     char h[NPY_HEADER];
-    npy_header(h, x->rows, x->dim, 0);
+    npy_header(h, x->rows, x->dim, x->tag);
     FILE *f = x->out[0].f;
     return fseek(f, 0, SEEK_SET) == 0 && fwrite(h, 1, NPY_HEADER, f) == NPY_HEADER
                ? XF_OK
