@@ -13,20 +13,21 @@ check "per-epoch log" "grep -q 'epoch 30 .*val accuracy' $T/log"
 $B/classify -m "$T/ft.gguf" $CLS > "$T/pred.tsv" 2>"$T/cl.err"
 check "classify -m the tuned file" "[ $? -eq 0 ] && [ \$(wc -l < $T/pred.tsv) -eq 24 ]"
 check "it learned the two classes" "grep -qE '^accuracy (0.9|1.0)' $T/cl.err"
+# (the arrays, after the 128-byte header: it records which weights made them)
 for m in "$W" "$T/ft.gguf"; do n=$(basename $m .gguf)
   $EF -w $m --quiet --layer d1 --pool none --format npy -o "$T/d1_$n" $CLS
   $EF -w $m --quiet --layer c2 --pool none --format npy -o "$T/c2_$n" $CLS; done
-check "frozen layers bit-identical after SGD with momentum and decay" "cmp -s $T/d1_tiny.npy $T/d1_ft.npy"
-check "the unfrozen layer changed" "! cmp -s $T/c2_tiny.npy $T/c2_ft.npy"
+check "frozen layers bit-identical after SGD with momentum and decay" "cmp -s -i 128 $T/d1_tiny.npy $T/d1_ft.npy"
+check "the unfrozen layer changed" "! cmp -s -i 128 $T/c2_tiny.npy $T/c2_ft.npy"
 $FT $CLS -w $W -o "$T/head.gguf" --epochs 20 --quiet 2>/dev/null
 $EF -w "$T/head.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_head" $CLS
-check "head only: the backbone is untouched" "cmp -s $T/c2_tiny.npy $T/c2_head.npy"
+check "head only: the backbone is untouched" "cmp -s -i 128 $T/c2_tiny.npy $T/c2_head.npy"
 $FT $CLS -w $W -o "$T/head2.gguf" --epochs 20 --quiet -j 1 2>/dev/null
 check "same seed, same file (any -j)" "cmp -s $T/head.gguf $T/head2.gguf"
 $FT $CLS -w $W -o "$T/k1.gguf" --unfreeze 1 --epochs 3 --quiet 2>/dev/null
 $EF -w "$T/k1.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_k1" $CLS
 $EF -w "$T/k1.gguf" --quiet --layer d1 --pool none --format npy -o "$T/d1_k1" $CLS
-check "--unfreeze 1 trains c2 only" "! cmp -s $T/c2_tiny.npy $T/c2_k1.npy && cmp -s $T/d1_tiny.npy $T/d1_k1.npy"
+check "--unfreeze 1 trains c2 only" "! cmp -s -i 128 $T/c2_tiny.npy $T/c2_k1.npy && cmp -s -i 128 $T/d1_tiny.npy $T/d1_k1.npy"
 for opt in "--hidden 8 --leaky" "--optimizer rmsprop" "--optimizer adagrad --lr 0.05" "--optimizer nesterov --step-epochs 2 --balanced --label-smoothing 0.1"; do
   $FT $CLS -w $W -o "$T/o.gguf" --epochs 4 --quiet $opt 2>/dev/null
   check "training with $opt" "[ $? -eq 0 ] && [ -s $T/o.gguf ]"
