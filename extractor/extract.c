@@ -100,9 +100,7 @@ xf_status xf__extract(const xf_model *m, const xf_inputs *in, const xf_extract_o
         if (s == XF_ERR_INTERRUPTED && err && o->out && strcmp(o->out, "-") != 0) {
             size_t l = strlen(err->msg);
             snprintf(err->msg + l, sizeof err->msg - l, "; %s",
-                     o->fmt == XF_FEATS_BIN || o->fmt == XF_FEATS_NPY
-                         ? "the partial output is kept: rerun the same command with --resume"
-                         : "nothing was written (only bin and npy resume): rerun it");
+                     "the partial output is kept: rerun the same command with --resume");
         }
         xf_error cerr;
         xf_status cs = xf__feats_close(rn.out, s == XF_OK, &cerr);

@@ -152,13 +152,14 @@ xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
     *n_done = *n_failed = 0;
     if ((unsigned) o->fmt >= XF_FEATS_COUNT_)
         return xf__fail(err, XF_ERR_ARG, "unknown feature format");
-    if (o->resume && ((o->fmt != XF_FEATS_BIN && o->fmt != XF_FEATS_NPY) || !o->path))
-        return xf__fail(err, XF_ERR_ARG, "--resume needs --format bin or npy and -o FILE");
+    if (o->resume && (!o->path || strcmp(o->path, "-") == 0))
+        return xf__fail(err, XF_ERR_ARG, "--resume needs -o FILE");
     if (o->path && strlen(o->path) + 16 > 4096)
         return xf__fail(err, XF_ERR_ARG, "output path too long");
     xf_feats *x = calloc(1, sizeof *x);
     if (!x)
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    x->stamp.fd = -1;
     x->fmt = o->fmt;
     x->dim = o->dim;
     x->codec = formats[o->fmt].codec;
@@ -198,6 +199,7 @@ xf_status xf__feats_close(xf_feats *x, int commit, xf_error *err)
     else
         for (int k = 0; k < x->n_out; k++) /* all of a resumable set, or none */
             xf__out_discard(&x->out[k], x->keep);
+    xf__out_discard(&x->stamp, x->keep && !commit); /* kept with the partial files */
     for (int i = 0; x->classes && i < x->n_classes; i++)
         free(x->classes[i]);
     free(x->classes);

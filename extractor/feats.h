@@ -1,6 +1,6 @@
 /* feats.h — feature files: the streaming feats.bin format, NumPy .npy (+ paths, failures), CSV
  * and LIBSVM text (spec in weights/FORMAT.md §2).
- * It is: one writer interface over the formats (with resume of feats.bin) and the feats.bin
+ * It is: one writer interface over the formats (each resumable) and the feats.bin
  * reader. It is not: image decoding, the forward pass or the provenance JSON (provenance.h).
  */
 #ifndef XF_FEATS_H
@@ -36,7 +36,7 @@ typedef struct {
     char *const *roots; /* libsvm: the walked folders classes are read under (folder_labels.h);
                          * must outlive the writer */
     int n_roots;
-    int resume;  /* bin or npy with a path: continue the partial files when their settings match */
+    int resume;  /* with a path: continue the partial files when their settings match */
     int no_keep; /* an interrupted or failed output is removed, not kept for --resume (merge) */
     char *const *expect_paths; /* resume: the input list, to check the records already there */
     size_t n_expect;
@@ -49,8 +49,8 @@ xf_status xf__feats_open(const xf_feats_opts *o, xf_feats **out, size_t *n_done,
 /* One record: status XF_OK with vec (dim floats), or an error status with a reason. */
 xf_status xf__feats_write(xf_feats *f, const char *path, xf_status st, const float *vec,
                           const char *reason, xf_error *err);
-/* Finishes (npy: fixes the row count; files: fsync + rename). commit=0 keeps the partial file
- * of a bin output for --resume and removes the others. */
+/* Finishes (npy: fixes the row count; files: fsync + rename). commit=0 keeps the partial files
+ * for --resume (removes them with no_keep). */
 xf_status xf__feats_close(xf_feats *f, int commit, xf_error *err);
 /* The file a finished output of o's path and format is found under (npy: NAME.npy). */
 void xf__feats_final_name(const char *path, xf_feats_format fmt, char *out, size_t size);

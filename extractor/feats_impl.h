@@ -25,6 +25,7 @@ struct xf_feats {
     int n_out;
     int keep;     /* an uncommitted main file stays for --resume */
     uint32_t tag; /* npy: the settings' hash its header carries (feats_npy.c) */
+    xf_out stamp; /* csv, libsvm: NAME.settings.partial while resumable (feats_text.c) */
     char **classes;
     int n_classes;
     char *const *roots; /* the caller's (xf_feats_opts) */

@@ -56,26 +56,53 @@ $EF -w $W --quiet -j 1 --batch 1 -o "$T/ref.npy" "$T/lots" $TD/img 2>/dev/null
 $EF -w $W --quiet --resume -o "$T/sig.npy" "$T/lots" 2>/dev/null
 $EF -w $W --quiet -o "$T/ref2.npy" "$T/lots" 2>/dev/null
 check "... --resume: the set an uninterrupted run writes" "[ \$? -eq 0 ] && cmp -s $T/sig.npy $T/ref2.npy && cmp -s $T/sig.paths.txt $T/ref2.paths.txt"
-# D4: SIGKILL at 20 random moments of an npy run with failed inputs among the images, then
-# --resume: byte-identical to the uninterrupted run every time
-same=0; mid=0
-for i in $(seq 1 20); do
-  rm -f "$T"/k.*
-  $EF -w $W --quiet -j 2 --batch 2 -o "$T/k.npy" "$T/lots" $TD/img 2>/dev/null & pid=$!
-  sleep $(awk -v s=$i 'BEGIN { srand(s); printf "%.3f", rand() * 0.5 }')
-  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-  [ -e "$T/k.npy.partial" ] && [ ! -e "$T/k.npy" ] && mid=$((mid + 1))
-  $EF -w $W --quiet -j 2 --resume -o "$T/k.npy" "$T/lots" $TD/img 2>/dev/null
-  cmp -s "$T/k.npy" "$T/ref.npy" && cmp -s "$T/k.paths.txt" "$T/ref.paths.txt" &&
-    cmp -s "$T/k.failed.tsv" "$T/ref.failed.tsv" && same=$((same + 1))
+# D4: SIGKILL at 20 random moments of an npy, CSV and libsvm run with failed inputs among the
+# images, then --resume: every file of the set byte-identical to the uninterrupted run's
+$EF -w $W --quiet -j 1 --batch 1 -o "$T/ref.csv" "$T/lots" $TD/img 2>/dev/null
+$EF -w $W --quiet -j 1 --batch 1 -o "$T/ref.svm" "$T/lots" $TD/img 2>/dev/null
+kill_and_resume() { # FMT: the three formats side by side, each in its own folder
+  fmt=$1; d="$T/kill.$fmt"; same=0; mid=0; left=0
+  for i in $(seq 1 20); do
+    rm -rf "$d"; mkdir -p "$d"
+    $EF -w $W --quiet -j 2 --batch 2 -o "$d/k.$fmt" "$T/lots" $TD/img 2>/dev/null & pid=$!
+    sleep $(awk -v s=$i 'BEGIN { srand(s); printf "%.3f", rand() * 0.5 }')
+    kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+    [ -e "$d/k.$fmt.partial" ] && [ ! -e "$d/k.$fmt" ] && mid=$((mid + 1))
+    $EF -w $W --quiet -j 2 --resume -o "$d/k.$fmt" "$T/lots" $TD/img 2>/dev/null
+    ok=1; for f in "$T"/ref.$fmt* "$T"/ref.paths.txt "$T"/ref.failed.tsv; do
+      case $fmt:$f in npy:*|*.$fmt*) cmp -s "$f" "$d/k${f#$T/ref}" || ok=0;; esac
+    done
+    ls "$d" | grep -q 'partial$' && left=$((left + 1))
+    same=$((same + ok))
+  done
+  echo "$same $mid $left" > "$T/kill.$fmt.result"
+}
+for fmt in npy csv svm; do kill_and_resume $fmt & done; wait
+for fmt in npy csv svm; do
+  read same mid left < "$T/kill.$fmt.result"
+  echo "$fmt: SIGKILL at 20 random moments, $mid of them mid-run: --resume byte-identical $same/20"
+  check "$fmt: SIGKILL at 20 random moments ($mid mid-run), --resume byte-identical $same/20 times, no partial left ($left)" "[ $same -eq 20 ] && [ $mid -ge 10 ] && [ $left -eq 0 ]"
 done
-echo "npy: SIGKILL at 20 random moments, $mid of them mid-run: --resume byte-identical $same/20"
-check "npy: SIGKILL at 20 random moments ($mid mid-run), --resume byte-identical $same/20 times" "[ $same -eq 20 ] && [ $mid -ge 10 ]"
 $EF -w $W --quiet --pool max -j 1 --batch 1 -o "$T/k.npy" "$T/lots" 2>/dev/null & pid=$!
 n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/k.npy.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 $EF -w $W --quiet --resume -o "$T/k.npy" "$T/lots" 2>"$T/k.err"
 check "npy --resume with other settings (pooling): refused" "[ \$? -eq 1 ] && grep -q 'other settings' $T/k.err"
+for fmt in csv svm; do # the text formats keep their settings in NAME.settings.partial
+  $EF -w $W --quiet --pool max -j 1 --batch 1 -o "$T/k.$fmt" "$T/lots" 2>/dev/null & pid=$!
+  n=0; while [ $n -lt 500 ] && [ $(stat -c %s "$T/k.$fmt.partial" 2>/dev/null || echo 0) -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  $EF -w $W --quiet --resume -o "$T/k.$fmt" "$T/lots" 2>"$T/k.err"; rc=$?
+  $EF -w $W --quiet --resume -o "$T/k.$fmt" "$T/lots/1" 2>>"$T/k.err"; rc2=$?
+  check "$fmt --resume with other settings (pooling) or other inputs: refused, nothing changed" "[ $rc -eq 1 ] && [ $rc2 -eq 1 ] && [ \$(grep -c 'other settings' $T/k.err) -eq 2 ] && grep -q '\"pool\":\"max\"' $T/k.$fmt.settings.partial"
+  $EF -w $W --quiet --pool max --resume -o "$T/k.$fmt" "$T/lots" 2>/dev/null
+  check "$fmt --resume with its own settings completes; the settings file is gone" "[ \$? -eq 0 ] && [ -s $T/k.$fmt ] && ! ls $T | grep -q '^k\\.$fmt.*partial'"
+done
+mkdir -p "$T/dev"; for fmt in csv svm; do ln -sf /dev/null "$T/dev/null.$fmt"; done
+$EF -w $W --quiet -o "$T/dev/null.csv" $TD/cls && $EF -w $W --quiet -o "$T/dev/null.svm" $TD/cls
+check "csv and libsvm -o a symlink to /dev/null: written in place, nothing made beside it" "[ \$? -eq 0 ] && [ -c /dev/null ] && [ \$(ls $T/dev | wc -l) -eq 2 ]"
+$EF -w $W --quiet --format csv --resume $TD/cls > /dev/null 2>"$T/k.err"
+check "--resume to standard output: refused" "[ \$? -eq 1 ] && grep -q 'needs -o FILE' $T/k.err"
 # past ulimit -f: EFBIG, exit 5 with the reason (not killed by SIGXFSZ)
 (ulimit -f 8; $EF -w $W --quiet -o "$T/fsz.bin" "$T/many" 2>"$T/fsz.err"); rc=$?
 check "ulimit -f: exit 5, 'File too large'" "[ $rc -eq 5 ] && grep -q 'File too large' $T/fsz.err && [ ! -e $T/fsz.bin ]"
