@@ -839,7 +839,7 @@ int xf_cli_output_exists(const xf_cli *c, const xf_cli_feats_out *o, int quiet)
     xf_featset fs;
     xf_status s = o->fmt == XF_FEATS_BIN   ? xf__feats_read(fin, &fs, &e)
                   : o->fmt == XF_FEATS_NPY ? xf__npy_check(fin, &e)
-                                           : XF_OK;
+                                           : xf__text_check(fin, (xf_feats_format) o->fmt, &e);
     if (o->fmt == XF_FEATS_BIN && !s)
         xf__featset_free(&fs);
     if (s) {

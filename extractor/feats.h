@@ -57,6 +57,9 @@ void xf__feats_final_name(const char *path, xf_feats_format fmt, char *out, size
 /* feats_npy.c: XF_OK when path is a complete NAME.npy (header, size) with a NAME.paths.txt of
  * one line per row; else XF_ERR_FORMAT saying what is wrong (--skip-existing) */
 xf_status xf__npy_check(const char *path, xf_error *err);
+/* feats_text.c: the same for a CSV (its header, whole lines) or a libsvm file (whole lines, a
+ * NAME.paths.txt of one line per row) */
+xf_status xf__text_check(const char *path, xf_feats_format fmt, xf_error *err);
 
 /* ---- reading feats.bin ---- */
 typedef struct {

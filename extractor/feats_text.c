@@ -8,7 +8,8 @@
  * classes), written before any row and removed once the output is complete; a resume whose
  * settings differ is refused. Rows are then matched to the inputs in order (libsvm: through
  * paths.txt, as it holds no failed input) and a torn last row is cut off.
- * It is: two codecs of the feature-file writer (feats_impl.h). It is not: readers.
+ * It is: two codecs of the feature-file writer (feats_impl.h) and the completeness check of
+ * --skip-existing. It is not: readers.
  */
 #include "feats_impl.h"
 #include "folder_labels.h"
@@ -362,3 +363,42 @@ static xf_status libsvm_write(xf_feats *x, const char *path, xf_status st, const
 }
 
 const xf_feats_codec xf__feats_libsvm = {libsvm_open, libsvm_write, NULL};
+
+/* the lines of a file, and whether its last byte ends one; -1 when it cannot be read */
+static long long count_lines(const char *path, int *ends_whole)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    long long n = 0;
+    int c, last = '\n';
+    while ((c = fgetc(f)) != EOF)
+        n += (last = c) == '\n';
+    fclose(f);
+    *ends_whole = last == '\n';
+    return n;
+}
+
+xf_status xf__text_check(const char *path, xf_feats_format fmt, xf_error *err)
+{
+    int whole = 0, pwhole = 0;
+    long long rows = count_lines(path, &whole);
+    FILE *f = fopen(path, "rb");
+    char head[16] = {0};
+    int headed = f && fread(head, 1, 13, f) == 13 && memcmp(head, "path,status,f", 13) == 0;
+    if (f)
+        fclose(f);
+    if (rows < 0 || !whole || (fmt == XF_FEATS_CSV && (!headed || rows < 1)))
+        return xf__fail(err, XF_ERR_FORMAT, "%s: not a complete %s file", path,
+                        xf__feats_format_name(fmt));
+    if (fmt != XF_FEATS_LIBSVM)
+        return XF_OK;
+    char paths[4200];
+    snprintf(paths, sizeof paths, "%s.paths.txt", path);
+    long long lines = count_lines(paths, &pwhole);
+    if (lines < 0)
+        return xf__fail(err, XF_ERR_FORMAT, "%s: missing", paths);
+    return lines == rows && pwhole
+               ? XF_OK
+               : xf__fail(err, XF_ERR_FORMAT, "%s: %lld lines for %lld rows", paths, lines, rows);
+}

@@ -40,6 +40,17 @@ $EF -w $W --quiet --skip-existing --format npy -o "$T/s.npy" $MANY 2>"$T/skip2.e
 check "... and a cut-off npy" "[ $? -eq 0 ] && grep -q 'not a complete npy' $T/skip2.err && cmp -s $T/s.npy $T/s.good"
 touch -d '2000-01-01' "$T/s.npy"; $EF -w $W --skip-existing --format npy -o "$T/s.npy" $MANY 2>"$T/skip3.err"
 check "... while a complete npy set is left alone" "[ $? -eq 0 ] && grep -q 'exists, skipped' $T/skip3.err && [ \$(stat -c %Y $T/s.npy) -lt 1000000000 ]"
+for f in csv svm; do # the text formats: a cut-off file (or a libsvm file short of paths) again
+  $EF -w $W --quiet -o "$T/s.$f" $MANY; cp "$T/s.$f" "$T/s.$f.good"
+  head -c 300 "$T/s.$f.good" > "$T/s.$f"
+  $EF -w $W --quiet --skip-existing -o "$T/s.$f" $MANY 2>"$T/skip4.err"
+  check "... and a cut-off $f" "[ \$? -eq 0 ] && grep -q 'not a complete' $T/skip4.err && cmp -s $T/s.$f $T/s.$f.good"
+  touch -d '2000-01-01' "$T/s.$f"; $EF -w $W --skip-existing -o "$T/s.$f" $MANY 2>"$T/skip4.err"
+  check "... while a complete $f is left alone" "[ \$? -eq 0 ] && grep -q 'exists, skipped' $T/skip4.err && [ \$(stat -c %Y $T/s.$f) -lt 1000000000 ]"
+done
+head -n 5 "$T/s.svm.paths.txt" > "$T/p5"; mv "$T/p5" "$T/s.svm.paths.txt"
+$EF -w $W --quiet --skip-existing -o "$T/s.svm" $MANY 2>"$T/skip4.err"
+check "... and a libsvm file whose paths.txt is short" "[ \$? -eq 0 ] && grep -q '5 lines for 400 rows' $T/skip4.err && [ \$(wc -l < $T/s.svm.paths.txt) -eq 400 ]"
 $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/m" --format npy
 check "merge to npy" "[ \$(stat -c %s $T/m.npy) -eq \$((128 + 400 * 6 * 4)) ] && [ \$(wc -l < $T/m.paths.txt) -eq 400 ]"
 $XF convert $FULL -o "$T/c.csv" --format csv; check "convert to csv" "[ \$(wc -l < $T/c.csv) -eq 401 ]"
