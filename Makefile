@@ -138,7 +138,7 @@ deps-ort: ## + ONNX Runtime for node (npm onnxruntime-node) in $(BUILD)/peers
 # kernels: -O3 for the vectoriser's full cost model, no FP traps (lets branchy selects vectorise),
 # a*b+c fused into FMA in the AVX clones (ISO C mode would keep them apart);
 # still no -ffast-math: results do not depend on reassociation
-$(BUILD)/obj/extractor/op_%.o $(BUILD)/obj/extractor/loss.o $(BUILD)/obj/extractor/conv_kernel.o $(BUILD)/obj/extractor/dw_kernel.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
+$(BUILD)/obj/extractor/op_%.o $(BUILD)/obj/extractor/loss.o $(BUILD)/obj/extractor/conv_kernel.o $(BUILD)/obj/extractor/dw_kernel.o $(BUILD)/obj/extractor/winograd.o: OPT_EXTRA := -O3 -fno-trapping-math -ffp-contract=fast
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(say) CC $<

@@ -156,7 +156,8 @@ static xf_status tg_params(xf_ftgraph *t, int i, int n_state, const float *w0, c
     }
     xf__gb_set_params(&t->gb, i, w, shape, rank, b);
     pw->p = w, pb->p = b;
-    nd->weight = w, nd->bias = b, nd->packed = NULL; /* these weights change: no packed copy */
+    nd->weight = w, nd->bias = b,
+    nd->packed = nd->wino = NULL; /* these weights change: no packed copy */
     return XF_OK;
 }
 

@@ -57,6 +57,9 @@ typedef struct {
     const float *weight, *bias; /* views into the model (bias may be NULL)            */
     const float *packed;        /* conv2d, dense: weights in the AVX-512 kernel's panels, or NULL
                                  * (made at open; a node whose weights change has none) */
+    const float *wino;          /* conv2d 3x3 stride 1: Winograd-transformed weights (winograd.h),
+                                 * instead of packed; made at open, or NULL */
+    int wino_tile;              /* the output tile they are made for (2 or 4)         */
     int64_t h, w, c;            /* output shape per image                             */
     int64_t n_params;           /* weight + bias elements, set by xf__graph_bind          */
 } xf_node;

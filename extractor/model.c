@@ -7,6 +7,7 @@
 #include "model.h"
 #include "conv_kernel.h"
 #include "cpu.h"
+#include "winograd.h"
 
 #include <string.h>
 
@@ -62,7 +63,8 @@ static float *own(xf_model *m, size_t floats)
 }
 
 /* With the AVX-512 kernels: every convolution's and dense layer's weights in the kernel's
- * panels, group by group, once (the forward pass then reads them in order). */
+ * panels, group by group, once (the forward pass then reads them in order); a convolution that
+ * runs by Winograd gets its transformed weights instead. */
 static xf_status pack_weights(xf_model *m, xf_error *err)
 {
     if (xf__isa() != XF_ISA_AVX512)
@@ -75,11 +77,18 @@ static xf_status pack_weights(xf_model *m, xf_error *err)
         int dense = nd->op == XF_OP_DENSE; /* a 1x1 convolution of the flattened input */
         int64_t G = dense ? 1 : nd->groups, og = nd->cout / G;
         int64_t K = dense ? src->h * src->w * src->c : (int64_t) nd->kh * nd->kw * (src->c / G);
-        size_t per = xf__kconv_packed_floats(K, og);
+        int wino = dense ? 0 : xf__wino_choice(nd, src->c);
+        size_t per =
+            wino ? xf__wino_packed_floats(wino, src->c, og) : xf__kconv_packed_floats(K, og);
         float *p = own(m, per * (size_t) G);
         if (!p)
             return xf__fail(err, XF_ERR_NOMEM, "out of memory packing the weights of '%s'",
                             nd->name);
+        if (wino) { /* 3x3 stride 1: the transformed weights only */
+            xf__wino_pack(nd->weight, src->c, nd->cout, wino, p);
+            nd->wino = p, nd->wino_tile = wino;
+            continue;
+        }
         for (int64_t g = 0; g < G; g++)
             xf__kconv_pack(nd->weight + g * og, K, og, nd->cout, p + (size_t) g * per);
         nd->packed = p;

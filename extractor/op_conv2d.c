@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "gemm.h"
 #include "ops.h"
+#include "winograd.h"
 
 #include <string.h>
 
@@ -61,6 +62,8 @@ size_t xf__conv2d_scratch(const xf_node *nd, int64_t ih, int64_t iw, int64_t cin
     (void) ih;
     (void) iw;
     size_t own = xf__isa() == XF_ISA_AVX512 ? kernel_scratch(nd, cin) : 0;
+    size_t wino = nd->wino ? xf__wino_scratch(nd->wino_tile, cin, nd->cout) : 0;
+    own = wino > own ? wino : own;
     if (is_pointwise(nd))
         return own;
     int64_t k = (int64_t) nd->kh * nd->kw * (cin / nd->groups);
@@ -192,6 +195,10 @@ void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw
                 float *y, float *scratch)
 {
     int64_t cout = nd->cout;
+    if (nd->wino) {
+        xf__wino_conv(nd, x, n, ih, iw, cin, y, scratch);
+        return;
+    }
     if (xf__isa() == XF_ISA_AVX512) {
         conv_kernel(nd, x, n, ih, iw, cin, NULL, nd->act, y, scratch);
         return;

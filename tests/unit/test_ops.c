@@ -14,6 +14,7 @@
 #include "gemm.h"
 #include "ops.h"
 #include "t.h"
+#include "winograd.h"
 
 #include <float.h>
 #include <string.h>
@@ -583,6 +584,69 @@ static void test_kernels(void)
     }
 }
 
+/* Winograd F(4x4, 3x3) against the double-precision direct loops, on random 3x3 stride-1
+ * convolutions (pads 0-2 on each side, outputs that are not multiples of 4, channel tails,
+ * every activation, several blocks of tiles across a batch): within 1e-4 of the largest output
+ * for F(4x4, 3x3), 1e-5 for F(2x2, 3x3) (the worst of each is printed), and an image's bits
+ * the same alone and in a batch of 3. */
+static void test_winograd(void)
+{
+    if (xf__isa() != XF_ISA_AVX512) {
+        T_SKIP("no AVX-512 (or XF_ISA=avx2): Winograd is not used here");
+        return;
+    }
+    double worst[2] = {0, 0};
+    int ran = 0;
+    for (int k = 0; k < 24; k++) {
+        xf_node nodes[2];
+        memset(nodes, 0, sizeof nodes);
+        xf_node *x = &nodes[0], *nd = &nodes[1];
+        char name[] = "w";
+        x->op = XF_OP_INPUT, x->name = x->out_name = name;
+        nd->op = XF_OP_CONV2D, nd->name = nd->out_name = name;
+        nd->kh = nd->kw = 3, nd->sh = nd->sw = 1, nd->dil_h = nd->dil_w = 1, nd->groups = 1;
+        nd->pt = ri(0, 2), nd->pb = ri(0, 2), nd->pl = ri(0, 2), nd->pr = ri(0, 2);
+        x->h = ri(10, k < 4 ? 60 : 30), x->w = ri(10, 30), x->c = ri(16, k < 4 ? 24 : 90);
+        nd->cout = ri(16, 100), nd->act = rand_act();
+        nd->in[0] = 0, nd->n_in = 1;
+        xf_graph g = {nodes, 2};
+        xf_error err;
+        xf_status s = xf__node_infer(&g, nd, &err);
+        int tile = k % 2 ? 4 : 2; /* both, whatever $XF_WINOGRAD chooses for models */
+        T_CHECKF(s == XF_OK, "winograd case %d: %s", k, s ? err.msg : "");
+        if (s)
+            continue;
+        int n = 3;
+        float *w = rand_buf((size_t) xf__node_weight_count(&g, nd)), *b = rand_buf((size_t) nd->c);
+        nd->weight = w, nd->bias = k % 2 ? b : NULL;
+        float *wino = malloc(xf__wino_packed_floats(tile, x->c, nd->cout) * sizeof(float));
+        xf__wino_pack(w, x->c, nd->cout, tile, wino);
+        nd->wino = wino, nd->wino_tile = tile;
+        size_t nx = xf__node_floats(x, 1), ny = xf__node_floats(nd, 1);
+        float *bufs[2] = {rand_buf(nx * (size_t) n), malloc(ny * (size_t) n * sizeof(float))};
+        float *one[2] = {bufs[0] + nx, malloc(ny * sizeof(float))};
+        float *ref = malloc(ny * (size_t) n * sizeof(float));
+        float *scratch = malloc((xf__node_scratch(&g, nd) + 16) * sizeof(float));
+        xf__node_forward(&g, 1, bufs, n, scratch);
+        xf__node_forward(&g, 1, one, 1, scratch);
+        xf__conv2d_ref(nd, bufs[0], n, x->h, x->w, x->c, ref);
+        double e = max_rel(bufs[1], ref, ny * (size_t) n);
+        worst[tile / 4] = e > worst[tile / 4] ? e : worst[tile / 4], ran++;
+        T_CHECKF(e < (tile == 2 ? 1e-5 : 1e-4),
+                 "winograd F(%dx%d) case %d (%dx%dx%d -> %d, pads %d %d %d %d): %.2g from the "
+                 "reference",
+                 tile, tile, k, (int) x->h, (int) x->w, (int) x->c, nd->cout, nd->pt, nd->pb,
+                 nd->pl, nd->pr, e);
+        T_CHECKF(memcmp(bufs[1] + ny, one[1], ny * sizeof(float)) == 0,
+                 "winograd case %d: image 1 differs alone and in a batch of 3", k);
+        free(w), free(b), free(wino), free(bufs[0]), free(bufs[1]), free(one[1]), free(ref),
+            free(scratch);
+    }
+    printf("winograd: %d random convolutions, worst of the largest output from the double-"
+           "precision reference: F(2x2, 3x3) %.2g, F(4x4, 3x3) %.2g\n",
+           ran, worst[0], worst[1]);
+}
+
 /* Fused inverted-residual blocks against the same nodes run one by one: the same bits, on
  * random blocks (with and without expansion, projection and residual, 3x3 and 5x5, strides 1
  * and 2, channel counts that are not multiples of 16, several strips and a batch). */
@@ -679,6 +743,7 @@ int main(void)
     test_table();
     test_kernels(); /* after the table: its random cases stay the ones it has always drawn */
     test_fusion();
+    test_winograd();
     test_gemm();
     test_eigen();
     test_pool();
