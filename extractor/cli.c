@@ -409,6 +409,8 @@ int xf_cli_apply_preproc(const xf_cli *c, const xf_model *m, xf_preproc *pp,
         pp->crop_pct = p->crop;
     if (p && p->has_interp)
         pp->interp = p->interp;
+    if (p && p->full_decode)
+        pp->full_decode = 1;
     int rc =
         p ? xf_cli_check_norm(c, p->has_mean ? p->mean : NULL, p->has_std ? p->std : NULL) : -1;
     if (rc >= 0)

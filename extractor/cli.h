@@ -160,7 +160,7 @@ typedef struct {
 
 /* preprocessing overrides of extract-features (the file's own by default) */
 typedef struct {
-    int size, has_mean, has_std, interp, has_interp;
+    int size, has_mean, has_std, interp, has_interp, full_decode;
     float crop, mean[3], std[3];
 } xf_cli_preproc;
 extern const char *const xf_cli_interp_names[]; /* "bilinear", "bicubic" */
@@ -199,6 +199,8 @@ extern const char *const xf_cli_interp_names[]; /* "bilinear", "bicubic" */
          .help = "resize filter (default: the file's)"},                                       \
         {"--no-exif-rotate", NULL, XF_CLI_FLAG, &(d)->no_exif,                                 \
          .help = "ignore JPEG EXIF orientation"},                                              \
+        {"--full-decode", NULL, XF_CLI_FLAG, &(p)->full_decode,                                \
+         .help = "decode JPEGs at full size, not DCT-scaled (slower; recorded)"},              \
         XF_CLI_DECODE_OPTS(d)
 
 /* The usage exit code when a --mean (mean, NULL when not given) or --std is not on [0,1]

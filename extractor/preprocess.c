@@ -275,7 +275,7 @@ xf_status xf_image_load_mem(const void *data, size_t len, const char *name, cons
     o.allow_truncated = pp->allow_truncated;
     /* keep >= 2x the resize target before antialiasing so DCT scaling cannot alias */
     int big = pp->size_h > pp->size_w ? pp->size_h : pp->size_w;
-    o.min_side = (int) (2.0 * big / (double) pp->crop_pct);
+    o.min_side = pp->full_decode ? 0 : (int) (2.0 * big / (double) pp->crop_pct);
     xf_rgb im;
     if ((s = xf__decode_mem(data, len, name, &o, &im, err)))
         return s;

@@ -47,6 +47,8 @@ char *xf__provenance_make(const xf_model *m, const xf_preproc *pp, const xf_sess
     cJSON_AddItemToObject(in, "mean", floats3(pp->mean));
     cJSON_AddItemToObject(in, "std", floats3(pp->std));
     cJSON_AddItemToObject(in, "exif_rotate", cJSON_CreateBool(pp->exif_rotate));
+    if (pp->full_decode) /* absent: JPEGs DCT-scaled, the default */
+        cJSON_AddItemToObject(in, "dct_scaling", cJSON_CreateBool(0));
     cJSON_AddItemToObject(j, "weights", cJSON_CreateString(name ? name : ""));
     cJSON_AddItemToObject(j, "weights_crc32c", cJSON_CreateString(crc));
     cJSON_AddItemToObject(j, "layers", layers);
@@ -139,6 +141,7 @@ xf_status xf__provenance_options(const char *json, const xf_model *m, xf_preproc
             pp->std[c] = to_float(cJSON_GetArrayItem(sd, c)->valuedouble);
     }
     pp->exif_rotate = !cJSON_IsFalse(ex);
+    pp->full_decode = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(in, "dct_scaling"));
     *l2norm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "l2norm"));
     cJSON_Delete(j);
     return XF_OK;

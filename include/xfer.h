@@ -136,6 +136,8 @@ typedef struct {
     uint64_t aug_seed;   /* the random choices are a function of this seed only              */
     int interp;          /* XF_INTERP_BILINEAR (0) or XF_INTERP_BICUBIC: Pillow's filters,
                           * widened when downscaling (antialiased) as Image.resize does       */
+    int full_decode;     /* 1: JPEGs decoded at full size; 0: at the largest 1/2, 1/4 or 1/8
+                          * (libjpeg's DCT scaling) that keeps twice the resize target        */
 } xf_preproc;
 
 /* The model's own preprocessing (from its metadata). */

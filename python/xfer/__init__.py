@@ -37,7 +37,7 @@ class _Preproc(C.Structure):
     _fields_ = [("size_h", C.c_int), ("size_w", C.c_int), ("crop_pct", C.c_float),
                 ("mean", C.c_float * 3), ("std", C.c_float * 3), ("exif_rotate", C.c_int),
                 ("max_pixels", C.c_int64), ("allow_truncated", C.c_int), ("augment", C.c_int),
-                ("aug_seed", C.c_uint64), ("interp", C.c_int)]
+                ("aug_seed", C.c_uint64), ("interp", C.c_int), ("full_decode", C.c_int)]
 
 
 class _SessionOpts(C.Structure):

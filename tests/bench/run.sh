@@ -94,6 +94,35 @@ if [ -d $D ]; then
     for j in 1 2; do echo "PyTorch (PIL + torchvision, $j loader workers, $j threads): $($PY tests/bench/peer_torch_e2e.py $D $j $j 2>/dev/null)"; done
   fi
 fi
+# end to end on 12-megapixel JPEGs (what phones take): 20 hymenoptera val photos upscaled to
+# 4000 pixels wide (Lanczos, quality 92; no 12-MP photo set is at hand), xfer with its DCT-domain
+# decode and with --full-decode, PyTorch with PIL's full decode and with its draft mode
+V=../shared/datasets/hymenoptera/val; M=$B/peers/12mp
+if [ $have_torch = 1 ] && [ -d $V ]; then
+  [ -d $M ] || $PY - $V $M <<'PYEOF'
+import sys, glob, os
+from PIL import Image
+src, dst = sys.argv[1], sys.argv[2]
+for f in sorted(glob.glob(src + "/*/*.jp*g"))[::8][:20]:
+    o = os.path.join(dst, os.path.relpath(f, src)); os.makedirs(os.path.dirname(o), exist_ok=True)
+    im = Image.open(f).convert("RGB"); s = 4000 / max(im.size)
+    im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.LANCZOS).save(o, quality=92)
+PYEOF
+  n=$(find $M -type f | wc -l)
+  echo "== end to end: $n JPEGs of about 4000x3000 (12 MP) -> features, images/s (median of $ROUNDS)"
+  for j in 1 2; do
+    X=""; F=""; P=""; D=""
+    for r in $(seq $ROUNDS); do
+      t0=$(date +%s.%N); $B/extract-features --quiet -j $j $M > /dev/null 2>&1; t1=$(date +%s.%N)
+      $B/extract-features --quiet -j $j --full-decode $M > /dev/null 2>&1; t2=$(date +%s.%N)
+      X="$X $(awk -v n=$n -v a=$t0 -v b=$t1 'BEGIN{printf "%.1f", n/(b-a)}')"
+      F="$F $(awk -v n=$n -v a=$t1 -v b=$t2 'BEGIN{printf "%.1f", n/(b-a)}')"
+      P="$P $($PY tests/bench/peer_torch_e2e.py $M $j $j 2>/dev/null | rate)"
+      D="$D $($PY tests/bench/peer_torch_e2e.py $M $j $j --draft 2>/dev/null | rate)"
+    done
+    echo "-j $j: xfer $(echo $X | median), xfer --full-decode $(echo $F | median), PyTorch+PIL $(echo $P | median), PyTorch+PIL draft $(echo $D | median)"
+  done
+fi
 # fine-tuning: seconds per epoch, last MobileNetV2 block + 1x1 conv + MLP head, batch 32
 H=../shared/datasets/hymenoptera/train
 if [ -d $H ] && [ -f weights/mobilenet_v2_imagenet_tf2.gguf ]; then

@@ -39,4 +39,11 @@ $B/examples/minimal "$W" "$IMG/a_good.jpg" > "$T/min" 2>&1
 check "example runs" "grep -q '6 features from layer c2' $T/min"
 $B/examples/minimal "$W" "$IMG/d_empty.jpg" > "$T/min" 2>&1
 check "example reports a bad image" "[ $? -eq 1 ] && grep -q 'empty file' $T/min"
+# a 640x480 JPEG for an 8x8 input is decoded at 1/8 (DCT scaling); --full-decode at full size,
+# said in the provenance, the features close (the same picture) but not the same
+$EF -w "$W" --quiet --format csv $TD/big/photo.jpg > "$T/dct.csv"
+$EF -w "$W" --quiet --format csv --full-decode $TD/big/photo.jpg > "$T/full.csv"
+$EF -w "$W" --quiet --full-decode -o "$T/full.bin" $TD/big/photo.jpg
+check "--full-decode: recorded as \"dct_scaling\":false, features near the DCT-scaled ones" \
+  "$B/xfer-feats info $T/full.bin | grep -q '\"dct_scaling\":false' && ! cmp -s $T/dct.csv $T/full.csv && paste -d, $T/dct.csv $T/full.csv | tail -1 | awk -F, '{n=(NF-4)/2; for(i=3;i<3+n;i++){d+=(\$i-\$(i+n+2))^2; s+=\$i^2}} END {exit !(d/s < 0.01)}'"
 finish
