@@ -20,10 +20,12 @@
 
 int xf__wino_choice(const xf_node *nd, int64_t cin)
 {
-    static int tile = -1; /* F(2x2, 3x3), or what $XF_WINOGRAD says: 4, or 0 (none) */
-    if (tile < 0) {
+    static int chosen = -1; /* F(2x2, 3x3), or what $XF_WINOGRAD says: 4, or 0 (none) */
+    int tile = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (tile < 0) { /* models opened in several threads all read the same value */
         const char *e = getenv("XF_WINOGRAD");
         tile = !e ? 2 : strcmp(e, "4") == 0 ? 4 : strcmp(e, "0") == 0 ? 0 : 2;
+        __atomic_store_n(&chosen, tile, __ATOMIC_RELAXED);
     }
     int fits = xf__isa() == XF_ISA_AVX512 && nd->op == XF_OP_CONV2D && nd->kh == 3 && nd->kw == 3 &&
                nd->sh == 1 && nd->sw == 1 && nd->dil_h == 1 && nd->dil_w == 1 && nd->groups == 1 &&
