@@ -78,12 +78,13 @@ xf_status xf__feats_read(const char *path, xf_featset *out, xf_error *err);
 void xf__featset_free(xf_featset *fs);
 /* feats_merge.c: records [0, n) of each set in order into one output with the given header
  * (libsvm: labels from classes_file when not NULL, else from the records' classes under the
- * roots the header records). */
+ * roots the header records); resume: continue the partial output an interrupted run left. */
 xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
-                               xf_feats_format fmt, const char *classes_file, xf_error *err);
+                               xf_feats_format fmt, const char *classes_file, int resume,
+                               xf_error *err);
 /* feats_merge.c: the parts files[0..n) of a sharded run, checked, in input order into out. */
 xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt,
-                          const char *classes_file, xf_error *err);
+                          const char *classes_file, int resume, xf_error *err);
 /* 1 when the file starts with the feats.bin magic. */
 int xf__feats_sniff(const char *path);
 

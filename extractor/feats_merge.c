@@ -34,17 +34,26 @@ static int class_list(xf_featset *sets, int n_sets, char *const *roots, int n_ro
 }
 
 xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header, const char *out,
-                               xf_feats_format fmt, const char *classes_file, xf_error *err)
+                               xf_feats_format fmt, const char *classes_file, int resume,
+                               xf_error *err)
 {
-    char **roots = NULL, **classes = NULL;
+    char **roots = NULL, **classes = NULL, **paths = NULL;
     int n_roots = 0, n_classes = 0;
+    size_t total = 0;
+    for (int k = 0; k < n_sets; k++)
+        total += sets[k].n;
     xf_status s = XF_OK;
-    if (fmt == XF_FEATS_LIBSVM) {
+    if (!(paths = malloc((total + 1) * sizeof *paths))) /* the records, in order (resume) */
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    for (int k = 0, i = 0; paths && k < n_sets; k++)
+        for (size_t r = 0; r < sets[k].n; r++)
+            paths[i++] = sets[k].paths[r];
+    if (!s && fmt == XF_FEATS_LIBSVM) {
         s = xf__provenance_roots(header, &roots, &n_roots, err);
         if (!s &&
             (n_classes = class_list(sets, n_sets, roots, n_roots, classes_file, &classes, err)) < 0)
             s = err ? err->code : XF_ERR_FORMAT, n_classes = 0;
-    } else if (classes_file) {
+    } else if (!s && classes_file) {
         s = xf__fail(err, XF_ERR_ARG, "--classes is for --format libsvm");
     }
     xf_feats_opts fo = {.path = out,
@@ -55,17 +64,22 @@ xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header,
                         .n_classes = n_classes,
                         .roots = roots,
                         .n_roots = n_roots,
-                        .no_keep = 1}; /* merge does not resume: a failed one leaves nothing */
+                        .resume = resume,
+                        .no_keep = !resume, /* without --resume a failed one leaves nothing */
+                        .expect_paths = paths,
+                        .n_expect = total};
     xf_feats *f = NULL;
-    size_t nd, nf;
+    size_t nd = 0, nf, at = 0;
     if (!s)
         s = xf__feats_open(&fo, &f, &nd, &nf, err);
     for (int k = 0; !s && k < n_sets; k++)
         for (size_t r = 0; !s && r < sets[k].n; r++)
-            s = xf__feats_write(f, sets[k].paths[r], sets[k].status[r],
-                                sets[k].status[r] == XF_OK ? sets[k].x + r * (size_t) sets[k].dim
-                                                           : NULL,
-                                sets[k].reasons[r], err);
+            s = at++ < nd
+                    ? XF_OK /* already in the partial output */
+                    : xf__feats_write(
+                          f, sets[k].paths[r], sets[k].status[r],
+                          sets[k].status[r] == XF_OK ? sets[k].x + r * (size_t) sets[k].dim : NULL,
+                          sets[k].reasons[r], err);
     if (!s)
         s = xf__feats_close(f, 1, err);
     else if (f)
@@ -76,11 +90,12 @@ xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header,
     for (int r = 0; r < n_roots; r++)
         free(roots[r]);
     free(roots);
+    free(paths);
     return s;
 }
 
 xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format fmt,
-                          const char *classes_file, xf_error *err)
+                          const char *classes_file, int resume, xf_error *err)
 {
     xf_featset *sets = calloc((size_t) n, sizeof *sets), *sorted = NULL;
     int *order = malloc((size_t) n * sizeof *order);
@@ -138,7 +153,7 @@ xf_status xf__feats_merge(int n, char **files, const char *out, xf_feats_format 
         s = xf__fail(err, XF_ERR_FORMAT, "the shards hold %zu records, the run had %ld inputs",
                      expect, first.total);
     if (!s)
-        s = xf__feats_write_sets(sorted, n, base, out, fmt, classes_file, err);
+        s = xf__feats_write_sets(sorted, n, base, out, fmt, classes_file, resume, err);
     free(sorted);
     for (int i = 0; sets && i < n; i++)
         xf__featset_free(&sets[i]);

@@ -70,7 +70,7 @@ static xf_status refused(xf_error *err, const char *name)
  * NAME.settings.partial (locked and never through a link, like them). With resume and the
  * stamp holding these settings, *fresh = 0: the caller continues the files. Else every file is
  * emptied and the stamp written, before any row; a resume over rows written with other
- * settings (or none recorded) is refused. With no_keep, no stamp. */
+ * settings (or none recorded) is refused. */
 static xf_status open_resumable(xf_feats *x, const xf_feats_opts *o, const char *const *names,
                                 int n_files, int *fresh, xf_error *err)
 {
@@ -80,10 +80,10 @@ static xf_status open_resumable(xf_feats *x, const xf_feats_opts *o, const char 
     xf_status s = XF_OK;
     for (int k = 0; !s && k < n_files; k++)
         s = xf__feats_out(x, names[k], kind, err);
-    if (!s && !o->no_keep) /* merge and convert do not resume */
+    if (!s)
         s = xf__out_open(&x->stamp, name, kind, err);
-    if (s || o->no_keep)
-        return *fresh = 1, s;
+    if (s)
+        return s;
     x->keep = 1; /* an interrupted output stays as NAME.*.partial for --resume */
     char *want = stamp_text(x, o);
     size_t wl = want ? strlen(want) : 0;

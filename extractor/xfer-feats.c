@@ -39,7 +39,12 @@ static int info(int n, char **files)
 int main(int argc, char **argv)
 {
     xf_cli_feats_out fo = {NULL, NULL, XF_FEATS_BIN, 0};
-    const xf_cli_opt opts[] = {XF_CLI_FEATS_OUT_OPTS(&fo), {0}};
+    int resume = 0;
+    const xf_cli_opt opts[] = {XF_CLI_FEATS_OUT_OPTS(&fo),
+                               {"--resume", NULL, XF_CLI_FLAG, &resume,
+                                .help = "convert, merge: continue the partial output of a run "
+                                        "that was killed"},
+                               {0}};
     const xf_cli cli = {"xfer-feats",
                         "info FILE...\n       xfer-feats convert IN.bin -o OUT --format "
                         "npy|csv|libsvm|bin\n       xfer-feats merge PART.bin... -o OUT "
@@ -66,11 +71,11 @@ int main(int argc, char **argv)
         xf_shard sh;
         if ((s = xf__feats_read(ops[1], &fs, &err)) == XF_OK) {
             xf__provenance_take_shard(fs.header_json, &sh, 1, NULL); /* a part stands alone */
-            s = xf__feats_write_sets(&fs, 1, fs.header_json, out, fmt, classes, &err);
+            s = xf__feats_write_sets(&fs, 1, fs.header_json, out, fmt, classes, resume, &err);
             xf__featset_free(&fs);
         }
     } else if (strcmp(cmd, "merge") == 0 && n > 1 && out) {
-        s = xf__feats_merge(n - 1, ops + 1, out, fmt, classes, &err);
+        s = xf__feats_merge(n - 1, ops + 1, out, fmt, classes, resume, &err);
     } else if (strcmp(cmd, "info") && strcmp(cmd, "convert") && strcmp(cmd, "merge")) {
         return xf_cli_usage(&cli, "%s%s%s: expected info, convert or merge (see --help)",
                             n ? "unknown command '" : "no command", n ? cmd : "", n ? "'" : "");

@@ -20,6 +20,24 @@ if command -v strace > /dev/null; then # D4 for merge: killed at its commit (fsy
   $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$T/km.bin"
   check "merge killed by SIGKILL at its commit ($had partial), then run again: byte-identical, nothing left" \
     "[ \$? -eq 0 ] && [ $had -eq 1 ] && cmp -s $T/km.bin $FULL && [ ! -e $T/km.bin.partial ]"
+  # merge killed by SIGKILL at each of its first 20 writes, then merge --resume: every file of
+  # the set what an uninterrupted merge writes, for each format, nothing left
+  for fmt in bin npy csv svm; do
+    d="$T/mk.$fmt"; rm -rf "$d"; mkdir -p "$d"; same=0; mid=0
+    $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$d/ref.$fmt"
+    for i in $(seq 1 20); do
+      rm -f "$d"/k.*
+      (ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -e trace=write \
+        -e inject=write:signal=KILL:when=$i $XF merge "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$d/k.$fmt" 2>/dev/null) 2>/dev/null
+      [ -e "$d/k.$fmt" ] || mid=$((mid + 1))
+      $XF merge --resume "$T/p0.bin" "$T/p1.bin" "$T/p2.bin" -o "$d/k.$fmt" 2>/dev/null
+      ok=1; for f in "$d"/ref.*; do cmp -s "$f" "$d/k${f#$d/ref}" || ok=0; done
+      ls "$d" | grep -q partial && ok=0
+      same=$((same + ok))
+    done
+    echo "merge to $fmt: SIGKILL at each of its first 20 writes ($mid before the end), --resume byte-identical $same/20"
+    check "merge to $fmt: killed at each of its first 20 writes ($mid before the end), --resume byte-identical $same/20" "[ $same -eq 20 ] && [ $mid -ge 5 ]"
+  done
 fi
 (ulimit -f 2; $XF merge "$T/p2.bin" "$T/p0.bin" "$T/p1.bin" -o "$T/full.bin" 2>"$T/fz.err"); rc=$?
 check "merge past ulimit -f (a full disk): exit 5, no partial left taking the space (D15)" "[ $rc -eq 5 ] && [ ! -e $T/full.bin.partial ] && [ ! -e $T/full.bin ]"
