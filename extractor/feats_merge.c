@@ -10,24 +10,13 @@
 #include <string.h>
 
 /* Writes records [0, n) of each set in order into one output. */
-/* libsvm's class list: the file's, else the classes of all records under the roots */
-static int class_list(xf_featset *sets, int n_sets, char *const *roots, int n_roots,
+/* libsvm's class list: the file's, else the classes of all records (paths) under the roots */
+static int class_list(char **paths, size_t total, char *const *roots, int n_roots,
                       const char *classes_file, char ***classes, xf_error *err)
 {
     if (classes_file)
         return xf__classes_read(classes_file, classes, err);
-    size_t total = 0;
-    for (int k = 0; k < n_sets; k++)
-        total += sets[k].n;
-    char **all = malloc((total + 1) * sizeof *all);
-    if (!all)
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory"), -1;
-    size_t i = 0;
-    for (int k = 0; k < n_sets; k++)
-        for (size_t r = 0; r < sets[k].n; r++)
-            all[i++] = sets[k].paths[r];
-    int n = xf__classes_of(all, total, roots, n_roots, classes);
-    free(all);
+    int n = xf__classes_of(paths, total, roots, n_roots, classes);
     if (n < 0)
         xf__fail(err, XF_ERR_NOMEM, "out of memory");
     return n;
@@ -39,19 +28,19 @@ xf_status xf__feats_write_sets(xf_featset *sets, int n_sets, const char *header,
 {
     char **roots = NULL, **classes = NULL, **paths = NULL;
     int n_roots = 0, n_classes = 0;
-    size_t total = 0;
+    size_t total = 0, i = 0;
     for (int k = 0; k < n_sets; k++)
         total += sets[k].n;
     xf_status s = XF_OK;
-    if (!(paths = malloc((total + 1) * sizeof *paths))) /* the records, in order (resume) */
+    if (!(paths = malloc((total + 1) * sizeof *paths))) /* the records, in order */
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
-    for (int k = 0, i = 0; paths && k < n_sets; k++)
+    for (int k = 0; paths && k < n_sets; k++)
         for (size_t r = 0; r < sets[k].n; r++)
             paths[i++] = sets[k].paths[r];
     if (!s && fmt == XF_FEATS_LIBSVM) {
         s = xf__provenance_roots(header, &roots, &n_roots, err);
         if (!s &&
-            (n_classes = class_list(sets, n_sets, roots, n_roots, classes_file, &classes, err)) < 0)
+            (n_classes = class_list(paths, total, roots, n_roots, classes_file, &classes, err)) < 0)
             s = err ? err->code : XF_ERR_FORMAT, n_classes = 0;
     } else if (!s && classes_file) {
         s = xf__fail(err, XF_ERR_ARG, "--classes is for --format libsvm");
