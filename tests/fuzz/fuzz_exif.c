@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(jpg + 12, data, size);
     memcpy(jpg + 12 + size, "\xFF\xD9", 2);
     static float out[8 * 8 * 3];
-    xf_preproc pp = {8, 8, 1, {0, 0, 0}, {1, 1, 1}, 1, 1 << 20, 0, 0, 0, 0};
+    xf_preproc pp = {8, 8, 1, {0, 0, 0}, {1, 1, 1}, 1, 1 << 20, 0, 0, 0, 0, 0};
     xf_error err;
     xf_image_load_mem(jpg, size + 14, "fuzz", &pp, out, &err);
     return 0;

@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static float out[32 * 32 * 3];
-    xf_preproc pp = {32, 32, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, (int64_t) 1 << 22, 0, 0, 0, 0};
+    xf_preproc pp = {32, 32, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, (int64_t) 1 << 22, 0, 0, 0, 0, 0};
     xf_error err;
     xf_image_load_mem(data, size, "fuzz", &pp, out, &err);
     pp.allow_truncated = 1;

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int s = atoi(argv[1]), n = argc - 4;
-    xf_preproc pp = {s, s, (float) atof(argv[2]), {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, cubic};
+    xf_preproc pp = {s, s, (float) atof(argv[2]), {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, cubic, 0};
     FILE *f = fopen(argv[3], "wb");
     if (!f)
         return 1;

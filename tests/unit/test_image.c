@@ -678,7 +678,7 @@ static void test_bad(void)
     free(m.p);
     /* a directory named .png, a missing file */
     mkdir(t_path("dir.png"), 0755);
-    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR};
+    xf_preproc pp = {8, 8, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR, 0};
     float out[8 * 8 * 3];
     xf_error e;
     T_CHECK(xf_image_load(t_path("dir.png"), &pp, out, &e) == XF_ERR_IO);
@@ -695,7 +695,7 @@ static void test_preprocess(void)
     for (int y = 0; y < W; y++)
         rows[y] = px + y * W * 3;
     mem m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0, 0, 0, 0};
+    xf_preproc pp = {W, W, 1.0f, {0.5f, 0.25f, 0}, {0.5f, 0.5f, 2.0f}, 1, 0, 0, 0, 0, 0, 0};
     float *out = malloc(sizeof(float) * W * W * 3);
     xf_error e;
     T_CHECK(xf_image_load_mem(m.p, m.n, "id", &pp, out, &e) == XF_OK);
@@ -709,7 +709,7 @@ static void test_preprocess(void)
     memset(px, 77, sizeof px);
     free(m.p);
     m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR};
+    xf_preproc p2 = {20, 20, 0.875f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR, 0};
     T_CHECK(xf_image_load_mem(m.p, m.n, "const", &p2, out, &e) == XF_OK);
     md = 0;
     for (int i = 0; i < 20 * 20 * 3; i++)
@@ -738,7 +738,7 @@ static void test_preprocess(void)
     int sizes[2] = {96, 24};
     for (int t = 0; t < 2; t++) {
         int S = sizes[t];
-        xf_preproc pc = {S, S, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BICUBIC};
+        xf_preproc pc = {S, S, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BICUBIC, 0};
         xf_preproc pl = pc;
         pl.interp = XF_INTERP_BILINEAR;
         T_CHECK(xf_image_load_mem(m.p, m.n, "ramp", &pc, o3, &e) == XF_OK);
@@ -763,7 +763,7 @@ static void test_preprocess(void)
     for (int i = 0; i < W * W * 3; i++)
         px[i] = (uint8_t) ((i / 3 % W) * 5 + (i % 3) * 40); /* left-right gradient */
     m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
-    xf_preproc pa = {16, 16, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR};
+    xf_preproc pa = {16, 16, 1.0f, {0, 0, 0}, {1, 1, 1}, 1, 0, 0, 0, 0, XF_INTERP_BILINEAR, 0};
     float *c0 = malloc(sizeof(float) * 16 * 16 * 3), *a1 = malloc(sizeof(float) * 16 * 16 * 3);
     float *a2 = malloc(sizeof(float) * 16 * 16 * 3), *a3 = malloc(sizeof(float) * 16 * 16 * 3);
     T_CHECK(xf_image_load_mem(m.p, m.n, "aug", &pa, c0, &e) == XF_OK);
