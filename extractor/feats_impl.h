@@ -37,5 +37,9 @@ extern const xf_feats_codec xf__feats_bin, xf__feats_npy, xf__feats_csv, xf__fea
 /* Opens out[n_out++] for name (PARTIAL, or RESUME). */
 xf_status xf__feats_out(xf_feats *x, const char *name, xf_out_kind kind, xf_error *err);
 xf_status xf__feats_io_err(xf_error *err, const xf_out *o);
+/* feats_text.c: s as a field writer (xf__csv_field, xf__text_field) writes it, into buf, or ""
+ * when it does not fit: what --resume compares the partial files' lines with */
+const char *xf__feats_as_written(int (*field)(FILE *, const char *), const char *s, char *buf,
+                                 size_t size);
 
 #endif /* XF_FEATS_IMPL_H */

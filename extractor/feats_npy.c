@@ -79,17 +79,6 @@ static xf_status whole_lines(FILE *f, long **ends, size_t *n, char ***text, xf_e
     return XF_OK;
 }
 
-/* s as paths.txt writes it (escaped), into buf */
-static const char *escaped(const char *s, char *buf, size_t size)
-{
-    FILE *m = fmemopen(buf, size, "w");
-    if (!m)
-        return "";
-    xf__text_field(m, s);
-    fclose(m);
-    return buf;
-}
-
 static xf_status npy_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done, size_t *n_failed,
                             int *fresh, xf_error *err)
 {
@@ -126,7 +115,7 @@ static xf_status npy_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
     if (!s && !buf)
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; !s && i < o->n_expect; i++) {
-        const char *want = escaped(o->expect_paths[i], buf, bufsize);
+        const char *want = xf__feats_as_written(xf__text_field, o->expect_paths[i], buf, bufsize);
         size_t wl = strlen(want);
         if (ip < np && ip < rows && strcmp(pt[ip], want) == 0)
             ip++;

@@ -107,9 +107,8 @@ static xf_status open_resumable(xf_feats *x, const xf_feats_opts *o, const char 
     return s;
 }
 
-/* s as f's writer writes it into buf (a field: CSV or text), or "" when it does not fit */
-static const char *as_written(int (*field)(FILE *, const char *), const char *s, char *buf,
-                              size_t size)
+const char *xf__feats_as_written(int (*field)(FILE *, const char *), const char *s, char *buf,
+                                 size_t size)
 {
     FILE *m = fmemopen(buf, size, "w");
     if (!m)
@@ -161,7 +160,8 @@ static xf_status csv_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
                             xf_error *err)
 {
     FILE *f = x->out[0].f;
-    char *head = NULL, *buf = malloc(2 * XF_MAX_PATH_BYTES + 8);
+    size_t size = 2 * XF_MAX_PATH_BYTES + 8; /* the longest path, every quote doubled */
+    char *head = NULL, *buf = malloc(size);
     size_t hl = 0;
     FILE *m = buf ? open_memstream(&head, &hl) : NULL;
     int ok = m && csv_header(m, o->dim);
@@ -178,8 +178,7 @@ static xf_status csv_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_done,
     else if (!feof(f))
         good = -1;
     for (size_t i = 0; good > 0 && i < o->n_expect; i++) {
-        const char *want =
-            as_written(xf__csv_field, o->expect_paths[i], buf, 2 * XF_MAX_PATH_BYTES + 8);
+        const char *want = xf__feats_as_written(xf__csv_field, o->expect_paths[i], buf, size);
         char status[40];
         int sl = 0, c = EOF;
         if (!next_is(f, want) || fgetc(f) != ',') {
@@ -274,7 +273,7 @@ static xf_status libsvm_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_do
     xf_status s = XF_OK;
     for (size_t i = 0; !s && !bad && !cut && i < o->n_expect; i++) {
         long at = ftell(pf);
-        if (!next_is(pf, as_written(xf__text_field, o->expect_paths[i], buf, size)) ||
+        if (!next_is(pf, xf__feats_as_written(xf__text_field, o->expect_paths[i], buf, size)) ||
             fgetc(pf) != '\n') {
             if (fseek(pf, at, SEEK_SET) != 0)
                 s = xf__feats_io_err(err, &x->out[1]);
@@ -302,7 +301,7 @@ static xf_status libsvm_resume(xf_feats *x, const xf_feats_opts *o, size_t *n_do
         keep_svm = ftell(svm), keep_paths = ftell(pf);
     }
     if (!s && !bad && !cut && fseek(pf, keep_paths, SEEK_SET) == 0) /* a line no input explains */
-        bad = !rest_of_line(pf, &commas) ? 0 : 1;
+        bad = rest_of_line(pf, &commas);
     free(buf);
     *n_failed = *n_done - (size_t) x->rows;
     if (!s && bad)
