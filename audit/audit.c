@@ -6,7 +6,8 @@
  * clothing_small with injected flips; 0 is plain confident learning), then confident learning
  * (Northcutt, Jiang and Chuang 2021): per-class thresholds (the mean self-confidence), the
  * confident joint, calibrated to the class sizes, and for each class the rows with the largest
- * margin against their label pruned in the number the joint estimates wrong. Duplicates, leaks:
+ * margin against their label pruned in the number the joint estimates wrong; of those, the ones
+ * whose label is less likely than chance (1/k) are reported. Duplicates, leaks:
  * neighbours whose cosine passes the threshold (identical files are said so). Outliers: the mean
  * distance to the nearest neighbours, as a robust z-score (median and MAD over the set).
  */
@@ -24,7 +25,7 @@ xf_audit_opts xf__audit_default_opts(void)
     xf_audit_opts o;
     memset(&o, 0, sizeof o);
     o.folds = 5, o.seed = 1, o.threads = 1, o.k = 10;
-    o.dup_cosine = 0.90, o.outlier_z = 3.0, o.label_min = 0.0, o.knn_weight = 0.3;
+    o.dup_cosine = 0.90, o.outlier_z = 3.0, o.label_prob = 0.0, o.knn_weight = 0.3;
     return o;
 }
 
@@ -108,30 +109,43 @@ static void cv_step(void *user, int i, double C, double accuracy)
 }
 
 enum {
-    N_GRID = 11,       /* C from 1e-4 to 10, as train-classifier */
-    GRID_ROWS = 20000, /* above this many rows, C is chosen on a part of them: */
-    GRID_PART = 10000, /* a stratified part of about this many rows             */
-    SMALL_CLASS = 100  /* (classes smaller than this whole)                     */
+    N_GRID = 11,        /* C from 1e-4 to 10, as train-classifier */
+    GRID_ROWS = 20000,  /* above this many rows, C is chosen on a part of them: */
+    GRID_PART = 10000,  /* a stratified part of about this many rows             */
+    TRAIN_ROWS = 25000, /* above this many, the folds' models learn from a stratified part of
+                         * about this many (each fold's model from 4/5 of it) and predict
+                         * every row: memory and time stay flat as the set grows */
+    SMALL_CLASS = 100   /* (classes smaller than this whole)                     */
 };
+
+/* in[i] = 1 for a stratified part of about `size` of the rows (classes smaller than
+ * SMALL_CLASS whole); returns how many. Needs n ints of scratch. */
+static size_t stratified_part(const xf_labelled *l, size_t size, uint64_t seed, int *scratch,
+                              unsigned char *in)
+{
+    size_t m = 0;
+    int parts = (int) ((l->n + size - 1) / size);
+    xf__stratified_folds(l->y, l->n, l->k, parts, seed, scratch);
+    for (size_t i = 0; i < l->n; i++)
+        m += in[i] = scratch[i] == 0 || l->count[l->y[i]] < SMALL_CLASS;
+    return m;
+}
 
 /* the C of the grid with the best cross-validated accuracy on a stratified part of the rows */
 static xf_status choose_C_on_part(const float *X, const xf_labelled *l, int d,
                                   const xf_audit_opts *o, double *C, xf_error *err)
 {
     size_t n = l->n, m = 0;
-    int parts = (int) ((n + GRID_PART - 1) / GRID_PART);
-    int *part = malloc((n + 1) * sizeof *part), *ys = malloc((n + 1) * sizeof *ys);
-    int *fold = malloc((n + 1) * sizeof *fold);
-    if (part)
-        xf__stratified_folds(l->y, n, l->k, parts, o->seed + 1, part);
-    for (size_t i = 0; part && i < n; i++)
-        m += part[i] == 0 || l->count[l->y[i]] < SMALL_CLASS;
+    int *ys = malloc((n + 1) * sizeof *ys), *fold = malloc((n + 1) * sizeof *fold);
+    unsigned char *in = malloc(n + 1);
+    if (ys && fold && in)
+        m = stratified_part(l, GRID_PART, o->seed + 1, fold, in);
     float *Xs = malloc((m + 1) * (size_t) d * sizeof *Xs);
-    xf_status s = part && ys && fold && Xs ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    xf_status s = in && ys && fold && Xs ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
     if (!s) {
         m = 0;
         for (size_t i = 0; i < n; i++)
-            if (part[i] == 0 || l->count[l->y[i]] < SMALL_CLASS) {
+            if (in[i]) {
                 memcpy(Xs + m * (size_t) d, X + i * (size_t) d, (size_t) d * sizeof *Xs);
                 ys[m++] = l->y[i];
             }
@@ -141,7 +155,8 @@ static xf_status choose_C_on_part(const float *X, const xf_labelled *l, int d,
             Cs[i] = pow(10.0, -4.0 + 0.5 * i);
         xf_lin_params lp = {XF_SOLVER_LR, 1.0, 0};
         cv_progress pr = {o, N_GRID};
-        xf_cv_opts cv = {Cs, N_GRID, fold, o->folds, o->threads, o->progress ? cv_step : NULL, &pr};
+        xf_cv_opts cv = {Cs,  N_GRID, fold, o->folds, o->threads, o->progress ? cv_step : NULL,
+                         &pr, NULL};
         int best = 0;
         s = xf__linear_cv(Xs, ys, m, d, l->k, &lp, &cv, acc, &best, NULL, err);
         if (!s)
@@ -152,7 +167,7 @@ static xf_status choose_C_on_part(const float *X, const xf_labelled *l, int d,
                     "(-C skips it)\n",
                     *C, m, n);
     }
-    free(part), free(ys), free(fold), free(Xs);
+    free(in), free(ys), free(fold), free(Xs);
     return s;
 }
 
@@ -171,20 +186,32 @@ static xf_status oof_proba(const float *X, const xf_labelled *l, int d, const xf
         Cs[i] = fixed > 0 ? fixed : pow(10.0, -4.0 + 0.5 * i);
     int *fold = malloc((l->n + 1) * sizeof *fold);
     float *dec = malloc((l->n * (size_t) l->k + 1) * sizeof *dec);
-    xf_status s = fold && dec ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    unsigned char *train = l->n > TRAIN_ROWS ? malloc(l->n + 1) : NULL;
+    xf_status s = fold && dec && (train || l->n <= TRAIN_ROWS)
+                      ? XF_OK
+                      : xf__fail(err, XF_ERR_NOMEM, "out of memory");
     int best = 0;
+    if (!s && train) {
+        size_t m = stratified_part(l, TRAIN_ROWS, o->seed + 2, fold, train);
+        if (o->verbose)
+            fprintf(stderr,
+                    "xfer-audit: the out-of-fold models learn from a stratified part of %zu of "
+                    "the %zu rows and predict all of them\n",
+                    m, l->n);
+    }
     if (!s) {
         xf__stratified_folds(l->y, l->n, l->k, o->folds, o->seed, fold);
         xf_lin_params lp = {XF_SOLVER_LR, 1.0, 0};
         cv_progress pr = {o, n_C};
-        xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->progress ? cv_step : NULL, &pr};
+        xf_cv_opts cv = {Cs,  n_C,  fold, o->folds, o->threads, o->progress ? cv_step : NULL,
+                         &pr, train};
         s = xf__linear_cv(X, l->y, l->n, d, l->k, &lp, &cv, acc, &best, dec, err);
     }
     for (size_t i = 0; !s && i < l->n; i++)
         xf__linear_proba(dec + i * (size_t) l->k, l->k, NULL, 1, P + i * (size_t) l->k);
     if (!s)
         *acc_out = acc[best], *C_out = Cs[best];
-    free(fold), free(dec);
+    free(fold), free(dec), free(train);
     return s;
 }
 
@@ -266,7 +293,13 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
                         "the test features have %lld dimensions, the training features %lld",
                         (long long) test->dim, (long long) train->dim);
     }
-    float *X = malloc((n * (size_t) d + 1) * sizeof *X), *P = malloc((n * (size_t) k + 1) * 4);
+    /* the labelled rows: the feature file's own when every row is labelled, else a copy */
+    int all = n == train->n;
+    for (size_t i = 0; all && i < n; i++)
+        all = l->row[i] == i;
+    float *copy = all ? NULL : malloc((n * (size_t) d + 1) * sizeof *copy);
+    const float *X = all ? train->x : copy;
+    float *P = malloc((n * (size_t) k + 1) * 4);
     long *nb = malloc((n * (size_t) nk + 1) * sizeof *nb);
     float *ns = malloc((n * (size_t) nk + 1) * sizeof *ns);
     unsigned char *flag = calloc(n + 1, 1);
@@ -274,8 +307,9 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
     a->noise = calloc((size_t) k, sizeof *a->noise);
     if (!X || !P || !nb || !ns || !flag || !dist || !sorted || !a->noise)
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory for %zu x %d features", n, d);
-    for (size_t i = 0; !s && i < n; i++)
-        memcpy(X + i * (size_t) d, train->x + l->row[i] * (size_t) d, (size_t) d * sizeof(float));
+    for (size_t i = 0; !s && copy && i < n; i++)
+        memcpy(copy + i * (size_t) d, train->x + l->row[i] * (size_t) d,
+               (size_t) d * sizeof(float));
     if (!s)
         s = oof_proba(X, l, d, o, P, &a->cv_accuracy, &a->C, err);
     if (!s)
@@ -297,13 +331,17 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
     }
     if (!s)
         s = confident_learning(P, l, flag, a->noise, err);
+    /* a label is reported when it is also less likely than chance (1/k): pruning by the noise
+     * rate also takes the classes the features confuse (longsleeve / t-shirt), whose labels keep
+     * a fair share of the probability; a wrong label has next to none */
+    float below = o->label_prob > 0 ? (float) o->label_prob : 1.0f / (float) k;
     for (size_t i = 0; !s && i < n; i++) {
         const float *p = P + i * (size_t) k;
         int sug = -1;
         for (int c = 0; c < k; c++)
             if (c != l->y[i] && (sug < 0 || p[c] > p[sug]))
                 sug = c;
-        if (flag[i] && p[sug] >= (float) o->label_min)
+        if (flag[i] && p[l->y[i]] < below)
             s = add(a,
                     (xf_finding){XF_FIND_LABEL, l->row[i], (long) l->row[nb[i * (size_t) nk]],
                                  (double) p[sug], l->y[i], sug, 0},
@@ -389,7 +427,7 @@ xf_status xf__audit_run(const xf_featset *train, const xf_featset *test, const x
     }
     if (!s && a->n > 1)
         qsort(a->f, a->n, sizeof *a->f, cmp_finding);
-    free(X), free(P), free(nb), free(ns), free(flag), free(dist), free(sorted);
+    free(copy), free(P), free(nb), free(ns), free(flag), free(dist), free(sorted);
     if (s)
         xf__audit_free(a);
     return s;

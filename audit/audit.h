@@ -37,7 +37,8 @@ typedef struct {
     int k;             /* neighbours consulted (10)                                        */
     double dup_cosine; /* a near duplicate: cosine of L2-normalised features >= this       */
     double outlier_z;  /* an outlier: robust z-score of its neighbour distance >= this     */
-    double label_min;  /* a label finding: confidence >= this                              */
+    double label_prob; /* a label finding: its label's probability below this (0: 1/classes,
+                        * chance; 1: whatever confident learning prunes)                   */
     double knn_weight; /* weight of the neighbours' labels against the classifier's (0.3);
                         * 0: plain confident learning                                      */
     double C;          /* > 0: the classifier's C, no cross-validated grid (0: the grid)    */

@@ -53,7 +53,10 @@ int main(int argc, char **argv)
          .help = "near duplicates: cosine of the features at least C (default 0.90)"},
         {"--knn-weight", NULL, XF_CLI_DOUBLE, &o.knn_weight, 0, 1, .meta = "W",
          .help = "weight of the neighbours' labels against the classifier's probabilities "
-                 "(default 0.3; 0: plain confident learning)"},
+                 "(default 0.3; 0 with --label-prob 1: plain confident learning)"},
+        {"--label-prob", NULL, XF_CLI_DOUBLE, &o.label_prob, 1e-6, 1, .meta = "P",
+         .help = "likely wrong labels: only those the classifier gives a probability below P "
+                 "(default 1/classes, chance; 1: all that confident learning prunes)"},
         {"--outlier-z", NULL, XF_CLI_DOUBLE, &o.outlier_z, 0, 1000, .meta = "Z",
          .help = "outliers: neighbour distance at least Z robust deviations (default 3.0)"},
         XF_CLI_THREADS_OPT(&threads),

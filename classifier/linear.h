@@ -33,6 +33,10 @@ typedef struct {
     /* after each C, in grid order (may be NULL): progress for a long search */
     void (*on_C)(void *user, int i, double C, double accuracy);
     void *user;
+    /* per row (may be NULL: all): 1 when it may train its folds' models; every row is still
+     * predicted by the model of its own fold. Bounds the memory and time of a large set by the
+     * rows trained on (LIBLINEAR's copy of a row is 16 bytes per value). */
+    const unsigned char *train;
 } xf_cv_opts;
 
 /* Cross-validated accuracy acc[i] for each C of the grid; dec_out (n, k), when not NULL,

@@ -24,16 +24,23 @@ static void quiet_print(const char *s)
     xf__log(XF_LOG_DEBUG, "%s", s);
 }
 
-/* One node array for all rows: nonzero values, the bias feature d+1 = 1, a terminator. */
-static struct feature_node *build_nodes(const float *X, size_t n, int d, struct feature_node **rows)
+/* One node array for the rows (all, or those with train[i]; the others get NULL): nonzero
+ * values, the bias feature d+1 = 1, a terminator. */
+static struct feature_node *build_nodes(const float *X, size_t n, int d, const unsigned char *train,
+                                        struct feature_node **rows)
 {
-    size_t per_row = (size_t) d + 2, total;
-    if (!xf__mul_size(n ? n : 1, per_row, &total))
+    size_t per_row = (size_t) d + 2, total, used = 0;
+    for (size_t i = 0; i < n; i++)
+        used += !train || train[i];
+    if (!xf__mul_size(used ? used : 1, per_row, &total))
         return NULL;
     struct feature_node *nodes = malloc(total * sizeof *nodes), *q = nodes;
     if (!nodes)
         return NULL;
     for (size_t i = 0; i < n; i++) {
+        rows[i] = NULL;
+        if (train && !train[i])
+            continue;
         rows[i] = q;
         const float *x = X + i * (size_t) d;
         for (int j = 0; j < d; j++)
@@ -142,7 +149,7 @@ xf_status xf__linear_train(const float *X, const int *y, size_t n, int d, int k,
     if (n > INT32_MAX)
         return xf__fail(err, XF_ERR_BOUNDS, "training set too large");
     struct feature_node **rows = malloc((n ? n : 1) * sizeof *rows);
-    struct feature_node *nodes = rows ? build_nodes(X, n, d, rows) : NULL;
+    struct feature_node *nodes = rows ? build_nodes(X, n, d, NULL, rows) : NULL;
     xf_status s = nodes ? train_rows(rows, y, n, d, k, p, W, b, err)
                         : xf__fail(err, XF_ERR_NOMEM,
                                    "out of memory for %zu x %d training "
@@ -213,7 +220,7 @@ static void *run_fold(void *arg)
         j->s = xf__fail(&j->err, XF_ERR_NOMEM, "out of memory for cross-validation");
     } else {
         for (size_t i = 0; i < j->n; i++)
-            if (j->fold[i] != j->f) {
+            if (j->fold[i] != j->f && j->rows[i]) {
                 sub[m] = j->rows[i];
                 ys[m++] = j->y[i];
             }
@@ -239,7 +246,7 @@ xf_status xf__linear_cv(const float *X, const int *y, size_t n, int d, int k,
     int n_C = cv->n_C, folds = cv->folds, threads = cv->threads;
     set_print_string_function(quiet_print);
     struct feature_node **rows = malloc((n ? n : 1) * sizeof *rows);
-    struct feature_node *nodes = rows ? build_nodes(X, n, d, rows) : NULL;
+    struct feature_node *nodes = rows ? build_nodes(X, n, d, cv->train, rows) : NULL;
     float *dec = malloc(n * (size_t) k * sizeof(float) + 4);
     fold_job *jobs = calloc((size_t) folds, sizeof *jobs);
     pthread_t *th = calloc((size_t) folds, sizeof *th);

@@ -178,7 +178,7 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
         xf__log(XF_LOG_INFO, "train-classifier: %d-fold stratified CV (%s, %zu rows, %d classes)\n",
                 o->folds, xf__solver_name(o->lin.solver), n, k);
     cv_clock clock = {seconds(), n_C};
-    xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->verbose ? cv_row : NULL, &clock};
+    xf_cv_opts cv = {Cs, n_C, fold, o->folds, o->threads, o->verbose ? cv_row : NULL, &clock, NULL};
     if ((s = xf__linear_cv(X, y, n, dz, k, &o->lin, &cv, acc, &best, dec, err)))
         goto done;
     if (o->verbose)
