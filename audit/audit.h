@@ -40,7 +40,7 @@ typedef struct {
     double label_prob; /* a label finding: its label's probability below this (0: 1/classes,
                         * chance; 1: whatever confident learning prunes)                   */
     double knn_weight; /* weight of the neighbours' labels against the classifier's (0.3);
-                        * 0: plain confident learning                                      */
+                        * 0 (with label_prob 1): plain confident learning                   */
     double C;          /* > 0: the classifier's C, no cross-validated grid (0: the grid)    */
     int verbose;
     /* progress of the long parts (may be NULL): what, done, total */
