@@ -126,8 +126,10 @@ static size_t stratified_part(const xf_labelled *l, size_t size, uint64_t seed, 
     size_t m = 0;
     int parts = (int) ((l->n + size - 1) / size);
     xf__stratified_folds(l->y, l->n, l->k, parts, seed, scratch);
-    for (size_t i = 0; i < l->n; i++)
-        m += in[i] = scratch[i] == 0 || l->count[l->y[i]] < SMALL_CLASS;
+    for (size_t i = 0; i < l->n; i++) {
+        in[i] = scratch[i] == 0 || l->count[l->y[i]] < SMALL_CLASS;
+        m += in[i];
+    }
     return m;
 }
 

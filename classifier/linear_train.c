@@ -278,7 +278,7 @@ xf_status xf__linear_cv(const float *X, const int *y, size_t n, int d, int k,
         for (int f = 0; f < folds; f++) {
             fold_job jb = {X, y, fold, rows, n, d, k, f, *p, dec, NULL, 0, XF_OK, {XF_OK, ""}};
             jb.warm = warm + (size_t) f * per_fold;
-            jb.warmed = ci > 0 && jobs[f].warmed;
+            jb.warmed = jobs[f].warmed; /* jobs start zeroed: cold at the first C */
             jb.p.C = Cs[ci];
             jobs[f] = jb;
         }
