@@ -8,6 +8,7 @@
 #include "curves.h"
 #include "finetune.h"
 #include "ft_dataset.h"
+#include "ft_unlabeled.h"
 #include "gemm.h"
 #include "io.h"
 #include "optim.h"
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
     xf_curves curves = {0};
     int threads = 0, augment = 0, quiet = 0, opt = 3;
     xf_cli_ints hidden = {o.hidden, 0, 4};
+    const char *udirs[64];
+    xf_cli_list ulist = {udirs, 0, 64};
     const xf_cli_opt opts[] = {
         {"--out", "-o", XF_CLI_STR, &out, .meta = "FILE", .help = "the fine-tuned model"},
         {"--val", NULL, XF_CLI_STR, &val, .meta = "DIR",
@@ -57,14 +60,7 @@ int main(int argc, char **argv)
         {"--lr", NULL, XF_CLI_FLOAT, &o.lr, 1e-12, 9.999, .meta = "F", .help = "(1e-3)"},
         {"--weight-decay", NULL, XF_CLI_FLOAT, &o.weight_decay, 0, 1e3, .meta = "F",
          .help = "on trainable weights, not biases (default 1e-4)"},
-        {"--optimizer", NULL, XF_CLI_CHOICE, &opt, .choices = xf__optim_names, .help = "(adamw)"},
-        {"--momentum", NULL, XF_CLI_FLOAT, &o.momentum, 0, 0.9999, .meta = "F", .help = "(0.9)"},
-        {"--beta1", NULL, XF_CLI_DOUBLE, &o.beta1, 0, 0.999999, .meta = "F", .help = "Adam (0.9)"},
-        {"--beta2", NULL, XF_CLI_DOUBLE, &o.beta2, 0, 1 - 1e-9, .meta = "F",
-         .help = "Adam (0.999)"},
-        {"--eps", NULL, XF_CLI_DOUBLE, &o.eps, 1e-30, 1, .meta = "F",
-         .help = "Adam, RMSprop and AdaGrad's denominator guard (1e-8)"},
-        {"--rho", NULL, XF_CLI_DOUBLE, &o.rho, 0, 0.999999, .meta = "F", .help = "RMSprop (0.9)"},
+        XF_FT_OPTIM_OPTS(&o, &opt),
         {"--dropout", NULL, XF_CLI_FLOAT, &o.dropout, 0, 0.9999, .meta = "F", .help = "(0)"},
         {"--label-smoothing", NULL, XF_CLI_FLOAT, &o.label_smoothing, 0, 0.9999, .meta = "F"},
         {"--balanced", NULL, XF_CLI_FLAG, &o.balanced, .help = "class weights n / (k * n_class)"},
@@ -80,6 +76,7 @@ int main(int argc, char **argv)
         {"--cache-dir", NULL, XF_CLI_STR, &cache_dir, .meta = "DIR",
          .help = "the frozen part's outputs in a file in DIR, reused by a later run (not with "
                  "--augment)"},
+        XF_FT_UNLABELED_OPTS(&ulist, &o),
         {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N",
          .help = "(default 1): same seed, same file, whatever -j"},
         XF_CLI_THREADS_OPT(&threads),
@@ -103,12 +100,11 @@ int main(int argc, char **argv)
     o.on_epoch = plot ? xf__curves_add : NULL, o.epoch_user = &curves;
     xf_error err;
     xf_model *m;
-    const char *wpath;
+    const char *wpath, *layer;
     if (xf__out_check(out, &err) || (plot && xf__out_check(plot, &err)))
         return xf_cli_fail(&cli, &err);
     if ((rc = xf_cli_open_model(&cli, &w, &m, &wpath)) >= 0)
         return rc;
-    const char *layer;
     int pooled, nt = xf_cli_threads(threads);
     xf_ftdata tr = {0}, va = {0};
     xf_status s = xf__ft_boundary(m, &o, &layer, &pooled, &err);
@@ -130,9 +126,12 @@ int main(int argc, char **argv)
     xf_ftaugment aug = {m, in[0], layer, pooled, nt, o.seed, &tr};
     if (augment)
         o.refresh = xf__ftdata_refresh, o.refresh_user = &aug;
+    xf_ftunl ul = {
+        .m = m, .layer = layer, .pooled = pooled, .threads = nt, .seed = o.seed, .dim = tr.dim};
+    if (!s && ulist.n && !(s = xf__ftunl_open(&ul, udirs, ulist.n, &err)))
+        o.unlabeled = xf__ftunl_views, o.unlabeled_user = &ul;
     if (!s) {
-        if (!augment) /* training: BLAS on all cores (the pipeline set it to 1 per worker) */
-            xf__blas_threads(nt);
+        xf__blas_threads(nt); /* training: BLAS on all cores (the pipeline set it to 1) */
         if (!quiet)
             fprintf(stderr, "finetune: %zu training, %zu validation images\n", tr.n, va.n);
         s = xf__finetune(m, &o, tr.x, tr.y, tr.n, va.x, va.y, va.n, tr.dim, tr.k, tr.classes, out,
@@ -143,6 +142,7 @@ int main(int argc, char **argv)
     if (!s && !quiet)
         fprintf(stderr, "finetune: wrote %s (classify -m %s IMAGES/)\n", out, out);
     xf__curves_free(&curves);
+    xf__ftunl_free(&ul);
     xf__ftdata_free(&va);
     xf__ftdata_free(&tr);
     xf_model_free(m);

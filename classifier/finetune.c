@@ -2,9 +2,10 @@
  *
  * It is: mini-batches over the cached boundary activations with softmax cross-entropy (label
  * smoothing, class weights), dropout, the optimizer step (optim.c) on trainable parameters only,
- * linear warm-up then cosine or step decay, evaluation every epoch, early stopping keeping the
- * best epoch's parameters, and the xfer.finetune record. It is not: what trains (ft_graph.c),
- * the file it writes (ft_write.c) or data loading (ft_dataset.c).
+ * linear warm-up then cosine or step decay, the consistency loss on unlabelled images
+ * (pseudo-labels from weak views, learnt on strong ones), evaluation every epoch, early
+ * stopping keeping the best epoch's parameters, and the xfer.finetune record. It is not: what
+ * trains (ft_graph.c), the file it writes (ft_write.c) or data loading (ft_dataset.c).
  */
 #include "ft_graph.h"
 #include "ops.h"
@@ -30,6 +31,7 @@ xf_ft_opts xf__ft_default_opts(void)
     o.patience = 5;
     o.seed = 1;
     o.step_gamma = 0.1f;
+    o.pseudo_threshold = 0.95f, o.unlabeled_weight = 1.0f, o.mu = 7;
     return o;
 }
 
@@ -141,6 +143,70 @@ static xf_status backward(xf_ftgraph *t, work *w, int n, float dropout, xf_error
     return s;
 }
 
+/* this epoch's unlabelled views and where the steps are in them */
+typedef struct {
+    const float *weak, *strong;
+    size_t n, pos, *order, *rows; /* rows: a batch's indices */
+    uint64_t seed;
+    size_t seen, used; /* rows this epoch, those above the threshold */
+    double loss;       /* their summed cross-entropy */
+} unlabelled;
+
+/* The consistency part of one step: mu * batch unlabelled rows, batch rows at a time. The weak
+ * view's prediction (no dropout) labels the rows it is sure of; the strong view of those learns
+ * it, the gradient added to the labelled batch's. */
+static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, unlabelled *u,
+                                 int64_t bdim, int64_t k, int *yb, float *keep, xf_error *err)
+{
+    int last = t->gb.g.n_nodes - 1, total = o->mu * o->batch;
+    xf_status s = XF_OK;
+    for (int done = 0; !s && done < total; done += w->batch) {
+        int cnt = total - done < w->batch ? total - done : w->batch, sure = 0;
+        size_t *rows = u->rows;
+        for (int r = 0; r < cnt; r++) {
+            if (u->pos == u->n) { /* the pool starts over, reshuffled */
+                for (size_t i = u->n; i > 1; i--) {
+                    size_t j = (size_t) (rnd_u64(&u->seed) % i), tmp = u->order[i - 1];
+                    u->order[i - 1] = u->order[j], u->order[j] = tmp;
+                }
+                u->pos = 0;
+            }
+            rows[r] = u->order[u->pos++];
+            memcpy(w->buf[0] + (size_t) r * (size_t) bdim, u->weak + rows[r] * (size_t) bdim,
+                   (size_t) bdim * sizeof(float));
+        }
+        forward(t, w, cnt, 0, NULL);
+        xf__softmax(w->buf[last], cnt, k, w->grad[last]);
+        for (int r = 0; r < cnt; r++) {
+            const float *p = w->grad[last] + (int64_t) r * k;
+            int arg = 0;
+            for (int64_t j = 1; j < k; j++)
+                arg = p[j] > p[arg] ? (int) j : arg;
+            keep[r] = p[arg] >= o->pseudo_threshold ? 1.0f : 0.0f;
+            yb[r] = arg;
+            sure += keep[r] > 0;
+        }
+        u->seen += (size_t) cnt, u->used += (size_t) sure;
+        if (!sure)
+            continue;
+        for (int r = 0; r < cnt; r++)
+            memcpy(w->buf[0] + (size_t) r * (size_t) bdim, u->strong + rows[r] * (size_t) bdim,
+                   (size_t) bdim * sizeof(float));
+        forward(t, w, cnt, o->dropout, &u->seed);
+        xf__softmax(w->buf[last], cnt, k, w->grad[last]);
+        float scale = o->unlabeled_weight / (float) total;
+        for (int r = 0; r < cnt; r++) {
+            float *g = w->grad[last] + (int64_t) r * k;
+            if (keep[r] > 0)
+                u->loss -= log((double) g[yb[r]] + 1e-30);
+            for (int64_t j = 0; j < k; j++)
+                g[j] = keep[r] * scale * (g[j] - (j == yb[r] ? 1.0f : 0.0f));
+        }
+        s = backward(t, w, cnt, o->dropout, err);
+    }
+    return s;
+}
+
 /* one optimizer step on every trainable tensor; weight decay on weights, not biases */
 static void update(xf_ftgraph *t, const xf_optim *opt, const xf_optim_hp *hp, float wd)
 {
@@ -183,7 +249,7 @@ static void evaluate(xf_ftgraph *t, work *w, const float *x, const int *y, size_
 
 /* what was trained and how: the fine-tuned file's xfer.finetune record */
 static char *record(const xf_ftgraph *t, const xf_ft_opts *o, const xf_optim *opt, int epoch,
-                    const char *acc_key, double acc)
+                    const char *acc_key, double acc, size_t n_unl)
 {
     int trained = 0;
     const char *first = "";
@@ -210,6 +276,14 @@ static char *record(const xf_ftgraph *t, const xf_ft_opts *o, const xf_optim *op
     cJSON_AddNumberToObject(j, "batch", o->batch);
     cJSON_AddNumberToObject(j, "epochs", o->epochs);
     cJSON_AddBoolToObject(j, "augment", o->refresh != NULL);
+    if (o->unlabeled) {
+        cJSON_AddNumberToObject(j, "unlabeled_images", (double) n_unl);
+        snprintf(v, sizeof v, "%g", (double) o->pseudo_threshold);
+        cJSON_AddNumberToObject(j, "pseudo_threshold", strtod(v, NULL));
+        snprintf(v, sizeof v, "%g", (double) o->unlabeled_weight);
+        cJSON_AddNumberToObject(j, "unlabeled_weight", strtod(v, NULL));
+        cJSON_AddNumberToObject(j, "mu", o->mu);
+    }
     cJSON_AddNumberToObject(j, "seed", (double) o->seed);
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
@@ -258,14 +332,34 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
         s = work_alloc(&t, o->batch, &w, err);
     size_t *order = malloc(n_train * sizeof *order);
     int *yb = malloc((size_t) o->batch * sizeof *yb);
-    float **best = NULL;
-    if (!s && (!order || !yb))
+    float **best = NULL, *keep = malloc((size_t) o->batch * sizeof *keep);
+    unlabelled u = {0};
+    u.rows = malloc((size_t) o->batch * sizeof *u.rows);
+    u.seed = o->seed * 0x9E3779B97F4A7C15ull + 7;
+    if (!s && (!order || !yb || !keep || !u.rows))
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    if (!s && o->unlabeled && !(o->mu >= 1 && o->pseudo_threshold >= 0 && o->unlabeled_weight >= 0))
+        s = xf__fail(err, XF_ERR_ARG, "bad unlabelled-data settings");
+    struct timespec tv0, tv1;
+    clock_gettime(CLOCK_MONOTONIC, &tv0);
+    if (!s && o->unlabeled)
+        s = o->unlabeled(o->unlabeled_user, 1, &u.weak, &u.strong, &u.n, err);
+    clock_gettime(CLOCK_MONOTONIC, &tv1);
+    double views_secs = /* the first epoch's, made before its steps could be counted */
+        (double) (tv1.tv_sec - tv0.tv_sec) + (double) (tv1.tv_nsec - tv0.tv_nsec) * 1e-9;
+    if (!s && o->unlabeled && !(u.order = malloc(u.n * sizeof *u.order)))
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
     uint64_t seed = o->seed * 0x2545F4914F6CDD1Dull + 3;
     double best_acc = -1, best_loss = 1e300;
     int best_epoch = 0, since = 0, last = t.gb.g.n_nodes - 1;
     long step = 0, steps_per_epoch = (long) ((n_train + (size_t) o->batch - 1) / (size_t) o->batch);
+    if (o->unlabeled) { /* an epoch is a pass over the longer of the two sets */
+        size_t per = (size_t) o->mu * (size_t) o->batch;
+        long us = (long) ((u.n + per - 1) / per);
+        steps_per_epoch = us > steps_per_epoch ? us : steps_per_epoch;
+    }
     long total = steps_per_epoch * o->epochs, warm = steps_per_epoch * o->warmup;
+    size_t n_unl = u.n; /* the order's size: the first epoch's usable images */
     for (size_t i = 0; !s && i < n_train; i++)
         order[i] = i;
     float *cw = NULL;
@@ -283,17 +377,36 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     }
     for (int ep = 1; !s && ep <= o->epochs; ep++) {
         struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &tv0);
         if (o->refresh && (s = o->refresh(o->refresh_user, ep, train_x, err)))
             break;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        for (size_t i = n_train; i > 1; i--) { /* shuffle */
-            size_t j = (size_t) (rnd_u64(&seed) % i), tmp = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = tmp;
+        if (o->unlabeled && ep > 1 &&
+            (s = o->unlabeled(o->unlabeled_user, ep, &u.weak, &u.strong, &u.n, err)))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &tv1);
+        if (ep > 1)
+            views_secs =
+                (double) (tv1.tv_sec - tv0.tv_sec) + (double) (tv1.tv_nsec - tv0.tv_nsec) * 1e-9;
+        if (o->unlabeled) { /* the order covers this epoch's rows (fewer if images failed) */
+            u.n = u.n < n_unl ? u.n : n_unl;
+            for (size_t i = 0; i < u.n; i++)
+                u.order[i] = i;
+            u.pos = u.n, u.seen = u.used = 0, u.loss = 0; /* shuffled on first use */
         }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         double tl = 0;
-        for (size_t r0 = 0; !s && r0 < n_train; r0 += (size_t) o->batch) {
+        size_t r0 = n_train, seen = 0;
+        for (long st = 0; !s && st < steps_per_epoch; st++, r0 += (size_t) o->batch) {
+            if (r0 >= n_train) { /* (re)shuffle */
+                for (size_t i = n_train; i > 1; i--) {
+                    size_t j = (size_t) (rnd_u64(&seed) % i), tmp = order[i - 1];
+                    order[i - 1] = order[j];
+                    order[j] = tmp;
+                }
+                r0 = 0;
+            }
             int cnt = (int) (n_train - r0 < (size_t) o->batch ? n_train - r0 : (size_t) o->batch);
+            seen += (size_t) cnt;
             for (int r = 0; r < cnt; r++) {
                 memcpy(w.buf[0] + (size_t) r * (size_t) bdim,
                        train_x + order[r0 + (size_t) r] * (size_t) bdim,
@@ -307,6 +420,8 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
                     for (int j = 0; j < k; j++)
                         w.grad[last][(size_t) r * (size_t) k + (size_t) j] *= cw[yb[r]];
             if ((s = backward(&t, &w, cnt, o->dropout, err)))
+                break;
+            if (o->unlabeled && (s = unlabelled_step(&t, &w, o, &u, bdim, k, yb, keep, err)))
                 break;
             step++;
             double lr = step <= warm ? (double) o->lr * (double) step / (double) warm
@@ -334,13 +449,18 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
             (double) (t1.tv_sec - t_mid.tv_sec) + (double) (t1.tv_nsec - t_mid.tv_nsec) * 1e-9;
         int better = va > best_acc || (va == best_acc && vl < best_loss);
         if (o->on_epoch)
-            o->on_epoch(o->epoch_user, ep, tl / (double) n_train, vl, va, n_val > 0);
+            o->on_epoch(o->epoch_user, ep, tl / (double) seen, vl, va, n_val > 0);
+        char unl[160] = "";
+        if (o->unlabeled)
+            snprintf(unl, sizeof unl, "  pseudo-labelled %.1f%% (loss %.4f)  views %.1f s",
+                     u.seen ? 100.0 * (double) u.used / (double) u.seen : 0.0,
+                     u.used ? u.loss / (double) u.used : 0.0, views_secs);
         if (o->verbose)
             xf__log(XF_LOG_INFO,
                     "finetune: epoch %2d  train loss %.4f  %s loss %.4f  %s accuracy "
-                    "%.4f  train %.2f s  eval %.2f s%s\n",
-                    ep, tl / (double) n_train, n_val ? "val" : "train (eval)", vl,
-                    n_val ? "val" : "train (eval)", va, train_secs, secs, better ? "  *" : "");
+                    "%.4f  train %.2f s  eval %.2f s%s%s\n",
+                    ep, tl / (double) seen, n_val ? "val" : "train (eval)", vl,
+                    n_val ? "val" : "train (eval)", va, train_secs, secs, unl, better ? "  *" : "");
         if (better) {
             best_acc = va, best_loss = vl, best_epoch = ep, since = 0;
             s = snapshot(&t, &best, err);
@@ -361,8 +481,8 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
         if (o->verbose)
             xf__log(XF_LOG_INFO, "finetune: keeping epoch %d (%s accuracy %.4f)\n", best_epoch,
                     n_val ? "val" : "train", best_acc);
-        char *info =
-            record(&t, o, opt, best_epoch, n_val ? "val_accuracy" : "train_accuracy", best_acc);
+        char *info = record(&t, o, opt, best_epoch, n_val ? "val_accuracy" : "train_accuracy",
+                            best_acc, n_unl);
         s = info ? xf__ft_write(m, &t, labels, k, info, out_path, err)
                  : xf__fail(err, XF_ERR_NOMEM, "out of memory");
         free(info);
@@ -374,6 +494,7 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     free(cw);
     free(order);
     free(yb);
+    free(keep), free(u.rows), free(u.order);
     work_free(&t, &w);
     xf__ftgraph_free(&t);
     return s;

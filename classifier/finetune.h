@@ -35,6 +35,17 @@ typedef struct {
      * boundary activations of the same images in the same order; NULL: fixed cache */
     xf_status (*refresh)(void *user, int epoch, float *train_x, xf_error *err);
     void *refresh_user;
+    /* unlabelled images, FixMatch-style (NULL: none): called before each epoch for n rows of
+     * bdim floats, a weak and a strong view of each image. A weak view whose most likely class
+     * has at least pseudo_threshold gives that class as the label of the strong view; their
+     * cross-entropy, summed and divided by the mu * batch unlabelled rows of a step, is added
+     * with weight unlabeled_weight. An epoch is then as many steps as the longer of the two
+     * sets takes (the labelled batches start over, reshuffled) */
+    xf_status (*unlabeled)(void *user, int epoch, const float **weak, const float **strong,
+                           size_t *n, xf_error *err);
+    void *unlabeled_user;
+    float pseudo_threshold, unlabeled_weight; /* (0.95, 1) */
+    int mu;                                   /* (7) */
     /* after each epoch (may be NULL): its figures; has_val 0 when evaluated on train */
     void (*on_epoch)(void *user, int epoch, double train_loss, double val_loss, double val_acc,
                      int has_val);

@@ -6,6 +6,7 @@
  */
 #include "ft_dataset.h"
 #include "folder_labels.h"
+#include "gemm.h"
 #include "inputs.h"
 #include "labels.h"
 #include "pipeline.h"
@@ -117,6 +118,7 @@ xf_status xf__ftdata_refresh(void *augment, int epoch, float *train_x, xf_error 
         s = xf__fail(err, XF_ERR_IO, "%s: the training images changed during training", a->dir);
     if (!s)
         memcpy(train_x, c.x, c.n * (size_t) c.dim * sizeof(float));
+    xf__blas_threads(a->threads); /* the pipeline left BLAS at 1 thread for its workers */
     free(c.x);
     free(c.y);
     return s;

@@ -31,4 +31,21 @@ const xf_optim *xf__optim_find(const char *name);
 extern const char *const xf__optim_names[];
 const xf_optim *xf__optim_at(int i);
 
+/* The optimizer's flags for a tool's option table (cli.h): the choice's index goes to *opt;
+ * o is an xf_ft_opts (finetune.h) */
+#define XF_FT_OPTIM_OPTS(o, opt)                                                                     \
+    {"--optimizer", NULL, XF_CLI_CHOICE, (opt), .choices = xf__optim_names, .help = "(adamw)"},      \
+        {"--momentum", NULL, XF_CLI_FLOAT, &(o)->momentum, 0, 0.9999, .meta = "F", .help = "(0.9)"}, \
+        {"--beta1", NULL,     XF_CLI_DOUBLE, &(o)->beta1,                                            \
+         0,         0.999999, .meta = "F",   .help = "Adam (0.9)"},                                  \
+        {"--beta2", NULL,     XF_CLI_DOUBLE, &(o)->beta2,                                            \
+         0,         1 - 1e-9, .meta = "F",   .help = "Adam (0.999)"},                                \
+        {"--eps",       NULL,                                                                        \
+         XF_CLI_DOUBLE, &(o)->eps,                                                                   \
+         1e-30,         1,                                                                           \
+         .meta = "F",   .help = "Adam, RMSprop and AdaGrad's denominator guard (1e-8)"},             \
+    {                                                                                                \
+        "--rho", NULL, XF_CLI_DOUBLE, &(o)->rho, 0, 0.999999, .meta = "F", .help = "RMSprop (0.9)"   \
+    }
+
 #endif /* XF_OPTIM_H */

@@ -38,5 +38,9 @@ void xf__rgb_free(xf_rgb *im);
 int xf__exif_orientation(const uint8_t *d, size_t n);
 /* Applies im->orientation in place (new buffer); sets it to 1. */
 xf_status xf__rgb_orient(xf_rgb *im, xf_error *err);
+/* augment.c: XF_AUG_STRONG's colour operations and cutout on an (h, w, 3) tile of 0..255
+ * values, in place; the cutout is filled with 255 * mean (0 once normalised); tmp holds h*w*3
+ * floats */
+void xf__augment_colour(float *px, int h, int w, const float mean[3], uint64_t seed, float *tmp);
 
 #endif

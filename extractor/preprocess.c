@@ -3,8 +3,8 @@
  * It is: EXIF orientation, resize of the shorter side to size/crop_pct with antialiased
  * bilinear (Pillow's BILINEAR: triangle filter widened by the downscale factor, i.e. area-like
  * averaging when shrinking), center crop (only the cropped output pixels are computed), or for
- * training a seeded random resized crop + flip, and (v/255 - mean) / std. It is not: decoding
- * (image.c).
+ * training a seeded random resized crop + flip (the strong view's colour operations are
+ * augment.c's), and (v/255 - mean) / std. It is not: decoding (image.c).
  */
 #include "image.h"
 #include "io.h"
@@ -177,8 +177,9 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
     if (pp->augment) { /* random resized crop of the image, then a coin for the flip */
         uint64_t st = pp->aug_seed;
         double area = (double) im->w * im->h, cw = im->w, ch = im->h, x0 = 0, y0 = 0;
+        double smin = pp->augment == XF_AUG_WEAK ? 0.6 : 0.08;
         for (int tries = 0; tries < 10; tries++) {
-            double s = 0.08 + 0.92 * ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
+            double s = smin + (1 - smin) * ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
             double lr = log(0.75) + (log(4.0 / 3) - log(0.75)) *
                                         ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
             double w = nearbyint(sqrt(area * s * exp(lr))), h = nearbyint(sqrt(area * s / exp(lr)));
@@ -198,7 +199,7 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
     int cubic = pp->interp == XF_INTERP_BICUBIC;
     if (!coeffs_make(&cx, im->w, sx, ax, tw, cubic) ||
         !coeffs_make(&cy, im->h, sy, ay, th, cubic) ||
-        !(tmp = malloc((size_t) im->h * (size_t) tw * 3 * sizeof(float)))) {
+        !(tmp = malloc((size_t) (im->h > th ? im->h : th) * (size_t) tw * 3 * sizeof(float)))) {
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory resizing");
         goto done;
     }
@@ -223,9 +224,10 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
         }
     }
     float scale[3], shift[3];
+    int strong = pp->augment == XF_AUG_STRONG; /* normalised after the colour operations */
     for (int c = 0; c < 3; c++) {
-        scale[c] = 1.0f / (255.0f * pp->std[c]);
-        shift[c] = -pp->mean[c] / pp->std[c];
+        scale[c] = strong ? 1.0f : 1.0f / (255.0f * pp->std[c]);
+        shift[c] = strong ? 0.0f : -pp->mean[c] / pp->std[c];
     }
     for (int y = 0; y < th; y++) {
         const float *w = cy.w + (size_t) y * cy.ksize;
@@ -238,6 +240,11 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
                 v = clip255(v);
             orow[x] = v * scale[x % 3] + shift[x % 3];
         }
+    }
+    if (strong) { /* the tile is th x tw x 3 and tmp holds at least that much */
+        xf__augment_colour(out, th, tw, pp->mean, pp->aug_seed, tmp);
+        for (size_t i = 0; i < (size_t) th * (size_t) tw * 3; i++)
+            out[i] = out[i] / (255.0f * pp->std[i % 3]) - pp->mean[i % 3] / pp->std[i % 3];
     }
 done:
     free(tmp);
@@ -254,6 +261,8 @@ static xf_status check_pp(const xf_preproc *pp, xf_error *err)
     if (pp->interp != XF_INTERP_BILINEAR && pp->interp != XF_INTERP_BICUBIC)
         return xf__fail(err, XF_ERR_ARG, "interpolation %d is neither bilinear nor bicubic",
                         pp->interp);
+    if (pp->augment < XF_AUG_NONE || pp->augment > XF_AUG_STRONG)
+        return xf__fail(err, XF_ERR_ARG, "augmentation %d is not one of XF_AUG_*", pp->augment);
     if (!(pp->crop_pct > 0.05f && pp->crop_pct <= 1.0f))
         return xf__fail(err, XF_ERR_ARG, "crop fraction %g outside (0.05, 1]",
                         (double) pp->crop_pct);

@@ -123,6 +123,13 @@ XF_API const char *xf_model_label(const xf_model *model, int i);
 
 /* ---- preprocessing ------------------------------------------------------------------------ */
 enum { XF_INTERP_BILINEAR = 0, XF_INTERP_BICUBIC = 1 };
+/* training augmentation (xf_preproc.augment), every choice a function of aug_seed */
+enum {
+    XF_AUG_NONE = 0,
+    XF_AUG_CROP = 1,  /* random resized crop (area 8-100%, aspect 3/4-4/3) + horizontal flip */
+    XF_AUG_WEAK = 2,  /* a milder crop (area 60-100%) + flip: FixMatch's weak view             */
+    XF_AUG_STRONG = 3 /* XF_AUG_CROP + two RandAugment colour operations + cutout              */
+};
 typedef struct {
     int size_h, size_w;  /* network input (after crop)                                         */
     float crop_pct;      /* shorter side resized to size/crop_pct, then center crop; 1 = none  */
@@ -131,8 +138,7 @@ typedef struct {
     int exif_rotate;     /* 1: apply the JPEG EXIF orientation                                 */
     int64_t max_pixels;  /* refuse images with more pixels than this (0: 64 MP)                */
     int allow_truncated; /* 1: accept JPEGs libjpeg warns about (grey-filled data)             */
-    int augment;         /* 1: random resized crop (area 8-100%, aspect 3/4-4/3) + horizontal
-                          * flip instead of resize + center crop (training augmentation)      */
+    int augment;         /* XF_AUG_*: instead of resize + center crop (training augmentation) */
     uint64_t aug_seed;   /* the random choices are a function of this seed only              */
     int interp;          /* XF_INTERP_BILINEAR (0) or XF_INTERP_BICUBIC: Pillow's filters,
                           * widened when downscaling (antialiased) as Image.resize does       */

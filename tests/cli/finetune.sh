@@ -47,6 +47,24 @@ check "another boundary: a new cache file" "[ \$(ls $T/cache/*.cache | wc -l) -e
 $FT $CLS -w $W -o "$T/aug1.gguf" --augment --unfreeze-from c2 --epochs 3 --quiet -j 1 2>/dev/null
 $FT $CLS -w $W -o "$T/aug2.gguf" --augment --unfreeze-from c2 --epochs 3 --quiet -j 2 2>/dev/null
 check "--augment: same seed, same file for any -j" "[ -s $T/aug1.gguf ] && cmp -s $T/aug1.gguf $T/aug2.gguf"
+# --unlabeled: a flat folder of unlabelled images (one broken), one labelled image per class
+mkdir -p "$T/lab/cool" "$T/lab/warm" "$T/unl"
+cp $CLS/cool/00.png "$T/lab/cool/"; cp $CLS/warm/00.png "$T/lab/warm/"
+for f in $CLS/*/*.png; do c=$(basename $(dirname $f)); cp $f "$T/unl/${c}_$(basename $f)"; done
+printf 'not a png' > "$T/unl/zz_broken.png"
+U="$T/lab -w $W --epochs 6 --lr 0.05 --unfreeze-from c2 --unlabeled $T/unl"
+$FT $U --pseudo-threshold 0.6 -o "$T/u1.gguf" -j 1 2>"$T/u1.err"
+check "--unlabeled trains, the log gives the pseudo-labelled share" "[ $? -eq 0 ] && [ -s $T/u1.gguf ] && grep -q 'epoch  6 .*pseudo-labelled [1-9][0-9.]*%' $T/u1.err"
+check "... the broken image is reported once, not every epoch" "[ \$(grep -c 'zz_broken.png.*skipped' $T/u1.err) -eq 1 ]"
+check "... the file records the pool and the settings" "grep -aq '\"unlabeled_images\":24,\"pseudo_threshold\":0.6,\"unlabeled_weight\":1,\"mu\":7' $T/u1.gguf"
+$FT $U --pseudo-threshold 0.6 -o "$T/u2.gguf" -j 2 --quiet 2>/dev/null
+check "... same seed, same file for any -j" "cmp -s $T/u1.gguf $T/u2.gguf"
+$FT $U --pseudo-threshold 0.6 --unlabeled-weight 0 -o "$T/u0.gguf" --quiet 2>/dev/null
+$FT $U --pseudo-threshold 1 -o "$T/ut.gguf" 2>"$T/ut.err"
+for n in u1 u0 ut; do $EF -w "$T/$n.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_$n" $CLS; done
+check "... the unlabelled loss changes the result; weight 0 and threshold 1 do the same" "! cmp -s -i 128 $T/c2_u1.npy $T/c2_u0.npy && grep -q 'pseudo-labelled 0.0%' $T/ut.err && cmp -s -i 128 $T/c2_u0.npy $T/c2_ut.npy"
+$FT $U --unlabeled "$T/nowhere" -o "$T/x.gguf" 2>"$T/err"
+check "... a missing --unlabeled folder: exit 1 naming it, nothing written" "[ $? -eq 1 ] && grep -q nowhere $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown node exits 2" "[ $? -eq 2 ] && grep -q nope $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from fc 2>"$T/err"; check "node after the feature layer exits 2" "[ $? -eq 2 ]"
 $FT $CLS -w $W -o "$T/x.gguf" --optimizer magic 2>/dev/null; check "bad optimizer exits 2" "[ $? -eq 2 ]"

@@ -11,6 +11,7 @@
 
 #include <gif_lib.h>
 #include <jpeglib.h>
+#include <math.h>
 #include <png.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -686,6 +687,60 @@ static void test_bad(void)
     T_CHECK(strstr(e.msg, "missing.jpg") != NULL);
 }
 
+/* red's span across the first row: the crop's width as a fraction of the image's */
+static double red_span(const float *o, int side)
+{
+    double lo = 1e9, hi = -1e9;
+    for (int x = 0; x < side; x++)
+        lo = o[3 * x] < lo ? o[3 * x] : lo, hi = o[3 * x] > hi ? o[3 * x] : hi;
+    return (hi - lo) * 0.2 / (5.0 * (W - 1) / 255.0); /* red's std is 0.2 */
+}
+
+/* the weak view crops at least 60% of the area; the strong view is XF_AUG_CROP's geometry with
+ * colour operations and cutout on top, within the normalised 0..255 range, also when the
+ * input is smaller than the output */
+static void test_weak_strong(uint8_t *px, uint8_t **rows)
+{
+    for (int i = 0; i < W * W * 3; i++) /* red grows left to right, green down, blue flat */
+        px[i] = (uint8_t) (i % 3 == 0 ? (i / 3 % W) * 5 : i % 3 == 1 ? (i / 3 / W) * 5 : 90);
+    mem m = write_png(W, W, PNG_COLOR_TYPE_RGB, 8, 0, rows, NULL, 0);
+    enum { S = 64 }; /* larger than the image: upscaled */
+    xf_preproc pp = {S, S, 1.0f, {0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}, 1, 0, 0, 0, 0, 0, 0};
+    float *a = malloc(sizeof(float) * S * S * 3), *b = malloc(sizeof(float) * S * S * 3);
+    xf_error e;
+    double weak_min = 1, crop_min = 1;
+    int coloured = 0, same = 0, in_range = 1;
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        pp.aug_seed = seed, pp.augment = XF_AUG_WEAK;
+        T_CHECK(xf_image_load_mem(m.p, m.n, "weak", &pp, a, &e) == XF_OK);
+        double sw = red_span(a, S);
+        weak_min = sw < weak_min ? sw : weak_min;
+        pp.augment = XF_AUG_CROP;
+        T_CHECK(xf_image_load_mem(m.p, m.n, "crop", &pp, a, &e) == XF_OK);
+        double sc = red_span(a, S);
+        crop_min = sc < crop_min ? sc : crop_min;
+        pp.augment = XF_AUG_STRONG;
+        T_CHECK(xf_image_load_mem(m.p, m.n, "strong", &pp, b, &e) == XF_OK);
+        coloured += memcmp(a, b, sizeof(float) * S * S * 3) != 0;
+        T_CHECK(xf_image_load_mem(m.p, m.n, "strong", &pp, a, &e) == XF_OK);
+        same += memcmp(a, b, sizeof(float) * S * S * 3) == 0;
+        for (int i = 0; i < S * S * 3; i++) {
+            int c = i % 3;
+            float lo = -pp.mean[c] / pp.std[c], hi = (1 - pp.mean[c]) / pp.std[c];
+            in_range &= isfinite(b[i]) && b[i] >= lo - 1e-4f && b[i] <= hi + 1e-4f;
+        }
+    }
+    /* a weak crop is >= sqrt(0.6 * 3/4) = 0.67 of the width; the crop's 8% can be far less */
+    T_CHECKF(weak_min > 0.6, "a weak view spans only %.2f of the width", weak_min);
+    T_CHECKF(crop_min < 0.6, "no crop narrower than 0.6 in 24 (%.2f)", crop_min);
+    T_CHECKF(coloured >= 20, "%d of 24 strong views differ from their crop", coloured);
+    T_CHECK(same == 24);
+    T_CHECK(in_range);
+    pp.augment = 4;
+    T_CHECK(xf_image_load_mem(m.p, m.n, "bad", &pp, a, &e) == XF_ERR_ARG);
+    free(a), free(b), free(m.p);
+}
+
 static void test_preprocess(void)
 {
     /* crop_pct 1 on an image already at the input size leaves it unchanged */
@@ -784,6 +839,7 @@ static void test_preprocess(void)
     free(c0), free(a1), free(a2), free(a3);
     free(m.p);
     free(out);
+    test_weak_strong(px, rows);
 }
 
 static void save(const char *name, const void *p, size_t n)
