@@ -48,7 +48,7 @@ static void autocontrast(float *px, size_t n)
     for (int c = 0; c < 3; c++) {
         double lo = 255, hi = 0;
         for (size_t i = 0; i < n; i++) {
-            double v = px[3 * i + c];
+            double v = (double) px[3 * i + c];
             lo = v < lo ? v : lo, hi = v > hi ? v : hi;
         }
         if (hi - lo < 1)
@@ -96,7 +96,7 @@ void xf__augment_colour(float *px, int h, int w, const float mean[3], uint64_t s
 {
     size_t n = (size_t) h * (size_t) w;
     for (size_t i = 0; i < 3 * n; i++) /* the ops below index histograms with these */
-        px[i] = clamp255(px[i]);
+        px[i] = clamp255((double) px[i]);
     uint64_t st = seed ^ 0xA5A5A5A5DEADBEEFull;
     for (int k = 0; k < 2; k++) {
         int op = (int) (uniform(&st) * 9);

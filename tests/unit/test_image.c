@@ -692,7 +692,7 @@ static double red_span(const float *o, int side)
 {
     double lo = 1e9, hi = -1e9;
     for (int x = 0; x < side; x++) {
-        double v = o[3 * x];
+        double v = (double) o[3 * x];
         lo = v < lo ? v : lo, hi = v > hi ? v : hi;
     }
     return (hi - lo) * 0.2 / (5.0 * (W - 1) / 255.0); /* red's std is 0.2 */
