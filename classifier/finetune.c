@@ -148,9 +148,31 @@ typedef struct {
     const float *weak, *strong;
     size_t n, pos, *order, *rows; /* rows: a batch's indices */
     uint64_t seed;
-    size_t seen, used; /* rows this epoch, those above the threshold */
-    double loss;       /* their summed cross-entropy */
+    size_t seen, used;    /* rows this epoch, those above the threshold */
+    double loss;          /* their summed cross-entropy */
+    double *prior, *mean; /* --align: labelled class frequencies, running mean prediction */
+    long batches;
 } unlabelled;
+
+/* distribution alignment of cnt rows of k probabilities, in place */
+static void align(unlabelled *u, float *p, int cnt, int64_t k)
+{
+    for (int64_t j = 0; j < k; j++) { /* the mean over this batch, then a running average */
+        double m = 0;
+        for (int r = 0; r < cnt; r++)
+            m += (double) p[(int64_t) r * k + j] / cnt;
+        u->mean[j] = u->batches ? 0.9 * u->mean[j] + 0.1 * m : m;
+    }
+    u->batches++;
+    for (int r = 0; r < cnt; r++) {
+        float *q = p + (int64_t) r * k;
+        double z = 0;
+        for (int64_t j = 0; j < k; j++)
+            z += (double) (q[j] = (float) ((double) q[j] * u->prior[j] / (u->mean[j] + 1e-12)));
+        for (int64_t j = 0; j < k; j++)
+            q[j] = z > 0 ? (float) ((double) q[j] / z) : q[j];
+    }
+}
 
 /* The consistency part of one step: mu * batch unlabelled rows, batch rows at a time. The weak
  * view's prediction (no dropout) labels the rows it is sure of; the strong view of those learns
@@ -177,6 +199,8 @@ static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, un
         }
         forward(t, w, cnt, 0, NULL);
         xf__softmax(w->buf[last], cnt, k, w->grad[last]);
+        if (o->align)
+            align(u, w->grad[last], cnt, k);
         for (int r = 0; r < cnt; r++) {
             const float *p = w->grad[last] + (int64_t) r * k;
             int arg = 0;
@@ -283,6 +307,7 @@ static char *record(const xf_ftgraph *t, const xf_ft_opts *o, const xf_optim *op
         snprintf(v, sizeof v, "%g", (double) o->unlabeled_weight);
         cJSON_AddNumberToObject(j, "unlabeled_weight", strtod(v, NULL));
         cJSON_AddNumberToObject(j, "mu", o->mu);
+        cJSON_AddBoolToObject(j, "align", o->align);
     }
     cJSON_AddNumberToObject(j, "seed", (double) o->seed);
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -336,7 +361,10 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     unlabelled u = {0};
     u.rows = malloc((size_t) o->batch * sizeof *u.rows);
     u.seed = o->seed * 0x9E3779B97F4A7C15ull + 7;
-    if (!s && (!order || !yb || !keep || !u.rows))
+    u.prior = calloc((size_t) k, sizeof(double)), u.mean = calloc((size_t) k, sizeof(double));
+    for (size_t i = 0; u.prior && i < n_train; i++)
+        u.prior[train_y[i]] += 1.0 / (double) n_train;
+    if (!s && (!order || !yb || !keep || !u.rows || !u.prior || !u.mean))
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
     if (!s && o->unlabeled && !(o->mu >= 1 && o->pseudo_threshold >= 0 && o->unlabeled_weight >= 0))
         s = xf__fail(err, XF_ERR_ARG, "bad unlabelled-data settings");
@@ -494,7 +522,7 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     free(cw);
     free(order);
     free(yb);
-    free(keep), free(u.rows), free(u.order);
+    free(keep), free(u.rows), free(u.order), free(u.prior), free(u.mean);
     work_free(&t, &w);
     xf__ftgraph_free(&t);
     return s;

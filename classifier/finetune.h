@@ -46,6 +46,9 @@ typedef struct {
     void *unlabeled_user;
     float pseudo_threshold, unlabeled_weight; /* (0.95, 1) */
     int mu;                                   /* (7) */
+    int align; /* distribution alignment (ReMixMatch): a weak view's probabilities times the
+                  labelled class frequencies over the running mean prediction, renormalised,
+                  before the threshold */
     /* after each epoch (may be NULL): its figures; has_val 0 when evaluated on train */
     void (*on_epoch)(void *user, int epoch, double train_loss, double val_loss, double val_acc,
                      int has_val);

@@ -48,6 +48,8 @@ void xf__ftunl_free(xf_ftunl *u);
          1,                                                                                    \
          .meta = "P",                                                                          \
          .help = "the weak view's top probability that makes a pseudo-label (0.95)"},          \
+        {"--align", NULL, XF_CLI_FLAG, &(o)->align,                                            \
+         .help = "distribution alignment: pseudo-labels pulled to the labelled class mix"},    \
         {"--unlabeled-weight",                                                                 \
          NULL,                                                                                 \
          XF_CLI_FLOAT,                                                                         \

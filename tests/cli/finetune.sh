@@ -2,7 +2,8 @@
 # finetune.sh — the finetune tool on the tiny model and generated class folders: it learns,
 # the written file works with classify and extract-features, frozen layers stay bit-identical
 # after training with momentum and weight decay, the same seed gives the same file, the disk
-# cache (--cache-dir) gives the same file and is reused, bad arguments are refused.
+# cache (--cache-dir) gives the same file and is reused, --unlabeled (pseudo-labels, a broken
+# image reported once, its settings recorded, deterministic), bad arguments are refused.
 . "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-finetune; rm -rf "$T"; mkdir -p "$T"
 W=$TD/tiny.gguf; CLS=$TD/cls; FT=$B/finetune; EF=$B/extract-features
@@ -56,13 +57,16 @@ U="$T/lab -w $W --epochs 6 --lr 0.05 --unfreeze-from c2 --unlabeled $T/unl"
 $FT $U --pseudo-threshold 0.6 -o "$T/u1.gguf" -j 1 2>"$T/u1.err"
 check "--unlabeled trains, the log gives the pseudo-labelled share" "[ $? -eq 0 ] && [ -s $T/u1.gguf ] && grep -q 'epoch  6 .*pseudo-labelled [1-9][0-9.]*%' $T/u1.err"
 check "... the broken image is reported once, not every epoch" "[ \$(grep -c 'zz_broken.png.*skipped' $T/u1.err) -eq 1 ]"
-check "... the file records the pool and the settings" "grep -aq '\"unlabeled_images\":24,\"pseudo_threshold\":0.6,\"unlabeled_weight\":1,\"mu\":7' $T/u1.gguf"
+check "... the file records the pool and the settings" "grep -aq '\"unlabeled_images\":24,\"pseudo_threshold\":0.6,\"unlabeled_weight\":1,\"mu\":7,\"align\":false' $T/u1.gguf"
+$FT $U --pseudo-threshold 0.6 --align -o "$T/ua.gguf" --quiet 2>/dev/null
+$EF -w "$T/ua.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_ua" $CLS
 $FT $U --pseudo-threshold 0.6 -o "$T/u2.gguf" -j 2 --quiet 2>/dev/null
 check "... same seed, same file for any -j" "cmp -s $T/u1.gguf $T/u2.gguf"
 $FT $U --pseudo-threshold 0.6 --unlabeled-weight 0 -o "$T/u0.gguf" --quiet 2>/dev/null
 $FT $U --pseudo-threshold 1 -o "$T/ut.gguf" 2>"$T/ut.err"
 for n in u1 u0 ut; do $EF -w "$T/$n.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_$n" $CLS; done
 check "... the unlabelled loss changes the result; weight 0 and threshold 1 do the same" "! cmp -s -i 128 $T/c2_u1.npy $T/c2_u0.npy && grep -q 'pseudo-labelled 0.0%' $T/ut.err && cmp -s -i 128 $T/c2_u0.npy $T/c2_ut.npy"
+check "... --align changes the pseudo-labels (recorded)" "grep -aq '\"align\":true' $T/ua.gguf && ! cmp -s -i 128 $T/c2_u1.npy $T/c2_ua.npy"
 $FT $U --unlabeled "$T/nowhere" -o "$T/x.gguf" 2>"$T/err"
 check "... a missing --unlabeled folder: exit 1 naming it, nothing written" "[ $? -eq 1 ] && grep -q nowhere $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown node exits 2" "[ $? -eq 2 ] && grep -q nope $T/err && [ ! -e $T/x.gguf ]"
