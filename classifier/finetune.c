@@ -405,9 +405,9 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     }
     for (int ep = 1; !s && ep <= o->epochs; ep++) {
         struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &tv0);
         if (o->refresh && (s = o->refresh(o->refresh_user, ep, train_x, err)))
             break;
+        clock_gettime(CLOCK_MONOTONIC, &tv0);
         if (o->unlabeled && ep > 1 &&
             (s = o->unlabeled(o->unlabeled_user, ep, &u.weak, &u.strong, &u.n, err)))
             break;

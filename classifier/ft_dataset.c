@@ -9,7 +9,6 @@
 #include "gemm.h"
 #include "inputs.h"
 #include "labels.h"
-#include "pipeline.h"
 
 #include <string.h>
 
@@ -51,6 +50,20 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
     return XF_OK;
 }
 
+xf_pipeline_opts xf__ftdata_pipeline(const xf_model *m, const char *layer, int pooled, int threads)
+{
+    xf_pipeline_opts po;
+    memset(&po, 0, sizeof po);
+    po.pp = xf_model_preproc(m);
+    po.so = xf_session_default_opts();
+    po.so.n_layers = 1;
+    po.so.layers[0] = layer;
+    po.so.pool = pooled ? XF_POOL_AVG : XF_POOL_NONE;
+    po.threads = threads;
+    po.batch = 4;
+    return po;
+}
+
 xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, const char *layer,
                           int pooled, int threads, int augment, uint64_t aug_seed, xf_error *err)
 {
@@ -67,17 +80,9 @@ xf_status xf__ftdata_fill(xf_ftdata *c, const xf_model *m, const char *dir, cons
             s = xf__fail(err, XF_ERR_ARG, "%s: need at least two class folders", dir);
     }
     c->total = in.n;
-    xf_pipeline_opts po;
-    memset(&po, 0, sizeof po);
-    po.pp = xf_model_preproc(m);
+    xf_pipeline_opts po = xf__ftdata_pipeline(m, layer, pooled, threads);
     po.pp.augment = augment;
     po.pp.aug_seed = aug_seed;
-    po.so = xf_session_default_opts();
-    po.so.n_layers = 1;
-    po.so.layers[0] = layer;
-    po.so.pool = pooled ? XF_POOL_AVG : XF_POOL_NONE;
-    po.threads = threads;
-    po.batch = 4;
     po.emit = emit;
     po.user = c;
     po.why = in.why;

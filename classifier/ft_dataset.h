@@ -9,6 +9,7 @@
 
 #include "ftcache.h"
 #include "inputs.h"
+#include "pipeline.h"
 
 typedef struct {
     float *x; /* n rows of dim floats */
@@ -46,5 +47,8 @@ typedef struct {
 } xf_ftaugment;
 xf_status xf__ftdata_refresh(void *augment, int epoch, float *train_x, xf_error *err);
 void xf__ftdata_free(xf_ftdata *d);
+/* The extraction pipeline's settings for the boundary tensor `layer` (pooled or not); the
+ * caller sets the augmentation, emit, user and why. */
+xf_pipeline_opts xf__ftdata_pipeline(const xf_model *m, const char *layer, int pooled, int threads);
 
 #endif /* XF_FT_DATASET_H */

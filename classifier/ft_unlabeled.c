@@ -6,8 +6,8 @@
  * reported once, not every epoch. It is not: training (finetune.c).
  */
 #include "ft_unlabeled.h"
+#include "ft_dataset.h"
 #include "gemm.h"
-#include "pipeline.h"
 
 #include <string.h>
 
@@ -21,11 +21,15 @@ xf_status xf__ftunl_open(xf_ftunl *u, const char *const *dirs, int n_dirs, xf_er
     size_t rows = u->in.n, bytes = rows * (size_t) u->dim * sizeof(float);
     if (!s && !(u->state = calloc(rows ? rows : 1, 1)))
         s = xf__fail(err, XF_ERR_NOMEM, "out of memory");
+    if (!s && !(u->reserved = xf__memory_take(2 * bytes) ? 2 * bytes : 0))
+        return xf__fail(err, XF_ERR_NOMEM,
+                        "--unlabeled: %zu images need %.1f MiB for their two views, over the "
+                        "memory budget of %.1f MiB (XFER_MAX_MEMORY; a later --unfreeze-from "
+                        "makes rows smaller)",
+                        rows, (double) (2 * bytes) / 1048576.0,
+                        (double) xf__memory_budget() / 1048576.0);
     if (!s && (!(u->weak = xf__alloc(bytes + 64)) || !(u->strong = xf__alloc(bytes + 64))))
-        s = xf__fail(err, XF_ERR_NOMEM,
-                     "--unlabeled: %zu images need 2 x %.1f GB for their views (a later "
-                     "--unfreeze-from makes rows smaller)",
-                     rows, (double) bytes / 1e9);
+        s = xf__fail(err, XF_ERR_NOMEM, "out of memory for the views of %zu images", rows);
     return s;
 }
 
@@ -35,10 +39,8 @@ static xf_status emit(void *user, size_t idx, const char *path, xf_status st, co
     (void) path, (void) err;
     xf_ftunl *u = user;
     if (st != XF_OK) {
-        if (!(u->state[idx] & 4)) {
+        if (!(u->state[idx] & 4))
             xf__log(XF_LOG_WARN, "finetune: --unlabeled %s, skipped\n", reason);
-            u->failed++;
-        }
         u->state[idx] = 4;
         return XF_OK;
     }
@@ -55,15 +57,7 @@ xf_status xf__ftunl_views(void *user, int epoch, const float **weak, const float
                           size_t *n, xf_error *err)
 {
     xf_ftunl *u = user;
-    xf_pipeline_opts po;
-    memset(&po, 0, sizeof po);
-    po.pp = xf_model_preproc(u->m);
-    po.so = xf_session_default_opts();
-    po.so.n_layers = 1;
-    po.so.layers[0] = u->layer;
-    po.so.pool = u->pooled ? XF_POOL_AVG : XF_POOL_NONE;
-    po.threads = u->threads;
-    po.batch = 4;
+    xf_pipeline_opts po = xf__ftdata_pipeline(u->m, u->layer, u->pooled, u->threads);
     po.emit = emit;
     po.user = u;
     po.why = u->in.why;
@@ -98,5 +92,6 @@ void xf__ftunl_free(xf_ftunl *u)
 {
     xf__inputs_free(&u->in);
     free(u->weak), free(u->strong), free(u->state);
+    xf__memory_give(u->reserved);
     memset(u, 0, sizeof *u);
 }

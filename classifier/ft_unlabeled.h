@@ -19,8 +19,9 @@ typedef struct {
     xf_inputs in;
     float *weak, *strong; /* in.n rows each; this epoch's first n are the usable pairs */
     unsigned char *state; /* per input: 1 its weak view this pass, 2 both, 4 reported failed */
-    size_t n, failed;
-    int pass; /* 0: weak, 1: strong (the emit's target) */
+    size_t n;
+    size_t reserved; /* taken from the memory budget (budget.c) for the views */
+    int pass;        /* 0: weak, 1: strong (the emit's target) */
 } xf_ftunl;
 
 /* The images under dirs[0..n_dirs) (files or folders, walked as inputs.h says). */

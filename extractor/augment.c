@@ -11,12 +11,9 @@
 #include <math.h>
 #include <string.h>
 
-static double uniform(uint64_t *s) /* [0, 1) from a splitmix64 state */
+static double uniform(uint64_t *s) /* [0, 1) */
 {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (double) ((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+    return (double) (xf__splitmix64(s) >> 11) / 9007199254740992.0;
 }
 
 static float clamp255(double v)

@@ -38,6 +38,14 @@ void xf__rgb_free(xf_rgb *im);
 int xf__exif_orientation(const uint8_t *d, size_t n);
 /* Applies im->orientation in place (new buffer); sets it to 1. */
 xf_status xf__rgb_orient(xf_rgb *im, xf_error *err);
+/* splitmix64: the augmentation's random numbers (preprocess.c's crop, augment.c's colours) */
+static inline uint64_t xf__splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
 /* augment.c: XF_AUG_STRONG's colour operations and cutout on an (h, w, 3) tile of 0..255
  * values, in place; the cutout is filled with 255 * mean (0 once normalised); tmp holds h*w*3
  * floats */

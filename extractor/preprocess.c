@@ -12,14 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Source pixel of displayed (x, y) for EXIF orientation o; stored image is w x h. */
 static void orient_src(int o, int w, int h, int x, int y, int *sx, int *sy)
 {
@@ -179,19 +171,20 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
         double area = (double) im->w * im->h, cw = im->w, ch = im->h, x0 = 0, y0 = 0;
         double smin = pp->augment == XF_AUG_WEAK ? 0.6 : 0.08;
         for (int tries = 0; tries < 10; tries++) {
-            double s = smin + (1 - smin) * ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
+            double s =
+                smin + (1 - smin) * ((double) (xf__splitmix64(&st) >> 11) / 9007199254740992.0);
             double lr = log(0.75) + (log(4.0 / 3) - log(0.75)) *
-                                        ((double) (splitmix(&st) >> 11) / 9007199254740992.0);
+                                        ((double) (xf__splitmix64(&st) >> 11) / 9007199254740992.0);
             double w = nearbyint(sqrt(area * s * exp(lr))), h = nearbyint(sqrt(area * s / exp(lr)));
             if (w >= 1 && h >= 1 && w <= im->w && h <= im->h) {
                 cw = w, ch = h;
-                x0 = (double) (splitmix(&st) % (uint64_t) (im->w - (int) w + 1));
-                y0 = (double) (splitmix(&st) % (uint64_t) (im->h - (int) h + 1));
+                x0 = (double) (xf__splitmix64(&st) % (uint64_t) (im->w - (int) w + 1));
+                y0 = (double) (xf__splitmix64(&st) % (uint64_t) (im->h - (int) h + 1));
                 break;
             }
         }
         sx = cw / tw, sy = ch / th, ax = x0 / sx, ay = y0 / sy;
-        flip = (splitmix(&st) & 1) != 0;
+        flip = (xf__splitmix64(&st) & 1) != 0;
     }
     coeffs cx = {0}, cy = {0};
     float *tmp = NULL;
@@ -226,8 +219,8 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
     float scale[3], shift[3];
     int strong = pp->augment == XF_AUG_STRONG; /* normalised after the colour operations */
     for (int c = 0; c < 3; c++) {
-        scale[c] = strong ? 1.0f : 1.0f / (255.0f * pp->std[c]);
-        shift[c] = strong ? 0.0f : -pp->mean[c] / pp->std[c];
+        scale[c] = 1.0f / (255.0f * pp->std[c]);
+        shift[c] = -pp->mean[c] / pp->std[c];
     }
     for (int y = 0; y < th; y++) {
         const float *w = cy.w + (size_t) y * cy.ksize;
@@ -238,13 +231,13 @@ static xf_status resample(const pixels *im, const xf_preproc *pp, float *out, xf
                 v += w[k] * tmp[(size_t) (cy.start[y] + k) * tw * 3 + x];
             if (cubic)
                 v = clip255(v);
-            orow[x] = v * scale[x % 3] + shift[x % 3];
+            orow[x] = strong ? v : v * scale[x % 3] + shift[x % 3];
         }
     }
     if (strong) { /* the tile is th x tw x 3 and tmp holds at least that much */
         xf__augment_colour(out, th, tw, pp->mean, pp->aug_seed, tmp);
         for (size_t i = 0; i < (size_t) th * (size_t) tw * 3; i++)
-            out[i] = out[i] / (255.0f * pp->std[i % 3]) - pp->mean[i % 3] / pp->std[i % 3];
+            out[i] = out[i] * scale[i % 3] + shift[i % 3];
     }
 done:
     free(tmp);

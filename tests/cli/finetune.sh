@@ -67,6 +67,9 @@ $FT $U --pseudo-threshold 1 -o "$T/ut.gguf" 2>"$T/ut.err"
 for n in u1 u0 ut; do $EF -w "$T/$n.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_$n" $CLS; done
 check "... the unlabelled loss changes the result; weight 0 and threshold 1 do the same" "! cmp -s -i 128 $T/c2_u1.npy $T/c2_u0.npy && grep -q 'pseudo-labelled 0.0%' $T/ut.err && cmp -s -i 128 $T/c2_u0.npy $T/c2_ut.npy"
 check "... --align changes the pseudo-labels (recorded)" "grep -aq '\"align\":true' $T/ua.gguf && ! cmp -s -i 128 $T/c2_u1.npy $T/c2_ua.npy"
+mkdir -p "$T/many"; for i in $(seq 1 200); do ln -sf "$(cd $CLS && pwd)/cool/01.png" "$T/many/$i.png"; done
+XFER_MAX_MEMORY=64K $FT $T/lab -w $W --epochs 1 --unfreeze-from c2 --unlabeled "$T/many" -o "$T/x.gguf" 2>"$T/err"
+check "... views over the memory budget: exit 1 with the figures, nothing written" "[ $? -eq 1 ] && grep -q '200 images need 0.1 MiB for their two views, over the memory budget' $T/err && [ ! -e $T/x.gguf ]"
 $FT $U --unlabeled "$T/nowhere" -o "$T/x.gguf" 2>"$T/err"
 check "... a missing --unlabeled folder: exit 1 naming it, nothing written" "[ $? -eq 1 ] && grep -q nowhere $T/err && [ ! -e $T/x.gguf ]"
 $FT $CLS -w $W -o "$T/x.gguf" --unfreeze-from nope 2>"$T/err"; check "unknown node exits 2" "[ $? -eq 2 ] && grep -q nope $T/err && [ ! -e $T/x.gguf ]"
