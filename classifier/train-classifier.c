@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     static const char *const whitens[] = {"pca", "zca", NULL};
     const char *out = NULL, *labels = NULL, *unlabeled = NULL;
     xf_train_opts o = xf__train_default_opts();
-    xf_selftrain_opts st = {NULL, 0.5f, 5, 1};
+    xf_selftrain_opts st = {.threshold = 0, .rounds = 5, .verbose = 1};
     int solver = 0, norm = 0, whiten = -1, quiet = 0, threads = 0;
     double grid[3] = {o.grid_lo, o.grid_hi, o.grid_step};
     const xf_cli_opt opts[] = {
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
          .help = "self-training: features of unlabelled images (labels ignored; may be the same "
                  "file, its labelled rows left out) pseudo-labelled by the head, in rounds"},
         {"--pseudo-threshold", NULL, XF_CLI_FLOAT, &st.threshold, 0, 1, .meta = "P",
-         .help = "a pseudo-label's probability at least (default 0.5)"},
+         .help = "a pseudo-label's probability at least (default 0: the quota alone decides)"},
         {"--self-train-rounds", NULL, XF_CLI_INT, &st.rounds, 1, 100, .meta = "N",
          .help = "at most N rounds (default 5; fewer when the pseudo-labels stop changing)"},
         XF_CLI_THREADS_OPT(&threads),

@@ -45,14 +45,15 @@ xf_status xf__train_head(const xf_featset *fs, const xf_labelmap *lm, const xf_t
 
 /* selftrain.c: self-training on unlabelled features (train-classifier --unlabeled): the head of
  * the labelled rows labels the unlabelled ones; those it is at least threshold sure of join
- * the training set (at the C the labelled rows chose), class by class within a quota that keeps
- * the labelled rows' class balance, rounds times or until nothing changes.
+ * the training set (at the C the labelled rows chose), class by class, as many per labelled row
+ * in every class (a quota growing each round), rounds times or until nothing changes.
  * The head's CV accuracy stays the labelled rows' own. */
 typedef struct {
     const xf_featset *unlabeled; /* same provenance as the labelled features (checked)   */
-    float threshold;             /* a pseudo-label's probability at least (default 0.5)  */
+    float threshold;             /* a pseudo-label's probability at least (default 0)    */
     int rounds;                  /* at most (default 5)                                  */
     int verbose;
+    size_t *added; /* optional, per class: the last round's pseudo-labels (0s if it chose none) */
 } xf_selftrain_opts;
 xf_status xf__self_train(const xf_featset *fs, const xf_labelmap *lm, const xf_train_opts *o,
                          const xf_selftrain_opts *so, xf_head *out, xf_error *err);

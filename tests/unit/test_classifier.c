@@ -396,9 +396,10 @@ static int n_correct(const xf_head *h, const xf_featset *fs)
 }
 
 /* self-training: 5 labels per class of three overlapping blobs, 600 rows unlabelled: the
- * pseudo-labels join (more training rows), the CV accuracy stays the labelled rows', the
- * accuracy on all rows does not drop (here 515 -> 536 of 600), the same inputs give the same
- * head; unlabelled features of another backbone are refused */
+ * pseudo-labels join (more training rows), as many of each class (the labelled mix: 5 each),
+ * the CV accuracy stays the labelled rows', the accuracy on all rows does not drop (here
+ * 515 -> 536 of 600), the same inputs give the same head; unlabelled features of another
+ * backbone are refused */
 static void test_self_training(void)
 {
     const char *fp = t_path("selftrain.bin"), *lp = t_path("selftrain.csv");
@@ -416,7 +417,8 @@ static void test_self_training(void)
             xf__labels_resolve(&lm, lp, fs.paths, fs.n, &e) == XF_OK);
     xf_train_opts o = xf__train_default_opts();
     o.folds = 3, o.verbose = 0;
-    xf_selftrain_opts so = {&fs, 0.8f, 5, 0};
+    size_t added[3];
+    xf_selftrain_opts so = {.unlabeled = &fs, .threshold = 0.8f, .rounds = 5, .added = added};
     xf_head base, self, again;
     T_CHECK(xf__train_head(&fs, &lm, &o, &base, &e) == XF_OK);
     T_CHECK(xf__self_train(&fs, &lm, &o, &so, &self, &e) == XF_OK);
@@ -425,8 +427,12 @@ static void test_self_training(void)
     T_CHECKF(self.n_train > 15 && self.cv_accuracy == base.cv_accuracy && s >= b,
              "self-training: %u rows (15 labelled), CV %.3f vs %.3f, correct %d vs %d of 600",
              self.n_train, (double) self.cv_accuracy, (double) base.cv_accuracy, s, b);
-    printf("self-training on blobs: %d of 600 right with 15 labels, %d with %u pseudo-labels\n", b,
-           s, self.n_train - 15);
+    printf("self-training on blobs: %d of 600 right with 15 labels, %d with %u pseudo-labels "
+           "(%zu, %zu, %zu)\n",
+           b, s, self.n_train - 15, added[0], added[1], added[2]);
+    T_CHECKF(added[0] > 0 && added[0] == added[1] && added[1] == added[2] &&
+                 added[0] + added[1] + added[2] == self.n_train - 15,
+             "pseudo-labels per class %zu, %zu, %zu (5 labels each)", added[0], added[1], added[2]);
     T_CHECK(memcmp(self.W, again.W, (size_t) D * 3 * sizeof(float)) == 0);
     xf__head_free(&base), xf__head_free(&self), xf__head_free(&again);
     xf_featset other = fs;
