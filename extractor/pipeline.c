@@ -234,8 +234,8 @@ xf_status xf__pipeline_run(const xf_model *m, char *const *paths, size_t n,
         if (err)
             *err = e;
     }
-    if (threads > 1)
-        xf__blas_threads(1);
+    xf__blas_threads(1); /* one core per worker: OpenBLAS splitting a layer over threads changes
+                          * its sums' order, so -j 1 on 2 BLAS threads gave other features */
     for (int t = 0; !s && t < threads; t++) {
         if (pthread_create(&th[t], NULL, worker, &wa[t]) != 0) {
             s = xf__fail(err, XF_ERR_NOMEM, "cannot start worker thread");

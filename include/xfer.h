@@ -176,7 +176,10 @@ typedef struct {
     int l2norm;                        /* 1: each image's whole vector scaled to unit length */
     int threads;                       /* > 0: OpenBLAS threads of the whole process (its pool
                                         * is global: the last session created with threads set
-                                        * wins); 0: leave as is. For parallel sessions use 1.  */
+                                        * wins); 0: leave as is. For parallel sessions use 1.
+                                        * Above 1 OpenBLAS may split a layer, whose sums then
+                                        * run in another order: features differ in the last
+                                        * bits from 1 thread's (xf_pipeline always uses 1). */
 } xf_session_opts;
 
 XF_API xf_session_opts xf_session_default_opts(void);

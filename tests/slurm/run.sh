@@ -80,7 +80,7 @@ if XFER=$ROOT/$B bash $ROOT/examples/slurm/merge.sbatch $T/parts2 $T/all2.bin 2>
    cmp -s $T/all2.bin $T/ref.bin; then
   ok "resubmitted array completes with the same result"
 else
-  no "resubmitted array differs"; cat $T/merge2.err; ls -la $T/parts2; tail -3 $T/logs/x-${jid2}_*.log
+  no "resubmitted array differs"; cat $T/merge2.err; ls -la $T/parts2; tail -n 3 $T/logs/x-${jid2}_*.log
 fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
