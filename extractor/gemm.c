@@ -10,8 +10,6 @@
 
 #include <math.h>
 
-#include <math.h>
-
 #ifndef XF_NO_BLAS
 #include <cblas.h>
 #endif
