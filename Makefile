@@ -104,7 +104,7 @@ WEIGHTS  := $(WEIGHTS_DIR)/mobilenet_v2.gguf $(WEIGHTS_DIR)/inception_v3.gguf
 
 .PHONY: install uninstall all deps deps-oracles deps-bench test-slurm test-zoo onnx-models fuzz tsan weights test \
         check asan noblas bench golden clean help demo format format-check deps-ort test-corpus \
-        reliability test-build
+        reliability test-build check-build
 .SECONDARY:
 
 all: $(LIB) $(SHLIB) $(TOOLS) ## build the library (static and shared) and the eight tools in $(BUILD)
@@ -308,8 +308,10 @@ test: $(TEST_BUILD) ## run every test; ends with "N passed, N failed"
 	  PREFIX=$(abspath $(BUILD))/tests/prefix >/dev/null
 	@XF_TEST_DIR=$(BUILD)/tests XF_TEST_CC="$(CC) $(CFLAGS) $(LDFLAGS)" tests/run.sh $(BUILD)
 
-check: ## the tests built with -Werror
+check-build: ## build everything the tests need with -Werror (CI's -Werror step)
 	@$(MAKE) --no-print-directory -j$(JOBS) CFLAGS="$(OPT) -g -Werror" BUILD=build/check test-build >/dev/null
+
+check: check-build ## the tests built with -Werror
 	@$(MAKE) --no-print-directory CFLAGS="$(OPT) -g -Werror" BUILD=build/check test
 
 # UBSan stops at the first report by halt_on_error at run time, not -fno-sanitize-recover at
