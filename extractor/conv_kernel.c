@@ -3,7 +3,8 @@
  * A tile is up to 14 output rows by one 32-column panel: 28 zmm accumulators, two weight loads
  * and 14 broadcasts per input float, no spills. Column tails are masked (the packed weights are
  * zero padded; unpacked ones are read with masked loads), row tails use narrower tiles of the
- * same code. Rows go in chunks whose inputs stay in L2 while every panel passes over them.
+ * same code. Rows go in blocks of 252; a block goes in segments of products, and in each segment
+ * every panel passes over the block (weights in L1, the block's inputs in L2).
  */
 #include "conv_kernel.h"
 #include "act512.h"
@@ -13,6 +14,7 @@
 
 #define MR 14  /* rows per tile */
 #define KB 256 /* products per segment: a panel's 32 KiB of weights, kept in L1 */
+#define MB XF_KCONV_BLOCK /* rows per block: their inputs over a segment (252 KiB) stay in L2 */
 
 size_t xf__kconv_packed_floats(int64_t K, int64_t n)
 {
@@ -178,21 +180,30 @@ static __mmask16 mask_of(int64_t cols)
     return cols >= 16 ? (__mmask16) 0xFFFF : cols <= 0 ? 0 : (__mmask16) ((1u << cols) - 1);
 }
 
+/* Blocks of MB rows; in each, segments of KB products; in each, every panel passes over the
+ * block's tiles (the panel's segment of weights stays in L1, the block's inputs in L2), so a
+ * weight is fetched from memory once per block, not once per tile. */
 TARGET void xf__kconv_rows(const xf_kconv *k, int64_t m, const float *const *xp, float *y,
                            int64_t ldy)
 {
     int64_t panels = (k->n + XF_KCONV_PANEL - 1) / XF_KCONV_PANEL, K = k->taps * k->cg;
-    for (int64_t p = 0; p < panels; p++) {
-        int64_t col = p * XF_KCONV_PANEL, left = k->n - col;
-        int nv = left > 16 ? 2 : 1;
-        __mmask16 m0 = mask_of(left), m1 = mask_of(left - 16);
-        const float *w = k->w + p * k->pstride;
-        for (int64_t k0 = 0, k1; k0 < K; k0 = k1) { /* segments whose weights stay in L1 */
+    for (int64_t r0 = 0; r0 < m; r0 += MB) {
+        int64_t mb = m - r0 < MB ? m - r0 : MB;
+        const float *const *xb = xp + r0 * k->taps;
+        float *yb = y + r0 * ldy;
+        const float *rb = k->res ? k->res + r0 * k->ldres : NULL;
+        for (int64_t k0 = 0, k1; k0 < K; k0 = k1) {
             k1 = K - k0 < KB + KB / 2 ? K : k0 + KB;
-            for (int64_t r = 0; r < m; r += MR) {
-                int mr = (int) (m - r < MR ? m - r : MR);
-                tile_any(mr, nv, k, xp + r * k->taps, w, col, m0, m1, y + r * ldy, ldy,
-                         k->res ? k->res + r * k->ldres : NULL, k0, k1, k0 == 0, k1 == K);
+            for (int64_t p = 0; p < panels; p++) {
+                int64_t col = p * XF_KCONV_PANEL, left = k->n - col;
+                int nv = left > 16 ? 2 : 1;
+                __mmask16 m0 = mask_of(left), m1 = mask_of(left - 16);
+                const float *w = k->w + p * k->pstride;
+                for (int64_t r = 0; r < mb; r += MR) {
+                    int mr = (int) (mb - r < MR ? mb - r : MR);
+                    tile_any(mr, nv, k, xb + r * k->taps, w, col, m0, m1, yb + r * ldy, ldy,
+                             rb ? rb + r * k->ldres : NULL, k0, k1, k0 == 0, k1 == K);
+                }
             }
         }
     }

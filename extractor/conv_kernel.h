@@ -14,7 +14,8 @@
 
 #include "graph.h"
 
-#define XF_KCONV_PANEL 32 /* output columns per weight panel */
+#define XF_KCONV_PANEL 32  /* output columns per weight panel */
+#define XF_KCONV_BLOCK 252 /* rows the kernel takes at once: 18 of its 14-row tiles */
 
 typedef struct {
     int64_t taps, cg; /* each output row reads `taps` runs of cg floats: K = taps * cg       */

@@ -1,4 +1,5 @@
-/* fuse.c — inverted residual blocks run as one kernel (see fuse.h).
+/* fuse.c — inverted residual blocks, and convolutions with their residual add, run as one
+ * kernel (see fuse.h).
  *
  * Per image: the depthwise output rows are made in strips of about 112 pixels; the expanded
  * rows each one needs are computed on first use into a ring of kh + 1 rows (each is computed
@@ -8,6 +9,7 @@
 #include "fuse.h"
 #include "conv_kernel.h"
 #include "cpu.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -17,6 +19,11 @@ static int pointwise(const xf_node *nd)
 {
     return nd->op == XF_OP_CONV2D && nd->kh == 1 && nd->kw == 1 && nd->sh == 1 && nd->sw == 1 &&
            nd->groups == 1 && (nd->pt | nd->pb | nd->pl | nd->pr) == 0;
+}
+
+static int same_shape(const xf_node *a, const xf_node *b)
+{
+    return a->h == b->h && a->w == b->w && a->c == b->c;
 }
 
 /* node i feeds only the block: needed, one consumer, not an output */
@@ -36,12 +43,20 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
     if (nl->op == XF_OP_ADD && nl->n_in == 2) {
         for (int k = 0; k < 2 && b.a < 0; k++) {
             const xf_node *p = &g->nodes[nl->in[k]];
-            if (pointwise(p) && p->act == XF_ACT_NONE && inner(uses, out, nl->in[k]))
+            if (p->op == XF_OP_CONV2D && !p->wino && p->act == XF_ACT_NONE &&
+                inner(uses, out, nl->in[k]) && same_shape(&g->nodes[nl->in[1 - k]], p))
                 b.a = last, b.p = nl->in[k], b.res = nl->in[1 - k];
         }
         if (b.a < 0)
             return 0;
         d = g->nodes[b.p].in[0];
+        const xf_node *dn = &g->nodes[d];
+        if (!pointwise(&g->nodes[b.p]) || dn->op != XF_OP_DWCONV2D || dn->mult != 1 ||
+            dn->kh > XF_DW_MAX_KH || !inner(uses, out, d) || b.res == d) {
+            b.x = d; /* a convolution and its residual add (any shape but Winograd's) */
+            *f = b;
+            return 1;
+        }
     } else if (pointwise(nl)) {
         b.p = last, d = nl->in[0];
     } else if (nl->op == XF_OP_DWCONV2D) { /* expand -> depthwise, its output kept (a gate) */
@@ -64,12 +79,6 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
         return 0;
     if (b.res == b.d || (b.e >= 0 && b.res == b.e))
         return 0;
-    /* the residual must have the output's shape (an add checks it; be sure) */
-    if (b.a >= 0) {
-        const xf_node *r = &g->nodes[b.res], *p = &g->nodes[b.p];
-        if (r->h != p->h || r->w != p->w || r->c != p->c)
-            return 0;
-    }
     *f = b;
     return 1;
 }
@@ -83,7 +92,10 @@ static int64_t strip_rows(const xf_node *d)
 
 size_t xf__fused_scratch(const xf_graph *g, const xf_fused *f)
 {
-    const xf_node *d = &g->nodes[f->d], *x = &g->nodes[f->x];
+    const xf_node *x = &g->nodes[f->x];
+    if (f->d < 0)
+        return xf__conv2d_scratch(&g->nodes[f->p], x->h, x->w, x->c);
+    const xf_node *d = &g->nodes[f->d];
     int64_t ce = d->c, iw = x->w;
     int64_t ring = f->e >= 0 ? (d->kh + 1) * iw * ce : 0;
     int64_t strip = strip_rows(d) * d->w * d->c;
@@ -119,6 +131,12 @@ static const float *expanded(expand_ring *r, int64_t iy)
 void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs, int n,
                        float *scratch)
 {
+    if (f->d < 0) {
+        const xf_node *xn = &g->nodes[f->x];
+        xf__conv2d_res(&g->nodes[f->p], bufs[f->x], n, xn->h, xn->w, xn->c, bufs[f->res],
+                       g->nodes[f->a].act, bufs[f->a], scratch);
+        return;
+    }
     const xf_node *d = &g->nodes[f->d], *xn = &g->nodes[f->x];
     const xf_node *p = f->p >= 0 ? &g->nodes[f->p] : NULL;
     const xf_node *e = f->e >= 0 ? &g->nodes[f->e] : NULL;

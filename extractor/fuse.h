@@ -1,9 +1,10 @@
 /* fuse.h — the fusion pass: node sequences a session runs as one kernel so that their
- * intermediate tensors never leave the cache. Today one pattern, the inverted residual block of
+ * intermediate tensors never leave the cache. Two patterns: the inverted residual block of
  * MobileNetV2: [expand 1x1 conv] -> depthwise -> project 1x1 conv [-> add of a residual], and
  * EfficientNet's expand -> depthwise before its squeeze-excitation gate, computed in row strips:
  * each expanded row is made once into a small ring, each depthwise row from the ring, and the
- * projection every few rows.
+ * projection every few rows; and a convolution followed by a residual add (ResNet's blocks), the
+ * add and its activation applied on the convolution's store.
  *
  * It is: finding the blocks (only nodes nothing else reads and no caller asked for), running one,
  * and its scratch. Each value is computed by the same kernel with the same summation order as
@@ -18,7 +19,7 @@
 typedef struct {
     int x;   /* the block's input node                                   */
     int e;   /* expand 1x1 conv, or -1 (a block without expansion)       */
-    int d;   /* depthwise conv                                           */
+    int d;   /* depthwise conv, or -1: a convolution p and its add a     */
     int p;   /* project 1x1 conv, or -1 (expand -> depthwise: the depthwise output is kept,
               * as a squeeze-excitation gate needs the whole map)             */
     int a;   /* add of the residual, or -1                               */

@@ -31,13 +31,11 @@ static int64_t chunk_rows(int64_t k)
     return r < MIN_ROWS ? MIN_ROWS : r;
 }
 
-/* The AVX-512 kernel's output rows per chunk: inputs of about 128 KiB stay in L2 while every
- * weight panel passes over them (a multiple of its 14-row tile). */
-static int64_t kernel_chunk(int64_t k, int64_t m)
+/* The AVX-512 kernel's output rows per call: its block, which reads each weight once (fewer
+ * rows per call would fetch the weights of a large layer from memory once per call). */
+static int64_t kernel_chunk(int64_t m)
 {
-    int64_t r = 32768 / (k > 0 ? k : 1) / 14 * 14;
-    r = r < 14 ? 14 : r;
-    return r < m ? r : m;
+    return XF_KCONV_BLOCK < m ? XF_KCONV_BLOCK : m;
 }
 
 /* The kernel reads each output row's inputs as runs: one run per tap, or, when the taps of a
@@ -53,7 +51,7 @@ static int merged_rows(const xf_node *nd)
 static size_t kernel_scratch(const xf_node *nd, int64_t cin)
 {
     int64_t taps = (int64_t) nd->kh * nd->kw, cg = cin / nd->groups, k = taps * cg;
-    int64_t chunk = kernel_chunk(k, nd->h * nd->w);
+    int64_t chunk = kernel_chunk(nd->h * nd->w);
     return (size_t) (chunk * taps * 2 + nd->kw * cg + 16 + (merged_rows(nd) ? chunk * k : 0));
 }
 
@@ -119,7 +117,7 @@ static void conv_kernel(const xf_node *nd, const float *x, int n, int64_t ih, in
     int64_t taps = (int64_t) nd->kh * nd->kw, m = nd->h * nd->w, ow = nd->w;
     int merged = merged_rows(nd);
     int64_t runs = merged ? nd->kh : taps, run = merged ? nd->kw * cg : cg;
-    int64_t step = kernel_chunk(taps * cg, m);
+    int64_t step = kernel_chunk(m);
     const float **xp = (const float **) (void *) scratch;
     float *zero = scratch + step * taps * 2, *edges = zero + nd->kw * cg + 16;
     memset(zero, 0, (size_t) (nd->kw * cg) * sizeof(float));
@@ -189,6 +187,13 @@ static void im2col(const xf_node *nd, const float *x, int64_t ih, int64_t iw, in
             }
         }
     }
+}
+
+void xf__conv2d_res(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
+                    const float *res, xf_act act, float *y, float *scratch)
+{
+    XF_ASSERT(!nd->wino && xf__isa() == XF_ISA_AVX512);
+    conv_kernel(nd, x, n, ih, iw, cin, res, act, y, scratch);
 }
 
 void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,

@@ -27,6 +27,10 @@ double xf__act_ref(double x, xf_act act);
 /* ---- convolution (op_conv2d.c): x (n, ih, iw, cin) -> y (n, oh, ow, cout), weights
  * (kh, kw, cin / groups, cout) row-major; scratch: xf__conv2d_scratch floats ---- */
 size_t xf__conv2d_scratch(const xf_node *nd, int64_t ih, int64_t iw, int64_t cin);
+/* y = act(conv(x) + res), res shaped as y: the AVX-512 kernel with the add fused into its store
+ * (a fused block's; not for Winograd convolutions). Needs XF_ISA_AVX512. */
+void xf__conv2d_res(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
+                    const float *res, xf_act act, float *y, float *scratch);
 void xf__conv2d(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,
                 float *y, float *scratch);
 void xf__conv2d_ref(const xf_node *nd, const float *x, int n, int64_t ih, int64_t iw, int64_t cin,

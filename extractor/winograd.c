@@ -16,7 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK_FLOATS (64 * 1024) /* transformed inputs + products of a block: 256 KiB at most */
+/* transformed inputs + products of a block: 256 KiB, or 2 MiB when the transformed weights
+ * outgrow half of L2 (each block reads all of them: fewer, larger blocks read them fewer times) */
+#define BLOCK_FLOATS (64 * 1024)
+#define BIG_BLOCK_FLOATS (512 * 1024)
+#define BIG_WEIGHTS (1 << 20)
 
 int xf__wino_choice(const xf_node *nd, int64_t cin)
 {
@@ -73,7 +77,8 @@ void xf__wino_pack(const float *w, int64_t cin, int64_t cout, int tile, float *o
 /* most tiles per block: the transformed inputs (a^2 x cin) and products (a^2 x cout) of each */
 static int64_t block_tiles(int a, int64_t cin, int64_t cout)
 {
-    int64_t t = BLOCK_FLOATS / (a * a * (cin + cout));
+    int64_t floats = a * a * cin * cout * 4 > BIG_WEIGHTS ? BIG_BLOCK_FLOATS : BLOCK_FLOATS;
+    int64_t t = floats / (a * a * (cin + cout));
     return t < 14 ? 14 : t / 14 * 14;
 }
 

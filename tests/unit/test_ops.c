@@ -736,6 +736,93 @@ static void test_fusion(void)
     }
 }
 
+/* A convolution and its residual add (ResNet's blocks) run as one kernel against the two nodes
+ * run one by one: the same bits, on random convolutions (1x1, 3x3 and 1x3, strides 1 and 2,
+ * channel counts that are not multiples of 16) whose residual is the input itself or a second
+ * convolution of it (a downsampling branch). */
+static void test_conv_add_fusion(void)
+{
+    if (xf__isa() != XF_ISA_AVX512) {
+        T_SKIP("no AVX-512 (or XF_ISA=avx2): convolutions and adds are not fused here");
+        return;
+    }
+    static const xf_act acts[] = {XF_ACT_RELU, XF_ACT_NONE, XF_ACT_RELU6, XF_ACT_SILU};
+    for (int k = 0; k < 16; k++) {
+        xf_node nd[4];
+        memset(nd, 0, sizeof nd);
+        char name[] = "r";
+        for (int i = 0; i < 4; i++)
+            nd[i].name = nd[i].out_name = name, nd[i].groups = 1, nd[i].dil_h = nd[i].dil_w = 1;
+        int branch = k % 2, stride = branch && k % 4 == 1 ? 2 : 1;
+        int kh = k % 3 == 0 ? 1 : 3, kw = k % 5 == 4 ? 1 : kh;
+        int cin = ri(3, 70), cout = branch ? ri(3, 90) : cin;
+        nd[0].op = XF_OP_INPUT, nd[0].h = ri(3, 24), nd[0].w = ri(3, 24), nd[0].c = cin;
+        nd[1].op = XF_OP_CONV2D, nd[1].kh = kh, nd[1].kw = kw, nd[1].sh = nd[1].sw = stride;
+        nd[1].pt = nd[1].pb = kh / 2, nd[1].pl = nd[1].pr = kw / 2;
+        nd[1].cout = cout, nd[1].act = XF_ACT_NONE, nd[1].in[0] = 0, nd[1].n_in = 1;
+        int res = 0, a = 2;
+        if (branch) { /* a 1x1 convolution of the input, with the same stride */
+            nd[2].op = XF_OP_CONV2D, nd[2].kh = nd[2].kw = 1, nd[2].sh = nd[2].sw = stride;
+            nd[2].cout = cout, nd[2].act = acts[ri(0, 3)], nd[2].in[0] = 0, nd[2].n_in = 1;
+            res = 2, a = 3;
+        }
+        nd[a].op = XF_OP_ADD, nd[a].in[0] = k % 3 ? res : 1, nd[a].in[1] = k % 3 ? 1 : res;
+        nd[a].n_in = 2, nd[a].act = acts[ri(0, 3)];
+        int n_nodes = a + 1;
+        xf_graph g = {nd, n_nodes};
+        xf_error err;
+        float *w[4] = {0}, *b[4] = {0};
+        int ok = 1;
+        for (int i = 1; i < n_nodes && ok; i++) {
+            ok = xf__node_infer(&g, &nd[i], &err) == XF_OK;
+            int64_t nw = ok ? xf__node_weight_count(&g, &nd[i]) : 0;
+            if (nw) {
+                nd[i].weight = w[i] = rand_buf((size_t) nw);
+                nd[i].bias = b[i] = k % 4 != 2 ? rand_buf((size_t) nd[i].c) : NULL;
+            }
+        }
+        T_CHECKF(ok, "conv+add case %d: %s", k, ok ? "" : err.msg);
+        if (!ok)
+            continue;
+        int uses[4] = {0};
+        unsigned char out[4] = {0};
+        for (int i = 1; i < n_nodes; i++)
+            for (int j = 0; j < nd[i].n_in; j++)
+                uses[nd[i].in[j]]++;
+        out[a] = 1;
+        xf_fused f;
+        /* either convolution of a branch may be the fused one when both have no activation */
+        int found = xf__fuse_find(&g, a, uses, out, &f) == 1 && f.d < 0 && f.e < 0 && f.a == a &&
+                    f.x == 0 &&
+                    ((f.p == 1 && f.res == res) || (branch && f.p == 2 && f.res == 1));
+        T_CHECKF(found, "conv+add case %d: the block is not found", k);
+        if (!found)
+            continue;
+        int n = 2;
+        float *bufs[4], *fused = malloc(xf__node_floats(&nd[a], n) * sizeof(float) + 64);
+        size_t sc = xf__fused_scratch(&g, &f);
+        for (int i = 0; i < n_nodes; i++) {
+            bufs[i] = i ? malloc(xf__node_floats(&nd[i], n) * sizeof(float) + 64)
+                        : rand_buf(xf__node_floats(&nd[0], n));
+            size_t s = xf__node_scratch(&g, &nd[i]);
+            sc = s > sc ? s : sc;
+        }
+        float *scratch = malloc((sc + 16) * sizeof(float));
+        for (int i = 1; i < n_nodes; i++)
+            xf__node_forward(&g, i, bufs, n, scratch);
+        float *keep = bufs[a];
+        bufs[a] = fused;
+        xf__fused_forward(&g, &f, bufs, n, scratch);
+        T_CHECKF(memcmp(fused, keep, xf__node_floats(&nd[a], n) * sizeof(float)) == 0,
+                 "conv+add case %d (%lldx%lldx%d -> %d, %dx%d, s %d, branch %d): fused and "
+                 "unfused differ",
+                 k, (long long) nd[0].h, (long long) nd[0].w, cin, cout, kh, kw, stride, branch);
+        for (int i = 0; i < n_nodes; i++)
+            free(i == a ? keep : bufs[i]), free(w[i]), free(b[i]);
+        free(fused), free(scratch);
+    }
+}
+
 int main(void)
 {
     test_act_accuracy();
@@ -743,6 +830,7 @@ int main(void)
     test_table();
     test_kernels(); /* after the table: its random cases stay the ones it has always drawn */
     test_fusion();
+    test_conv_add_fusion();
     test_winograd();
     test_gemm();
     test_eigen();
