@@ -12,8 +12,8 @@
 
 #include <string.h>
 
-#define MR 14  /* rows per tile */
-#define KB 256 /* products per segment: a panel's 32 KiB of weights, kept in L1 */
+#define MR 14             /* rows per tile */
+#define KB 256            /* products per segment: a panel's 32 KiB of weights, kept in L1 */
 #define MB XF_KCONV_BLOCK /* rows per block: their inputs over a segment (252 KiB) stay in L2 */
 
 size_t xf__kconv_packed_floats(int64_t K, int64_t n)

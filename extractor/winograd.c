@@ -18,9 +18,9 @@
 
 /* transformed inputs + products of a block: 256 KiB, or 2 MiB when the transformed weights
  * outgrow half of L2 (each block reads all of them: fewer, larger blocks read them fewer times) */
-#define BLOCK_FLOATS (64 * 1024)
+#define BLOCK_FLOATS     (64 * 1024)
 #define BIG_BLOCK_FLOATS (512 * 1024)
-#define BIG_WEIGHTS (1 << 20)
+#define BIG_WEIGHTS      (1 << 20)
 
 int xf__wino_choice(const xf_node *nd, int64_t cin)
 {

@@ -793,8 +793,7 @@ static void test_conv_add_fusion(void)
         xf_fused f;
         /* either convolution of a branch may be the fused one when both have no activation */
         int found = xf__fuse_find(&g, a, uses, out, &f) == 1 && f.d < 0 && f.e < 0 && f.a == a &&
-                    f.x == 0 &&
-                    ((f.p == 1 && f.res == res) || (branch && f.p == 2 && f.res == 1));
+                    f.x == 0 && ((f.p == 1 && f.res == res) || (branch && f.p == 2 && f.res == 1));
         T_CHECKF(found, "conv+add case %d: the block is not found", k);
         if (!found)
             continue;
