@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "ops.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define STRIP_PIXELS 112 /* depthwise output pixels projected at once */
@@ -81,6 +82,41 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
         return 0;
     *f = b;
     return 1;
+}
+
+int xf__fuse_plan(const xf_graph *g, const unsigned char *needed, const unsigned char *out,
+                  int fuse, unsigned char *inside, int *block, xf_fused *blocks)
+{
+    int n = g->n_nodes, nb = 0;
+    int *uses = calloc((size_t) n, sizeof *uses);
+    if (!uses)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        block[i] = -1;
+        if (needed[i])
+            for (int k = 0; k < g->nodes[i].n_in; k++)
+                uses[g->nodes[i].in[k]]++;
+    }
+    /* from the last node back: a block takes its nodes before a smaller one ending inside it
+     * could (the depthwise of expand -> depthwise -> project also ends an expand -> depthwise
+     * block) */
+    for (int i = n - 1; i >= 0 && fuse; i--) {
+        xf_fused f;
+        if (!needed[i] || inside[i] || !xf__fuse_find(g, i, uses, out, &f))
+            continue;
+        int in[3] = {f.e, f.d != i ? f.d : -1, f.p >= 0 && f.p != i ? f.p : -1}, free_ = 1;
+        for (int k = 0; k < 3; k++)
+            free_ = free_ && (in[k] < 0 || (!inside[in[k]] && block[in[k]] < 0));
+        if (!free_)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (in[k] >= 0)
+                inside[in[k]] = 1;
+        blocks[nb] = f;
+        block[i] = nb++;
+    }
+    free(uses);
+    return nb;
 }
 
 /* rows of the depthwise output per strip */

@@ -31,6 +31,12 @@ typedef struct {
  * is not an output (out[i] != 0); the kernels are the AVX-512 ones. Returns 1 and fills f. */
 int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned char *out,
                   xf_fused *f);
+/* The blocks of a graph: needed[i] marks the nodes that run, out[i] those a caller reads;
+ * inside[] (zeroed by the caller) gets 1 for each node run inside a block, block[i] the index
+ * into blocks (n_nodes entries) of the block node i ends, or -1. From the last node back, so
+ * that the largest block wins. fuse 0: none. Returns the number of blocks, -1 out of memory. */
+int xf__fuse_plan(const xf_graph *g, const unsigned char *needed, const unsigned char *out,
+                  int fuse, unsigned char *inside, int *block, xf_fused *blocks);
 /* The block's output (node f->a, else f->p, else f->d) for a batch of n from its input and
  * residual. */
 void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs, int n,

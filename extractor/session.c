@@ -61,41 +61,23 @@ static int cmp_slot(const void *a, const void *b)
  * the two): their inner nodes get inside[] = 1, their last node an index into s->blocks. */
 static xf_status find_blocks(xf_session *s, const xf_graph *g, xf_error *err)
 {
-    int n = g->n_nodes, nb = 0;
-    int *uses = calloc((size_t) n, sizeof *uses);
+    int n = g->n_nodes;
     unsigned char *out = calloc((size_t) n, 1);
     s->inside = calloc((size_t) n, 1);
     s->block = malloc((size_t) n * sizeof *s->block);
     s->blocks = malloc((size_t) n * sizeof *s->blocks);
-    if (!uses || !out || !s->inside || !s->block || !s->blocks) {
-        free(uses), free(out);
+    if (!out || !s->inside || !s->block || !s->blocks) {
+        free(out);
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
-    }
-    for (int i = 0; i < n; i++) {
-        s->block[i] = -1;
-        if (s->needed[i])
-            for (int k = 0; k < g->nodes[i].n_in; k++)
-                uses[g->nodes[i].in[k]]++;
     }
     for (int l = 0; l < s->n_layers; l++)
         out[s->layer[l]] = 1;
     const char *off = getenv("XF_NO_FUSE");
-    for (int i = 0; i < n && !(off && *off && strcmp(off, "0") != 0); i++) {
-        xf_fused f;
-        if (!s->needed[i] || !xf__fuse_find(g, i, uses, out, &f))
-            continue;
-        int inner[3] = {f.e, f.d != i ? f.d : -1, f.p >= 0 && f.p != i ? f.p : -1}, free_ = 1;
-        for (int k = 0; k < 3; k++)
-            free_ = free_ && (inner[k] < 0 || (!s->inside[inner[k]] && s->block[inner[k]] < 0));
-        if (!free_)
-            continue;
-        for (int k = 0; k < 3; k++)
-            if (inner[k] >= 0)
-                s->inside[inner[k]] = 1;
-        s->blocks[nb] = f;
-        s->block[i] = nb++;
-    }
-    free(uses), free(out);
+    int fuse = !(off && *off && strcmp(off, "0") != 0);
+    int nb = xf__fuse_plan(g, s->needed, out, fuse, s->inside, s->block, s->blocks);
+    free(out);
+    if (nb < 0)
+        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     return XF_OK;
 }
 

@@ -711,6 +711,16 @@ static void test_fusion(void)
         T_CHECKF(found, "fusion case %d: the block is not found", k);
         if (!found)
             continue;
+        /* the session's plan takes the whole block, not the expand -> depthwise inside it */
+        unsigned char needed[5] = {1, 1, 1, 1, 1}, inside[5] = {0};
+        int block[5];
+        xf_fused planned[5];
+        int nb = xf__fuse_plan(&g, needed, out, 1, inside, block, planned);
+        int whole = nb == 1 && block[last] == 0 && planned[0].d == d && planned[0].e == e;
+        for (int i = 1; i < last; i++)
+            whole = whole && inside[i] && block[i] < 0;
+        T_CHECKF(whole, "fusion case %d: the plan has %d blocks, not one ending at node %d", k, nb,
+                 last);
         int n = 2;
         float *bufs[5], *fused = malloc(xf__node_floats(&nd[last], n) * sizeof(float) + 64);
         size_t sc = xf__fused_scratch(&g, &f);
