@@ -17,9 +17,10 @@
 #define XF_TARGET512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define XF_INLINE512 static inline __attribute__((always_inline)) XF_TARGET512
 
-/* e^x: x = n ln2 + r, e^r by the degree-6 polynomial of op_act.c, 2^n from its bits; x is
- * clamped to [-87.3, 88] so that the result is finite (2^128 would be inf, and the reciprocal
- * below would turn inf into NaN) */
+/* e^x: x = n ln2 + r, e^r by the degree-6 polynomial of op_act.c, times 2^n by scalef (p 2^n
+ * exactly, as a multiply by 2^n's bits would give, in one instruction); x is clamped to
+ * [-87.3, 88] so that the result is finite (2^128 would be inf, and the reciprocal below would
+ * turn inf into NaN) */
 XF_INLINE512 __m512 xf__exp512(__m512 x)
 {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
@@ -34,9 +35,7 @@ XF_INLINE512 __m512 xf__exp512(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    __m512i bits = _mm512_cvttps_epi32(
-        _mm512_mul_ps(_mm512_add_ps(n, _mm512_set1_ps(127.0f)), _mm512_set1_ps(8388608.0f)));
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+    return _mm512_scalef_ps(p, n);
 }
 
 /* 1 / y by the hardware estimate and one Newton step (relative error about 1e-7: a division's
