@@ -2,9 +2,9 @@
  *
  * It is: per output row and 16-channel block, the pixels whose taps all lie inside the image
  * eight at a time (8 accumulators, each tap's weights loaded once for the eight), the border
- * pixels one at a time with their taps checked; bias first, then the taps in (ky, kx) order, so
- * every pixel's sum has the same order wherever it lies. It is not: other multipliers
- * (op_dwconv2d.c).
+ * pixels one at a time with their taps checked, four channel blocks at once (four independent
+ * sums); bias first, then the taps in (ky, kx) order, so every pixel's sum has the same order
+ * wherever it lies. It is not: other multipliers (op_dwconv2d.c).
  */
 #include "act512.h"
 #include "conv_kernel.h"
@@ -15,13 +15,20 @@
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline))
-#define PX     8 /* interior pixels per step (then 4, then one at a time) */
+#define PX     8 /* interior pixels per step (then 4, then 2) */
+#define CBS    4 /* channel blocks of a border pixel computed together */
 
-/* one pixel, its taps checked against the row's edges (rows[ky] NULL: above or below) */
-TARGET INLINE void pixel(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c,
-                         int64_t ox, int64_t cb, __mmask16 m, __m512 b, float *y)
+/* one pixel in nb channel blocks from cb0 (masks m, biases b), its taps checked against the
+ * row's edges (rows[ky] NULL: above or below); the blocks' sums are independent chains, so a
+ * border pixel does not wait on one FMA after the other */
+TARGET INLINE void pixel(const int nb, const xf_node *nd, const float *const *rows, int64_t iw,
+                         int64_t c, int64_t ox, int64_t cb0, const __mmask16 *m, const __m512 *b,
+                         float *y)
 {
-    __m512 a = b;
+    __m512 a[CBS];
+#pragma GCC unroll 4
+    for (int q = 0; q < nb; q++)
+        a[q] = b[q];
     for (int ky = 0; ky < nd->kh; ky++) {
         if (!rows[ky])
             continue;
@@ -29,11 +36,38 @@ TARGET INLINE void pixel(const xf_node *nd, const float *const *rows, int64_t iw
             int64_t ix = ox * nd->sw + kx - nd->pl;
             if (ix < 0 || ix >= iw)
                 continue;
-            __m512 w = _mm512_maskz_loadu_ps(m, nd->weight + (ky * nd->kw + kx) * c + cb);
-            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, rows[ky] + ix * c + cb), w, a);
+            const float *xr = rows[ky] + ix * c + cb0;
+            const float *wr = nd->weight + (ky * nd->kw + kx) * c + cb0;
+#pragma GCC unroll 4
+            for (int q = 0; q < nb; q++)
+                a[q] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[q], xr + 16 * q),
+                                       _mm512_maskz_loadu_ps(m[q], wr + 16 * q), a[q]);
         }
     }
-    _mm512_mask_storeu_ps(y + ox * c + cb, m, xf__act512(a, nd->act));
+#pragma GCC unroll 4
+    for (int q = 0; q < nb; q++)
+        _mm512_mask_storeu_ps(y + ox * c + cb0 + 16 * q, m[q], xf__act512(a[q], nd->act));
+}
+
+/* the pixels [ox0, ox1) one at a time, nb channel blocks together */
+TARGET static void border(int nb, const xf_node *nd, const float *const *rows, int64_t iw,
+                          int64_t c, int64_t ox0, int64_t ox1, int64_t cb0, const __mmask16 *m,
+                          const __m512 *b, float *y)
+{
+    for (int64_t ox = ox0; ox < ox1; ox++)
+        switch (nb) {
+        case 4:
+            pixel(4, nd, rows, iw, c, ox, cb0, m, b, y);
+            break;
+        case 3:
+            pixel(3, nd, rows, iw, c, ox, cb0, m, b, y);
+            break;
+        case 2:
+            pixel(2, nd, rows, iw, c, ox, cb0, m, b, y);
+            break;
+        default:
+            pixel(1, nd, rows, iw, c, ox, cb0, m, b, y);
+        }
 }
 
 /* px interior pixels from ox (every tap inside horizontally) */
@@ -133,21 +167,30 @@ TARGET void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, 
     int64_t lo = (nd->pl + nd->sw - 1) / nd->sw, hi = (iw - nd->kw + nd->pl) / nd->sw + 1;
     lo = lo < ow ? lo : ow;
     hi = hi < lo ? lo : hi > ow ? ow : hi;
-    for (int64_t cb = 0; cb < c; cb += 16) {
-        int64_t left = c - cb;
-        __mmask16 m = left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
-        __m512 b = nd->bias ? _mm512_maskz_loadu_ps(m, nd->bias + cb) : _mm512_setzero_ps();
-        int64_t ox = 0;
-        for (; ox < lo; ox++)
-            pixel(nd, rows, iw, c, ox, cb, m, b, y);
-        for (; ox + PX <= hi; ox += PX)
-            block8(form, nd, rows, c, ox, cb, m, b, y);
-        for (; ox + 4 <= hi; ox += 4)
-            pixels(4, nd, rows, c, ox, cb, m, b, y);
-        for (; ox + 2 <= hi; ox += 2)
-            pixels(2, nd, rows, c, ox, cb, m, b, y);
-        for (; ox < ow; ox++)
-            pixel(nd, rows, iw, c, ox, cb, m, b, y);
+    int64_t mid = hi - ((hi - lo) & 1); /* the interior in steps of 8, 4 and 2 */
+    for (int64_t cb0 = 0; cb0 < c; cb0 += 16 * CBS) {
+        int nb = (int) ((c - cb0 + 15) / 16 < CBS ? (c - cb0 + 15) / 16 : CBS);
+        __mmask16 ms[CBS];
+        __m512 bs[CBS];
+        for (int q = 0; q < nb; q++) {
+            int64_t left = c - cb0 - 16 * q;
+            ms[q] = left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+            bs[q] = nd->bias ? _mm512_maskz_loadu_ps(ms[q], nd->bias + cb0 + 16 * q)
+                             : _mm512_setzero_ps();
+        }
+        border(nb, nd, rows, iw, c, 0, lo, cb0, ms, bs, y);
+        for (int q = 0; q < nb; q++) {
+            int64_t cb = cb0 + 16 * q, ox = lo;
+            __mmask16 m = ms[q];
+            __m512 b = bs[q];
+            for (; ox + PX <= hi; ox += PX)
+                block8(form, nd, rows, c, ox, cb, m, b, y);
+            for (; ox + 4 <= hi; ox += 4)
+                pixels(4, nd, rows, c, ox, cb, m, b, y);
+            for (; ox + 2 <= hi; ox += 2)
+                pixels(2, nd, rows, c, ox, cb, m, b, y);
+        }
+        border(nb, nd, rows, iw, c, mid, ow, cb0, ms, bs, y);
     }
 }
 
