@@ -7,11 +7,12 @@
 #include "cli.h"
 #include "curves.h"
 #include "finetune.h"
+#include "ft_contrastive.h"
 #include "ft_dataset.h"
+#include "ft_step.h"
 #include "ft_unlabeled.h"
 #include "gemm.h"
 #include "io.h"
-#include "optim.h"
 
 #include <string.h>
 
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 {
     xf_ft_opts o = xf__ft_default_opts();
     xf_cli_weights w = {0};
-    const char *val = NULL, *out = NULL, *cache_dir = NULL, *plot = NULL;
+    const char *val = NULL, *out = NULL, *cache_dir = NULL, *plot = NULL, *wpath, *layer;
     xf_curves curves = {0};
     int threads = 0, augment = 0, quiet = 0, opt = 3;
     xf_cli_ints hidden = {o.hidden, 0, 4};
@@ -64,11 +65,7 @@ int main(int argc, char **argv)
         {"--dropout", NULL, XF_CLI_FLOAT, &o.dropout, 0, 0.9999, .meta = "F", .help = "(0)"},
         {"--label-smoothing", NULL, XF_CLI_FLOAT, &o.label_smoothing, 0, 0.9999, .meta = "F"},
         {"--balanced", NULL, XF_CLI_FLAG, &o.balanced, .help = "class weights n / (k * n_class)"},
-        {"--warmup", NULL, XF_CLI_INT, &o.warmup, 0, 10000, .meta = "EPOCHS",
-         .help = "linear warm-up, then cosine decay (default 1)"},
-        {"--step-epochs", NULL, XF_CLI_INT, &o.step_every, 1, 10000, .meta = "N",
-         .help = "instead of cosine: multiply lr by --step-gamma every N epochs"},
-        {"--step-gamma", NULL, XF_CLI_FLOAT, &o.step_gamma, 1e-6, 1, .meta = "F", .help = "(0.1)"},
+        XF_FT_SCHEDULE_OPTS(&o),
         {"--patience", NULL, XF_CLI_INT, &o.patience, 0, 10000, .meta = "N",
          .help = "stop after N epochs without a better val accuracy, the best kept (5; 0: never)"},
         {"--augment", NULL, XF_CLI_FLAG, &augment,
@@ -77,6 +74,7 @@ int main(int argc, char **argv)
          .help = "the frozen part's outputs in a file in DIR, reused by a later run (not with "
                  "--augment)"},
         XF_FT_UNLABELED_OPTS(&ulist, &o),
+        XF_FT_PRETRAIN_OPTS(&o),
         {"--seed", NULL, XF_CLI_U64, &o.seed, .meta = "N",
          .help = "(default 1): same seed, same file, whatever -j"},
         XF_CLI_THREADS_OPT(&threads),
@@ -100,7 +98,6 @@ int main(int argc, char **argv)
     o.on_epoch = plot ? xf__curves_add : NULL, o.epoch_user = &curves;
     xf_error err;
     xf_model *m;
-    const char *wpath, *layer;
     if (xf__out_check(out, &err) || (plot && xf__out_check(plot, &err)))
         return xf_cli_fail(&cli, &err);
     if ((rc = xf_cli_open_model(&cli, &w, &m, &wpath)) >= 0)
@@ -111,8 +108,7 @@ int main(int argc, char **argv)
     if (s) /* a bad --unfreeze-from or --unfreeze */
         return (xf_model_free(m), xf_cli_usage(&cli, "%s", err.msg));
     tr.dim = va.dim = xf__ft_boundary_dim(m, layer, pooled);
-    tr.grow = 1;
-    tr.disk_dir = augment ? NULL : cache_dir; /* augmentation rewrites the rows */
+    tr.grow = 1, tr.disk_dir = augment ? NULL : cache_dir; /* augmentation rewrites the rows */
     va.disk_dir = cache_dir;
     if (!quiet)
         fprintf(stderr, "finetune: backbone %s (%s); caching '%s'%s (%lld floats per image)\n",
@@ -126,9 +122,12 @@ int main(int argc, char **argv)
     xf_ftaugment aug = {m, in[0], layer, pooled, nt, o.seed, &tr};
     if (augment)
         o.refresh = xf__ftdata_refresh, o.refresh_user = &aug;
+    xf_ftgraph pre_g = {0};
+    if (!s && o.pretrain_epochs) /* the training and the unlabelled images (a pool of its own) */
+        s = xf__ft_pretrain_folders(m, layer, pooled, nt, in[0], udirs, ulist.n, &o, &pre_g, &err);
     xf_ftunl ul = {
         .m = m, .layer = layer, .pooled = pooled, .threads = nt, .seed = o.seed, .dim = tr.dim};
-    if (!s && ulist.n && !(s = xf__ftunl_open(&ul, udirs, ulist.n, &err)))
+    if (!s && ulist.n && o.unlabeled_weight > 0 && !(s = xf__ftunl_open(&ul, udirs, ulist.n, &err)))
         o.unlabeled = xf__ftunl_views, o.unlabeled_user = &ul;
     if (!s) {
         xf__blas_threads(nt); /* training: BLAS on all cores (the pipeline set it to 1) */
@@ -142,6 +141,7 @@ int main(int argc, char **argv)
     if (!s && !quiet)
         fprintf(stderr, "finetune: wrote %s (classify -m %s IMAGES/)\n", out, out);
     xf__curves_free(&curves);
+    xf__ftgraph_free(&pre_g);
     xf__ftunl_free(&ul);
     xf__ftdata_free(&va);
     xf__ftdata_free(&tr);

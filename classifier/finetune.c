@@ -7,9 +7,8 @@
  * stopping keeping the best epoch's parameters, and the xfer.finetune record. It is not: what
  * trains (ft_graph.c), the file it writes (ft_write.c) or data loading (ft_dataset.c).
  */
-#include "ft_graph.h"
+#include "ft_step.h"
 #include "ops.h"
-#include "optim.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -32,115 +31,8 @@ xf_ft_opts xf__ft_default_opts(void)
     o.seed = 1;
     o.step_gamma = 0.1f;
     o.pseudo_threshold = 0.95f, o.unlabeled_weight = 1.0f, o.mu = 7;
+    o.pretrain_batch = 128, o.proj_dim = 128, o.temperature = 0.2f;
     return o;
-}
-
-static uint64_t rnd_u64(uint64_t *s)
-{
-    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-    return *s;
-}
-
-/* ---- training -------------------------------------------------------------------------------- */
-typedef struct {
-    float **buf, **grad, **tmp; /* per node: activations, dL/d(output), scratch for inputs */
-    unsigned char **mask;       /* dropout masks of hidden layers */
-    float *scratch;
-    int batch;
-} work;
-
-static xf_status work_alloc(const xf_ftgraph *t, int batch, work *w, xf_error *err)
-{
-    int n = t->gb.g.n_nodes;
-    memset(w, 0, sizeof *w);
-    w->batch = batch;
-    w->buf = calloc((size_t) n, sizeof(float *));
-    w->grad = calloc((size_t) n, sizeof(float *));
-    w->tmp = calloc((size_t) n, sizeof(float *));
-    w->mask = calloc((size_t) n, sizeof(unsigned char *));
-    size_t sc = 16;
-    int ok = w->buf && w->grad && w->tmp && w->mask;
-    for (int i = 0; ok && i < n; i++) {
-        const xf_node *nd = &t->gb.g.nodes[i];
-        size_t f = xf__node_floats(nd, batch) + 16;
-        ok = (w->buf[i] = xf__alloc(f * sizeof(float))) &&
-             (w->grad[i] = xf__alloc(f * sizeof(float))) &&
-             (w->tmp[i] = xf__alloc(f * sizeof(float))) && (w->mask[i] = calloc(f, 1));
-        size_t c2 = 2 * xf__node_scratch(&t->gb.g, nd);
-        sc = c2 > sc ? c2 : sc;
-    }
-    if (ok)
-        ok = (w->scratch = xf__alloc(sc * sizeof(float))) != NULL;
-    return ok ? XF_OK : xf__fail(err, XF_ERR_NOMEM, "out of memory for training buffers");
-}
-
-static void work_free(const xf_ftgraph *t, work *w)
-{
-    for (int i = 0; i < t->gb.g.n_nodes; i++) {
-        if (w->buf)
-            free(w->buf[i]);
-        if (w->grad)
-            free(w->grad[i]);
-        if (w->tmp)
-            free(w->tmp[i]);
-        if (w->mask)
-            free(w->mask[i]);
-    }
-    free(w->buf), free(w->grad), free(w->tmp), free(w->mask), free(w->scratch);
-}
-
-/* forward of rows [0, n) already in buf[0]; dropout on hidden layers when training */
-static void forward(xf_ftgraph *t, work *w, int n, float dropout, uint64_t *seed)
-{
-    for (int i = 1; i < t->gb.g.n_nodes; i++) {
-        xf__node_forward(&t->gb.g, i, w->buf, n, w->scratch);
-        if (dropout > 0 && t->drop[i]) {
-            size_t len = xf__node_floats(&t->gb.g.nodes[i], n);
-            float keep = 1.0f / (1.0f - dropout);
-            for (size_t j = 0; j < len; j++) {
-                w->mask[i][j] =
-                    (double) (rnd_u64(seed) >> 11) / 9007199254740992.0 >= (double) dropout;
-                w->buf[i][j] = w->mask[i][j] ? w->buf[i][j] * keep : 0.0f;
-            }
-        }
-    }
-}
-
-static xf_status backward(xf_ftgraph *t, work *w, int n, float dropout, xf_error *err)
-{
-    int last = t->gb.g.n_nodes - 1;
-    for (int i = 1; i < last; i++)
-        memset(w->grad[i], 0, xf__node_floats(&t->gb.g.nodes[i], n) * sizeof(float));
-    float **view = calloc((size_t) t->gb.g.n_nodes, sizeof(float *));
-    if (!view)
-        return xf__fail(err, XF_ERR_NOMEM, "out of memory");
-    xf_status s = XF_OK;
-    for (int i = last; i >= 1 && !s; i--) {
-        const xf_node *nd = &t->gb.g.nodes[i];
-        if (dropout > 0 && t->drop[i]) {
-            float keep = 1.0f / (1.0f - dropout);
-            size_t len = xf__node_floats(nd, n);
-            for (size_t j = 0; j < len; j++)
-                w->grad[i][j] = w->mask[i][j] ? w->grad[i][j] * keep : 0.0f;
-        }
-        /* inputs get their gradient in a scratch buffer, then summed (shared tensors) */
-        view[i] = w->grad[i];
-        for (int k = 0; k < nd->n_in; k++)
-            view[nd->in[k]] = nd->in[k] > 0 ? w->tmp[nd->in[k]] : NULL;
-        s = xf__node_backward(&t->gb.g, i, w->buf, view, n, w->scratch, t->w[i].g, t->b[i].g, err);
-        for (int k = 0; k < nd->n_in; k++) {
-            int j = nd->in[k];
-            if (j > 0) {
-                size_t len = xf__node_floats(&t->gb.g.nodes[j], n);
-                for (size_t e = 0; e < len; e++)
-                    w->grad[j][e] += w->tmp[j][e];
-            }
-            view[j] = NULL;
-        }
-        view[i] = NULL;
-    }
-    free(view);
-    return s;
 }
 
 /* this epoch's unlabelled views and where the steps are in them */
@@ -177,7 +69,7 @@ static void align(unlabelled *u, float *p, int cnt, int64_t k)
 /* The consistency part of one step: mu * batch unlabelled rows, batch rows at a time. The weak
  * view's prediction (no dropout) labels the rows it is sure of; the strong view of those learns
  * it, the gradient added to the labelled batch's. */
-static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, unlabelled *u,
+static xf_status unlabelled_step(xf_ftgraph *t, xf_ftwork *w, const xf_ft_opts *o, unlabelled *u,
                                  int64_t bdim, int64_t k, int *yb, float *keep, xf_error *err)
 {
     int last = t->gb.g.n_nodes - 1, total = o->mu * o->batch;
@@ -188,7 +80,7 @@ static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, un
         for (int r = 0; r < cnt; r++) {
             if (u->pos == u->n) { /* the pool starts over, reshuffled */
                 for (size_t i = u->n; i > 1; i--) {
-                    size_t j = (size_t) (rnd_u64(&u->seed) % i), tmp = u->order[i - 1];
+                    size_t j = (size_t) (xf__ft_rnd(&u->seed) % i), tmp = u->order[i - 1];
                     u->order[i - 1] = u->order[j], u->order[j] = tmp;
                 }
                 u->pos = 0;
@@ -197,7 +89,7 @@ static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, un
             memcpy(w->buf[0] + (size_t) r * (size_t) bdim, u->weak + rows[r] * (size_t) bdim,
                    (size_t) bdim * sizeof(float));
         }
-        forward(t, w, cnt, 0, NULL);
+        xf__ft_forward(t, w, cnt, 0, NULL);
         xf__softmax(w->buf[last], cnt, k, w->grad[last]);
         if (o->align)
             align(u, w->grad[last], cnt, k);
@@ -216,7 +108,7 @@ static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, un
         for (int r = 0; r < cnt; r++)
             memcpy(w->buf[0] + (size_t) r * (size_t) bdim, u->strong + rows[r] * (size_t) bdim,
                    (size_t) bdim * sizeof(float));
-        forward(t, w, cnt, o->dropout, &u->seed);
+        xf__ft_forward(t, w, cnt, o->dropout, &u->seed);
         xf__softmax(w->buf[last], cnt, k, w->grad[last]);
         float scale = o->unlabeled_weight / (float) total;
         for (int r = 0; r < cnt; r++) {
@@ -226,29 +118,13 @@ static xf_status unlabelled_step(xf_ftgraph *t, work *w, const xf_ft_opts *o, un
             for (int64_t j = 0; j < k; j++)
                 g[j] = keep[r] * scale * (g[j] - (j == yb[r] ? 1.0f : 0.0f));
         }
-        s = backward(t, w, cnt, o->dropout, err);
+        s = xf__ft_backward(t, w, cnt, o->dropout, err);
     }
     return s;
 }
 
-/* one optimizer step on every trainable tensor; weight decay on weights, not biases */
-static void update(xf_ftgraph *t, const xf_optim *opt, const xf_optim_hp *hp, float wd)
-{
-    for (int i = 1; i < t->gb.g.n_nodes; i++) {
-        xf_param *p[2] = {&t->w[i], &t->b[i]};
-        for (int q = 0; q < 2; q++) {
-            if (!p[q]->n)
-                continue;
-            if (t->frozen[i]) /* no step, no decay: the gradient only flows through */
-                memset(p[q]->g, 0, p[q]->n * sizeof(float));
-            else
-                opt->step(hp, q == 0 ? wd : 0.0f, p[q]->p, p[q]->g, p[q]->s, p[q]->n);
-        }
-    }
-}
-
-static void evaluate(xf_ftgraph *t, work *w, const float *x, const int *y, size_t n, int64_t bdim,
-                     double *loss, double *acc)
+static void evaluate(xf_ftgraph *t, xf_ftwork *w, const float *x, const int *y, size_t n,
+                     int64_t bdim, double *loss, double *acc)
 {
     int last = t->gb.g.n_nodes - 1;
     int64_t k = t->gb.g.nodes[last].c;
@@ -257,7 +133,7 @@ static void evaluate(xf_ftgraph *t, work *w, const float *x, const int *y, size_
     for (size_t r0 = 0; r0 < n; r0 += (size_t) w->batch) {
         int cnt = (int) (n - r0 < (size_t) w->batch ? n - r0 : (size_t) w->batch);
         memcpy(w->buf[0], x + r0 * (size_t) bdim, (size_t) cnt * (size_t) bdim * sizeof(float));
-        forward(t, w, cnt, 0, NULL);
+        xf__ft_forward(t, w, cnt, 0, NULL);
         l += xf__softmax_xent(w->buf[last], y + r0, cnt, k, 0, w->grad[last]) * cnt;
         for (int r = 0; r < cnt; r++) {
             const float *lg = w->buf[last] + (int64_t) r * k;
@@ -309,6 +185,16 @@ static char *record(const xf_ftgraph *t, const xf_ft_opts *o, const xf_optim *op
         cJSON_AddNumberToObject(j, "mu", o->mu);
         cJSON_AddBoolToObject(j, "align", o->align);
     }
+    if (o->init) {
+        cJSON_AddNumberToObject(j, "pretrain_epochs", o->pretrain_epochs);
+        cJSON_AddNumberToObject(j, "pretrain_images", (double) o->pretrain_images);
+        cJSON_AddNumberToObject(j, "pretrain_batch", o->pretrain_batch);
+        snprintf(v, sizeof v, "%g", (double) o->temperature);
+        cJSON_AddNumberToObject(j, "temperature", strtod(v, NULL));
+        cJSON_AddNumberToObject(j, "proj_dim", o->proj_dim);
+        snprintf(v, sizeof v, "%g", (double) (o->pretrain_lr > 0 ? o->pretrain_lr : o->lr));
+        cJSON_AddNumberToObject(j, "pretrain_lr", strtod(v, NULL));
+    }
     cJSON_AddNumberToObject(j, "seed", (double) o->seed);
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
@@ -346,15 +232,25 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     if (!opt)
         return xf__fail(err, XF_ERR_ARG, "unknown optimizer '%s'", o->optimizer);
     xf_ftgraph t;
-    work w;
+    xf_ftwork w;
     memset(&w, 0, sizeof w);
     xf_status s = xf__ftgraph_build(m, o, k, opt->n_state, &t, err);
     const xf_node *in = &t.gb.g.nodes[0];
     if (!s && in->h * in->w * in->c != bdim)
         s = xf__fail(err, XF_ERR_ARG, "cached rows have %lld floats, the trainable part reads %lld",
                      (long long) bdim, (long long) (in->h * in->w * in->c));
+    if (!s && o->init) { /* the pre-trained backbone nodes (the same plan, the same indices) */
+        if (o->init->head_first != t.head_first)
+            s = xf__fail(err, XF_ERR_ARG, "the pre-trained graph does not match the trainable one");
+        for (int i = 1; !s && i < t.head_first; i++) {
+            if (t.w[i].n)
+                memcpy(t.w[i].p, o->init->w[i].p, t.w[i].n * sizeof(float));
+            if (t.b[i].n)
+                memcpy(t.b[i].p, o->init->b[i].p, t.b[i].n * sizeof(float));
+        }
+    }
     if (!s)
-        s = work_alloc(&t, o->batch, &w, err);
+        s = xf__ftwork_alloc(&t, o->batch, &w, err);
     size_t *order = malloc(n_train * sizeof *order);
     int *yb = malloc((size_t) o->batch * sizeof *yb);
     float **best = NULL, *keep = malloc((size_t) o->batch * sizeof *keep);
@@ -427,7 +323,7 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
         for (long st = 0; !s && st < steps_per_epoch; st++, r0 += (size_t) o->batch) {
             if (r0 >= n_train) { /* (re)shuffle */
                 for (size_t i = n_train; i > 1; i--) {
-                    size_t j = (size_t) (rnd_u64(&seed) % i), tmp = order[i - 1];
+                    size_t j = (size_t) (xf__ft_rnd(&seed) % i), tmp = order[i - 1];
                     order[i - 1] = order[j];
                     order[j] = tmp;
                 }
@@ -441,27 +337,22 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
                        (size_t) bdim * sizeof(float));
                 yb[r] = train_y[order[r0 + (size_t) r]];
             }
-            forward(&t, &w, cnt, o->dropout, &seed);
+            xf__ft_forward(&t, &w, cnt, o->dropout, &seed);
             tl += xf__softmax_xent(w.buf[last], yb, cnt, k, o->label_smoothing, w.grad[last]) * cnt;
             if (cw) /* class weights scale each row's gradient */
                 for (int r = 0; r < cnt; r++)
                     for (int j = 0; j < k; j++)
                         w.grad[last][(size_t) r * (size_t) k + (size_t) j] *= cw[yb[r]];
-            if ((s = backward(&t, &w, cnt, o->dropout, err)))
+            if ((s = xf__ft_backward(&t, &w, cnt, o->dropout, err)))
                 break;
             if (o->unlabeled && (s = unlabelled_step(&t, &w, o, &u, bdim, k, yb, keep, err)))
                 break;
             step++;
-            double lr = step <= warm ? (double) o->lr * (double) step / (double) warm
-                        : o->step_every > 0
-                            ? (double) o->lr *
-                                  pow((double) o->step_gamma, (double) ((ep - 1) / o->step_every))
-                            : (double) o->lr * 0.5 *
-                                  (1 + cos(3.141592653589793 * (double) (step - warm) /
-                                           (double) (total - warm + 1)));
+            double lr = xf__ft_lr((double) o->lr, step, warm, total, ep, o->step_every,
+                                  (double) o->step_gamma);
             xf_optim_hp hp = {(double) (float) lr,  o->beta1, o->beta2, o->eps, o->rho,
                               (double) o->momentum, step};
-            update(&t, opt, &hp, o->weight_decay);
+            xf__ft_update(&t, opt, &hp, o->weight_decay);
         }
         if (s)
             break;
@@ -523,7 +414,7 @@ xf_status xf__finetune(const xf_model *m, const xf_ft_opts *o, float *train_x, c
     free(order);
     free(yb);
     free(keep), free(u.rows), free(u.order), free(u.prior), free(u.mean);
-    work_free(&t, &w);
+    xf__ftwork_free(&t, &w);
     xf__ftgraph_free(&t);
     return s;
 }

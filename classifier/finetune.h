@@ -49,6 +49,16 @@ typedef struct {
     int align; /* distribution alignment (ReMixMatch): a weak view's probabilities times the
                   labelled class frequencies over the running mean prediction, renormalised,
                   before the threshold */
+    /* contrastive pre-training (ft_contrastive.h), run by the caller before xf__finetune: its
+     * settings, and the graph it trained (NULL: none), whose backbone nodes replace the
+     * model's weights as the starting point; pretrain_images only goes into the record */
+    int pretrain_epochs, pretrain_batch, proj_dim; /* (0, 128 images = 256 views, 128) */
+    float temperature, pretrain_lr;                /* (0.2; 0: lr) */
+    xf_status (*pretrain_views)(void *user, int epoch, const float **a, const float **b, size_t *n,
+                                xf_error *err);
+    void *pretrain_user;
+    const struct xf_ftgraph *init;
+    size_t pretrain_images;
     /* after each epoch (may be NULL): its figures; has_val 0 when evaluated on train */
     void (*on_epoch)(void *user, int epoch, double train_loss, double val_loss, double val_acc,
                      int has_val);

@@ -93,6 +93,10 @@ xf_status xf__ft_boundary(const xf_model *m, const xf_ft_opts *o, const char **l
     free(train);
     if (s)
         return s;
+    if (b < 0 && o->pretrain_epochs > 0)
+        return xf__fail(err, XF_ERR_ARG,
+                        "--pretrain-epochs trains the backbone's top nodes: give --unfreeze-from "
+                        "or --unfreeze (a head on frozen features would be thrown away)");
     *layer = b < 0 ? m->meta.feature_layer : m->graph.nodes[b].out_name;
     *pooled = b < 0;
     return XF_OK;

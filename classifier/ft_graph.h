@@ -16,7 +16,7 @@ typedef struct {
     size_t n;
 } xf_param;
 
-typedef struct {
+typedef struct xf_ftgraph {
     xf_gbuild gb;          /* node 0: input (the boundary tensor); trainable copies; the head */
     int *src;              /* the model node each node copies (-1: input, split act, head)    */
     xf_param *w, *b;       /* per node: weight and bias (their values are gb.w / gb.b)         */

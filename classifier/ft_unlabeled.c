@@ -66,7 +66,7 @@ xf_status xf__ftunl_views(void *user, int epoch, const float **weak, const float
     xf_status s = XF_OK;
     size_t failed;
     for (u->pass = 0; !s && u->pass < 2; u->pass++) {
-        po.pp.augment = u->pass ? XF_AUG_STRONG : XF_AUG_WEAK;
+        po.pp.augment = u->pass || u->two_strong ? XF_AUG_STRONG : XF_AUG_WEAK;
         po.pp.aug_seed = (u->seed * 1000003u + (uint64_t) epoch) * 2 + (uint64_t) u->pass;
         s = xf__pipeline_run(u->m, u->in.paths, u->in.n, &po, &failed, err);
     }

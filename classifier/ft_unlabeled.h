@@ -22,11 +22,13 @@ typedef struct {
     size_t n;
     size_t reserved; /* taken from the memory budget (budget.c) for the views */
     int pass;        /* 0: weak, 1: strong (the emit's target) */
+    int two_strong;  /* contrastive pre-training: both views strong, with their own seeds */
 } xf_ftunl;
 
 /* The images under dirs[0..n_dirs) (files or folders, walked as inputs.h says). */
 xf_status xf__ftunl_open(xf_ftunl *u, const char *const *dirs, int n_dirs, xf_error *err);
-/* For xf_ft_opts.unlabeled: the epoch's views of every image that decodes, in input order. */
+/* For xf_ft_opts.unlabeled (and .pretrain_views, two_strong): the epoch's views of every image
+ * that decodes, in input order. */
 xf_status xf__ftunl_views(void *u, int epoch, const float **weak, const float **strong, size_t *n,
                           xf_error *err);
 void xf__ftunl_free(xf_ftunl *u);
@@ -58,7 +60,7 @@ void xf__ftunl_free(xf_ftunl *u);
          0,                                                                                    \
          1e3,                                                                                  \
          .meta = "F",                                                                          \
-         .help = "of the unlabelled loss (1)"},                                                \
+         .help = "of the unlabelled loss (1; 0: the images only for --pretrain-epochs)"},      \
     {                                                                                          \
         "--mu", NULL, XF_CLI_INT, &(o)->mu, 1, 64,                                             \
             .meta = "N", .help = "unlabelled images per labelled one in a step (7)"            \

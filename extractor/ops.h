@@ -108,5 +108,11 @@ void xf__slice_backward(const float *dy, int64_t rows, int64_t c, int begin, int
  * writes dlogits (n, k) and returns the loss. */
 double xf__softmax_xent(const float *logits, const int *labels, int n, int64_t k, float smoothing,
                         float *dlogits);
+/* NT-Xent (SimCLR's normalised temperature-scaled cross-entropy) of z (2n, d): rows r and n + r
+ * are two views of one image. Each row is L2-normalised (norms below 1e-12 count as 1e-12);
+ * row i's loss is the cross-entropy of picking its partner among the 2n - 1 other rows with
+ * logits cosine / tau. Returns the mean over the 2n rows and writes dz (2n, d); *hits (may be
+ * NULL): the rows whose most similar other row is their partner. Needs n >= 1. */
+double xf__ntxent(const float *z, int n, int64_t d, float tau, float *dz, int *hits);
 
 #endif /* XF_OPS_H */

@@ -1,6 +1,7 @@
 /* test_backward.c — the derivatives every backward pass is built on, against central finite
  * differences: each activation from its output (where invertible) and from its input (all),
- * and the softmax cross-entropy with label smoothing. Relative L2 error below 1e-3.
+ * the softmax cross-entropy with label smoothing, and NT-Xent (normalisation, cosine
+ * similarities, cross-entropy over the other rows). Relative L2 error below 1e-3.
  * It is: the pieces node.c applies around the op kernels (the kernels themselves are checked
  * op by op, through the op table, by test_ops.c). It is not: an op test.
  */
@@ -97,6 +98,43 @@ int main(void)
         double e = sqrt(num) / sqrt(den);
         printf("%-34s dlogits %.2e\n", "softmax cross-entropy (smoothing)", e);
         T_CHECKF(e < 1e-3, "softmax xent: %.3e", e);
+    }
+
+    /* NT-Xent: 2n rows of d, one row of zeros (the norm's floor) and a partner pair that is
+     * already the nearest (its hit counted) */
+    for (int pass = 0; pass < 2; pass++) {
+        enum { N = 5, D = 7 };
+        float z[2 * N * D], dz[2 * N * D], tmp[2 * N * D], tau = pass ? 0.5f : 0.1f;
+        for (int i = 0; i < 2 * N * D; i++)
+            z[i] = frand();
+        for (int c = 0; c < D; c++)
+            z[(N + 1) * D + c] = z[1 * D + c] * 2.0f + 0.01f * frand();
+        int hits = -1;
+        double l0 = xf__ntxent(z, N, D, tau, dz, &hits);
+        T_CHECKF(l0 > 0 && hits >= 2 && hits <= 2 * N, "ntxent loss %.3f hits %d", l0, hits);
+        double num = 0, den = 0;
+        for (int i = 0; i < 2 * N * D; i++) {
+            float keep = z[i];
+            z[i] = keep + 1e-3f;
+            double lp = xf__ntxent(z, N, D, tau, tmp, NULL);
+            z[i] = keep - 1e-3f;
+            double lm = xf__ntxent(z, N, D, tau, tmp, NULL);
+            z[i] = keep;
+            double fd = (lp - lm) / 2e-3;
+            num += (fd - (double) dz[i]) * (fd - (double) dz[i]);
+            den += fd * fd;
+        }
+        double e = sqrt(num) / sqrt(den);
+        printf("%-34s dz %.2e (tau %.1f)\n", "NT-Xent", e, (double) tau);
+        T_CHECKF(e < 1e-3, "ntxent tau %.1f: %.3e", (double) tau, e);
+    }
+    { /* two identical pairs, orthogonal to each other: every row finds its partner */
+        float z[4 * 2] = {1, 0, 0, 1, 1, 0, 0, 1}, dz[8];
+        int hits = 0;
+        double l = xf__ntxent(z, 2, 2, 0.5f, dz, &hits);
+        double want = log(exp(2.0) + 2.0) - 2.0; /* s = 1/tau for the partner, 0 for the rest */
+        T_CHECKF(hits == 4 && fabs(l - want) < 1e-6, "ntxent exact: %.6f vs %.6f, hits %d", l, want,
+                 hits);
     }
     return t_done();
 }
