@@ -3,7 +3,9 @@
 # the written file works with classify and extract-features, frozen layers stay bit-identical
 # after training with momentum and weight decay, the same seed gives the same file, the disk
 # cache (--cache-dir) gives the same file and is reused, --unlabeled (pseudo-labels, a broken
-# image reported once, its settings recorded, deterministic), bad arguments are refused.
+# image reported once, its settings recorded, deterministic), --pretrain-epochs (contrastive
+# pre-training: recorded, deterministic, only the unfrozen layer changes), bad arguments are
+# refused.
 . "$(dirname "$0")/lib.sh"
 T=$B/tests/cli-finetune; rm -rf "$T"; mkdir -p "$T"
 W=$TD/tiny.gguf; CLS=$TD/cls; FT=$B/finetune; EF=$B/extract-features
@@ -68,6 +70,19 @@ for n in u1 u0 ut; do $EF -w "$T/$n.gguf" --quiet --layer c2 --pool none --forma
 $FT $T/lab -w $W --epochs 6 --lr 0.05 --unfreeze-from c2 -o "$T/un.gguf" --quiet 2>/dev/null
 check "... the unlabelled loss changes the result; weight 0 is no --unlabeled; threshold 1 no pseudo-label" "! cmp -s -i 128 $T/c2_u1.npy $T/c2_u0.npy && cmp -s $T/u0.gguf $T/un.gguf && grep -q 'pseudo-labelled 0.0%' $T/ut.err"
 check "... --align changes the pseudo-labels (recorded)" "grep -aq '\"align\":true' $T/ua.gguf && ! cmp -s -i 128 $T/c2_u1.npy $T/c2_ua.npy"
+# --pretrain-epochs: contrastive pre-training of c2 on the training and the unlabelled images
+P="$T/lab -w $W --epochs 3 --unfreeze-from c2 --unlabeled $T/unl --unlabeled-weight 0 --pretrain-epochs 3 --pretrain-batch 8"
+$FT $P -o "$T/p1.gguf" -j 1 2>"$T/p1.err"
+check "--pretrain-epochs trains, the log gives the loss and the partners found" "[ $? -eq 0 ] && [ -s $T/p1.gguf ] && grep -q 'pre-training epoch  3  NT-Xent loss [0-9.]*  partner nearest [0-9.]*%.*(26 images)' $T/p1.err"
+check "... the file records the pool and the settings" "grep -aq '\"pretrain_epochs\":3,\"pretrain_images\":26,\"pretrain_batch\":8,\"temperature\":0.2,\"proj_dim\":128,\"pretrain_lr\":0.001' $T/p1.gguf"
+$FT $P -o "$T/p2.gguf" -j 2 --quiet 2>/dev/null
+check "... same seed, same file for any -j" "cmp -s $T/p1.gguf $T/p2.gguf"
+$FT $P --pretrain-epochs 0 -o "$T/p0.gguf" --quiet 2>/dev/null
+for n in p1 p0; do $EF -w "$T/$n.gguf" --quiet --layer c2 --pool none --format npy -o "$T/c2_$n" $CLS
+  $EF -w "$T/$n.gguf" --quiet --layer d1 --pool none --format npy -o "$T/d1_$n" $CLS; done
+check "... it changes the unfrozen layer, not the frozen one" "! cmp -s -i 128 $T/c2_p1.npy $T/c2_p0.npy && cmp -s -i 128 $T/d1_p1.npy $T/d1_tiny.npy"
+$FT $T/lab -w $W --pretrain-epochs 2 -o "$T/x.gguf" 2>"$T/err"
+check "... with nothing unfrozen: exit 2 saying why, nothing written" "[ $? -eq 2 ] && grep -q 'pretrain-epochs trains the backbone' $T/err && [ ! -e $T/x.gguf ]"
 mkdir -p "$T/many"; for i in $(seq 1 200); do ln -sf "$(cd $CLS && pwd)/cool/01.png" "$T/many/$i.png"; done
 XFER_MAX_MEMORY=64K $FT $T/lab -w $W --epochs 1 --unfreeze-from c2 --unlabeled "$T/many" -o "$T/x.gguf" 2>"$T/err"
 check "... views over the memory budget: exit 1 with the figures, nothing written" "[ $? -eq 1 ] && grep -q '200 images need 0.1 MiB for their two views, over the memory budget' $T/err && [ ! -e $T/x.gguf ]"

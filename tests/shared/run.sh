@@ -36,6 +36,8 @@ done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   make -s $B/grad_dump >/dev/null && mkdir -p "$T/grad" && $B/grad_dump build/tests/tiny.gguf logits "$T/grad" >/dev/null
   out=$(/usr/bin/python3 tests/oracle/grad_check.py "$T/grad" 2>&1) && ok "$out" || no "$out"
+  make -s $B/ntxent_dump >/dev/null && mkdir -p "$T/ntxent" && $B/ntxent_dump "$T/ntxent"
+  out=$(/usr/bin/python3 tests/oracle/ntxent_check.py "$T/ntxent" 2>&1) && ok "$out" || no "$out"
 else
   echo "SKIP backward vs PyTorch autograd: python3-torch not installed (make deps-bench)"
 fi
