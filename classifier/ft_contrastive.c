@@ -79,8 +79,8 @@ xf_status xf__ft_pretrain(const xf_model *m, const xf_ft_opts *o, int64_t bdim, 
         double loss = 0;
         size_t rows = 0, hits = 0;
         for (size_t r0 = 0; !s && r0 < n; r0 += (size_t) o->pretrain_batch) {
-            int cnt = (int) (n - r0 < (size_t) o->pretrain_batch ? n - r0
-                                                                  : (size_t) o->pretrain_batch);
+            int cnt =
+                (int) (n - r0 < (size_t) o->pretrain_batch ? n - r0 : (size_t) o->pretrain_batch);
             if (cnt < 2) /* one image has no negatives */
                 continue;
             for (int r = 0; r < cnt; r++) {
@@ -93,8 +93,9 @@ xf_status xf__ft_pretrain(const xf_model *m, const xf_ft_opts *o, int64_t bdim, 
             int hit = 0;
             double l = xf__ntxent(w.buf[last], cnt, k, o->temperature, w.grad[last], &hit);
             if (!isfinite(l)) {
-                s = xf__fail(err, XF_ERR_NOMEM, "out of memory (or a non-finite loss) in "
-                                                "contrastive pre-training");
+                s = xf__fail(err, XF_ERR_NOMEM,
+                             "out of memory (or a non-finite loss) in "
+                             "contrastive pre-training");
                 break;
             }
             loss += l * 2 * cnt, rows += 2 * (size_t) cnt, hits += (size_t) hit;

@@ -24,19 +24,43 @@ xf_status xf__ft_pretrain_folders(const xf_model *m, const char *layer, int pool
                                   xf_ft_opts *o, xf_ftgraph *g, xf_error *err);
 
 /* finetune's flags for it (cli.h); o an xf_ft_opts */
-#define XF_FT_PRETRAIN_OPTS(o)                                                                   \
-    {"--pretrain-epochs", NULL, XF_CLI_INT, &(o)->pretrain_epochs, 0, 10000, .meta = "N",      \
-     .help = "first, contrastive pre-training (SimCLR) of the unfrozen nodes on two strong "    \
-             "views of every training and --unlabeled image (0: none)"},                        \
-        {"--pretrain-batch", NULL, XF_CLI_INT, &(o)->pretrain_batch, 2, 4096, .meta = "N",     \
-         .help = "images per pre-training step, two views each (128)"},                         \
-        {"--temperature", NULL, XF_CLI_FLOAT, &(o)->temperature, 1e-3, 100, .meta = "T",       \
-         .help = "of the contrastive loss (0.2)"},                                              \
-        {"--proj-dim", NULL, XF_CLI_INT, &(o)->proj_dim, 2, 4096, .meta = "N",                 \
-         .help = "the projection head's output, discarded after pre-training (128)"},           \
-    {                                                                                            \
-        "--pretrain-lr", NULL, XF_CLI_FLOAT, &(o)->pretrain_lr, 1e-12, 9.999, .meta = "F",     \
-            .help = "pre-training's learning rate (default: --lr)"                               \
+#define XF_FT_PRETRAIN_OPTS(o)                                                               \
+    {"--pretrain-epochs",                                                                    \
+     NULL,                                                                                   \
+     XF_CLI_INT,                                                                             \
+     &(o)->pretrain_epochs,                                                                  \
+     0,                                                                                      \
+     10000,                                                                                  \
+     .meta = "N",                                                                            \
+     .help = "first, contrastive pre-training (SimCLR) of the unfrozen nodes on two strong " \
+             "views of every training and --unlabeled image (0: none)"},                     \
+        {"--pretrain-batch",                                                                 \
+         NULL,                                                                               \
+         XF_CLI_INT,                                                                         \
+         &(o)->pretrain_batch,                                                               \
+         2,                                                                                  \
+         4096,                                                                               \
+         .meta = "N",                                                                        \
+         .help = "images per pre-training step, two views each (128)"},                      \
+        {"--temperature",                                                                    \
+         NULL,                                                                               \
+         XF_CLI_FLOAT,                                                                       \
+         &(o)->temperature,                                                                  \
+         1e-3,                                                                               \
+         100,                                                                                \
+         .meta = "T",                                                                        \
+         .help = "of the contrastive loss (0.2)"},                                           \
+        {"--proj-dim",                                                                       \
+         NULL,                                                                               \
+         XF_CLI_INT,                                                                         \
+         &(o)->proj_dim,                                                                     \
+         2,                                                                                  \
+         4096,                                                                               \
+         .meta = "N",                                                                        \
+         .help = "the projection head's output, discarded after pre-training (128)"},        \
+    {                                                                                        \
+        "--pretrain-lr", NULL, XF_CLI_FLOAT, &(o)->pretrain_lr, 1e-12, 9.999,                \
+            .meta = "F", .help = "pre-training's learning rate (default: --lr)"              \
     }
 
 #endif /* XF_FT_CONTRASTIVE_H */

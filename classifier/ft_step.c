@@ -125,5 +125,6 @@ double xf__ft_lr(double lr, long step, long warm, long total, int epoch, int ste
         return lr * (double) step / (double) warm;
     if (step_every > 0)
         return lr * pow(gamma, (double) ((epoch - 1) / step_every));
-    return lr * 0.5 * (1 + cos(3.141592653589793 * (double) (step - warm) / (double) (total - warm + 1)));
+    return lr * 0.5 *
+           (1 + cos(3.141592653589793 * (double) (step - warm) / (double) (total - warm + 1)));
 }

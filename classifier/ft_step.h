@@ -34,14 +34,27 @@ double xf__ft_lr(double lr, long step, long warm, long total, int epoch, int ste
                  double gamma);
 
 /* the schedule's flags for a tool's option table (cli.h); o an xf_ft_opts */
-#define XF_FT_SCHEDULE_OPTS(o)                                                                   \
-    {"--warmup", NULL, XF_CLI_INT, &(o)->warmup, 0, 10000, .meta = "EPOCHS",                   \
-     .help = "linear warm-up, then cosine decay (default 1)"},                                  \
-        {"--step-epochs", NULL, XF_CLI_INT, &(o)->step_every, 1, 10000, .meta = "N",           \
-         .help = "instead of cosine: multiply lr by --step-gamma every N epochs"},               \
-    {                                                                                            \
-        "--step-gamma", NULL, XF_CLI_FLOAT, &(o)->step_gamma, 1e-6, 1, .meta = "F",            \
-            .help = "(0.1)"                                                                      \
+#define XF_FT_SCHEDULE_OPTS(o)                                                         \
+    {                                                                                  \
+        "--warmup",                                                                    \
+        NULL,                                                                          \
+        XF_CLI_INT,                                                                    \
+        &(o)->warmup,                                                                  \
+        0,                                                                             \
+        10000,                                                                         \
+        .meta = "EPOCHS",                                                              \
+        .help = "linear warm-up, then cosine decay (default 1)"},                      \
+        {"--step-epochs",                                                              \
+         NULL,                                                                         \
+         XF_CLI_INT,                                                                   \
+         &(o)->step_every,                                                             \
+         1,                                                                            \
+         10000,                                                                        \
+         .meta = "N",                                                                  \
+         .help = "instead of cosine: multiply lr by --step-gamma every N epochs"},     \
+    {                                                                                  \
+        "--step-gamma", NULL, XF_CLI_FLOAT, &(o)->step_gamma, 1e-6, 1, .meta = "F",    \
+                                                                       .help = "(0.1)" \
     }
 
 /* xorshift64: dropout masks and shuffles */

@@ -49,5 +49,8 @@ void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int6
 /* One output row (nd->w pixels) from its kh input rows (rows[ky]: iw pixels of c floats, NULL
  * above or below the image). */
 void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c, float *y);
+/* sum[ch] += y[j * c + ch] for the px pixels j of a row in order: the sums xf__gap makes, bit for
+ * bit, one row at a time. Needs XF_ISA_AVX512. */
+void xf__dw_pool_row(const float *y, int64_t px, int64_t c, float *sum);
 
 #endif /* XF_CONV_KERNEL_H */

@@ -4,7 +4,8 @@
  * eight at a time (8 accumulators, each tap's weights loaded once for the eight), the border
  * pixels one at a time with their taps checked, four channel blocks at once (four independent
  * sums); bias first, then the taps in (ky, kx) order, so every pixel's sum has the same order
- * wherever it lies. It is not: other multipliers (op_dwconv2d.c).
+ * wherever it lies; and the channel sums of a row it wrote (a squeeze-excitation gate's pooling,
+ * in xf__gap's order). It is not: other multipliers (op_dwconv2d.c).
  */
 #include "act512.h"
 #include "conv_kernel.h"
@@ -207,7 +208,24 @@ void xf__dw_rows(const xf_node *nd, const float *x, int64_t ih, int64_t iw, int6
         xf__dw_row(nd, rows, iw, c, y + oy * nd->w * c);
     }
 }
+
+TARGET void xf__dw_pool_row(const float *y, int64_t px, int64_t c, float *sum)
+{
+    for (int64_t cb = 0; cb < c; cb += 16) { /* a channel block's sums stay in a register */
+        __mmask16 m = c - cb >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (c - cb)) - 1);
+        __m512 a = _mm512_maskz_loadu_ps(m, sum + cb);
+        for (int64_t j = 0; j < px; j++)
+            a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, y + j * c + cb));
+        _mm512_mask_storeu_ps(sum + cb, m, a);
+    }
+}
 #else
+void xf__dw_pool_row(const float *y, int64_t px, int64_t c, float *sum)
+{
+    (void) y, (void) px, (void) c, (void) sum;
+    XF_ASSERT(!"xf__dw_pool_row without AVX-512");
+}
+
 void xf__dw_row(const xf_node *nd, const float *const *rows, int64_t iw, int64_t c, float *y)
 {
     (void) nd, (void) rows, (void) iw, (void) c, (void) y;

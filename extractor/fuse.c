@@ -33,13 +33,24 @@ static int inner(const int *uses, const unsigned char *out, int i)
     return uses[i] == 1 && !out[i];
 }
 
+/* node m is a gate's multiply only the block reads: x (h, w, c) times a (1, 1, c) gate */
+static int gate_mul(const xf_graph *g, int m, const int *uses, const unsigned char *out)
+{
+    const xf_node *mn = &g->nodes[m];
+    if (mn->op != XF_OP_MUL || mn->n_in != 2 || mn->act != XF_ACT_NONE || !inner(uses, out, m))
+        return 0;
+    const xf_node *x = &g->nodes[mn->in[0]], *gt = &g->nodes[mn->in[1]];
+    return same_shape(x, mn) && gt->h * gt->w == 1 && gt->c == mn->c && mn->h * mn->w > 1 &&
+           mn->in[0] != mn->in[1];
+}
+
 int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned char *out,
                   xf_fused *f)
 {
     if (xf__isa() != XF_ISA_AVX512)
         return 0;
     const xf_node *nl = &g->nodes[last];
-    xf_fused b = {-1, -1, -1, -1, -1, -1};
+    xf_fused b = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
     int d;
     if (nl->op == XF_OP_ADD && nl->n_in == 2) {
         for (int k = 0; k < 2 && b.a < 0; k++) {
@@ -52,6 +63,11 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
             return 0;
         d = g->nodes[b.p].in[0];
         const xf_node *dn = &g->nodes[d];
+        if (pointwise(&g->nodes[b.p]) && gate_mul(g, d, uses, out) && b.res != d) {
+            b.m = d, b.x = dn->in[0], b.gate = dn->in[1]; /* gate -> project -> add */
+            *f = b;
+            return 1;
+        }
         if (!pointwise(&g->nodes[b.p]) || dn->op != XF_OP_DWCONV2D || dn->mult != 1 ||
             dn->kh > XF_DW_MAX_KH || !inner(uses, out, d) || b.res == d) {
             b.x = d; /* a convolution and its residual add (any shape but Winograd's) */
@@ -60,6 +76,11 @@ int xf__fuse_find(const xf_graph *g, int last, const int *uses, const unsigned c
         }
     } else if (pointwise(nl)) {
         b.p = last, d = nl->in[0];
+        if (gate_mul(g, d, uses, out)) { /* gate -> project */
+            b.m = d, b.x = g->nodes[d].in[0], b.gate = g->nodes[d].in[1];
+            *f = b;
+            return 1;
+        }
     } else if (nl->op == XF_OP_DWCONV2D) { /* expand -> depthwise, its output kept (a gate) */
         d = last;
     } else {
@@ -104,14 +125,20 @@ int xf__fuse_plan(const xf_graph *g, const unsigned char *needed, const unsigned
         xf_fused f;
         if (!needed[i] || inside[i] || !xf__fuse_find(g, i, uses, out, &f))
             continue;
-        int in[3] = {f.e, f.d != i ? f.d : -1, f.p >= 0 && f.p != i ? f.p : -1}, free_ = 1;
-        for (int k = 0; k < 3; k++)
+        int in[4] = {f.e, f.d != i ? f.d : -1, f.p >= 0 && f.p != i ? f.p : -1, f.m}, free_ = 1;
+        for (int k = 0; k < 4; k++)
             free_ = free_ && (in[k] < 0 || (!inside[in[k]] && block[in[k]] < 0));
         if (!free_)
             continue;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             if (in[k] >= 0)
                 inside[in[k]] = 1;
+        for (int j = i + 1; f.d == i && j < n && f.gap < 0; j++) { /* the gate's pooling */
+            const xf_node *q = &g->nodes[j];
+            if (needed[j] && q->op == XF_OP_GAP && q->n_in == 1 && q->in[0] == i &&
+                q->act == XF_ACT_NONE && !inside[j] && block[j] < 0)
+                f.gap = j, inside[j] = 2;
+        }
         blocks[nb] = f;
         block[i] = nb++;
     }
@@ -126,9 +153,19 @@ static int64_t strip_rows(const xf_node *d)
     return r < 1 ? 1 : r > d->h ? d->h : r;
 }
 
+/* rows gated and projected at a time: the kernel's block, fewer when they would fill half of L2 */
+static int64_t gated_rows(const xf_node *x)
+{
+    int64_t r = ((128 * 1024) / (x->c > 0 ? x->c : 1)) / 14 * 14, pix = x->h * x->w;
+    r = r < 14 ? 14 : r > XF_KCONV_BLOCK ? XF_KCONV_BLOCK : r;
+    return r < pix ? r : pix;
+}
+
 size_t xf__fused_scratch(const xf_graph *g, const xf_fused *f)
 {
     const xf_node *x = &g->nodes[f->x];
+    if (f->m >= 0)
+        return (size_t) ((gated_rows(x) * x->c + 15) / 16 * 16 + 2 * gated_rows(x) + 64);
     if (f->d < 0)
         return xf__conv2d_scratch(&g->nodes[f->p], x->h, x->w, x->c);
     const xf_node *d = &g->nodes[f->d];
@@ -164,9 +201,46 @@ static const float *expanded(expand_ring *r, int64_t iy)
     return row;
 }
 
+/* gate -> project [-> add]: a few rows of x times the gate (xf__mul's product), then projected
+ * from there by the same kernel as unfused */
+static void gated_project(const xf_graph *g, const xf_fused *f, float *const *bufs, int n,
+                          float *scratch)
+{
+    const xf_node *p = &g->nodes[f->p], *xn = &g->nodes[f->x];
+    const xf_node *a = f->a >= 0 ? &g->nodes[f->a] : NULL;
+    int64_t pix = xn->h * xn->w, c = xn->c, cp = p->c, R = gated_rows(xn);
+    float *strip = scratch, *out = bufs[a ? f->a : f->p];
+    const float **xp = (const float **) (void *) (scratch + (R * c + 15) / 16 * 16);
+    for (int b = 0; b < n; b++) {
+        const float *xb = bufs[f->x] + (size_t) b * (size_t) (pix * c);
+        const float *gb = bufs[f->gate] + (size_t) b * (size_t) c;
+        const float *rb = a ? bufs[f->res] + (size_t) b * (size_t) (pix * cp) : NULL;
+        float *yb = out + (size_t) b * (size_t) (pix * cp);
+        for (int64_t r0 = 0; r0 < pix; r0 += R) {
+            int64_t rows = pix - r0 < R ? pix - r0 : R;
+            xf__mul(xb + r0 * c, gb, 1, rows, c, 1, strip);
+            for (int64_t j = 0; j < rows; j++)
+                xp[j] = strip + j * c;
+            xf_kconv k = {.taps = 1,
+                          .cg = c,
+                          .n = cp,
+                          .bias = p->bias,
+                          .res = rb ? rb + r0 * cp : NULL,
+                          .ldres = cp,
+                          .act = a ? a->act : p->act};
+            xf__kconv_weights(&k, p->weight, cp, p->packed);
+            xf__kconv_rows(&k, rows, xp, yb + r0 * cp, cp);
+        }
+    }
+}
+
 void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs, int n,
                        float *scratch)
 {
+    if (f->m >= 0) {
+        gated_project(g, f, bufs, n, scratch);
+        return;
+    }
     if (f->d < 0) {
         const xf_node *xn = &g->nodes[f->x];
         xf__conv2d_res(&g->nodes[f->p], bufs[f->x], n, xn->h, xn->w, xn->c, bufs[f->res],
@@ -193,6 +267,9 @@ void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs,
         const float *rb = a ? bufs[f->res] + (size_t) b * (size_t) (oh * ow * cp) : NULL;
         float *yb = out + (size_t) b * (size_t) (oh * ow * cp);
         expand_ring r = {e, xb, iw, cx, ce, d->kh + 1, ring, held, xp};
+        float *pool = f->gap >= 0 ? bufs[f->gap] + (size_t) b * (size_t) ce : NULL;
+        if (pool)
+            memset(pool, 0, (size_t) ce * sizeof(float));
         for (int64_t s = 0; s < r.slots; s++)
             held[s] = -1;
         for (int64_t oy0 = 0; oy0 < oh; oy0 += R) {
@@ -204,6 +281,8 @@ void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs,
                     in[ky] = iy < 0 || iy >= ih ? NULL : e ? expanded(&r, iy) : xb + iy * iw * cx;
                 }
                 xf__dw_row(d, in, iw, ce, p ? strip + (oy - oy0) * ow * ce : yb + oy * ow * ce);
+                if (pool) /* while the row is in L1 */
+                    xf__dw_pool_row(yb + oy * ow * ce, ow, ce, pool);
             }
             if (!p)
                 continue;
@@ -219,5 +298,8 @@ void xf__fused_forward(const xf_graph *g, const xf_fused *f, float *const *bufs,
             xf__kconv_weights(&k, p->weight, cp, p->packed);
             xf__kconv_rows(&k, rows * ow, xp, yb + oy0 * ow * cp, cp);
         }
+        float inv = 1.0f / (float) (oh * ow);
+        for (int64_t ch = 0; pool && ch < ce; ch++)
+            pool[ch] *= inv;
     }
 }

@@ -25,7 +25,7 @@ struct xf_session {
     int64_t feat_dim;
     int l2norm;
     unsigned char *needed;
-    unsigned char *inside; /* run inside a fused block (no buffer of its own) */
+    unsigned char *inside; /* run inside a fused block: 1 no buffer of its own, 2 a buffer */
     int *block;            /* per node: index into blocks of the block it ends, or -1 */
     xf_fused *blocks;
     size_t *offset; /* floats, per node */
@@ -58,7 +58,8 @@ static int cmp_slot(const void *a, const void *b)
 }
 
 /* The fused blocks (fuse.h) among the needed nodes, unless $XF_NO_FUSE is set (tests compare
- * the two): their inner nodes get inside[] = 1, their last node an index into s->blocks. */
+ * the two): their inner nodes get inside[] = 1 (a gate pooling the block computes: 2), their
+ * last node an index into s->blocks. */
 static xf_status find_blocks(xf_session *s, const xf_graph *g, xf_error *err)
 {
     int n = g->n_nodes;
@@ -82,8 +83,8 @@ static xf_status find_blocks(xf_session *s, const xf_graph *g, xf_error *err)
 }
 
 /* Greedy by size: each tensor takes the lowest offset free during its lifetime. */
-static size_t plan(const xf_graph *g, const unsigned char *needed, const int *last, int batch,
-                   size_t *offset)
+static size_t plan(const xf_graph *g, const unsigned char *needed, const int *first,
+                   const int *last, int batch, size_t *offset)
 {
     int n = g->n_nodes, k = 0;
     slot *order = malloc((size_t) n * sizeof *order);
@@ -111,7 +112,7 @@ static size_t plan(const xf_graph *g, const unsigned char *needed, const int *la
             moved = 0;
             for (int p = 0; p < n_placed; p++) {
                 int j = placed[p];
-                int overlap_time = !(last[j] < i || last[i] < j);
+                int overlap_time = !(last[j] < first[i] || last[i] < first[j]);
                 size_t jend =
                     offset[j] + ((xf__node_floats(&g->nodes[j], batch) + 15) & ~(size_t) 15);
                 if (overlap_time && off < jend && offset[j] < off + order[a].size) {
@@ -186,7 +187,7 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
     int n = g->n_nodes;
     s->needed = calloc((size_t) n, 1);
     s->offset = calloc((size_t) n, sizeof *s->offset);
-    int *last = malloc((size_t) n * sizeof *last);
+    int *last = malloc(2 * (size_t) n * sizeof *last), *first = last ? last + n : NULL;
     if (!s->needed || !s->offset || !last) {
         free(last);
         xf_session_free(s);
@@ -203,8 +204,9 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
         xf_session_free(s);
         return st;
     }
-    /* lifetimes: a tensor lives until the last step that reads it (a fused block reads its
-     * input and residual); nodes inside a block have no tensor */
+    /* lifetimes: a tensor lives from the step that writes it (its own, or the block's that
+     * computes it) until the last step that reads it (a fused block reads its input, residual
+     * and gate); nodes inside a block have no tensor */
     unsigned char *alloc = malloc((size_t) n);
     if (!alloc) {
         free(last);
@@ -212,7 +214,7 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
         return xf__fail(err, XF_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < n; i++)
-        last[i] = i, alloc[i] = s->needed[i] && !s->inside[i];
+        first[i] = last[i] = i, alloc[i] = s->needed[i] && s->inside[i] != 1;
     for (int i = 0; i < n; i++) {
         if (!alloc[i])
             continue;
@@ -222,6 +224,10 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
             reads[nr++] = f->x;
             if (f->a >= 0)
                 reads[nr++] = f->res;
+            if (f->m >= 0)
+                reads[nr++] = f->gate;
+            if (f->gap >= 0) /* written by the block, at its step */
+                first[f->gap] = i;
         } else {
             for (int k = 0; k < g->nodes[i].n_in; k++)
                 reads[nr++] = g->nodes[i].in[k];
@@ -239,7 +245,7 @@ xf_status xf_session_create(const xf_model *model, const xf_session_opts *opts, 
                                        : xf__node_scratch(g, &g->nodes[i]);
         scratch = sc > scratch ? sc : scratch;
     }
-    size_t total = plan(g, alloc, last, 1, s->offset); /* images go through one at a time */
+    size_t total = plan(g, alloc, first, last, 1, s->offset); /* images go through one at a time */
     free(alloc);
     free(last);
     size_t bytes, need;

@@ -746,6 +746,114 @@ static void test_fusion(void)
     }
 }
 
+/* EfficientNet's squeeze-excitation block, planned as the session plans it (expand ->
+ * depthwise with the gate's pooling summed in, then gate -> project [-> add]) and run block by
+ * block, against every node run alone: the same bits in the pooling and the output, on random
+ * blocks (with and without expansion and residual, 3x3 and 5x5, strides 1 and 2, channel counts
+ * that are not multiples of 16, maps larger than one gated strip, a batch of 2). */
+static void test_gate_fusion(void)
+{
+    if (xf__isa() != XF_ISA_AVX512) {
+        T_SKIP("no AVX-512 (or XF_ISA=avx2): gates are not fused here");
+        return;
+    }
+    enum { N = 10 };
+    for (int k = 0; k < 12; k++) {
+        xf_node nd[N];
+        memset(nd, 0, sizeof nd);
+        char name[] = "s";
+        for (int i = 0; i < N; i++)
+            nd[i].name = nd[i].out_name = name, nd[i].groups = 1, nd[i].dil_h = nd[i].dil_w = 1;
+        int expand = k % 3 != 2, stride = k % 4 == 3 ? 2 : 1, kk = k % 2 ? 5 : 3;
+        int cin = ri(3, 40), ce = expand ? ri(8, 300) : cin, cout = ri(3, 40);
+        int residual = stride == 1 && k % 4 != 1;
+        if (residual)
+            cout = cin;
+        int big = k % 5 == 0; /* more pixels than one gated strip */
+        nd[0].op = XF_OP_INPUT, nd[0].h = big ? ri(30, 40) : ri(kk, 16);
+        nd[0].w = big ? ri(30, 40) : ri(kk, 16), nd[0].c = cin;
+        int i = 1, e = -1;
+        if (expand) {
+            e = i++;
+            nd[e].op = XF_OP_CONV2D, nd[e].kh = nd[e].kw = nd[e].sh = nd[e].sw = 1;
+            nd[e].cout = ce, nd[e].act = XF_ACT_SILU, nd[e].in[0] = 0, nd[e].n_in = 1;
+        }
+        int d = i++, gp = i++, f1 = i++, f2 = i++, m = i++, p = i++, a = residual ? i++ : -1;
+        nd[d].op = XF_OP_DWCONV2D, nd[d].kh = nd[d].kw = kk, nd[d].sh = nd[d].sw = stride;
+        nd[d].mult = 1, nd[d].pt = nd[d].pl = kk / 2, nd[d].pb = nd[d].pr = kk / 2;
+        nd[d].act = XF_ACT_SILU, nd[d].in[0] = expand ? e : 0, nd[d].n_in = 1;
+        nd[gp].op = XF_OP_GAP, nd[gp].in[0] = d, nd[gp].n_in = 1;
+        nd[f1].op = XF_OP_DENSE, nd[f1].cout = ri(2, 12), nd[f1].act = XF_ACT_SILU;
+        nd[f1].in[0] = gp, nd[f1].n_in = 1;
+        nd[f2].op = XF_OP_DENSE, nd[f2].cout = ce, nd[f2].act = XF_ACT_SIGMOID;
+        nd[f2].in[0] = f1, nd[f2].n_in = 1;
+        nd[m].op = XF_OP_MUL, nd[m].in[0] = d, nd[m].in[1] = f2, nd[m].n_in = 2;
+        nd[p].op = XF_OP_CONV2D, nd[p].kh = nd[p].kw = nd[p].sh = nd[p].sw = 1, nd[p].cout = cout;
+        nd[p].act = XF_ACT_NONE, nd[p].in[0] = m, nd[p].n_in = 1;
+        if (residual)
+            nd[a].op = XF_OP_ADD, nd[a].in[0] = 0, nd[a].in[1] = p, nd[a].n_in = 2;
+        int n_nodes = i, last = n_nodes - 1;
+        xf_graph g = {nd, n_nodes};
+        xf_error err;
+        float *w[N] = {0}, *b[N] = {0};
+        int ok = 1;
+        for (int j = 1; j < n_nodes && ok; j++) {
+            ok = xf__node_infer(&g, &nd[j], &err) == XF_OK;
+            int64_t nw = ok ? xf__node_weight_count(&g, &nd[j]) : 0;
+            if (nw) {
+                nd[j].weight = w[j] = rand_buf((size_t) nw);
+                nd[j].bias = b[j] = rand_buf((size_t) nd[j].c);
+            }
+        }
+        T_CHECKF(ok, "gate case %d: %s", k, ok ? "" : err.msg);
+        if (!ok)
+            continue;
+        unsigned char needed[N], out[N] = {0}, inside[N] = {0};
+        memset(needed, 1, sizeof needed);
+        out[last] = 1;
+        int block[N];
+        xf_fused planned[N];
+        int nb = xf__fuse_plan(&g, needed, out, 1, inside, block, planned);
+        int want = expand ? 2 : 1; /* a lone depthwise is no block: its pooling runs alone */
+        int shape = nb == want && block[last] >= 0 && planned[block[last]].m == m &&
+                    planned[block[last]].gate == f2 && inside[m] == 1 &&
+                    (!expand || (block[d] >= 0 && planned[block[d]].gap == gp && inside[gp] == 2));
+        T_CHECKF(shape, "gate case %d: the plan has %d blocks (want %d), not the gate's", k, nb,
+                 want);
+        if (!shape)
+            continue;
+        int n = 2;
+        float *ref[N], *got[N];
+        size_t sc = 16;
+        for (int j = 0; j < n_nodes; j++) {
+            size_t len = xf__node_floats(&nd[j], n);
+            ref[j] = j ? malloc(len * sizeof(float) + 64) : rand_buf(len);
+            got[j] = j ? malloc(len * sizeof(float) + 64) : ref[0];
+            size_t s1 = xf__node_scratch(&g, &nd[j]);
+            size_t s2 = block[j] >= 0 ? xf__fused_scratch(&g, &planned[block[j]]) : 0;
+            sc = s1 > sc ? s1 : sc, sc = s2 > sc ? s2 : sc;
+        }
+        float *scratch = malloc((sc + 16) * sizeof(float));
+        for (int j = 1; j < n_nodes; j++)
+            xf__node_forward(&g, j, ref, n, scratch);
+        for (int j = 1; j < n_nodes; j++)
+            if (block[j] >= 0)
+                xf__fused_forward(&g, &planned[block[j]], got, n, scratch);
+            else if (!inside[j])
+                xf__node_forward(&g, j, got, n, scratch);
+        int same =
+            memcmp(got[last], ref[last], xf__node_floats(&nd[last], n) * sizeof(float)) == 0 &&
+            memcmp(got[gp], ref[gp], xf__node_floats(&nd[gp], n) * sizeof(float)) == 0;
+        T_CHECKF(same,
+                 "gate case %d (%lldx%lldx%d, expand %d, k %d, s %d, residual %d): fused and "
+                 "unfused differ",
+                 k, (long long) nd[0].h, (long long) nd[0].w, cin, ce, kk, stride, residual);
+        for (int j = 0; j < n_nodes; j++)
+            free(ref[j]), free(j ? got[j] : NULL), free(w[j]), free(b[j]);
+        free(scratch);
+    }
+}
+
 /* A convolution and its residual add (ResNet's blocks) run as one kernel against the two nodes
  * run one by one: the same bits, on random convolutions (1x1, 3x3 and 1x3, strides 1 and 2,
  * channel counts that are not multiples of 16) whose residual is the input itself or a second
@@ -840,6 +948,7 @@ int main(void)
     test_kernels(); /* after the table: its random cases stay the ones it has always drawn */
     test_fusion();
     test_conv_add_fusion();
+    test_gate_fusion();
     test_winograd();
     test_gemm();
     test_eigen();
