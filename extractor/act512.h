@@ -38,6 +38,26 @@ XF_INLINE512 __m512 xf__exp512(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
+/* e^-x, the bits of xf__exp512(0 - x) without the negation: with q = -r the range reduction is
+ * x + n ln2 and each Horner step p r + c is c - p q (round to nearest is symmetric, so every
+ * rounding is that of the negated value); x is clamped to [-88, 87.3], -x's [-87.3, 88] */
+XF_INLINE512 __m512 xf__expneg512(__m512 x)
+{
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(87.3f)), _mm512_set1_ps(-88.0f));
+    __m512 big = _mm512_set1_ps(12582912.0f);
+    __m512 n = _mm512_sub_ps(_mm512_fnmadd_ps(x, _mm512_set1_ps(1.44269504f), big), big);
+    __m512 q = _mm512_fmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+    q = _mm512_fmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), q);
+    __m512 p = _mm512_set1_ps(0.00138874701f);
+    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.00833340362f));
+    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.0416666418f));
+    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.166666672f));
+    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.5f));
+    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(1.0f));
+    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
 /* 1 / y by the hardware estimate and one Newton step (relative error about 1e-7: a division's
  * accuracy at a fraction of its cost) */
 XF_INLINE512 __m512 xf__recip512(__m512 y)
@@ -80,14 +100,13 @@ XF_INLINE512 __m512 xf__act512(__m512 x, xf_act act)
     case XF_ACT_RELU6:
         return _mm512_min_ps(_mm512_max_ps(x, zero), _mm512_set1_ps(6.0f));
     case XF_ACT_SIGMOID:
-        return xf__recip512(_mm512_add_ps(one, xf__exp512(_mm512_sub_ps(zero, x))));
+        return xf__recip512(_mm512_add_ps(one, xf__expneg512(x)));
     case XF_ACT_LEAKY: {
         __mmask16 pos = _mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ);
         return _mm512_mask_blend_ps(pos, _mm512_mul_ps(x, _mm512_set1_ps(0.01f)), x);
     }
     case XF_ACT_SILU:
-        return _mm512_mul_ps(x,
-                             xf__recip512(_mm512_add_ps(one, xf__exp512(_mm512_sub_ps(zero, x)))));
+        return _mm512_mul_ps(x, xf__recip512(_mm512_add_ps(one, xf__expneg512(x))));
     case XF_ACT_HARDSIGMOID:
         return xf__hsig512(x);
     case XF_ACT_HARDSWISH:
