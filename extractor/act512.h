@@ -17,45 +17,42 @@
 #define XF_TARGET512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define XF_INLINE512 static inline __attribute__((always_inline)) XF_TARGET512
 
-/* e^x: x = n ln2 + r, e^r by the degree-6 polynomial of op_act.c, times 2^n by scalef (p 2^n
- * exactly, as a multiply by 2^n's bits would give, in one instruction); x is clamped to
- * [-87.3, 88] so that the result is finite (2^128 would be inf, and the reciprocal below would
- * turn inf into NaN) */
-XF_INLINE512 __m512 xf__exp512(__m512 x)
+/* e^x (neg 0) or e^-x (neg 1, a constant once inlined): x = n ln2 + r, e^r by the degree-6
+ * polynomial of op_act.c, times 2^n by scalef (p 2^n exactly, as a multiply by 2^n's bits would
+ * give, in one instruction). For e^-x the sign is folded in instead of negating x: with q = -r
+ * the reduction is x + n ln2 and each Horner step p r + c is c - p q, and round to nearest is
+ * symmetric, so the bits are those of e^(0 - x). The exponent is clamped to [-87.3, 88] so that
+ * the result is finite (2^128 would be inf, and the reciprocal below would turn inf into NaN). */
+XF_INLINE512 __m512 xf__exp512_sign(__m512 x, const int neg)
 {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
+#define XF_FMA_(a, b, c) (neg ? _mm512_fnmadd_ps(a, b, c) : _mm512_fmadd_ps(a, b, c))
+    x = neg ? _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(87.3f)), _mm512_set1_ps(-88.0f))
+            : _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
     __m512 big = _mm512_set1_ps(12582912.0f);
-    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), big), big);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    __m512 n = _mm512_sub_ps(XF_FMA_(x, _mm512_set1_ps(1.44269504f), big), big);
+    __m512 r = neg ? _mm512_fmadd_ps(n, _mm512_set1_ps(0.693145752f), x)
+                   : _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+    r = neg ? _mm512_fmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r)
+            : _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
     __m512 p = _mm512_set1_ps(0.00138874701f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00833340362f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.0416666418f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.166666672f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = XF_FMA_(p, r, _mm512_set1_ps(0.00833340362f));
+    p = XF_FMA_(p, r, _mm512_set1_ps(0.0416666418f));
+    p = XF_FMA_(p, r, _mm512_set1_ps(0.166666672f));
+    p = XF_FMA_(p, r, _mm512_set1_ps(0.5f));
+    p = XF_FMA_(p, r, _mm512_set1_ps(1.0f));
+    p = XF_FMA_(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
+#undef XF_FMA_
 }
 
-/* e^-x, the bits of xf__exp512(0 - x) without the negation: with q = -r the range reduction is
- * x + n ln2 and each Horner step p r + c is c - p q (round to nearest is symmetric, so every
- * rounding is that of the negated value); x is clamped to [-88, 87.3], -x's [-87.3, 88] */
-XF_INLINE512 __m512 xf__expneg512(__m512 x)
+XF_INLINE512 __m512 xf__exp512(__m512 x)
 {
-    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(87.3f)), _mm512_set1_ps(-88.0f));
-    __m512 big = _mm512_set1_ps(12582912.0f);
-    __m512 n = _mm512_sub_ps(_mm512_fnmadd_ps(x, _mm512_set1_ps(1.44269504f), big), big);
-    __m512 q = _mm512_fmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-    q = _mm512_fmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), q);
-    __m512 p = _mm512_set1_ps(0.00138874701f);
-    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.00833340362f));
-    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.0416666418f));
-    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.166666672f));
-    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(0.5f));
-    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(1.0f));
-    p = _mm512_fnmadd_ps(p, q, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    return xf__exp512_sign(x, 0);
+}
+
+XF_INLINE512 __m512 xf__expneg512(__m512 x) /* e^-x */
+{
+    return xf__exp512_sign(x, 1);
 }
 
 /* 1 / y by the hardware estimate and one Newton step (relative error about 1e-7: a division's
