@@ -38,7 +38,7 @@ double xf__ntxent(const float *z, int n, int64_t d, float tau, float *dz, int *h
     int hit = 0;
     if (!u || !nrm || !g || !du) {
         free(u), free(nrm), free(g), free(du);
-        return NAN;
+        return (double) NAN;
     }
     for (size_t i = 0; i < m; i++) {
         double q = 0;
