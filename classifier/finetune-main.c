@@ -120,14 +120,14 @@ int main(int argc, char **argv)
         s = cache(&va, m, val, layer, pooled, nt, quiet, &err);
     }
     xf_ftaugment aug = {m, in[0], layer, pooled, nt, o.seed, &tr};
-    if (augment)
-        o.refresh = xf__ftdata_refresh, o.refresh_user = &aug;
+    o.refresh = augment ? xf__ftdata_refresh : NULL, o.refresh_user = &aug;
     xf_ftgraph pre_g = {0};
     if (!s && o.pretrain_epochs) /* the training and the unlabelled images (a pool of its own) */
         s = xf__ft_pretrain_folders(m, layer, pooled, nt, in[0], udirs, ulist.n, &o, &pre_g, &err);
     xf_ftunl ul = {
         .m = m, .layer = layer, .pooled = pooled, .threads = nt, .seed = o.seed, .dim = tr.dim};
-    if (!s && ulist.n && o.unlabeled_weight > 0 && !(s = xf__ftunl_open(&ul, udirs, ulist.n, &err)))
+    if (!s && ulist.n && (o.unlabeled_weight > 0 || !o.pretrain_epochs) &&
+        !(s = xf__ftunl_open(&ul, udirs, ulist.n, &err)))
         o.unlabeled = xf__ftunl_views, o.unlabeled_user = &ul;
     if (!s) {
         xf__blas_threads(nt); /* training: BLAS on all cores (the pipeline set it to 1) */

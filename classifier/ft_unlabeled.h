@@ -34,36 +34,36 @@ xf_status xf__ftunl_views(void *u, int epoch, const float **weak, const float **
 void xf__ftunl_free(xf_ftunl *u);
 
 /* finetune's flags for it (cli.h): dirs an xf_cli_list, o an xf_ft_opts (finetune.h) */
-#define XF_FT_UNLABELED_OPTS(dirs, o)                                                          \
-    {"--unlabeled",                                                                            \
-     NULL,                                                                                     \
-     XF_CLI_LIST,                                                                              \
-     (dirs),                                                                                   \
-     .meta = "DIR",                                                                            \
-     .help = "unlabelled images (any layout; repeatable): each epoch a weak view (flip, mild " \
-             "crop) of each that the model is sure of labels its strong view (crop, colour, "  \
-             "cutout), FixMatch-style"},                                                       \
-        {"--pseudo-threshold",                                                                 \
-         NULL,                                                                                 \
-         XF_CLI_FLOAT,                                                                         \
-         &(o)->pseudo_threshold,                                                               \
-         0,                                                                                    \
-         1,                                                                                    \
-         .meta = "P",                                                                          \
-         .help = "the weak view's top probability that makes a pseudo-label (0.95)"},          \
-        {"--align", NULL, XF_CLI_FLAG, &(o)->align,                                            \
-         .help = "distribution alignment: pseudo-labels pulled to the labelled class mix"},    \
-        {"--unlabeled-weight",                                                                 \
-         NULL,                                                                                 \
-         XF_CLI_FLOAT,                                                                         \
-         &(o)->unlabeled_weight,                                                               \
-         0,                                                                                    \
-         1e3,                                                                                  \
-         .meta = "F",                                                                          \
-         .help = "of the unlabelled loss (1; 0: the images only for --pretrain-epochs)"},      \
-    {                                                                                          \
-        "--mu", NULL, XF_CLI_INT, &(o)->mu, 1, 64,                                             \
-            .meta = "N", .help = "unlabelled images per labelled one in a step (7)"            \
+#define XF_FT_UNLABELED_OPTS(dirs, o)                                                             \
+    {"--unlabeled",                                                                               \
+     NULL,                                                                                        \
+     XF_CLI_LIST,                                                                                 \
+     (dirs),                                                                                      \
+     .meta = "DIR",                                                                               \
+     .help = "unlabelled images (any layout; repeatable): each epoch a weak view (flip, mild "    \
+             "crop) of each that the model is sure of labels its strong view (crop, colour, "     \
+             "cutout), FixMatch-style"},                                                          \
+        {"--pseudo-threshold",                                                                    \
+         NULL,                                                                                    \
+         XF_CLI_FLOAT,                                                                            \
+         &(o)->pseudo_threshold,                                                                  \
+         0,                                                                                       \
+         1,                                                                                       \
+         .meta = "P",                                                                             \
+         .help = "the weak view's top probability that makes a pseudo-label (0.95)"},             \
+        {"--align", NULL, XF_CLI_FLAG, &(o)->align,                                               \
+         .help = "distribution alignment: pseudo-labels pulled to the labelled class mix"},       \
+        {"--unlabeled-weight",                                                                    \
+         NULL,                                                                                    \
+         XF_CLI_FLOAT,                                                                            \
+         &(o)->unlabeled_weight,                                                                  \
+         0,                                                                                       \
+         1e3,                                                                                     \
+         .meta = "F",                                                                             \
+         .help = "of the unlabelled loss (1; 0 with --pretrain-epochs: the images for it only)"}, \
+    {                                                                                             \
+        "--mu", NULL, XF_CLI_INT, &(o)->mu, 1, 64,                                                \
+            .meta = "N", .help = "unlabelled images per labelled one in a step (7)"               \
     }
 
 #endif /* XF_FT_UNLABELED_H */

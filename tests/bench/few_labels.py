@@ -12,7 +12,7 @@ import argparse, os, random, re, subprocess, sys, time
 LAST = "MobileNetV2/expanded_conv_17/expand/relu6/Relu6"
 ap = argparse.ArgumentParser()
 ap.add_argument("data")
-ap.add_argument("--fraction", type=float, required=True)
+ap.add_argument("--fraction", type=float, default=0)
 ap.add_argument("--per-class", type=int, default=0, help="instead: this many labels per class")
 ap.add_argument("--seeds", default="1,2,3")
 ap.add_argument("--methods", default="probe,selftrain,ft_head,ft_last,simclr")
@@ -22,12 +22,16 @@ ap.add_argument("--pretrain-epochs", default="10")
 ap.add_argument("--unfreeze-from", default=LAST)
 ap.add_argument("extra", nargs="*")
 a = ap.parse_args()
+if (a.fraction > 0) == (a.per_class > 0):
+    sys.exit("few_labels: give one of --fraction F (0 < F < 1) and --per-class N")
 B, W = a.build, a.work
 os.makedirs(W, exist_ok=True)
 train, test = os.path.join(a.data, "train"), os.path.join(a.data, "test")
 classes = sorted(d for d in os.listdir(train) if os.path.isdir(os.path.join(train, d)))
 files = {c: sorted(os.listdir(os.path.join(train, c))) for c in classes}
 total = sum(len(v) for v in files.values())
+DATA = os.path.basename(os.path.abspath(a.data))
+KEEP = f"pc{a.per_class}" if a.per_class else f"f{a.fraction:g}"
 
 
 def run(cmd):
@@ -46,7 +50,7 @@ def accuracy(model, inputs):
 
 def draw(seed):
     """lab/CLASS/ links for the kept labels, unl/ links for the rest, labels.csv of the kept"""
-    d = os.path.join(W, f"s{seed}")
+    d = os.path.join(W, f"{DATA}_{KEEP}_s{seed}")  # one draw per dataset, rule and seed
     if os.path.isdir(d):
         return d
     rng = random.Random(seed)
@@ -74,7 +78,7 @@ feats = {}
 def features():
     if not feats:
         for name, src in (("train", train), ("test", test)):
-            out = os.path.join(W, f"{name}.bin")
+            out = os.path.join(W, f"{DATA}_{name}.bin")
             if not os.path.exists(out):
                 run([f"{B}/extract-features", "--quiet", src, "-o", out])
             feats[name] = out
